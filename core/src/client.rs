@@ -1,0 +1,164 @@
+//! The clients: [`Client`] (blocking) and [`AsyncClient`], two faces of one shared core.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use crate::config::{ClientBuilder, Config};
+use crate::error::Result;
+use crate::model::{PayUrl, Payment};
+use crate::runtime;
+use crate::sign::Params;
+use crate::transport::{Method, http_client};
+
+/// State shared by every clone of a client.
+pub(crate) struct Inner {
+    pub config: Config,
+    pub http: reqwest::Client,
+    /// Orders with a `prepare_pay` under way on this client: a second one is refused.
+    pub paying: Mutex<HashSet<String>>,
+}
+
+impl Inner {
+    fn new(config: Config) -> Result<Self> {
+        Ok(Inner {
+            http: http_client(&config)?,
+            config,
+            paying: Mutex::new(HashSet::new()),
+        })
+    }
+}
+
+/// The blocking client. Cheap to clone and safe to share between threads; every clone shares
+/// one connection pool.
+///
+/// Do not call it from inside an async runtime (it refuses with `invalid_argument`); use
+/// [`AsyncClient`] there.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+/// The async client: the same calls as [`Client`], as futures that can be awaited from any
+/// executor. Cheap to clone and safe to share.
+#[derive(Clone)]
+pub struct AsyncClient {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client").field("config", &self.inner.config).finish()
+    }
+}
+
+impl fmt::Debug for AsyncClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncClient").field("config", &self.inner.config).finish()
+    }
+}
+
+impl ClientBuilder {
+    /// Validates the settings and builds a blocking client.
+    pub fn build(self) -> Result<Client> {
+        Ok(Client { inner: Arc::new(Inner::new(self.into_config()?)?) })
+    }
+
+    /// Validates the settings and builds an async client.
+    pub fn build_async(self) -> Result<AsyncClient> {
+        Ok(AsyncClient { inner: Arc::new(Inner::new(self.into_config()?)?) })
+    }
+}
+
+impl Client {
+    /// A builder with the given credentials; see [`ClientBuilder`] for the other settings.
+    pub fn builder(app_key: impl Into<String>, app_secret: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(app_key, app_secret)
+    }
+
+    /// A client configured from `DAJISAAS_APP_KEY`, `DAJISAAS_APP_SECRET` and `DAJISAAS_BASE_URL`.
+    pub fn from_env() -> Result<Client> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    /// The validated configuration (its `Debug` hides the secret).
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The async face of this client, sharing its connections and in-flight payments.
+    pub fn to_async(&self) -> AsyncClient {
+        AsyncClient { inner: self.inner.clone() }
+    }
+
+    /// A cashier link for 1 to 30 orders (`GET /alibaba/alipay/url/get`). Ids are decimal
+    /// strings of 1 to 19 digits, distinct. Retried on connect failures, timeouts, 5xx and
+    /// rate limits: a link request is a read.
+    pub fn pay_url<S: AsRef<str>>(&self, order_ids: &[S]) -> Result<PayUrl> {
+        runtime::block_on(self.inner.pay_url(order_ids))
+    }
+
+    /// Links for any number of orders: duplicates dropped (first occurrence kept), split into
+    /// batches of `batch_size` (1 to 30, the gateway advises 10), fetched concurrently with a
+    /// bounded number in flight. Links come back in input order; an error names the batch.
+    pub fn pay_urls<S: AsRef<str>>(&self, order_ids: &[S], batch_size: usize) -> Result<Vec<PayUrl>> {
+        runtime::block_on(self.inner.pay_urls(order_ids, batch_size))
+    }
+
+    /// Pays one order without the buyer's password
+    /// (`POST /alibaba/trade/pay/protocolPay/preparePay`).
+    ///
+    /// Retried only when the deduction surely did not happen (not sent, rate limited,
+    /// declined), at most `max_retries` times. Any answer that leaves the payment in doubt
+    /// (timeout or lost connection after sending, HTTP 5xx, an unreadable body, `success` without
+    /// `paySuccess`) ends at once as `payment_outcome_unknown`: check the order before paying
+    /// again. A second call for an order whose payment is under way on this client is refused.
+    pub fn prepare_pay(&self, order_id: &str) -> Result<Payment> {
+        runtime::block_on(self.inner.prepare_pay(order_id))
+    }
+
+    /// Any other gateway endpoint, signed the same way: GET sends `params` as the query, POST
+    /// as the JSON body. Returns the envelope's `data`. GETs are retried like links; other
+    /// methods only when nothing was sent or the call was rate limited.
+    pub fn request(&self, method: Method, path: &str, params: Params) -> Result<Value> {
+        runtime::block_on(self.inner.request(method, path, params))
+    }
+}
+
+impl AsyncClient {
+    /// A client configured from the environment, like [`Client::from_env`].
+    pub fn from_env() -> Result<AsyncClient> {
+        ClientBuilder::from_env()?.build_async()
+    }
+
+    /// The validated configuration (its `Debug` hides the secret).
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// See [`Client::pay_url`].
+    pub async fn pay_url(&self, order_ids: Vec<String>) -> Result<PayUrl> {
+        let inner = self.inner.clone();
+        runtime::spawn(async move { inner.pay_url(&order_ids).await }).await
+    }
+
+    /// See [`Client::pay_urls`].
+    pub async fn pay_urls(&self, order_ids: Vec<String>, batch_size: usize) -> Result<Vec<PayUrl>> {
+        let inner = self.inner.clone();
+        runtime::spawn(async move { inner.pay_urls(&order_ids, batch_size).await }).await
+    }
+
+    /// See [`Client::prepare_pay`].
+    pub async fn prepare_pay(&self, order_id: String) -> Result<Payment> {
+        let inner = self.inner.clone();
+        runtime::spawn(async move { inner.prepare_pay(&order_id).await }).await
+    }
+
+    /// See [`Client::request`].
+    pub async fn request(&self, method: Method, path: String, params: Params) -> Result<Value> {
+        let inner = self.inner.clone();
+        runtime::spawn(async move { inner.request(method, &path, params).await }).await
+    }
+}

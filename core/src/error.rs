@@ -1,0 +1,204 @@
+//! The one error model shared by Rust, Python, Node and C.
+
+use std::fmt;
+
+/// Every failure has exactly one of these codes. The numbers are the C status values
+/// (`DAJI_OK` is 0) and are never renumbered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// Input or configuration rejected before anything was sent.
+    InvalidArgument = 1,
+    /// DNS, connect, TLS or connection-lost failure.
+    Connection = 2,
+    /// No answer within the timeout.
+    Timeout = 3,
+    /// Non-2xx HTTP answer without a usable envelope.
+    HttpStatus = 4,
+    /// The body is not a valid envelope.
+    Decode = 5,
+    /// The gateway refused the call (`code != 200`), or `data.success == false` on a link request.
+    Api = 6,
+    /// The gateway's call-frequency limit.
+    RateLimited = 7,
+    /// The deduction was not initiated, after every allowed attempt.
+    PaymentDeclined = 8,
+    /// The payment may or may not have happened: check the order before paying again.
+    PaymentOutcomeUnknown = 9,
+    /// A bug: a caught panic or an impossible state.
+    Internal = 10,
+}
+
+impl ErrorCode {
+    /// Every code, in numeric order.
+    pub const ALL: [ErrorCode; 10] = [
+        ErrorCode::InvalidArgument,
+        ErrorCode::Connection,
+        ErrorCode::Timeout,
+        ErrorCode::HttpStatus,
+        ErrorCode::Decode,
+        ErrorCode::Api,
+        ErrorCode::RateLimited,
+        ErrorCode::PaymentDeclined,
+        ErrorCode::PaymentOutcomeUnknown,
+        ErrorCode::Internal,
+    ];
+
+    /// The stable snake_case name every language shows (`"payment_declined"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidArgument => "invalid_argument",
+            ErrorCode::Connection => "connection",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::HttpStatus => "http_status",
+            ErrorCode::Decode => "decode",
+            ErrorCode::Api => "api",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::PaymentDeclined => "payment_declined",
+            ErrorCode::PaymentOutcomeUnknown => "payment_outcome_unknown",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// The fixed number of this code (the C status value).
+    pub fn number(self) -> i32 {
+        self as i32
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failure, with everything known about it: the gateway's `traceId` and envelope code, the
+/// HTTP status, and how many attempts were made. Never contains the app secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    code: ErrorCode,
+    message: String,
+    trace_id: Option<String>,
+    api_code: Option<i64>,
+    http_status: Option<u16>,
+    attempts: u32,
+}
+
+impl Error {
+    /// A new error with a code and a message; the other fields start empty and zero.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error {
+            code,
+            message: message.into(),
+            trace_id: None,
+            api_code: None,
+            http_status: None,
+            attempts: 0,
+        }
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Error::new(ErrorCode::InvalidArgument, message)
+    }
+
+    pub(crate) fn with_trace_id(mut self, trace_id: Option<String>) -> Self {
+        self.trace_id = trace_id;
+        self
+    }
+
+    pub(crate) fn with_api_code(mut self, api_code: Option<i64>) -> Self {
+        self.api_code = api_code;
+        self
+    }
+
+    pub(crate) fn with_http_status(mut self, status: Option<u16>) -> Self {
+        self.http_status = status;
+        self
+    }
+
+    pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts;
+        self
+    }
+
+    pub(crate) fn with_context(mut self, context: &str) -> Self {
+        self.message = format!("{context}: {}", self.message);
+        self
+    }
+
+    pub(crate) fn with_message(mut self, message: String) -> Self {
+        self.message = message;
+        self
+    }
+
+    pub(crate) fn into_code(mut self, code: ErrorCode) -> Self {
+        self.code = code;
+        self
+    }
+
+    /// The stable error code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// A human-readable message naming the problem.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The gateway's `traceId`, when a response was received: what its support asks for.
+    pub fn trace_id(&self) -> Option<&str> {
+        self.trace_id.as_deref()
+    }
+
+    /// The envelope `code` when the gateway answered with one other than 200.
+    pub fn api_code(&self) -> Option<i64> {
+        self.api_code
+    }
+
+    /// The HTTP status of the last response, when one was received.
+    pub fn http_status(&self) -> Option<u16> {
+        self.http_status
+    }
+
+    /// How many requests were sent or tried (0 when rejected before sending).
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {}", self.code, self.message)?;
+        if let Some(trace_id) = &self.trace_id {
+            write!(f, " (traceId {trace_id})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The result type of this crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_have_fixed_numbers_and_unique_names() {
+        let numbers: Vec<i32> = ErrorCode::ALL.iter().map(|c| c.number()).collect();
+        assert_eq!(numbers, (1..=10).collect::<Vec<_>>());
+        let mut names: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 10);
+    }
+
+    #[test]
+    fn display_shows_code_message_and_trace_id() {
+        let e = Error::new(ErrorCode::Api, "bad sign").with_trace_id(Some("abc".into()));
+        assert_eq!(e.to_string(), "[api] bad sign (traceId abc)");
+    }
+}

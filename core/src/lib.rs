@@ -1,0 +1,50 @@
+//! # dajisaas
+//!
+//! A client for the Dajisaas gateway in front of 1688.com: signs requests the gateway's way,
+//! fetches batch payment links and makes password-free payments with retries that can never pay
+//! an order twice, and reaches every other endpoint through one generic signed call.
+//!
+//! ```no_run
+//! let client = dajisaas::Client::from_env()?;
+//! let link = client.pay_url(&["2257455039610311973"])?;
+//! println!("{} (traceId {:?})", link.url, link.trace_id);
+//! match client.prepare_pay("2257455039610311973") {
+//!     Ok(payment) => println!("paid via {:?} in {} attempt(s)", payment.pay_channel, payment.attempts),
+//!     Err(e) if e.code() == dajisaas::ErrorCode::PaymentOutcomeUnknown => {
+//!         eprintln!("check the order before paying again: {e}")
+//!     }
+//!     Err(e) => eprintln!("not paid: {e}"),
+//! }
+//! # Ok::<(), dajisaas::Error>(())
+//! ```
+//!
+//! The Python, Node and C libraries are thin skins over this crate and share its error model
+//! ([`ErrorCode`]).
+#![warn(missing_docs)]
+
+mod client;
+mod config;
+mod envelope;
+mod error;
+mod model;
+mod order_id;
+mod pay_url;
+mod prepare_pay;
+mod request;
+mod retry;
+mod runtime;
+mod sign;
+mod transport;
+
+pub use client::{AsyncClient, Client};
+pub use config::{
+    ClientBuilder, Config, DEFAULT_BASE_URL, ENV_APP_KEY, ENV_APP_SECRET, ENV_BASE_URL,
+    MAX_RETRIES_LIMIT, Secret,
+};
+pub use error::{Error, ErrorCode, Result};
+pub use model::{PayUrl, Payment};
+pub use order_id::{MAX_IDS_PER_LINK, OrderIdFormat, validate_order_id};
+pub use pay_url::PAY_URL_PATH;
+pub use prepare_pay::PREPARE_PAY_PATH;
+pub use sign::{Params, SIGN_PARAM, canonical_string, parse_params, sign, signing_string_masked};
+pub use transport::{MAX_BODY_BYTES, Method};

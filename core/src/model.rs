@@ -1,0 +1,33 @@
+//! What the endpoints return.
+
+use serde_json::Value;
+
+/// A cashier link for one or more orders.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PayUrl {
+    /// The cashier URL, verbatim: 1688's for one order, Alipay's for several.
+    pub url: String,
+    /// The orders the link pays, in the order requested.
+    pub order_ids: Vec<String>,
+    /// The gateway's `traceId` of the answering call.
+    pub trace_id: Option<String>,
+    /// Requests made to get it (1 unless retried).
+    pub attempts: u32,
+    /// The whole `data` object, unknown fields included.
+    pub data: Value,
+}
+
+/// A completed password-free payment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payment {
+    /// The order that was paid.
+    pub order_id: String,
+    /// Where the money came from (`"alipay"`, ChengE credit...), when the gateway says.
+    pub pay_channel: Option<String>,
+    /// Requests made (1 unless earlier attempts were declined, rate limited or not sent).
+    pub attempts: u32,
+    /// The gateway's `traceId` of the successful call.
+    pub trace_id: Option<String>,
+    /// The whole `data` object, unknown fields included.
+    pub data: Value,
+}

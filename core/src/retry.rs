@@ -1,0 +1,102 @@
+//! Bounded retries with exponential backoff and jitter.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::transport::{Failure, FailureKind};
+
+/// What one attempt ended as, from the retry loop's point of view.
+pub(crate) enum Step<T> {
+    Done(T),
+    /// Safe to try again; this error is reported if no attempt is left.
+    Retry(Error),
+    /// Final: trying again could do harm or could not help.
+    Fail(Error),
+}
+
+impl<T> Step<T> {
+    /// A failed read (a link, a GET): anything that may be transient is retried.
+    pub fn for_read(failure: Failure) -> Self {
+        match failure.kind {
+            FailureKind::NotSent
+            | FailureKind::RateLimited
+            | FailureKind::Timeout
+            | FailureKind::Lost
+            | FailureKind::ServerError => Step::Retry(failure.error),
+            FailureKind::Decode | FailureKind::HttpStatus | FailureKind::Api => {
+                Step::Fail(failure.error)
+            }
+        }
+    }
+
+    /// A failed call that may change something: retried only when the gateway surely did not
+    /// act on it (never sent, or refused for the call-frequency limit).
+    pub fn for_write(failure: Failure) -> Self {
+        match failure.kind {
+            FailureKind::NotSent | FailureKind::RateLimited => Step::Retry(failure.error),
+            _ => Step::Fail(failure.error),
+        }
+    }
+}
+
+/// Runs `attempt(1)`, `attempt(2)`, ... until one is done or fails for good, at most
+/// `1 + max_retries` times, sleeping between them. Returns the value and the attempts made;
+/// errors carry the attempts too.
+pub(crate) async fn with_retries<T, F, Fut>(config: &Config, mut attempt: F) -> Result<(T, u32)>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Step<T>>,
+{
+    let mut n = 1;
+    loop {
+        match attempt(n).await {
+            Step::Done(value) => return Ok((value, n)),
+            Step::Fail(error) => return Err(error.with_attempts(n)),
+            Step::Retry(error) if n > config.max_retries => return Err(error.with_attempts(n)),
+            Step::Retry(error) => {
+                let delay = backoff_delay(config.backoff_base, config.backoff_cap, n);
+                log::debug!(target: "dajisaas", "retrying in {delay:?} after attempt {n}: {error}");
+                tokio::time::sleep(delay).await;
+                n += 1;
+            }
+        }
+    }
+}
+
+/// "Equal jitter": half of `min(cap, base * 2^(retry-1))` plus a random part of the other half,
+/// so that delays grow but clients that failed together do not retry together.
+pub(crate) fn backoff_delay(base: Duration, cap: Duration, retry: u32) -> Duration {
+    let exp = base.saturating_mul(1u32 << (retry - 1).min(16)).min(cap);
+    let half = exp / 2;
+    let jitter_nanos = fastrand::u64(0..=half.as_nanos().min(u128::from(u64::MAX)) as u64);
+    half + Duration::from_nanos(jitter_nanos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_and_stay_under_the_cap() {
+        let base = Duration::from_millis(100);
+        let cap = Duration::from_millis(350);
+        for _ in 0..200 {
+            let d1 = backoff_delay(base, cap, 1);
+            assert!(d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100));
+            let d2 = backoff_delay(base, cap, 2);
+            assert!(d2 >= Duration::from_millis(100) && d2 <= Duration::from_millis(200));
+            let d5 = backoff_delay(base, cap, 5);
+            assert!(d5 >= Duration::from_millis(175) && d5 <= cap);
+        }
+    }
+
+    #[test]
+    fn jitter_varies() {
+        let base = Duration::from_millis(100);
+        let delays: std::collections::HashSet<_> =
+            (0..50).map(|_| backoff_delay(base, base, 1)).collect();
+        assert!(delays.len() > 10);
+    }
+}
