@@ -50,25 +50,33 @@ pub struct AsyncClient {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client").field("config", &self.inner.config).finish()
+        f.debug_struct("Client")
+            .field("config", &self.inner.config)
+            .finish()
     }
 }
 
 impl fmt::Debug for AsyncClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AsyncClient").field("config", &self.inner.config).finish()
+        f.debug_struct("AsyncClient")
+            .field("config", &self.inner.config)
+            .finish()
     }
 }
 
 impl ClientBuilder {
     /// Validates the settings and builds a blocking client.
     pub fn build(self) -> Result<Client> {
-        Ok(Client { inner: Arc::new(Inner::new(self.into_config()?)?) })
+        Ok(Client {
+            inner: Arc::new(Inner::new(self.into_config()?)?),
+        })
     }
 
     /// Validates the settings and builds an async client.
     pub fn build_async(self) -> Result<AsyncClient> {
-        Ok(AsyncClient { inner: Arc::new(Inner::new(self.into_config()?)?) })
+        Ok(AsyncClient {
+            inner: Arc::new(Inner::new(self.into_config()?)?),
+        })
     }
 }
 
@@ -90,7 +98,9 @@ impl Client {
 
     /// The async face of this client, sharing its connections and in-flight payments.
     pub fn to_async(&self) -> AsyncClient {
-        AsyncClient { inner: self.inner.clone() }
+        AsyncClient {
+            inner: self.inner.clone(),
+        }
     }
 
     /// A cashier link for 1 to 30 orders (`GET /alibaba/alipay/url/get`). Ids are decimal
@@ -103,7 +113,11 @@ impl Client {
     /// Links for any number of orders: duplicates dropped (first occurrence kept), split into
     /// batches of `batch_size` (1 to 30, the gateway advises 10), fetched concurrently with a
     /// bounded number in flight. Links come back in input order; an error names the batch.
-    pub fn pay_urls<S: AsRef<str>>(&self, order_ids: &[S], batch_size: usize) -> Result<Vec<PayUrl>> {
+    pub fn pay_urls<S: AsRef<str>>(
+        &self,
+        order_ids: &[S],
+        batch_size: usize,
+    ) -> Result<Vec<PayUrl>> {
         runtime::block_on(self.inner.pay_urls(order_ids, batch_size))
     }
 

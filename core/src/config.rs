@@ -234,7 +234,9 @@ impl ClientBuilder {
             return Err(Error::invalid("app_secret is empty"));
         }
         if self.timeout.is_zero() || self.connect_timeout.is_zero() {
-            return Err(Error::invalid("timeout and connect_timeout must be above zero"));
+            return Err(Error::invalid(
+                "timeout and connect_timeout must be above zero",
+            ));
         }
         if self.max_retries > MAX_RETRIES_LIMIT {
             return Err(Error::invalid(format!(
@@ -243,7 +245,9 @@ impl ClientBuilder {
             )));
         }
         if self.backoff_base > self.backoff_cap {
-            return Err(Error::invalid("backoff base must not exceed the backoff cap"));
+            return Err(Error::invalid(
+                "backoff base must not exceed the backoff cap",
+            ));
         }
         if !(1..=16).contains(&self.max_concurrent_batches) {
             return Err(Error::invalid("max_concurrent_batches must be 1 to 16"));
@@ -326,7 +330,8 @@ mod tests {
 
     #[test]
     fn rejects_bad_configuration() {
-        let msg = |f: fn(ClientBuilder) -> ClientBuilder| build(f).unwrap_err().message().to_string();
+        let msg =
+            |f: fn(ClientBuilder) -> ClientBuilder| build(f).unwrap_err().message().to_string();
         assert!(msg(|_| ClientBuilder::new("", "s")).contains("app_key is empty"));
         assert!(msg(|_| ClientBuilder::new(" k", "s")).contains("whitespace"));
         assert!(msg(|_| ClientBuilder::new("k", "  ")).contains("app_secret is empty"));
@@ -341,7 +346,12 @@ mod tests {
 
     #[test]
     fn loopback_http_is_allowed() {
-        for url in ["http://127.0.0.1:1", "http://localhost:2", "http://[::1]:3", "http://127.9.9.9"] {
+        for url in [
+            "http://127.0.0.1:1",
+            "http://localhost:2",
+            "http://[::1]:3",
+            "http://127.9.9.9",
+        ] {
             build(|b| b.base_url(url)).unwrap();
         }
     }
@@ -364,6 +374,9 @@ mod tests {
         assert!(!format!("{b:?}").contains("topsecret"));
         let c = b.into_config().unwrap();
         let shown = format!("{c:?}");
-        assert!(!shown.contains("topsecret") && shown.contains("***"), "{shown}");
+        assert!(
+            !shown.contains("topsecret") && shown.contains("***"),
+            "{shown}"
+        );
     }
 }

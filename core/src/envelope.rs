@@ -41,8 +41,7 @@ impl Envelope {
 
     /// Whether the gateway says the app exceeded its call frequency.
     pub fn is_rate_limited(&self) -> bool {
-        self.code == CODE_RATE_LIMITED
-            || self.message.as_deref().is_some_and(mentions_rate_limit)
+        self.code == CODE_RATE_LIMITED || self.message.as_deref().is_some_and(mentions_rate_limit)
     }
 
     pub fn message_or_default(&self) -> &str {
@@ -52,9 +51,15 @@ impl Envelope {
 
 fn mentions_rate_limit(message: &str) -> bool {
     let lower = message.to_ascii_lowercase();
-    ["频率", "限流", "frequency", "rate limit", "too many requests"]
-        .iter()
-        .any(|needle| lower.contains(needle))
+    [
+        "频率",
+        "限流",
+        "frequency",
+        "rate limit",
+        "too many requests",
+    ]
+    .iter()
+    .any(|needle| lower.contains(needle))
 }
 
 /// `true`, `"true"`, `1` and `"1"` are true; their opposites false; anything else unknown.
@@ -133,7 +138,8 @@ mod tests {
     fn recognises_rate_limits() {
         let by_code = Envelope::parse(br#"{"code":429}"#).unwrap();
         assert!(by_code.is_rate_limited());
-        let by_text = Envelope::parse("{\"code\":500,\"message\":\"调用频率超限\"}".as_bytes()).unwrap();
+        let by_text =
+            Envelope::parse("{\"code\":500,\"message\":\"调用频率超限\"}".as_bytes()).unwrap();
         assert!(by_text.is_rate_limited());
         let other = Envelope::parse(br#"{"code":401,"message":"sign error"}"#).unwrap();
         assert!(!other.is_rate_limited());

@@ -42,11 +42,16 @@ pub fn validate_order_id(id: &str, what: &str) -> Result<()> {
     } else if !id.bytes().all(|b| b.is_ascii_digit()) {
         Some("must contain only the digits 0-9".to_string())
     } else if id.len() > 19 {
-        Some(format!("has {} digits; 1688 order ids have at most 19", id.len()))
+        Some(format!(
+            "has {} digits; 1688 order ids have at most 19",
+            id.len()
+        ))
     } else if id.starts_with('0') {
         Some("must not start with 0".to_string())
     } else if id.parse::<u64>().map_or(true, |n| n > MAX_ORDER_ID) {
-        Some(format!("is larger than the largest 1688 order id ({MAX_ORDER_ID})"))
+        Some(format!(
+            "is larger than the largest 1688 order id ({MAX_ORDER_ID})"
+        ))
     } else {
         None
     };
@@ -88,7 +93,9 @@ pub(crate) fn validate_link_ids<S: AsRef<str>>(ids: &[S]) -> Result<Vec<String>>
 /// Validates any number of ids and drops repeats, keeping first occurrences in order.
 pub(crate) fn validate_and_dedup<S: AsRef<str>>(ids: &[S]) -> Result<Vec<String>> {
     if ids.is_empty() {
-        return Err(Error::invalid("orderIds is empty: give at least one order id"));
+        return Err(Error::invalid(
+            "orderIds is empty: give at least one order id",
+        ));
     }
     let mut seen = HashSet::with_capacity(ids.len());
     let mut out = Vec::with_capacity(ids.len());
@@ -118,7 +125,10 @@ mod tests {
     use super::*;
 
     fn err(id: &str) -> String {
-        validate_order_id(id, "orderId").unwrap_err().message().to_string()
+        validate_order_id(id, "orderId")
+            .unwrap_err()
+            .message()
+            .to_string()
     }
 
     #[test]
@@ -144,14 +154,22 @@ mod tests {
     fn link_ids_limits_and_duplicates() {
         assert!(validate_link_ids::<&str>(&[]).is_err());
         let many: Vec<String> = (1..=31).map(|n| n.to_string()).collect();
-        assert!(validate_link_ids(&many).unwrap_err().message().contains("31 ids"));
+        assert!(
+            validate_link_ids(&many)
+                .unwrap_err()
+                .message()
+                .contains("31 ids")
+        );
         let e = validate_link_ids(&["1", "2", "1"]).unwrap_err();
         assert!(e.message().contains("orderIds[2]"), "{}", e.message());
     }
 
     #[test]
     fn dedup_keeps_first_occurrence_order() {
-        assert_eq!(validate_and_dedup(&["3", "1", "3", "2", "1"]).unwrap(), ["3", "1", "2"]);
+        assert_eq!(
+            validate_and_dedup(&["3", "1", "3", "2", "1"]).unwrap(),
+            ["3", "1", "2"]
+        );
     }
 
     #[test]

@@ -33,12 +33,18 @@ impl Inner {
         let ids = validate_and_dedup(order_ids)?;
         let batches: Vec<Vec<String>> = ids.chunks(batch_size).map(<[String]>::to_vec).collect();
         let total = batches.len();
-        let fetches = batches.into_iter().enumerate().map(|(i, batch)| async move {
-            let first = batch[0].clone();
-            self.fetch_link(batch).await.map_err(|e| {
-                e.with_context(&format!("batch {} of {total} (starting at order {first})", i + 1))
-            })
-        });
+        let fetches = batches
+            .into_iter()
+            .enumerate()
+            .map(|(i, batch)| async move {
+                let first = batch[0].clone();
+                self.fetch_link(batch).await.map_err(|e| {
+                    e.with_context(&format!(
+                        "batch {} of {total} (starting at order {first})",
+                        i + 1
+                    ))
+                })
+            });
         stream::iter(fetches)
             .buffered(self.config.max_concurrent_batches)
             .try_collect()
@@ -59,7 +65,13 @@ impl Inner {
             }
         })
         .await?;
-        Ok(PayUrl { url, order_ids: ids, trace_id, attempts, data })
+        Ok(PayUrl {
+            url,
+            order_ids: ids,
+            trace_id,
+            attempts,
+            data,
+        })
     }
 }
 
@@ -73,8 +85,11 @@ fn link_step(reply: Reply) -> Step<(String, Option<String>, Value)> {
             .unwrap_or_else(|| "(no message)".to_string());
         let code = lenient_string(field(&data, "errorCode")).unwrap_or_else(|| "-".to_string());
         return Step::Fail(
-            Error::new(ErrorCode::Api, format!("the gateway could not make a link (errorCode {code}): {why}"))
-                .with_trace_id(trace_id),
+            Error::new(
+                ErrorCode::Api,
+                format!("the gateway could not make a link (errorCode {code}): {why}"),
+            )
+            .with_trace_id(trace_id),
         );
     }
     match field(&data, "payUrl") {

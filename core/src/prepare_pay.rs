@@ -36,7 +36,13 @@ impl Inner {
                 }
             })
             .await?;
-        Ok(Payment { order_id: order_id.to_string(), pay_channel, attempts, trace_id, data })
+        Ok(Payment {
+            order_id: order_id.to_string(),
+            pay_channel,
+            attempts,
+            trace_id,
+            data,
+        })
     }
 }
 
@@ -75,7 +81,8 @@ fn payment_step(reply: Reply, order_id: &str) -> Step<Paid> {
             }
         }
         None => Step::Fail(
-            outcome_unknown(order_id, "the answer has no readable data.success").with_trace_id(trace_id),
+            outcome_unknown(order_id, "the answer has no readable data.success")
+                .with_trace_id(trace_id),
         ),
     }
 }
@@ -83,21 +90,35 @@ fn payment_step(reply: Reply, order_id: &str) -> Step<Paid> {
 fn failure_step(failure: Failure, order_id: &str) -> Step<Paid> {
     let in_doubt = match failure.kind {
         FailureKind::NotSent | FailureKind::RateLimited => return Step::Retry(failure.error),
-        FailureKind::Timeout | FailureKind::Lost | FailureKind::ServerError | FailureKind::Decode => true,
+        FailureKind::Timeout
+        | FailureKind::Lost
+        | FailureKind::ServerError
+        | FailureKind::Decode => true,
         // An upstream error reported by the gateway may have happened after the deduction.
-        FailureKind::Api => failure.error.api_code().is_some_and(|c| (500..600).contains(&c)),
+        FailureKind::Api => failure
+            .error
+            .api_code()
+            .is_some_and(|c| (500..600).contains(&c)),
         FailureKind::HttpStatus => false,
     };
     if in_doubt {
         let message = unknown_message(order_id, failure.error.message());
-        Step::Fail(failure.error.into_code(ErrorCode::PaymentOutcomeUnknown).with_message(message))
+        Step::Fail(
+            failure
+                .error
+                .into_code(ErrorCode::PaymentOutcomeUnknown)
+                .with_message(message),
+        )
     } else {
         Step::Fail(failure.error)
     }
 }
 
 fn outcome_unknown(order_id: &str, cause: &str) -> Error {
-    Error::new(ErrorCode::PaymentOutcomeUnknown, unknown_message(order_id, cause))
+    Error::new(
+        ErrorCode::PaymentOutcomeUnknown,
+        unknown_message(order_id, cause),
+    )
 }
 
 fn unknown_message(order_id: &str, cause: &str) -> String {
@@ -116,20 +137,28 @@ struct PaymentGuard<'a> {
 
 impl<'a> PaymentGuard<'a> {
     fn acquire(paying: &'a Mutex<HashSet<String>>, order_id: &str) -> Result<Self> {
-        let mut set = paying.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut set = paying
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if !set.insert(order_id.to_string()) {
             return Err(Error::invalid(format!(
                 "a payment for order {order_id} is already under way on this client; \
                  wait for its outcome instead of paying again"
             )));
         }
-        Ok(PaymentGuard { paying, order_id: order_id.to_string() })
+        Ok(PaymentGuard {
+            paying,
+            order_id: order_id.to_string(),
+        })
     }
 }
 
 impl Drop for PaymentGuard<'_> {
     fn drop(&mut self) {
-        let mut set = self.paying.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut set = self
+            .paying
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         set.remove(&self.order_id);
     }
 }

@@ -9,7 +9,12 @@ use crate::sign::Params;
 use crate::transport::{Method, SignedRequest, send};
 
 impl Inner {
-    pub(crate) async fn request(&self, method: Method, path: &str, params: Params) -> Result<Value> {
+    pub(crate) async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        params: Params,
+    ) -> Result<Value> {
         let request = SignedRequest::new(&self.config, method, path, params)?;
         let request = &request;
         let (data, _attempts) = with_retries(&self.config, |n| async move {

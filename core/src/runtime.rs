@@ -39,6 +39,9 @@ pub(crate) async fn spawn<T: Send + 'static>(
 ) -> Result<T> {
     match shared().spawn(future).await {
         Ok(result) => result,
-        Err(e) => Err(Error::new(ErrorCode::Internal, format!("client task failed: {e}"))),
+        Err(e) => Err(Error::new(
+            ErrorCode::Internal,
+            format!("client task failed: {e}"),
+        )),
     }
 }

@@ -130,7 +130,12 @@ mod tests {
 
     #[test]
     fn parse_params_rejects_non_objects() {
-        assert!(parse_params("[1]").unwrap_err().message().contains("an array"));
+        assert!(
+            parse_params("[1]")
+                .unwrap_err()
+                .message()
+                .contains("an array")
+        );
         assert!(parse_params("{").is_err());
         assert_eq!(parse_params(r#"{"a":1}"#).unwrap().len(), 1);
     }

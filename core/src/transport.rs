@@ -92,10 +92,18 @@ impl SignedRequest {
                 None
             }
             Method::Post => Some(serde_json::to_vec(&all).map_err(|e| {
-                Error::new(ErrorCode::Internal, format!("could not encode the body: {e}"))
+                Error::new(
+                    ErrorCode::Internal,
+                    format!("could not encode the body: {e}"),
+                )
             })?),
         };
-        Ok(SignedRequest { method, path: path.to_string(), url, body })
+        Ok(SignedRequest {
+            method,
+            path: path.to_string(),
+            url,
+            body,
+        })
     }
 
     #[cfg(test)]
@@ -153,7 +161,12 @@ pub(crate) fn http_client(config: &Config) -> crate::Result<reqwest::Client> {
         .redirect(reqwest::redirect::Policy::none())
         .pool_idle_timeout(Duration::from_secs(30))
         .build()
-        .map_err(|e| Error::new(ErrorCode::Internal, format!("could not build the HTTP client: {}", describe(&e))))
+        .map_err(|e| {
+            Error::new(
+                ErrorCode::Internal,
+                format!("could not build the HTTP client: {}", describe(&e)),
+            )
+        })
 }
 
 /// Sends the request once; `attempt` (1-based) is for the log line.
@@ -168,7 +181,9 @@ pub(crate) async fn send(
     let (status, trace_id) = match &result {
         Ok(reply) => ("200".to_string(), reply.envelope.trace_id.clone()),
         Err(f) => (
-            f.error.http_status().map_or_else(|| format!("{:?}", f.kind), |s| s.to_string()),
+            f.error
+                .http_status()
+                .map_or_else(|| format!("{:?}", f.kind), |s| s.to_string()),
             f.error.trace_id().map(str::to_string),
         ),
     };
@@ -206,7 +221,10 @@ async fn exchange(
     classify(status, &body, config)
 }
 
-async fn read_capped(response: &mut reqwest::Response, config: &Config) -> Result<Vec<u8>, Failure> {
+async fn read_capped(
+    response: &mut reqwest::Response,
+    config: &Config,
+) -> Result<Vec<u8>, Failure> {
     let mut body = Vec::new();
     loop {
         match response.chunk().await {
@@ -245,15 +263,31 @@ fn classify(status: u16, body: &[u8], config: &Config) -> Result<Reply, Failure>
         ))
     };
     if status >= 500 {
-        return fail(FailureKind::ServerError, ErrorCode::HttpStatus, format!("gateway answered HTTP {status}"));
+        return fail(
+            FailureKind::ServerError,
+            ErrorCode::HttpStatus,
+            format!("gateway answered HTTP {status}"),
+        );
     }
     if status == 429 {
-        return fail(FailureKind::RateLimited, ErrorCode::RateLimited, "gateway answered HTTP 429 (too many requests)".into());
+        return fail(
+            FailureKind::RateLimited,
+            ErrorCode::RateLimited,
+            "gateway answered HTTP 429 (too many requests)".into(),
+        );
     }
     let success = (200..300).contains(&status);
     match parsed {
-        Err(why) if success => fail(FailureKind::Decode, ErrorCode::Decode, format!("gateway answered HTTP {status} but the {why}")),
-        Err(_) => fail(FailureKind::HttpStatus, ErrorCode::HttpStatus, format!("gateway answered HTTP {status}")),
+        Err(why) if success => fail(
+            FailureKind::Decode,
+            ErrorCode::Decode,
+            format!("gateway answered HTTP {status} but the {why}"),
+        ),
+        Err(_) => fail(
+            FailureKind::HttpStatus,
+            ErrorCode::HttpStatus,
+            format!("gateway answered HTTP {status}"),
+        ),
         Ok(env) if env.is_rate_limited() => fail(
             FailureKind::RateLimited,
             ErrorCode::RateLimited,
@@ -262,9 +296,17 @@ fn classify(status: u16, body: &[u8], config: &Config) -> Result<Reply, Failure>
         Ok(env) if env.code != CODE_OK => fail(
             FailureKind::Api,
             ErrorCode::Api,
-            format!("gateway refused the call (code {}): {}", env.code, env.message_or_default()),
+            format!(
+                "gateway refused the call (code {}): {}",
+                env.code,
+                env.message_or_default()
+            ),
         ),
-        Ok(_) if !success => fail(FailureKind::HttpStatus, ErrorCode::HttpStatus, format!("gateway answered HTTP {status}")),
+        Ok(_) if !success => fail(
+            FailureKind::HttpStatus,
+            ErrorCode::HttpStatus,
+            format!("gateway answered HTTP {status}"),
+        ),
         Ok(envelope) => Ok(Reply { envelope }),
     }
 }
@@ -272,11 +314,18 @@ fn classify(status: u16, body: &[u8], config: &Config) -> Result<Reply, Failure>
 /// A failure of `send()`: either nothing was written (connect phase) or the answer never came.
 fn send_failure(e: &reqwest::Error, config: &Config) -> Failure {
     if e.is_connect() {
-        let code = if e.is_timeout() { ErrorCode::Timeout } else { ErrorCode::Connection };
+        let code = if e.is_timeout() {
+            ErrorCode::Timeout
+        } else {
+            ErrorCode::Connection
+        };
         let host = config.base_url.host_str().unwrap_or("?");
         return Failure::new(
             FailureKind::NotSent,
-            Error::new(code, format!("could not connect to {host}: {}", describe(e))),
+            Error::new(
+                code,
+                format!("could not connect to {host}: {}", describe(e)),
+            ),
         );
     }
     after_send_failure(e, config, "after sending the request")
@@ -294,7 +343,10 @@ fn after_send_failure(e: &reqwest::Error, config: &Config, when: &str) -> Failur
     } else {
         Failure::new(
             FailureKind::Lost,
-            Error::new(ErrorCode::Connection, format!("connection lost {when}: {}", describe(e))),
+            Error::new(
+                ErrorCode::Connection,
+                format!("connection lost {when}: {}", describe(e)),
+            ),
         )
     }
 }
@@ -310,7 +362,11 @@ fn describe(e: &reqwest::Error) -> String {
         text.push_str(&c.to_string());
         cause = c.source();
     }
-    if text.is_empty() { "unknown error".to_string() } else { text }
+    if text.is_empty() {
+        "unknown error".to_string()
+    } else {
+        text
+    }
 }
 
 /// Replaces the secret wherever a message might echo it.
@@ -342,9 +398,18 @@ mod tests {
 
     #[test]
     fn get_puts_signed_params_in_query_without_secret() {
-        let req = SignedRequest::new(&config(false), Method::Get, "/x", params(json!({"orderIdList": "[1,2]"}))).unwrap();
+        let req = SignedRequest::new(
+            &config(false),
+            Method::Get,
+            "/x",
+            params(json!({"orderIdList": "[1,2]"})),
+        )
+        .unwrap();
         let url = req.url().as_str();
-        assert!(url.starts_with("http://127.0.0.1:9/x?appKey=K&orderIdList=%5B1%2C2%5D&sign="), "{url}");
+        assert!(
+            url.starts_with("http://127.0.0.1:9/x?appKey=K&orderIdList=%5B1%2C2%5D&sign="),
+            "{url}"
+        );
         assert!(!url.contains("S3CRET"));
     }
 
@@ -358,7 +423,9 @@ mod tests {
     fn reserved_names_are_rejected() {
         for name in RESERVED {
             let p = params(json!({ name: "x" }));
-            let e = SignedRequest::new(&config(false), Method::Post, "/x", p).err().unwrap();
+            let e = SignedRequest::new(&config(false), Method::Post, "/x", p)
+                .err()
+                .unwrap();
             assert_eq!(e.code(), ErrorCode::InvalidArgument);
         }
     }
@@ -370,16 +437,30 @@ mod tests {
         assert_eq!(kind(200, r#"{"code":200,"data":{}}"#), None);
         assert_eq!(kind(502, r#"{"code":200}"#), Some(FailureKind::ServerError));
         assert_eq!(kind(429, ""), Some(FailureKind::RateLimited));
-        assert_eq!(kind(200, r#"{"code":429,"message":"x"}"#), Some(FailureKind::RateLimited));
-        assert_eq!(kind(200, r#"{"code":401,"message":"签名错误"}"#), Some(FailureKind::Api));
+        assert_eq!(
+            kind(200, r#"{"code":429,"message":"x"}"#),
+            Some(FailureKind::RateLimited)
+        );
+        assert_eq!(
+            kind(200, r#"{"code":401,"message":"签名错误"}"#),
+            Some(FailureKind::Api)
+        );
         assert_eq!(kind(200, "not json"), Some(FailureKind::Decode));
         assert_eq!(kind(404, "not found"), Some(FailureKind::HttpStatus));
-        assert_eq!(kind(400, r#"{"code":400,"message":"bad"}"#), Some(FailureKind::Api));
+        assert_eq!(
+            kind(400, r#"{"code":400,"message":"bad"}"#),
+            Some(FailureKind::Api)
+        );
     }
 
     #[test]
     fn api_messages_are_redacted() {
-        let f = classify(200, br#"{"code":401,"message":"bad secret S3CRET","traceId":"t1"}"#, &config(false)).unwrap_err();
+        let f = classify(
+            200,
+            br#"{"code":401,"message":"bad secret S3CRET","traceId":"t1"}"#,
+            &config(false),
+        )
+        .unwrap_err();
         assert!(!f.error.message().contains("S3CRET"));
         assert_eq!(f.error.trace_id(), Some("t1"));
         assert_eq!(f.error.api_code(), Some(401));

@@ -1,0 +1,270 @@
+//! The gateway's endpoints as the sandbox answers them.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::State as AxumState;
+use axum::http::{Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use dajisaas::{PAY_URL_PATH, PREPARE_PAY_PATH, Params};
+use serde_json::{Value, json};
+
+use crate::behaviour::Behaviour;
+use crate::state::{RecordedRequest, State};
+
+type Shared = Arc<State>;
+
+/// Every request outside `/_sandbox/` comes here.
+pub(crate) async fn handle(
+    AxumState(state): AxumState<Shared>,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let _in_flight = state.enter();
+    state.record(RecordedRequest {
+        method: method.to_string(),
+        uri: uri.to_string(),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    });
+    pause(state.config.latency).await;
+    let params = match read_params(&method, &uri, &body) {
+        Ok(params) => params,
+        Err(why) => return refuse(400, &format!("参数错误 (bad parameters): {why}")),
+    };
+    if let Some(why) = credentials_problem(&state, &params) {
+        return refuse(401, why);
+    }
+    match (uri.path(), &method) {
+        (PAY_URL_PATH, &Method::GET) => pay_url(&state, &params).await,
+        (PREPARE_PAY_PATH, &Method::POST) => prepare_pay(&state, &params).await,
+        (PAY_URL_PATH | PREPARE_PAY_PATH, _) => {
+            (StatusCode::METHOD_NOT_ALLOWED, "method not allowed").into_response()
+        }
+        (path, _) if path.starts_with("/alibaba/") => echo(&method, path, params),
+        _ => (StatusCode::NOT_FOUND, "no such endpoint").into_response(),
+    }
+}
+
+/// GET: the query; POST: the top-level fields of the JSON body.
+fn read_params(method: &Method, uri: &Uri, body: &[u8]) -> Result<Params, String> {
+    if method == Method::GET {
+        let query = uri.query().unwrap_or("");
+        return Ok(url::form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+            .collect());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err("the body must be a JSON object".into()),
+        Err(e) => Err(format!("the body is not JSON: {e}")),
+    }
+}
+
+/// The gateway's rule: `appKey` must match and `sign` must be right, or, in debug mode,
+/// `appSecret` must be the secret. Returns why the call is refused, if it is.
+fn credentials_problem(state: &State, params: &Params) -> Option<&'static str> {
+    let cfg = &state.config;
+    if params.get("appKey").and_then(Value::as_str) != Some(cfg.app_key.as_str()) {
+        return Some("appKey 无效 (unknown appKey)");
+    }
+    match (params.get("sign"), params.get("appSecret")) {
+        (Some(sign), _)
+            if sign.as_str() != Some(dajisaas::sign(params, &cfg.app_secret).as_str()) =>
+        {
+            Some("签名错误 (sign mismatch)")
+        }
+        (None, Some(secret)) if secret.as_str() != Some(cfg.app_secret.as_str()) => {
+            Some("appSecret 错误 (wrong appSecret)")
+        }
+        (None, None) => Some("缺少签名 (sign missing)"),
+        _ => None,
+    }
+}
+
+async fn pay_url(state: &State, params: &Params) -> Response {
+    let ids = match params
+        .get("orderIdList")
+        .and_then(Value::as_str)
+        .map(parse_id_list)
+    {
+        Some(Ok(ids)) => ids,
+        Some(Err(why)) => return refuse(400, &format!("参数错误: orderIdList {why}")),
+        None => return refuse(400, "参数错误: orderIdList is required"),
+    };
+    let (behaviour, deciding) = Behaviour::of_batch(ids.iter().map(String::as_str));
+    let call = state.count_link_call(&ids, deciding);
+    match behaviour {
+        Behaviour::Decline => ok(json!({
+            "success": false, "payUrl": null, "errorCode": "ORDER_STATUS_ERROR",
+            "erroMsg": "订单状态不可支付 (the order cannot be paid)",
+        })),
+        Behaviour::RateLimited => rate_limited(),
+        Behaviour::RateLimitedOnce if call == 1 => rate_limited(),
+        Behaviour::Unavailable503Once if call == 1 => unavailable(),
+        Behaviour::DeductThen5xx => server_error(),
+        Behaviour::DeductThenMalformed => malformed(),
+        Behaviour::DeductThenHang => {
+            pause(state.config.hang).await;
+            link(&ids)
+        }
+        Behaviour::Slow => {
+            pause(state.config.slow).await;
+            link(&ids)
+        }
+        _ => link(&ids),
+    }
+}
+
+fn link(ids: &[String]) -> Response {
+    let url = match ids {
+        [one] => format!("https://trade.1688.com/order/cashier.htm?orderId={one}"),
+        many => format!(
+            "https://cashier.alipay.com/standard/batch.htm?orderIds={}",
+            many.join(",")
+        ),
+    };
+    ok(json!({"erroMsg": null, "payUrl": url, "success": true, "errorCode": null}))
+}
+
+async fn prepare_pay(state: &State, params: &Params) -> Response {
+    let order_id = match params.get("orderId") {
+        Some(Value::String(id)) if is_order_id(id) => id.clone(),
+        Some(Value::Number(n)) if n.is_u64() => n.to_string(),
+        _ => return refuse(400, "参数错误: orderId must be a 1688 order id"),
+    };
+    let behaviour = Behaviour::of(&order_id);
+    let call = state.count_pay_call(&order_id);
+    match behaviour {
+        Behaviour::Decline => declined(),
+        Behaviour::DeclineTwiceThenPay if call <= 2 => declined(),
+        Behaviour::RateLimited => rate_limited(),
+        Behaviour::RateLimitedOnce if call == 1 => rate_limited(),
+        Behaviour::Unavailable503Once if call == 1 => unavailable(),
+        Behaviour::Slow => {
+            pause(state.config.slow).await;
+            state.deduct(&order_id);
+            paid(true)
+        }
+        Behaviour::DeductThenHang => {
+            state.deduct(&order_id);
+            pause(state.config.hang).await;
+            paid(true)
+        }
+        Behaviour::DeductThen5xx => {
+            state.deduct(&order_id);
+            server_error()
+        }
+        Behaviour::DeductThenMalformed => {
+            state.deduct(&order_id);
+            malformed()
+        }
+        Behaviour::SuccessButNotConfirmed => {
+            state.deduct(&order_id);
+            paid(false)
+        }
+        _ => {
+            state.deduct(&order_id);
+            paid(true)
+        }
+    }
+}
+
+fn paid(confirmed: bool) -> Response {
+    ok(json!({
+        "success": true, "code": null, "message": null,
+        "result": {"isPaySuccess": null, "payChannel": "alipay", "paySuccess": confirmed},
+    }))
+}
+
+fn declined() -> Response {
+    ok(json!({
+        "success": false, "code": "DEDUCT_NOT_INITIATED",
+        "message": "免密支付扣款失败 (no password-free agreement could be charged)", "result": null,
+    }))
+}
+
+/// Any other `/alibaba/...` endpoint: echoes what it was given, signature checked.
+fn echo(method: &Method, path: &str, mut params: Params) -> Response {
+    params.remove("sign");
+    params.remove("appSecret");
+    ok(json!({"success": true, "method": method.as_str(), "path": path, "params": params}))
+}
+
+fn parse_id_list(text: &str) -> Result<Vec<String>, String> {
+    let ids: Vec<String> = if text.starts_with('[') {
+        let values: Vec<Value> =
+            serde_json::from_str(text).map_err(|e| format!("is not a JSON array: {e}"))?;
+        values
+            .iter()
+            .map(|v| match v {
+                Value::Number(n) if n.is_u64() => Ok(n.to_string()),
+                Value::String(s) => Ok(s.clone()),
+                other => Err(format!("holds {other}, not an order id")),
+            })
+            .collect::<Result<_, _>>()?
+    } else {
+        text.split(',').map(str::to_string).collect()
+    };
+    if ids.is_empty() || ids.len() > 30 {
+        return Err(format!("must hold 1 to 30 ids, not {}", ids.len()));
+    }
+    match ids.iter().find(|id| !is_order_id(id)) {
+        Some(bad) => Err(format!("holds {bad:?}, not an order id")),
+        None => Ok(ids),
+    }
+}
+
+fn is_order_id(id: &str) -> bool {
+    (1..=19).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+async fn pause(duration: Duration) {
+    if !duration.is_zero() {
+        tokio::time::sleep(duration).await;
+    }
+}
+
+fn envelope(code: i64, message: &str, data: Value) -> Response {
+    let timestamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let trace_id = format!("{:012x}", fastrand::u64(..) & 0xffff_ffff_ffff);
+    let body = json!({
+        "code": code, "message": message, "data": data, "timestamp": timestamp, "traceId": trace_id,
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn ok(data: Value) -> Response {
+    envelope(200, "操作成功", data)
+}
+
+fn refuse(code: i64, message: &str) -> Response {
+    envelope(code, message, Value::Null)
+}
+
+fn rate_limited() -> Response {
+    refuse(429, "调用频率超过限制 (app call frequency exceeded)")
+}
+
+fn unavailable() -> Response {
+    (StatusCode::SERVICE_UNAVAILABLE, "service unavailable").into_response()
+}
+
+fn server_error() -> Response {
+    (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
+}
+
+fn malformed() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html")],
+        "<html><body>502 upstream gateway error</body></html>",
+    )
+        .into_response()
+}

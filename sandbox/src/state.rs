@@ -1,0 +1,145 @@
+//! What the sandbox remembers: deductions and calls per order, requests seen, load.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::Serialize;
+
+use crate::SandboxConfig;
+
+/// Requests kept for inspection; older ones are dropped (counts stay exact).
+const REQUEST_LOG_LIMIT: usize = 10_000;
+
+/// One request as the sandbox received it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordedRequest {
+    /// `GET` or `POST`.
+    pub method: String,
+    /// Path and query, as sent.
+    pub uri: String,
+    /// The body as text (lossy UTF-8).
+    pub body: String,
+}
+
+/// A snapshot of the sandbox's counters, also served as JSON at `GET /_sandbox/stats`.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Deductions per order: more than 1 anywhere means an order was paid twice.
+    pub deductions: BTreeMap<String, u32>,
+    /// Payment calls per order that passed the signature check.
+    pub pay_calls: BTreeMap<String, u32>,
+    /// Link calls per order that passed the signature check.
+    pub link_calls: BTreeMap<String, u32>,
+    /// Every gateway request received, valid or not (`/_sandbox/` excluded).
+    pub requests: u64,
+    /// Requests whose URI or body contained the app secret.
+    pub requests_with_secret: u64,
+    /// Requests being handled now.
+    pub in_flight: usize,
+    /// The most requests ever handled at once.
+    pub peak_in_flight: usize,
+}
+
+#[derive(Default)]
+struct Ledger {
+    stats: Stats,
+    log: VecDeque<RecordedRequest>,
+}
+
+pub(crate) struct State {
+    pub config: SandboxConfig,
+    ledger: Mutex<Ledger>,
+    in_flight: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+/// Counts a request as in flight until dropped.
+pub(crate) struct InFlight<'a>(&'a State);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl State {
+    pub fn new(config: SandboxConfig) -> Self {
+        State {
+            config,
+            ledger: Mutex::default(),
+            in_flight: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+        }
+    }
+
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn enter(&self) -> InFlight<'_> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        InFlight(self)
+    }
+
+    pub fn record(&self, request: RecordedRequest) {
+        let leaked = request.uri.contains(&self.config.app_secret)
+            || request.body.contains(&self.config.app_secret);
+        let mut ledger = self.ledger();
+        ledger.stats.requests += 1;
+        ledger.stats.requests_with_secret += u64::from(leaked);
+        if ledger.log.len() == REQUEST_LOG_LIMIT {
+            ledger.log.pop_front();
+        }
+        ledger.log.push_back(request);
+    }
+
+    /// Counts a payment call and returns how many this order has had, this one included.
+    pub fn count_pay_call(&self, order_id: &str) -> u32 {
+        bump(&mut self.ledger().stats.pay_calls, order_id)
+    }
+
+    /// Counts a link call for each id; returns the count of `deciding` (or 1).
+    pub fn count_link_call(&self, ids: &[String], deciding: Option<&str>) -> u32 {
+        let mut ledger = self.ledger();
+        let mut count = 1;
+        for id in ids {
+            let n = bump(&mut ledger.stats.link_calls, id);
+            if Some(id.as_str()) == deciding {
+                count = n;
+            }
+        }
+        count
+    }
+
+    pub fn deduct(&self, order_id: &str) {
+        bump(&mut self.ledger().stats.deductions, order_id);
+    }
+
+    pub fn stats(&self) -> Stats {
+        let mut stats = self.ledger().stats.clone();
+        stats.in_flight = self.in_flight.load(Ordering::SeqCst);
+        stats.peak_in_flight = self.peak.load(Ordering::SeqCst);
+        stats
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.ledger().log.iter().cloned().collect()
+    }
+
+    pub fn reset(&self) {
+        *self.ledger() = Ledger::default();
+        self.peak
+            .store(self.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+}
+
+fn bump(map: &mut BTreeMap<String, u32>, key: &str) -> u32 {
+    let n = map.entry(key.to_string()).or_insert(0);
+    *n += 1;
+    *n
+}
