@@ -1,0 +1,184 @@
+//! `daji`: the Dajisaas payment client and sandbox gateway on the command line.
+
+mod commands;
+mod demo;
+mod output;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use dajisaas::{Client, ClientBuilder, OrderIdFormat};
+
+/// Pay 1688 orders through the Dajisaas gateway, or run a local sandbox gateway.
+///
+/// Exit status: 0 on success, 2 for a usage error, and 10 + the error's number on a failure
+/// (11 invalid_argument, 12 connection, 13 timeout, 14 http_status, 15 decode, 16 api,
+/// 17 rate_limited, 18 payment_declined, 19 payment_outcome_unknown, 20 internal).
+#[derive(Parser)]
+#[command(name = "daji", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sign parameters and show the string that was hashed (secret masked).
+    Sign(SignArgs),
+    /// Get cashier links for orders (GET /alibaba/alipay/url/get).
+    PayUrl(PayUrlArgs),
+    /// Pay orders without the buyer's password (POST .../protocolPay/preparePay).
+    Pay(PayArgs),
+    /// Call any other gateway endpoint, signed; prints the envelope's data.
+    Request(RequestArgs),
+    /// Run the sandbox gateway on 127.0.0.1 until interrupted.
+    Sandbox(SandboxArgs),
+    /// Start an embedded sandbox and walk through links and payments, good and bad.
+    Demo,
+}
+
+/// Where and as whom to call the gateway.
+#[derive(Args)]
+struct Connection {
+    /// App key.
+    #[arg(long, env = "DAJISAAS_APP_KEY")]
+    app_key: String,
+    /// App secret (never printed).
+    #[arg(long, env = "DAJISAAS_APP_SECRET", hide_env_values = true)]
+    app_secret: String,
+    /// Gateway address; plain http only for loopback hosts such as the sandbox.
+    #[arg(long, env = "DAJISAAS_BASE_URL", default_value = dajisaas::DEFAULT_BASE_URL)]
+    base_url: String,
+    /// Total timeout of one request, in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    timeout: f64,
+    /// Retries after a retryable failure (0 to 3).
+    #[arg(long, default_value_t = 3)]
+    max_retries: u32,
+    /// Send orderIdList comma-separated instead of as a JSON array.
+    #[arg(long)]
+    comma_separated: bool,
+    /// Log each request (method, path, status, traceId, elapsed, attempt) to stderr.
+    #[arg(short, long)]
+    verbose: bool,
+    /// Print results and errors as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl Connection {
+    fn client(&self) -> dajisaas::Result<Client> {
+        if self.verbose {
+            env_logger::Builder::new()
+                .filter_module("dajisaas", log::LevelFilter::Debug)
+                .init();
+        }
+        if !(self.timeout.is_finite() && self.timeout > 0.0) {
+            return Err(dajisaas::Error::new(
+                dajisaas::ErrorCode::InvalidArgument,
+                "--timeout must be a positive number of seconds",
+            ));
+        }
+        let format = if self.comma_separated {
+            OrderIdFormat::CommaSeparated
+        } else {
+            OrderIdFormat::JsonArray
+        };
+        ClientBuilder::new(&self.app_key, &self.app_secret)
+            .base_url(&self.base_url)
+            .timeout(Duration::from_secs_f64(self.timeout))
+            .max_retries(self.max_retries)
+            .order_id_format(format)
+            .build()
+    }
+}
+
+#[derive(Args)]
+struct SignArgs {
+    /// Parameters as key=value (values are strings).
+    params: Vec<String>,
+    /// Parameters as a JSON object, for numbers, booleans, arrays and objects.
+    #[arg(long, value_name = "JSON")]
+    params_json: Option<String>,
+    /// The secret to sign with.
+    #[arg(long, env = "DAJISAAS_APP_SECRET", hide_env_values = true)]
+    app_secret: String,
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct PayUrlArgs {
+    /// 1688 order ids.
+    #[arg(required = true)]
+    order_ids: Vec<String>,
+    /// Split into links of this many orders (any number of ids); without it, one link for 1 to 30.
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[command(flatten)]
+    connection: Connection,
+}
+
+#[derive(Args)]
+struct PayArgs {
+    /// 1688 order ids, paid one after another.
+    #[arg(required = true)]
+    order_ids: Vec<String>,
+    #[command(flatten)]
+    connection: Connection,
+}
+
+#[derive(Args)]
+struct RequestArgs {
+    /// GET or POST.
+    method: String,
+    /// Endpoint path, e.g. /alibaba/order/detail.
+    path: String,
+    /// Parameters as key=value (values are strings).
+    params: Vec<String>,
+    /// Parameters as a JSON object, for numbers, booleans, arrays and objects.
+    #[arg(long, value_name = "JSON")]
+    params_json: Option<String>,
+    #[command(flatten)]
+    connection: Connection,
+}
+
+#[derive(Args)]
+struct SandboxArgs {
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 8787)]
+    port: u16,
+    /// The app key the sandbox accepts.
+    #[arg(long, default_value = dajisaas_sandbox::DEFAULT_APP_KEY)]
+    app_key: String,
+    /// The app secret the sandbox checks signatures with.
+    #[arg(long, default_value = dajisaas_sandbox::DEFAULT_APP_SECRET)]
+    app_secret: String,
+    /// Delay added to every answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Delay of slow (9007...) orders, in milliseconds.
+    #[arg(long, default_value_t = 3000)]
+    slow_ms: u64,
+    /// How long deduct-then-hang (9002...) orders hold their answer, in milliseconds.
+    #[arg(long, default_value_t = 30000)]
+    hang_ms: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Sign(args) => commands::sign(&args),
+        Command::PayUrl(args) => commands::pay_url(&args),
+        Command::Pay(args) => commands::pay(&args),
+        Command::Request(args) => commands::request(&args),
+        Command::Sandbox(args) => commands::sandbox(&args),
+        Command::Demo => demo::run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(status) => status,
+    }
+}

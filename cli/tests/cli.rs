@@ -1,0 +1,223 @@
+//! The `daji` binary against a sandbox: output, JSON, exit statuses, secrets.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+use dajisaas_sandbox::{DEFAULT_APP_KEY, DEFAULT_APP_SECRET, Sandbox, SandboxConfig};
+use serde_json::Value;
+
+const DAJI: &str = env!("CARGO_BIN_EXE_daji");
+
+fn sandbox() -> Sandbox {
+    Sandbox::start(SandboxConfig::default()).unwrap()
+}
+
+/// Runs `daji` with credentials for `sandbox` in the environment.
+fn daji(sandbox: &Sandbox, args: &[&str]) -> Output {
+    Command::new(DAJI)
+        .args(args)
+        .env("DAJISAAS_APP_KEY", DEFAULT_APP_KEY)
+        .env("DAJISAAS_APP_SECRET", DEFAULT_APP_SECRET)
+        .env("DAJISAAS_BASE_URL", sandbox.url())
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn pay_url_prints_links_as_text_and_json() {
+    let sb = sandbox();
+    let o = daji(&sb, &["pay-url", "2257455039610311973"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o)
+            .starts_with("https://trade.1688.com/order/cashier.htm?orderId=2257455039610311973")
+    );
+    let o = daji(
+        &sb,
+        &["pay-url", "--json", "--batch-size", "2", "1", "2", "3"],
+    );
+    let links: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(links.as_array().unwrap().len(), 2);
+    assert_eq!(links[1]["orderIds"], serde_json::json!(["3"]));
+}
+
+#[test]
+fn pay_reports_each_order_and_exits_with_the_failure_code() {
+    let sb = sandbox();
+    let o = daji(&sb, &["pay", "2257164624870311973", "9000000000000000001"]);
+    assert_eq!(o.status.code(), Some(18), "payment_declined is 10 + 8");
+    let out = stdout(&o);
+    assert!(
+        out.contains("paid     2257164624870311973 via alipay"),
+        "{out}"
+    );
+    assert!(
+        out.contains("NOT PAID 9000000000000000001: [payment_declined] after 4 attempt(s)"),
+        "{out}"
+    );
+    assert_eq!(sb.stats().deductions.get("2257164624870311973"), Some(&1));
+}
+
+#[test]
+fn an_unknown_outcome_outranks_other_failures() {
+    let sb = sandbox();
+    let o = daji(
+        &sb,
+        &[
+            "pay",
+            "--json",
+            "--timeout",
+            "0.5",
+            "9000000000000000001",
+            "9003000000000000001",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(19));
+    let reports: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(reports[1]["error"]["code"], "payment_outcome_unknown");
+    assert_eq!(reports[1]["error"]["httpStatus"], 500);
+}
+
+#[test]
+fn bad_input_exits_11_and_sends_nothing() {
+    let sb = sandbox();
+    for args in [
+        &["pay", "12a"][..],
+        &["pay-url", " 1"],
+        &["request", "DELETE", "/alibaba/x"],
+        &["request", "GET", "/alibaba/x", "novalue"],
+        &["pay", "1", "--max-retries", "9"],
+        &["pay", "1", "--timeout", "0"],
+        &["pay", "1", "2", "1"],
+        &["pay", "1", "x2"],
+    ] {
+        let o = daji(&sb, args);
+        assert_eq!(o.status.code(), Some(11), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with("error[invalid_argument]"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert_eq!(sb.stats().requests, 0);
+}
+
+#[test]
+fn request_prints_data() {
+    let sb = sandbox();
+    let o = daji(
+        &sb,
+        &[
+            "request",
+            "--json",
+            "POST",
+            "/alibaba/order/preview",
+            "memo=hi",
+            "--params-json",
+            r#"{"qty":2}"#,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let data: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(data["params"]["qty"], 2);
+    assert_eq!(data["params"]["memo"], "hi");
+}
+
+#[test]
+fn sign_shows_the_masked_string_and_the_signature() {
+    let o = Command::new(DAJI)
+        .args(["sign", "--app-secret", "S", "orderIdList=[1,2]", "appKey=K"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(
+        stdout(&o),
+        "signed string: appKey=K&orderIdList=[1,2]&secret=***\nsign:          5929626A5613B8EC0C20DB72C3277CCF\n"
+    );
+}
+
+#[test]
+fn the_secret_never_appears_in_output_even_verbose() {
+    let sb = sandbox();
+    let mut seen = String::new();
+    for args in [
+        &["pay", "-v", "2257164624870311973", "9004000000000000001"][..],
+        &["pay-url", "-v", "--json", "9003000000000000001"],
+        &["request", "-v", "GET", "/alibaba/x"],
+        &["pay", "--help"],
+    ] {
+        let o = daji(&sb, args);
+        seen.push_str(&stdout(&o));
+        seen.push_str(&stderr(&o));
+    }
+    assert!(
+        seen.contains("traceId="),
+        "verbose logs each request: {seen}"
+    );
+    assert!(!seen.contains(DEFAULT_APP_SECRET), "{seen}");
+}
+
+#[test]
+fn sandbox_command_prints_its_address_first_and_serves() {
+    let mut child = Command::new(DAJI)
+        .args([
+            "sandbox",
+            "--port",
+            "0",
+            "--app-key",
+            "k1",
+            "--app-secret",
+            "s1",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    reader.read_line(&mut first).unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("dajisaas sandbox listening on ")
+        .unwrap()
+        .to_string();
+    let o = Command::new(DAJI)
+        .args([
+            "pay",
+            "--app-key",
+            "k1",
+            "--app-secret",
+            "s1",
+            "--base-url",
+            &url,
+            "1",
+        ])
+        .output()
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(reader);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn demo_runs_and_never_deducts_twice() {
+    let o = Command::new(DAJI).arg("demo").output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("[payment_outcome_unknown]") && out.contains("[payment_declined]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("0 carried the secret, 0 order(s) deducted twice"),
+        "{out}"
+    );
+}
