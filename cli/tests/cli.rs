@@ -178,6 +178,7 @@ fn sandbox_command_prints_its_address_first_and_serves() {
             "s1",
         ])
         .stdout(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut first = String::new();
