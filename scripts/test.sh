@@ -33,9 +33,34 @@ vectors_current() {
   python3 tests/vectors/generate.py >/dev/null && git diff --exit-code -- tests/vectors/sign.json
 }
 
+python_setup() {
+  # A fresh virtual environment with the pinned tools, then the package through pip (maturin as
+  # the PEP 517 backend). The dev profile reuses what `cargo test` already compiled.
+  [ -x .venv/bin/python ] || python3 -m venv .venv || return 1
+  .venv/bin/pip install -q --disable-pip-version-check -r bindings-python/requirements-dev.txt &&
+    cargo build -q -p daji --locked &&
+    MATURIN_PEP517_ARGS="--profile dev" .venv/bin/pip install -q --disable-pip-version-check \
+      --force-reinstall --no-deps ./bindings-python &&
+    rm -rf target/wheels &&
+    MATURIN_PEP517_ARGS="--profile dev" .venv/bin/pip wheel -q --disable-pip-version-check \
+      --no-deps -w target/wheels ./bindings-python &&
+    ls target/wheels/dajisaas-*-cp39-abi3-*.whl
+}
+
+python_tests() {
+  (cd bindings-python && ../.venv/bin/python -m pytest -q -p no:cacheprovider tests)
+}
+
+python_types() {
+  .venv/bin/mypy --strict --no-incremental bindings-python/tests/typed_example.py
+}
+
 suite "rust lint (fmt, clippy, rustdoc)" rust_lint
 suite "signing vectors up to date" vectors_current
 suite "rust tests (core, sandbox, daji cli)" cargo test --workspace --locked
+suite "python: venv, pip install, wheel" python_setup
+suite "python: pytest against the sandbox" python_tests
+suite "python: mypy --strict on the typed example" python_types
 
 echo
 echo "===== summary ====="

@@ -1,0 +1,188 @@
+//! Python values to and from the core's types. Conversion only: validation of what the values
+//! mean (order-id shape, limits) is the core's.
+
+use dajisaas::{Error, ErrorCode, Params};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use serde_json::{Map, Number, Value};
+
+fn invalid(message: String) -> Error {
+    Error::new(ErrorCode::InvalidArgument, message)
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// One order id: a `str` as it is, an `int` in decimal; `bool` and everything else refused.
+pub fn order_id(obj: &Bound<'_, PyAny>, what: &str) -> Result<String, Error> {
+    if obj.is_instance_of::<PyBool>() {
+        return Err(invalid(format!("{what} must be a str or int, not bool")));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return s
+            .to_cow()
+            .map(|c| c.into_owned())
+            .map_err(|_| invalid(format!("{what} is not valid UTF-8 text")));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        return obj
+            .str()
+            .and_then(|s| s.to_cow().map(|c| c.into_owned()))
+            .map_err(|e| invalid(format!("{what} could not be read: {e}")));
+    }
+    Err(invalid(format!(
+        "{what} must be a str or int, not {}",
+        type_name(obj)
+    )))
+}
+
+/// A sequence of order ids (list, tuple or any iterable that is not text).
+pub fn order_ids(obj: &Bound<'_, PyAny>) -> Result<Vec<String>, Error> {
+    if obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() {
+        return Err(invalid(format!(
+            "order_ids must be a list of order ids, not a single {}",
+            type_name(obj)
+        )));
+    }
+    let items = obj.try_iter().map_err(|_| {
+        invalid(format!(
+            "order_ids must be a list of order ids, not {}",
+            type_name(obj)
+        ))
+    })?;
+    let mut ids = Vec::new();
+    for (i, item) in items.enumerate() {
+        let item = item.map_err(|e| invalid(format!("order_ids could not be read: {e}")))?;
+        ids.push(order_id(&item, &format!("orderIds[{i}]"))?);
+    }
+    Ok(ids)
+}
+
+/// A `dict` with `str` keys to request parameters.
+pub fn params(obj: Option<&Bound<'_, PyAny>>) -> Result<Params, Error> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(Params::new());
+    };
+    match to_json(obj, "params", 0)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(invalid(format!(
+            "params must be a dict, not {}",
+            type_name(obj)
+        ))),
+    }
+}
+
+/// Deep enough for any real request; stops runaway or cyclic structures.
+const MAX_DEPTH: usize = 64;
+
+fn to_json(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> Result<Value, Error> {
+    if depth > MAX_DEPTH {
+        return Err(invalid(format!(
+            "{path} is nested more than {MAX_DEPTH} levels deep"
+        )));
+    }
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        let text = s
+            .to_cow()
+            .map_err(|_| invalid(format!("{path} is not valid UTF-8 text")))?;
+        return Ok(Value::String(text.into_owned()));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        if let Ok(n) = obj.extract::<i64>() {
+            return Ok(Value::from(n));
+        }
+        if let Ok(n) = obj.extract::<u64>() {
+            return Ok(Value::from(n));
+        }
+        return Err(invalid(format!(
+            "{path} is an int outside the 64-bit range"
+        )));
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        return Number::from_f64(f.value())
+            .map(Value::Number)
+            .ok_or_else(|| invalid(format!("{path} is {} and cannot be signed", f.value())));
+    }
+    if let Ok(dict) = obj.cast::<PyDict>() {
+        let mut map = Map::new();
+        for (key, value) in dict.iter() {
+            let key = key
+                .cast::<PyString>()
+                .ok()
+                .and_then(|k| k.to_cow().ok().map(|c| c.into_owned()))
+                .ok_or_else(|| invalid(format!("{path} has a key that is not a str: {key}")))?;
+            let value = to_json(&value, &format!("{path}[{key:?}]"), depth + 1)?;
+            map.insert(key, value);
+        }
+        return Ok(Value::Object(map));
+    }
+    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        let mut items = Vec::new();
+        for (i, item) in obj
+            .try_iter()
+            .map_err(|e| invalid(e.to_string()))?
+            .enumerate()
+        {
+            let item = item.map_err(|e| invalid(e.to_string()))?;
+            items.push(to_json(&item, &format!("{path}[{i}]"), depth + 1)?);
+        }
+        return Ok(Value::Array(items));
+    }
+    Err(invalid(format!(
+        "{path} is a {}; params take str, int, float, bool, None, list, tuple and dict",
+        type_name(obj)
+    )))
+}
+
+/// JSON from the gateway as plain Python dicts, lists and scalars.
+pub fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match value {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => i.into_pyobject(py)?.into_any(),
+            (_, Some(u), _) => u.into_pyobject(py)?.into_any(),
+            (_, _, Some(f)) => f.into_pyobject(py)?.into_any(),
+            _ => return Err(PyTypeError::new_err("unrepresentable number")),
+        },
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(to_python(py, item)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (k, v) in map {
+                dict.set_item(k, to_python(py, v)?)?;
+            }
+            dict.into_any()
+        }
+    })
+}
+
+/// JSON that becomes Python objects when handed back from an async call.
+pub struct Json(pub Value);
+
+impl<'py> IntoPyObject<'py> for Json {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        to_python(py, &self.0)
+    }
+}

@@ -1,0 +1,54 @@
+//! Core errors as the Python exceptions of `dajisaas._errors`, and the panic boundary.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use dajisaas::{Error, ErrorCode};
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+
+static FROM_NATIVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// The exception class for the error's code, with its fields set.
+pub fn to_py_err(error: Error) -> PyErr {
+    Python::attach(|py| {
+        let build = || -> PyResult<PyErr> {
+            let factory = FROM_NATIVE.get_or_try_init(py, || {
+                py.import("dajisaas._errors")?
+                    .getattr("_from_native")
+                    .map(Bound::unbind)
+            })?;
+            let exception = factory.bind(py).call1((
+                error.code().as_str(),
+                error.message(),
+                error.trace_id(),
+                error.api_code(),
+                error.http_status(),
+                error.attempts(),
+            ))?;
+            Ok(PyErr::from_value(exception))
+        };
+        build().unwrap_or_else(|e| PyRuntimeError::new_err(format!("{error} (and: {e})")))
+    })
+}
+
+/// Runs `f`, turning a panic into an `internal` error so that it never reaches Python as a
+/// `PanicException` (which is not a `DajisaasError`).
+pub fn guarded<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(Error::new(
+            ErrorCode::Internal,
+            format!("internal error (a bug): {what}"),
+        ))
+    })
+}
+
+/// `guarded`, with the error raised as its Python exception.
+pub fn run<T>(f: impl FnOnce() -> Result<T, Error>) -> PyResult<T> {
+    guarded(f).map_err(to_py_err)
+}

@@ -1,0 +1,52 @@
+//! The native module `dajisaas._dajisaas`: a thin skin over the `dajisaas` crate. Signing,
+//! validation, retries and parsing all live in the core; this converts types and maps errors.
+
+mod client;
+mod convert;
+mod errors;
+mod results;
+
+use pyo3::prelude::*;
+
+use crate::errors::{run, to_py_err};
+
+/// The signature of `params` (a dict) under `secret`: 32 uppercase hex digits.
+#[pyfunction]
+fn sign(params: &Bound<'_, PyAny>, secret: &str) -> PyResult<String> {
+    let params = convert::params(Some(params)).map_err(to_py_err)?;
+    run(|| Ok(dajisaas::sign(&params, secret)))
+}
+
+/// The string that `sign` hashes, with the secret shown as `***`.
+#[pyfunction]
+fn signing_string_masked(params: &Bound<'_, PyAny>) -> PyResult<String> {
+    let params = convert::params(Some(params)).map_err(to_py_err)?;
+    run(|| Ok(dajisaas::signing_string_masked(&params)))
+}
+
+/// Panics inside the panic boundary, so that tests can show a Rust panic surfaces as
+/// `InternalError` and leaves the interpreter running.
+#[pyfunction]
+fn _panic_for_tests() -> PyResult<()> {
+    run(|| -> dajisaas::Result<()> { panic!("deliberate panic for the test suite") })
+}
+
+#[pymodule]
+fn _dajisaas(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // Core log records go to Python's `logging` under the logger "dajisaas". Levels are looked
+    // up on every record, so configuring logging later still takes effect.
+    let _ = pyo3_log::Logger::new(m.py(), pyo3_log::Caching::Loggers)?.install();
+    // asyncio awaits core tasks through this small runtime; the I/O runs on the core's own.
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.worker_threads(1).enable_all();
+    pyo3_async_runtimes::tokio::init(runtime);
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<client::Client>()?;
+    m.add_class::<client::AsyncClient>()?;
+    m.add_class::<results::PayUrl>()?;
+    m.add_class::<results::Payment>()?;
+    m.add_function(wrap_pyfunction!(sign, m)?)?;
+    m.add_function(wrap_pyfunction!(signing_string_masked, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,82 @@
+"""Threads sharing one client overlap their requests (the GIL is released), and the asyncio
+client runs calls concurrently."""
+
+import asyncio
+import threading
+
+import pytest
+
+import dajisaas
+from conftest import APP_KEY, Sandbox
+
+
+def test_sixteen_threads_sharing_one_client_overlap(slow_sandbox: Sandbox) -> None:
+    slow_sandbox.reset()
+    client = dajisaas.Client(APP_KEY, slow_sandbox.secret, base_url=slow_sandbox.url)
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for k in range(3):
+                client.pay_url([str(1000 + n * 10 + k)])
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    stats = slow_sandbox.stats()
+    assert stats["requests"] == 48
+    # Each answer takes 100 ms; with the GIL held they would go one at a time.
+    assert stats["peakInFlight"] >= 8, stats["peakInFlight"]
+
+
+def test_async_client_runs_calls_concurrently(slow_sandbox: Sandbox) -> None:
+    slow_sandbox.reset()
+
+    async def main() -> list[dajisaas.PayUrl]:
+        client = dajisaas.AsyncClient(APP_KEY, slow_sandbox.secret, base_url=slow_sandbox.url)
+        return await asyncio.gather(*(client.pay_url([str(n + 1)]) for n in range(16)))
+
+    links = asyncio.run(main())
+    assert [link.order_ids for link in links] == [[str(n + 1)] for n in range(16)]
+    assert slow_sandbox.stats()["peakInFlight"] >= 8
+
+
+def test_async_client_outcomes_and_errors(sandbox: Sandbox) -> None:
+    async def main() -> None:
+        client = dajisaas.AsyncClient(
+            APP_KEY, sandbox.secret, base_url=sandbox.url, timeout=0.7, backoff=(0.001, 0.005)
+        )
+        payment = await client.prepare_pay("9001000000000000001")
+        assert payment.attempts == 3
+        with pytest.raises(dajisaas.PaymentDeclinedError) as caught:
+            await client.prepare_pay("9000000000000000001")
+        assert caught.value.attempts == 4
+        with pytest.raises(dajisaas.PaymentOutcomeUnknownError):
+            await client.prepare_pay("9002000000000000001")
+        links = await client.pay_urls([str(n) for n in range(1, 26)], batch_size=10)
+        assert len(links) == 3
+        data = await client.request("POST", "/alibaba/x", {"n": 1})
+        assert data["params"]["n"] == 1
+        with pytest.raises(dajisaas.InvalidArgumentError):
+            await client.pay_url([1.5])
+
+    asyncio.run(main())
+    assert all(n <= 1 for n in sandbox.stats()["deductions"].values())
+
+
+def test_concurrent_payment_of_one_order_is_refused(sandbox: Sandbox) -> None:
+    client = dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url, timeout=5)
+    results: list[object] = []
+    first = threading.Thread(target=lambda: results.append(client.prepare_pay("9007000000000000001")))
+    first.start()
+    while not sandbox.stats()["payCalls"]:
+        pass
+    with pytest.raises(dajisaas.InvalidArgumentError, match="already under way"):
+        client.prepare_pay("9007000000000000001")
+    first.join()
+    assert sandbox.deductions("9007000000000000001") == 1

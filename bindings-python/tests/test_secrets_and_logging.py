@@ -1,0 +1,62 @@
+"""The secret stays out of reprs, exception messages, log lines and signed requests; each
+request is one DEBUG line on the "dajisaas" logger."""
+
+import logging
+
+import pytest
+
+import dajisaas
+from conftest import APP_KEY, SECRET, Sandbox, make_client
+
+
+def test_one_debug_line_per_request(client: dajisaas.Client, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="dajisaas"):
+        client.pay_url(["1"])
+        client.prepare_pay("9001000000000000001")  # three requests
+    lines = [r for r in caplog.records if r.name == "dajisaas" and "traceId=" in r.getMessage()]
+    assert len(lines) == 4, [r.getMessage() for r in lines]
+    first = lines[0].getMessage()
+    assert first.startswith("GET /alibaba/alipay/url/get status=200 traceId=")
+    assert "elapsed_ms=" in first and first.endswith("attempt=1")
+    assert lines[3].getMessage().endswith("attempt=3")
+    assert all(lines[i].levelno == logging.DEBUG for i in range(4))
+
+
+def test_no_debug_lines_when_the_logger_is_quiet(client: dajisaas.Client, caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("dajisaas")
+    old = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        with caplog.at_level(logging.DEBUG):
+            logger.setLevel(logging.WARNING)
+            client.pay_url(["1"])
+        assert not [r for r in caplog.records if r.name == "dajisaas"]
+    finally:
+        logger.setLevel(old)
+
+
+def test_secret_is_absent_from_reprs_and_errors(sandbox: Sandbox) -> None:
+    client = make_client(sandbox)
+    shown = [repr(client), str(client), repr(dajisaas.AsyncClient(APP_KEY, SECRET, base_url=sandbox.url))]
+    shown += [repr(client.pay_url(["1"])), repr(client.prepare_pay("2"))]
+    for order_id in ["9000000000000000001", "9004000000000000001", "9003000000000000001", "x"]:
+        with pytest.raises(dajisaas.DajisaasError) as caught:
+            client.prepare_pay(order_id)
+        shown += [str(caught.value), repr(caught.value), caught.value.message]
+    for text in shown:
+        assert SECRET not in text, text
+    assert sandbox.stats()["requestsWithSecret"] == 0
+
+
+def test_debug_mode_really_sends_the_secret() -> None:
+    # A sandbox of its own: this one is meant to see the secret.
+    sb = Sandbox(secret="debug-only-secret")
+    try:
+        client = dajisaas.Client(
+            APP_KEY, "debug-only-secret", base_url=sb.url,
+            dangerously_send_app_secret_instead_of_sign=True,
+        )
+        client.pay_url(["1"])
+        assert sb.stats()["requestsWithSecret"] == 1
+    finally:
+        sb.stop()

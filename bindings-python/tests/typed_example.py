@@ -1,0 +1,56 @@
+"""A typed walk through the whole public API; `mypy --strict` must accept it."""
+
+import asyncio
+from typing import Any
+
+import dajisaas
+
+
+def use_blocking(client: dajisaas.Client) -> None:
+    link: dajisaas.PayUrl = client.pay_url(["2257455039610311973", 2257455039610311974])
+    url: str = link.url
+    ids: list[str] = link.order_ids
+    trace: str | None = link.trace_id
+    attempts: int = link.attempts
+    data: dict[str, Any] = link.data
+    links: list[dajisaas.PayUrl] = client.pay_urls(["1", "2"], batch_size=10)
+    try:
+        payment: dajisaas.Payment = client.prepare_pay("2257164624870311973")
+        channel: str | None = payment.pay_channel
+        print(url, ids, trace, attempts, data, links, channel, payment.order_id)
+    except dajisaas.PaymentOutcomeUnknownError as e:
+        print("check the order first", e.trace_id, e.attempts)
+    except dajisaas.PaymentDeclinedError as e:
+        print("not paid", e.code, e.api_code, e.http_status)
+    except dajisaas.DajisaasError as e:
+        print(e.message)
+    result: Any = client.request("POST", "/alibaba/order/preview", {"cargo": [{"offerId": 1}]})
+    print(result)
+
+
+async def use_async(client: dajisaas.AsyncClient) -> None:
+    link = await client.pay_url([1])
+    links = await client.pay_urls(["1"], 5)
+    payment = await client.prepare_pay(1)
+    data = await client.request("GET", "/alibaba/x")
+    print(link.url, len(links), payment.attempts, data)
+
+
+def main() -> None:
+    signature: str = dajisaas.sign({"appKey": "K", "orderIdList": "[1,2]"}, "S")
+    masked: str = dajisaas.signing_string_masked({"appKey": "K"})
+    client = dajisaas.Client(
+        "key", "secret", base_url="http://127.0.0.1:8787", timeout=10.0, connect_timeout=2.0,
+        max_retries=2, backoff=(0.1, 1.0), order_id_format="comma_separated",
+    )
+    env_client: dajisaas.Client = dajisaas.Client.from_env()
+    use_blocking(client)
+    use_blocking(env_client)
+    asyncio.run(use_async(dajisaas.AsyncClient("key", "secret")))
+    asyncio.run(use_async(dajisaas.AsyncClient.from_env()))
+    code_to_class: dict[str, type[dajisaas.DajisaasError]] = dajisaas.ERRORS_BY_CODE
+    print(signature, masked, code_to_class, dajisaas.__version__)
+
+
+if __name__ == "__main__":
+    main()
