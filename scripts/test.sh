@@ -55,12 +55,31 @@ python_types() {
   .venv/bin/mypy --strict --no-incremental bindings-python/tests/typed_example.py
 }
 
+node_setup() {
+  # npm ci from the lock file, then the addon (debug profile, shared target directory). The
+  # generated index.js and index.d.ts are committed: a build that changes them means they are stale.
+  (cd bindings-node && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build) &&
+    git diff --exit-code -- bindings-node/index.js bindings-node/index.d.ts
+}
+
+node_tests() {
+  (cd bindings-node && node --test test/)
+}
+
+node_types() {
+  (cd bindings-node && npx tsc --noEmit --strict --target es2020 --module commonjs --types node test/typed-example.ts)
+}
+
 suite "rust lint (fmt, clippy, rustdoc)" rust_lint
 suite "signing vectors up to date" vectors_current
 suite "rust tests (core, sandbox, daji cli)" cargo test --workspace --locked
 suite "python: venv, pip install, wheel" python_setup
 suite "python: pytest against the sandbox" python_tests
 suite "python: mypy --strict on the typed example" python_types
+suite "node: npm ci, build, generated files current" node_setup
+suite "node: node --test against the sandbox" node_tests
+suite "node: tsc --strict on the typed example" node_types
+suite "node: npm pack installs into an empty project" ./scripts/node-pack-check.sh
 
 echo
 echo "===== summary ====="

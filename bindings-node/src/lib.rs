@@ -1,0 +1,48 @@
+//! The Node addon: a thin skin over the `dajisaas` crate. Signing, validation, retries and
+//! parsing all live in the core; this converts types and maps errors.
+
+mod client;
+mod convert;
+mod errors;
+
+use napi::bindgen_prelude::Object;
+use napi::{Env, Unknown};
+use napi_derive::napi;
+
+use crate::errors::guarded;
+
+/// The gateway signature of `params` under `secret`: 32 uppercase hex digits. `params` is an
+/// object, or JSON text for values a JavaScript number cannot hold.
+#[napi(
+    catch_unwind,
+    ts_args_type = "params: Record<string, unknown> | string, secret: string"
+)]
+pub fn sign(env: Env, params: Unknown, secret: String) -> napi::Result<String> {
+    guarded(&env, || {
+        Ok(dajisaas::sign(&convert::params(Some(&params))?, &secret))
+    })
+}
+
+/// The string that `sign` hashes, with the secret shown as `***`.
+#[napi(
+    catch_unwind,
+    ts_args_type = "params: Record<string, unknown> | string"
+)]
+pub fn signing_string_masked(env: Env, params: Unknown) -> napi::Result<String> {
+    guarded(&env, || {
+        Ok(dajisaas::signing_string_masked(&convert::params(Some(
+            &params,
+        ))?))
+    })
+}
+
+/// Panics inside the boundary, so that tests can show a panic surfaces as `internal`.
+#[napi(js_name = "__panicForTests", skip_typescript)]
+pub fn panic_for_tests(env: Env) -> napi::Result<()> {
+    guarded(&env, || panic!("deliberate panic for the test suite"))
+}
+
+#[napi(module_exports)]
+pub fn init(mut exports: Object, env: Env) -> napi::Result<()> {
+    errors::register(&env, &mut exports)
+}

@@ -1,0 +1,55 @@
+// Shared by the tests: `daji sandbox` processes on 127.0.0.1 and clients pointed at them.
+'use strict'
+
+const { spawn } = require('node:child_process')
+const path = require('node:path')
+const readline = require('node:readline')
+
+const binding = require('..')
+
+const REPO = path.resolve(__dirname, '..', '..')
+const DAJI = process.env.DAJI_BIN || path.join(REPO, 'target', 'debug', 'daji')
+const APP_KEY = 'node-test-key'
+const SECRET = 'node-SECRET-5be1f0c3'
+
+/** Starts a sandbox; resolves once it has printed its address. */
+async function startSandbox({ latencyMs = 0, secret = SECRET } = {}) {
+  const child = spawn(DAJI, [
+    'sandbox', '--port', '0', '--app-key', APP_KEY, '--app-secret', secret,
+    '--latency-ms', String(latencyMs), '--slow-ms', '1500', '--hang-ms', '3000',
+  ], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const lines = readline.createInterface({ input: child.stdout })
+  const first = await new Promise((resolve, reject) => {
+    child.once('error', reject)
+    lines.once('line', resolve)
+  })
+  const url = first.replace('dajisaas sandbox listening on ', '')
+  if (!url.startsWith('http://127.0.0.1:')) throw new Error(`unexpected sandbox output: ${first}`)
+  const call = async (method, p) => {
+    const response = await fetch(url + p, { method })
+    return p === '/_sandbox/reset' ? null : response.json()
+  }
+  return {
+    url,
+    secret,
+    stats: () => call('GET', '/_sandbox/stats'),
+    requests: () => call('GET', '/_sandbox/requests'),
+    reset: () => call('POST', '/_sandbox/reset'),
+    deductions: async (id) => (await call('GET', '/_sandbox/stats')).deductions[id] ?? 0,
+    stop: () => { lines.close(); child.kill() },
+  }
+}
+
+function client(sandbox, options = {}) {
+  return new binding.Client({
+    appKey: APP_KEY,
+    appSecret: sandbox.secret,
+    baseUrl: sandbox.url,
+    timeoutMs: 700,
+    backoffBaseMs: 1,
+    backoffCapMs: 5,
+    ...options,
+  })
+}
+
+module.exports = { APP_KEY, SECRET, REPO, binding, startSandbox, client }

@@ -1,0 +1,39 @@
+'use strict'
+
+// The secret never appears in toString, inspect, error messages or signed requests.
+const assert = require('node:assert/strict')
+const util = require('node:util')
+const { test, before, after } = require('node:test')
+
+const { binding, startSandbox, client, APP_KEY, SECRET } = require('./helpers')
+
+let sandbox
+before(async () => { sandbox = await startSandbox() })
+after(() => sandbox.stop())
+
+test('the secret is absent from every string the library produces', async () => {
+  await sandbox.reset()
+  const c = client(sandbox)
+  const shown = [String(c), `${c}`, util.inspect(c), JSON.stringify(c)]
+  shown.push(util.inspect(await c.payUrl(['1'])), util.inspect(await c.preparePay('2')))
+  for (const id of ['9000000000000000001', '9004000000000000001', '9003000000000000001', 'x']) {
+    await assert.rejects(c.preparePay(id), (e) => {
+      shown.push(e.message, String(e), util.inspect(e), JSON.stringify(e))
+      return true
+    })
+  }
+  for (const text of shown) assert.ok(!text.includes(SECRET), text)
+  assert.match(String(c), /^Client\(appKey="node-test-key", baseUrl="http:\/\/127\.0\.0\.1:\d+\/"\)$/)
+  assert.equal((await sandbox.stats()).requestsWithSecret, 0)
+})
+
+test('debug mode really sends the secret (so the check above can fail)', async () => {
+  const own = await startSandbox({ secret: 'debug-only-secret' })
+  try {
+    const c = new binding.Client({ appKey: APP_KEY, appSecret: 'debug-only-secret', baseUrl: own.url, dangerouslySendAppSecretInsteadOfSign: true })
+    await c.payUrl(['1'])
+    assert.equal((await own.stats()).requestsWithSecret, 1)
+  } finally {
+    own.stop()
+  }
+})
