@@ -25,12 +25,13 @@ suite() {
 rust_lint() {
   cargo fmt --all --check &&
     cargo clippy --workspace --all-targets --locked -- -D warnings &&
+    cargo clippy -p dajisaas --features ffi --all-targets --locked -- -D warnings &&
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 }
 
 vectors_current() {
   # The committed vectors must be exactly what the independent generator writes.
-  python3 tests/vectors/generate.py >/dev/null && git diff --exit-code -- tests/vectors/sign.json
+  python3 tests/vectors/generate.py >/dev/null && git diff --exit-code -- tests/vectors/sign.json tests/vectors/sign.tsv
 }
 
 python_setup() {
@@ -70,6 +71,24 @@ node_types() {
   (cd bindings-node && npx tsc --noEmit --strict --target es2020 --module commonjs --types node test/typed-example.ts)
 }
 
+c_header_current() {
+  cargo run -q -p dajisaas-header --locked -- --check
+}
+
+c_tests() {
+  cargo test -q -p dajisaas --features ffi --locked --lib ffi:: && tests/c/run.sh
+}
+
+c_symbols_only_in_the_c_library() {
+  # The Python and Node modules are built without the ffi feature: no daji_* exports.
+  local python_module node_module
+  python_module=$(find .venv/lib -name '_dajisaas*.so' | head -n 1)
+  node_module=$(ls bindings-node/dajisaas.*.node)
+  nm -D --defined-only target/c-install/lib/libdajisaas.so | grep -q ' T daji_pay_url$' &&
+    ! nm -D --defined-only "$python_module" | grep ' daji_' &&
+    ! nm -D --defined-only "$node_module" | grep ' daji_'
+}
+
 suite "rust lint (fmt, clippy, rustdoc)" rust_lint
 suite "signing vectors up to date" vectors_current
 suite "rust tests (core, sandbox, daji cli)" cargo test --workspace --locked
@@ -80,6 +99,10 @@ suite "node: npm ci, build, generated files current" node_setup
 suite "node: node --test against the sandbox" node_tests
 suite "node: tsc --strict on the typed example" node_types
 suite "node: npm pack installs into an empty project" ./scripts/node-pack-check.sh
+suite "c: include/dajisaas.h is what cbindgen generates" c_header_current
+suite "c: shared and static library, C test, valgrind, pkg-config example" c_tests
+suite "c: only libdajisaas exports C symbols" c_symbols_only_in_the_c_library
+suite "c#: P/Invoke consumer under mono" tests/csharp/run.sh
 
 echo
 echo "===== summary ====="

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::config::{ClientBuilder, Config};
 use crate::error::Result;
 use crate::model::{PayUrl, Payment};
-use crate::runtime;
+use crate::runtime::SharedRuntime;
 use crate::sign::Params;
 use crate::transport::{Method, http_client};
 
@@ -19,6 +19,8 @@ pub(crate) struct Inner {
     pub http: reqwest::Client,
     /// Orders with a `prepare_pay` under way on this client: a second one is refused.
     pub paying: Mutex<HashSet<String>>,
+    /// Declared last so that the HTTP client's connections close before the runtime stops.
+    pub runtime: Arc<SharedRuntime>,
 }
 
 impl Inner {
@@ -27,6 +29,7 @@ impl Inner {
             http: http_client(&config)?,
             config,
             paying: Mutex::new(HashSet::new()),
+            runtime: SharedRuntime::acquire()?,
         })
     }
 }
@@ -107,7 +110,7 @@ impl Client {
     /// strings of 1 to 19 digits, distinct. Retried on connect failures, timeouts, 5xx and
     /// rate limits: a link request is a read.
     pub fn pay_url<S: AsRef<str>>(&self, order_ids: &[S]) -> Result<PayUrl> {
-        runtime::block_on(self.inner.pay_url(order_ids))
+        self.inner.runtime.block_on(self.inner.pay_url(order_ids))
     }
 
     /// Links for any number of orders: duplicates dropped (first occurrence kept), split into
@@ -118,7 +121,9 @@ impl Client {
         order_ids: &[S],
         batch_size: usize,
     ) -> Result<Vec<PayUrl>> {
-        runtime::block_on(self.inner.pay_urls(order_ids, batch_size))
+        self.inner
+            .runtime
+            .block_on(self.inner.pay_urls(order_ids, batch_size))
     }
 
     /// Pays one order without the buyer's password
@@ -130,14 +135,18 @@ impl Client {
     /// `paySuccess`) ends at once as `payment_outcome_unknown`: check the order before paying
     /// again. A second call for an order whose payment is under way on this client is refused.
     pub fn prepare_pay(&self, order_id: &str) -> Result<Payment> {
-        runtime::block_on(self.inner.prepare_pay(order_id))
+        self.inner
+            .runtime
+            .block_on(self.inner.prepare_pay(order_id))
     }
 
     /// Any other gateway endpoint, signed the same way: GET sends `params` as the query, POST
     /// as the JSON body. Returns the envelope's `data`. GETs are retried like links; other
     /// methods only when nothing was sent or the call was rate limited.
     pub fn request(&self, method: Method, path: &str, params: Params) -> Result<Value> {
-        runtime::block_on(self.inner.request(method, path, params))
+        self.inner
+            .runtime
+            .block_on(self.inner.request(method, path, params))
     }
 }
 
@@ -155,24 +164,36 @@ impl AsyncClient {
     /// See [`Client::pay_url`].
     pub async fn pay_url(&self, order_ids: Vec<String>) -> Result<PayUrl> {
         let inner = self.inner.clone();
-        runtime::spawn(async move { inner.pay_url(&order_ids).await }).await
+        self.inner
+            .runtime
+            .spawn(async move { inner.pay_url(&order_ids).await })
+            .await
     }
 
     /// See [`Client::pay_urls`].
     pub async fn pay_urls(&self, order_ids: Vec<String>, batch_size: usize) -> Result<Vec<PayUrl>> {
         let inner = self.inner.clone();
-        runtime::spawn(async move { inner.pay_urls(&order_ids, batch_size).await }).await
+        self.inner
+            .runtime
+            .spawn(async move { inner.pay_urls(&order_ids, batch_size).await })
+            .await
     }
 
     /// See [`Client::prepare_pay`].
     pub async fn prepare_pay(&self, order_id: String) -> Result<Payment> {
         let inner = self.inner.clone();
-        runtime::spawn(async move { inner.prepare_pay(&order_id).await }).await
+        self.inner
+            .runtime
+            .spawn(async move { inner.prepare_pay(&order_id).await })
+            .await
     }
 
     /// See [`Client::request`].
     pub async fn request(&self, method: Method, path: String, params: Params) -> Result<Value> {
         let inner = self.inner.clone();
-        runtime::spawn(async move { inner.request(method, &path, params).await }).await
+        self.inner
+            .runtime
+            .spawn(async move { inner.request(method, &path, params).await })
+            .await
     }
 }

@@ -26,6 +26,8 @@ mod client;
 mod config;
 mod envelope;
 mod error;
+#[cfg(feature = "ffi")]
+pub mod ffi;
 mod model;
 mod order_id;
 mod pay_url;

@@ -1,7 +1,8 @@
 //! Bounded retries with exponential backoff and jitter.
 
 use std::future::Future;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -70,8 +71,19 @@ where
 pub(crate) fn backoff_delay(base: Duration, cap: Duration, retry: u32) -> Duration {
     let exp = base.saturating_mul(1u32 << (retry - 1).min(16)).min(cap);
     let half = exp / 2;
-    let jitter_nanos = fastrand::u64(0..=half.as_nanos().min(u128::from(u64::MAX)) as u64);
+    let jitter_nanos = jitter_rng().u64(0..=half.as_nanos().min(u128::from(u64::MAX)) as u64);
     half + Duration::from_nanos(jitter_nanos)
+}
+
+/// A generator seeded from the clock and a counter. fastrand's global generator would ask for
+/// `std::thread::current()`, which leaves a handle behind on threads the caller created (C).
+fn jitter_rng() -> fastrand::Rng {
+    static DRAWS: AtomicU64 = AtomicU64::new(0);
+    let clock = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let draw = DRAWS.fetch_add(1, Ordering::Relaxed);
+    fastrand::Rng::with_seed(clock ^ draw.wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
 #[cfg(test)]

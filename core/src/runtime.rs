@@ -1,47 +1,92 @@
-//! The one async runtime that drives every client's network I/O.
+//! The async runtime that drives the clients' network I/O, shared by every client alive.
 //!
 //! Blocking calls run their future on the calling thread with this runtime's I/O and timers;
 //! async calls are spawned onto it, so that they can be awaited from any executor (Node's,
-//! Python's asyncio bridge, or another tokio runtime).
+//! Python's asyncio bridge, or another tokio runtime). It starts with the first client and
+//! stops, joining its threads, when the last one is dropped: a program that frees its clients
+//! leaves no thread behind.
 
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, Weak};
 
 use tokio::runtime::Runtime;
 
 use crate::error::{Error, ErrorCode, Result};
 
-fn shared() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
+/// A share of the runtime; the runtime stops when the last share is dropped.
+pub(crate) struct SharedRuntime {
+    runtime: Option<Runtime>,
+}
+
+static CURRENT: Mutex<Weak<SharedRuntime>> = Mutex::new(Weak::new());
+
+impl SharedRuntime {
+    /// The running runtime, or a new one if no client holds it.
+    pub fn acquire() -> Result<Arc<SharedRuntime>> {
+        let mut current = CURRENT
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(shared) = current.upgrade() {
+            return Ok(shared);
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("dajisaas-io")
             .enable_all()
             .build()
-            .expect("the dajisaas I/O runtime could not start")
-    })
-}
-
-/// Runs `future` to completion on the calling thread.
-pub(crate) fn block_on<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
-    if tokio::runtime::Handle::try_current().is_ok() {
-        return Err(Error::invalid(
-            "the blocking Client was called from inside an async runtime; use AsyncClient there",
-        ));
+            .map_err(|e| {
+                Error::new(
+                    ErrorCode::Internal,
+                    format!("the I/O runtime did not start: {e}"),
+                )
+            })?;
+        let shared = Arc::new(SharedRuntime {
+            runtime: Some(runtime),
+        });
+        *current = Arc::downgrade(&shared);
+        Ok(shared)
     }
-    shared().block_on(future)
+
+    fn runtime(&self) -> &Runtime {
+        self.runtime.as_ref().expect("present until dropped")
+    }
+
+    /// Runs `future` to completion on the calling thread.
+    pub fn block_on<T>(&self, future: impl Future<Output = Result<T>>) -> Result<T> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::invalid(
+                "the blocking Client was called from inside an async runtime; use AsyncClient there",
+            ));
+        }
+        self.runtime().block_on(future)
+    }
+
+    /// Runs `future` on the runtime and waits for it from whatever executor polls this.
+    pub async fn spawn<T: Send + 'static>(
+        &self,
+        future: impl Future<Output = Result<T>> + Send + 'static,
+    ) -> Result<T> {
+        match self.runtime().spawn(future).await {
+            Ok(result) => result,
+            Err(e) => Err(Error::new(
+                ErrorCode::Internal,
+                format!("client task failed: {e}"),
+            )),
+        }
+    }
 }
 
-/// Runs `future` on the shared runtime and waits for it from whatever executor polls this.
-pub(crate) async fn spawn<T: Send + 'static>(
-    future: impl Future<Output = Result<T>> + Send + 'static,
-) -> Result<T> {
-    match shared().spawn(future).await {
-        Ok(result) => result,
-        Err(e) => Err(Error::new(
-            ErrorCode::Internal,
-            format!("client task failed: {e}"),
-        )),
+impl Drop for SharedRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                // Dropped from inside a runtime (the last client went away in a task):
+                // blocking here is not allowed, so the threads finish on their own.
+                runtime.shutdown_background();
+            } else {
+                // Waits for the worker threads to stop.
+                drop(runtime);
+            }
+        }
     }
 }

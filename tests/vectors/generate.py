@@ -88,7 +88,15 @@ def main():
     with open(out, "w", encoding="utf-8") as f:
         json.dump(doc, f, ensure_ascii=False, indent=2)
         f.write("\n")
-    print(f"wrote {len(vectors)} vectors to {out}")
+    # The same vectors for C, one per line: params_json TAB secret TAB sign (no field holds a tab
+    # or a newline: params_json is JSON, which escapes them, and no secret has one).
+    tsv = os.path.join(os.path.dirname(out), "sign.tsv")
+    with open(tsv, "w", encoding="utf-8") as f:
+        for v in vectors:
+            fields = [v["params_json"], v["secret"], v["sign"]]
+            assert not any("\t" in x or "\n" in x for x in fields), v["name"]
+            f.write("\t".join(fields) + "\n")
+    print(f"wrote {len(vectors)} vectors to {out} and {tsv}")
 
 
 if __name__ == "__main__":

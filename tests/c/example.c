@@ -1,0 +1,40 @@
+/* Get a payment link and pay an order from C. Shown in the README; the test command builds it
+ * with `cc example.c $(pkg-config --cflags --libs dajisaas)` and runs it against the sandbox. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <dajisaas.h>
+
+int main(void) {
+  daji_client_options options = daji_client_options_default();
+  options.app_key = getenv("DAJISAAS_APP_KEY");
+  options.app_secret = getenv("DAJISAAS_APP_SECRET");
+  options.base_url = getenv("DAJISAAS_BASE_URL"); /* NULL: the production gateway */
+
+  daji_client *client = NULL;
+  daji_error_info error;
+  if (daji_client_new(&options, &client) != DAJI_OK) {
+    daji_last_error(&error);
+    fprintf(stderr, "bad settings: %s\n", error.message);
+    return 1;
+  }
+
+  const char *orders[] = {"2257455039610311973"};
+  char *url = NULL;
+  if (daji_pay_url(client, orders, 1, &url, NULL) == DAJI_OK) {
+    printf("pay here: %s\n", url);
+    daji_string_free(url);
+  }
+
+  daji_status status = daji_prepare_pay(client, "2257455039610311973", NULL);
+  if (status == DAJI_OK) {
+    printf("paid\n");
+  } else {
+    daji_last_error(&error);
+    fprintf(stderr, "%s: %s (traceId %s, %u attempts)\n", daji_status_name(status), error.message,
+            error.trace_id ? error.trace_id : "-", error.attempts);
+    if (status == DAJI_PAYMENT_OUTCOME_UNKNOWN) fprintf(stderr, "check the order before paying again\n");
+  }
+  daji_client_free(client);
+  return status == DAJI_OK ? 0 : 1;
+}
