@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use dajisaas::{Error, ErrorCode, Method, Params};
-use dajisaas_sandbox::{Sandbox, SandboxConfig};
+use dajisaas_sandbox::{Chaos, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
 use crate::output::{fail, link_json, link_text, payment_json, payment_text};
@@ -142,6 +142,7 @@ pub fn sandbox(args: &SandboxArgs) -> Outcome {
         latency: Duration::from_millis(args.latency_ms),
         slow: Duration::from_millis(args.slow_ms),
         hang: Duration::from_millis(args.hang_ms),
+        chaos: args.chaos_seed.map(|seed| Chaos { seed }),
     };
     let sandbox = Sandbox::start(config).map_err(|e| {
         eprintln!(

@@ -165,6 +165,9 @@ struct SandboxArgs {
     /// How long deduct-then-hang (9002...) orders hold their answer, in milliseconds.
     #[arg(long, default_value_t = 30000)]
     hang_ms: u64,
+    /// Chaos mode: seeded random faults for orders without a pattern of their own.
+    #[arg(long, value_name = "SEED")]
+    chaos_seed: Option<u64>,
 }
 
 fn main() -> ExitCode {

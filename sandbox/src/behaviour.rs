@@ -1,7 +1,10 @@
 //! Scripted misbehaviour, chosen by order id like a payment provider's test card numbers.
 //!
-//! An id that starts with `900` followed by one digit D gets behaviour D; every other valid id
-//! behaves like a healthy gateway. The README lists the same table.
+//! An id that starts with `900` or `901` followed by one digit D gets the behaviour listed below;
+//! every other valid id behaves like a healthy gateway, or, in chaos mode, gets a fault drawn
+//! from the seed (see [`Chaos`]). The README lists the same table.
+
+use std::time::Duration;
 
 /// What the sandbox does for an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,13 +31,42 @@ pub enum Behaviour {
     SuccessButNotConfirmed,
     /// `9009…`: the first call gets HTTP 503 without any deduction, later calls are normal.
     Unavailable503Once,
+    /// `9010…`: the payment is deducted, then the connection drops in the middle of the body.
+    DeductThenDrop,
+    /// `9011…`: the payment is deducted, then a complete answer with half a JSON body.
+    DeductThenTruncated,
+    /// `9012…`: the payment is deducted, then a 5 MiB body (over the client's 4 MiB cap).
+    DeductThenOversized,
+    /// `9013…`: the payment is deducted, then the body trickles one byte every 50 ms.
+    DeductThenTrickle,
+    /// `9014…`: the connection drops before the request is acted on (nothing deducted).
+    DropBeforeProcessing,
+    /// Chaos only: every call is declined (`data.success == false`), like `9000…` but random.
+    ChaosDecline,
+    /// Chaos only: the call is refused for the call-frequency limit.
+    ChaosRateLimit,
+    /// Chaos only: HTTP 503 without a deduction.
+    ChaosUnavailable,
 }
 
 impl Behaviour {
     /// The behaviour an order id asks for.
     pub fn of(order_id: &str) -> Behaviour {
         let b = order_id.as_bytes();
-        if b.len() < 4 || &b[..3] != b"900" {
+        if b.len() < 4 {
+            return Behaviour::Normal;
+        }
+        if &b[..3] == b"901" {
+            return match b[3] {
+                b'0' => Behaviour::DeductThenDrop,
+                b'1' => Behaviour::DeductThenTruncated,
+                b'2' => Behaviour::DeductThenOversized,
+                b'3' => Behaviour::DeductThenTrickle,
+                b'4' => Behaviour::DropBeforeProcessing,
+                _ => Behaviour::Normal,
+            };
+        }
+        if &b[..3] != b"900" {
             return Behaviour::Normal;
         }
         match b[3] {
@@ -58,6 +90,41 @@ impl Behaviour {
             .map(|id| (Behaviour::of(id), Some(id)))
             .find(|(b, _)| *b != Behaviour::Normal)
             .unwrap_or((Behaviour::Normal, None))
+    }
+}
+
+/// Seeded chaos: each call of an order that has no pattern of its own gets a fault (or none)
+/// drawn from the seed, the order id and how many calls that order has had. The same seed gives
+/// the same faults whatever the order of arrival.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chaos {
+    /// The seed of the draw.
+    pub seed: u64,
+}
+
+impl Chaos {
+    /// The behaviour of the `call`-th call (1-based) of `order_id`, and extra latency.
+    pub fn draw(&self, order_id: &str, call: u32) -> (Behaviour, Duration) {
+        let mut hash = self.seed ^ 0xcbf2_9ce4_8422_2325;
+        for byte in order_id.bytes().chain(call.to_le_bytes()) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        let mut rng = fastrand::Rng::with_seed(hash);
+        let latency = Duration::from_millis(rng.u64(0..=20));
+        let behaviour = match rng.u32(0..100) {
+            0..=44 => Behaviour::Normal,
+            45..=56 => Behaviour::ChaosDecline,
+            57..=64 => Behaviour::ChaosRateLimit,
+            65..=70 => Behaviour::DropBeforeProcessing,
+            71..=76 => Behaviour::DeductThenDrop,
+            77..=82 => Behaviour::DeductThen5xx,
+            83..=86 => Behaviour::DeductThenTruncated,
+            87..=89 => Behaviour::DeductThenOversized,
+            90..=91 => Behaviour::DeductThenTrickle,
+            92..=95 => Behaviour::ChaosUnavailable,
+            _ => Behaviour::SuccessButNotConfirmed,
+        };
+        (behaviour, latency)
     }
 }
 

@@ -11,6 +11,7 @@ use dajisaas::{PAY_URL_PATH, PREPARE_PAY_PATH, Params};
 use serde_json::{Value, json};
 
 use crate::behaviour::Behaviour;
+use crate::body;
 use crate::state::{RecordedRequest, State};
 
 type Shared = Arc<State>;
@@ -93,31 +94,15 @@ async fn pay_url(state: &State, params: &Params) -> Response {
         Some(Err(why)) => return refuse(400, &format!("参数错误: orderIdList {why}")),
         None => return refuse(400, "参数错误: orderIdList is required"),
     };
-    let (behaviour, deciding) = Behaviour::of_batch(ids.iter().map(String::as_str));
+    let (pattern, deciding) = Behaviour::of_batch(ids.iter().map(String::as_str));
     let call = state.count_link_call(&ids, deciding);
-    match behaviour {
-        Behaviour::Decline => ok(json!({
-            "success": false, "payUrl": null, "errorCode": "ORDER_STATUS_ERROR",
-            "erroMsg": "订单状态不可支付 (the order cannot be paid)",
-        })),
-        Behaviour::RateLimited => rate_limited(),
-        Behaviour::RateLimitedOnce if call == 1 => rate_limited(),
-        Behaviour::Unavailable503Once if call == 1 => unavailable(),
-        Behaviour::DeductThen5xx => server_error(),
-        Behaviour::DeductThenMalformed => malformed(),
-        Behaviour::DeductThenHang => {
-            pause(state.config.hang).await;
-            link(&ids)
-        }
-        Behaviour::Slow => {
-            pause(state.config.slow).await;
-            link(&ids)
-        }
-        _ => link(&ids),
-    }
+    let behaviour = state
+        .behaviour(pattern, deciding.unwrap_or(&ids[0]), call)
+        .await;
+    respond(state, behaviour, call, None, link_body(&ids)).await
 }
 
-fn link(ids: &[String]) -> Response {
+fn link_body(ids: &[String]) -> String {
     let url = match ids {
         [one] => format!("https://trade.1688.com/order/cashier.htm?orderId={one}"),
         many => format!(
@@ -125,7 +110,11 @@ fn link(ids: &[String]) -> Response {
             many.join(",")
         ),
     };
-    ok(json!({"erroMsg": null, "payUrl": url, "success": true, "errorCode": null}))
+    envelope_text(
+        200,
+        "操作成功",
+        json!({"erroMsg": null, "payUrl": url, "success": true, "errorCode": null}),
+    )
 }
 
 async fn prepare_pay(state: &State, params: &Params) -> Response {
@@ -134,55 +123,104 @@ async fn prepare_pay(state: &State, params: &Params) -> Response {
         Some(Value::Number(n)) if n.is_u64() => n.to_string(),
         _ => return refuse(400, "参数错误: orderId must be a 1688 order id"),
     };
-    let behaviour = Behaviour::of(&order_id);
     let call = state.count_pay_call(&order_id);
+    let behaviour = state
+        .behaviour(Behaviour::of(&order_id), &order_id, call)
+        .await;
+    respond(state, behaviour, call, Some(&order_id), paid_body(true)).await
+}
+
+fn paid_body(confirmed: bool) -> String {
+    envelope_text(
+        200,
+        "操作成功",
+        json!({
+            "success": true, "code": null, "message": null,
+            "result": {"isPaySuccess": null, "payChannel": "alipay", "paySuccess": confirmed},
+        }),
+    )
+}
+
+/// What a behaviour answers. `paying` is the order a payment call is for (links deduct nothing);
+/// `success` is the healthy answer.
+async fn respond(
+    state: &State,
+    behaviour: Behaviour,
+    call: u32,
+    paying: Option<&str>,
+    success: String,
+) -> Response {
+    let deduct = || {
+        if let Some(order_id) = paying {
+            state.deduct(order_id);
+        }
+    };
     match behaviour {
-        Behaviour::Decline => declined(),
-        Behaviour::DeclineTwiceThenPay if call <= 2 => declined(),
-        Behaviour::RateLimited => rate_limited(),
+        Behaviour::Decline | Behaviour::ChaosDecline => declined(paying.is_some()),
+        Behaviour::DeclineTwiceThenPay if call <= 2 && paying.is_some() => declined(true),
+        Behaviour::RateLimited | Behaviour::ChaosRateLimit => rate_limited(),
         Behaviour::RateLimitedOnce if call == 1 => rate_limited(),
         Behaviour::Unavailable503Once if call == 1 => unavailable(),
+        Behaviour::ChaosUnavailable => unavailable(),
+        Behaviour::DropBeforeProcessing => body::dropped(String::new()),
         Behaviour::Slow => {
             pause(state.config.slow).await;
-            state.deduct(&order_id);
-            paid(true)
+            deduct();
+            body::json(success)
         }
         Behaviour::DeductThenHang => {
-            state.deduct(&order_id);
+            deduct();
             pause(state.config.hang).await;
-            paid(true)
+            body::json(success)
         }
         Behaviour::DeductThen5xx => {
-            state.deduct(&order_id);
+            deduct();
             server_error()
         }
         Behaviour::DeductThenMalformed => {
-            state.deduct(&order_id);
+            deduct();
             malformed()
         }
-        Behaviour::SuccessButNotConfirmed => {
-            state.deduct(&order_id);
-            paid(false)
+        Behaviour::DeductThenDrop => {
+            deduct();
+            body::dropped(success)
+        }
+        Behaviour::DeductThenTruncated => {
+            deduct();
+            body::truncated(success)
+        }
+        Behaviour::DeductThenOversized => {
+            deduct();
+            body::oversized()
+        }
+        Behaviour::DeductThenTrickle => {
+            deduct();
+            body::trickle(success)
+        }
+        Behaviour::SuccessButNotConfirmed if paying.is_some() => {
+            deduct();
+            body::json(paid_body(false))
         }
         _ => {
-            state.deduct(&order_id);
-            paid(true)
+            deduct();
+            body::json(success)
         }
     }
 }
 
-fn paid(confirmed: bool) -> Response {
-    ok(json!({
-        "success": true, "code": null, "message": null,
-        "result": {"isPaySuccess": null, "payChannel": "alipay", "paySuccess": confirmed},
-    }))
-}
-
-fn declined() -> Response {
-    ok(json!({
-        "success": false, "code": "DEDUCT_NOT_INITIATED",
-        "message": "免密支付扣款失败 (no password-free agreement could be charged)", "result": null,
-    }))
+fn declined(payment: bool) -> Response {
+    let data = if payment {
+        json!({
+            "success": false, "code": "DEDUCT_NOT_INITIATED",
+            "message": "免密支付扣款失败 (no password-free agreement could be charged)", "result": null,
+        })
+    } else {
+        json!({
+            "success": false, "payUrl": null, "errorCode": "ORDER_STATUS_ERROR",
+            "erroMsg": "订单状态不可支付 (the order cannot be paid)",
+        })
+    };
+    ok(data)
 }
 
 /// Any other `/alibaba/...` endpoint: echoes what it was given, signature checked.
@@ -220,33 +258,29 @@ fn is_order_id(id: &str) -> bool {
     (1..=19).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
 }
 
-async fn pause(duration: Duration) {
+pub(crate) async fn pause(duration: Duration) {
     if !duration.is_zero() {
         tokio::time::sleep(duration).await;
     }
 }
 
-fn envelope(code: i64, message: &str, data: Value) -> Response {
+fn envelope_text(code: i64, message: &str, data: Value) -> String {
     let timestamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
     let trace_id = format!("{:012x}", fastrand::u64(..) & 0xffff_ffff_ffff);
-    let body = json!({
+    json!({
         "code": code, "message": message, "data": data, "timestamp": timestamp, "traceId": trace_id,
-    });
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    })
+    .to_string()
 }
 
 fn ok(data: Value) -> Response {
-    envelope(200, "操作成功", data)
+    body::json(envelope_text(200, "操作成功", data))
 }
 
 fn refuse(code: i64, message: &str) -> Response {
-    envelope(code, message, Value::Null)
+    body::json(envelope_text(code, message, Value::Null))
 }
 
 fn rate_limited() -> Response {

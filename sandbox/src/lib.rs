@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 mod behaviour;
+mod body;
 mod gateway;
 mod state;
 
@@ -31,7 +32,7 @@ use axum::extract::State as AxumState;
 use axum::routing::{get, post};
 use tokio::sync::oneshot;
 
-pub use behaviour::Behaviour;
+pub use behaviour::{Behaviour, Chaos};
 pub use state::{RecordedRequest, Stats};
 
 use state::State;
@@ -56,6 +57,8 @@ pub struct SandboxConfig {
     pub slow: Duration,
     /// How long `9002…` (deduct then hang) orders hold their answer back.
     pub hang: Duration,
+    /// Seeded random faults for orders without a pattern of their own (off by default).
+    pub chaos: Option<Chaos>,
 }
 
 impl Default for SandboxConfig {
@@ -67,6 +70,7 @@ impl Default for SandboxConfig {
             latency: Duration::ZERO,
             slow: Duration::from_secs(3),
             hang: Duration::from_secs(30),
+            chaos: None,
         }
     }
 }
@@ -88,6 +92,7 @@ impl fmt::Debug for SandboxConfig {
             .field("latency", &self.latency)
             .field("slow", &self.slow)
             .field("hang", &self.hang)
+            .field("chaos", &self.chaos)
             .finish()
     }
 }

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::Serialize;
 
 use crate::SandboxConfig;
+use crate::behaviour::Behaviour;
 
 /// Requests kept for inspection; older ones are dropped (counts stay exact).
 const REQUEST_LOG_LIMIT: usize = 10_000;
@@ -40,6 +41,8 @@ pub struct Stats {
     pub in_flight: usize,
     /// The most requests ever handled at once.
     pub peak_in_flight: usize,
+    /// Faults chaos mode injected, by kind.
+    pub faults: BTreeMap<String, u64>,
 }
 
 #[derive(Default)]
@@ -114,6 +117,25 @@ impl State {
             }
         }
         count
+    }
+
+    /// The behaviour of a call: an order id's own pattern, else (in chaos mode) a seeded draw,
+    /// whose extra latency is waited out here.
+    pub async fn behaviour(&self, pattern: Behaviour, order_id: &str, call: u32) -> Behaviour {
+        let Some(chaos) = self.config.chaos.filter(|_| pattern == Behaviour::Normal) else {
+            return pattern;
+        };
+        let (drawn, latency) = chaos.draw(order_id, call);
+        if drawn != Behaviour::Normal {
+            *self
+                .ledger()
+                .stats
+                .faults
+                .entry(format!("{drawn:?}"))
+                .or_insert(0) += 1;
+        }
+        crate::gateway::pause(latency).await;
+        drawn
     }
 
     pub fn deduct(&self, order_id: &str) {
