@@ -83,6 +83,8 @@ export interface ClientOptions {
   orderIdFormat?: OrderIdFormat
   /** DEBUGGING ONLY: send the secret instead of a signature. Never in production. */
   dangerouslySendAppSecretInsteadOfSign?: boolean
+  /** CA certificates (PEM) to trust besides the system's, for TLS-inspecting proxies. */
+  rootCertificatesPem?: string
 }
 
 /** How `orderIdList` is written on the wire. */

@@ -146,6 +146,11 @@ typedef struct daji_client_options {
    * DEBUGGING ONLY: send the secret instead of a signature. Never in production.
    */
   bool dangerously_send_app_secret_instead_of_sign;
+  /**
+   * CA certificates (PEM, one or more) to trust besides the system's, for networks whose
+   * proxy inspects TLS; NULL for none. Certificates are always checked.
+   */
+  const char *root_certificates_pem;
 } daji_client_options;
 
 /**

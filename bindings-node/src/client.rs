@@ -44,6 +44,8 @@ pub struct ClientOptions {
     pub order_id_format: Option<OrderIdFormat>,
     /// DEBUGGING ONLY: send the secret instead of a signature. Never in production.
     pub dangerously_send_app_secret_instead_of_sign: Option<bool>,
+    /// CA certificates (PEM) to trust besides the system's, for TLS-inspecting proxies.
+    pub root_certificates_pem: Option<String>,
 }
 
 /// A cashier link for one or more orders.
@@ -138,6 +140,9 @@ fn builder(options: ClientOptions) -> Result<ClientBuilder, Error> {
             OrderIdFormat::JsonArray => CoreFormat::JsonArray,
             OrderIdFormat::CommaSeparated => CoreFormat::CommaSeparated,
         });
+    }
+    if let Some(pem) = &options.root_certificates_pem {
+        b = b.add_root_certificates_pem(pem);
     }
     let debug = options
         .dangerously_send_app_secret_instead_of_sign

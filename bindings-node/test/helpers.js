@@ -13,10 +13,12 @@ const APP_KEY = 'node-test-key'
 const SECRET = 'node-SECRET-5be1f0c3'
 
 /** Starts a sandbox; resolves once it has printed its address. */
-async function startSandbox({ latencyMs = 0, secret = SECRET } = {}) {
+async function startSandbox({ latencyMs = 0, secret = SECRET, chaosSeed = null, caOut = null } = {}) {
+  const chaos = chaosSeed === null ? [] : ['--chaos-seed', String(chaosSeed)]
+  const tls = caOut === null ? [] : ['--tls', '--ca-out', caOut]
   const child = spawn(DAJI, [
     'sandbox', '--port', '0', '--app-key', APP_KEY, '--app-secret', secret,
-    '--latency-ms', String(latencyMs), '--slow-ms', '1500', '--hang-ms', '3000',
+    '--latency-ms', String(latencyMs), '--slow-ms', '1500', '--hang-ms', '3000', ...chaos, ...tls,
   ], { stdio: ['ignore', 'pipe', 'ignore'] })
   const lines = readline.createInterface({ input: child.stdout })
   const first = await new Promise((resolve, reject) => {
@@ -24,7 +26,7 @@ async function startSandbox({ latencyMs = 0, secret = SECRET } = {}) {
     lines.once('line', resolve)
   })
   const url = first.replace('dajisaas sandbox listening on ', '')
-  if (!url.startsWith('http://127.0.0.1:')) throw new Error(`unexpected sandbox output: ${first}`)
+  if (!/^https?:\/\/127\.0\.0\.1:/.test(url)) throw new Error(`unexpected sandbox output: ${first}`)
   const call = async (method, p) => {
     const response = await fetch(url + p, { method })
     return p === '/_sandbox/reset' ? null : response.json()

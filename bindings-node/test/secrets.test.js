@@ -37,3 +37,21 @@ test('debug mode really sends the secret (so the check above can fail)', async (
     own.stop()
   }
 })
+
+test('TLS certificates are checked, and extra roots are trusted', async () => {
+  const fs = require('node:fs')
+  const os = require('node:os')
+  const path = require('node:path')
+  const caOut = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'daji-')), 'ca.pem')
+  const own = await startSandbox({ caOut })
+  try {
+    assert.match(own.url, /^https:/)
+    const options = { appKey: APP_KEY, appSecret: SECRET, baseUrl: own.url, maxRetries: 0 }
+    await assert.rejects(new binding.Client(options).payUrl(['1']), { code: 'connection', message: /certificate/ })
+    const trusting = new binding.Client({ ...options, rootCertificatesPem: fs.readFileSync(caOut, 'utf8') })
+    assert.equal((await trusting.payUrl(['1'])).attempts, 1)
+    assert.throws(() => new binding.Client({ ...options, rootCertificatesPem: 'junk' }), { code: 'invalid_argument', message: /root certificates/ })
+  } finally {
+    own.stop()
+  }
+})

@@ -34,6 +34,7 @@ fn builder(
     backoff: (f64, f64),
     order_id_format: &str,
     send_secret: bool,
+    root_certificates_pem: Option<&str>,
 ) -> PyResult<ClientBuilder> {
     let format = match order_id_format {
         "json_array" => OrderIdFormat::JsonArray,
@@ -58,6 +59,9 @@ fn builder(
         .dangerously_send_app_secret_instead_of_sign(send_secret);
     if let Some(url) = base_url {
         b = b.base_url(url);
+    }
+    if let Some(pem) = root_certificates_pem {
+        b = b.add_root_certificates_pem(pem);
     }
     Ok(b)
 }
@@ -85,7 +89,7 @@ impl Client {
     #[new]
     #[pyo3(signature = (app_key, app_secret, *, base_url=None, timeout=30.0, connect_timeout=10.0,
         max_retries=3, backoff=(0.2, 5.0), order_id_format="json_array",
-        dangerously_send_app_secret_instead_of_sign=false))]
+        dangerously_send_app_secret_instead_of_sign=false, root_certificates_pem=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         app_key: &str,
@@ -97,6 +101,7 @@ impl Client {
         backoff: (f64, f64),
         order_id_format: &str,
         dangerously_send_app_secret_instead_of_sign: bool,
+        root_certificates_pem: Option<&str>,
     ) -> PyResult<Self> {
         let b = builder(
             app_key,
@@ -108,6 +113,7 @@ impl Client {
             backoff,
             order_id_format,
             dangerously_send_app_secret_instead_of_sign,
+            root_certificates_pem,
         )?;
         Ok(Client {
             inner: run(|| b.build())?,
@@ -178,7 +184,7 @@ impl AsyncClient {
     #[new]
     #[pyo3(signature = (app_key, app_secret, *, base_url=None, timeout=30.0, connect_timeout=10.0,
         max_retries=3, backoff=(0.2, 5.0), order_id_format="json_array",
-        dangerously_send_app_secret_instead_of_sign=false))]
+        dangerously_send_app_secret_instead_of_sign=false, root_certificates_pem=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         app_key: &str,
@@ -190,6 +196,7 @@ impl AsyncClient {
         backoff: (f64, f64),
         order_id_format: &str,
         dangerously_send_app_secret_instead_of_sign: bool,
+        root_certificates_pem: Option<&str>,
     ) -> PyResult<Self> {
         let b = builder(
             app_key,
@@ -201,6 +208,7 @@ impl AsyncClient {
             backoff,
             order_id_format,
             dangerously_send_app_secret_instead_of_sign,
+            root_certificates_pem,
         )?;
         Ok(AsyncClient {
             inner: run(|| b.build_async())?,

@@ -39,7 +39,7 @@ class Sandbox:
         assert self.process.stdout is not None
         first = self.process.stdout.readline().strip()
         self.url = first.removeprefix("dajisaas sandbox listening on ")
-        assert self.url.startswith("http://127.0.0.1:"), first
+        assert self.url.startswith(("http://127.0.0.1:", "https://127.0.0.1:")), first
 
     def _call(self, method: str, path: str) -> Any:
         request = urllib.request.Request(self.url + path, method=method)

@@ -2,6 +2,7 @@
 request is one DEBUG line on the "dajisaas" logger."""
 
 import logging
+import pathlib
 
 import pytest
 
@@ -58,5 +59,20 @@ def test_debug_mode_really_sends_the_secret() -> None:
         )
         client.pay_url(["1"])
         assert sb.stats()["requestsWithSecret"] == 1
+    finally:
+        sb.stop()
+
+
+def test_tls_certificates_are_checked_and_extra_roots_trusted(tmp_path: pathlib.Path) -> None:
+    ca = tmp_path / "ca.pem"
+    sb = Sandbox("--tls", "--ca-out", str(ca))
+    try:
+        assert sb.url.startswith("https://")
+        with pytest.raises(dajisaas.ConnectionError, match="certificate"):
+            dajisaas.Client(APP_KEY, SECRET, base_url=sb.url, max_retries=0).pay_url(["1"])
+        trusting = dajisaas.Client(APP_KEY, SECRET, base_url=sb.url, root_certificates_pem=ca.read_text())
+        assert trusting.pay_url(["1"]).attempts == 1
+        with pytest.raises(dajisaas.InvalidArgumentError, match="root certificates"):
+            dajisaas.Client(APP_KEY, SECRET, root_certificates_pem="junk")
     finally:
         sb.stop()

@@ -143,6 +143,7 @@ pub fn sandbox(args: &SandboxArgs) -> Outcome {
         slow: Duration::from_millis(args.slow_ms),
         hang: Duration::from_millis(args.hang_ms),
         chaos: args.chaos_seed.map(|seed| Chaos { seed }),
+        tls: args.tls,
     };
     let sandbox = Sandbox::start(config).map_err(|e| {
         eprintln!(
@@ -151,6 +152,12 @@ pub fn sandbox(args: &SandboxArgs) -> Outcome {
         );
         ExitCode::from(12)
     })?;
+    if let (Some(path), Some(pem)) = (&args.ca_out, sandbox.ca_pem()) {
+        std::fs::write(path, pem).map_err(|e| {
+            eprintln!("error: --ca-out {}: {e}", path.display());
+            ExitCode::from(11)
+        })?;
+    }
     // The first line is the address: scripts and test fixtures read it.
     println!("dajisaas sandbox listening on {}", sandbox.url());
     println!(

@@ -59,6 +59,9 @@ struct Connection {
     /// Send orderIdList comma-separated instead of as a JSON array.
     #[arg(long)]
     comma_separated: bool,
+    /// Also trust the CA certificates in this PEM file (behind a TLS-inspecting proxy).
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<std::path::PathBuf>,
     /// Log each request (method, path, status, traceId, elapsed, attempt) to stderr.
     #[arg(short, long)]
     verbose: bool,
@@ -85,7 +88,17 @@ impl Connection {
         } else {
             OrderIdFormat::JsonArray
         };
-        ClientBuilder::new(&self.app_key, &self.app_secret)
+        let mut builder = ClientBuilder::new(&self.app_key, &self.app_secret);
+        if let Some(path) = &self.ca_cert {
+            let pem = std::fs::read(path).map_err(|e| {
+                dajisaas::Error::new(
+                    dajisaas::ErrorCode::InvalidArgument,
+                    format!("--ca-cert {}: {e}", path.display()),
+                )
+            })?;
+            builder = builder.add_root_certificates_pem(pem);
+        }
+        builder
             .base_url(&self.base_url)
             .timeout(Duration::from_secs_f64(self.timeout))
             .max_retries(self.max_retries)
@@ -168,6 +181,12 @@ struct SandboxArgs {
     /// Chaos mode: seeded random faults for orders without a pattern of their own.
     #[arg(long, value_name = "SEED")]
     chaos_seed: Option<u64>,
+    /// Serve HTTPS with a certificate from a throwaway CA, written to --ca-out.
+    #[arg(long, requires = "ca_out")]
+    tls: bool,
+    /// Where --tls writes the CA certificate (PEM) that clients must trust.
+    #[arg(long, value_name = "FILE")]
+    ca_out: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {

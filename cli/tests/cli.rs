@@ -222,3 +222,54 @@ fn demo_runs_and_never_deducts_twice() {
         "{out}"
     );
 }
+
+#[test]
+fn tls_sandbox_needs_the_ca_and_works_with_it() {
+    let dir = std::env::temp_dir().join(format!("daji-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    let mut child = Command::new(DAJI)
+        .args(["sandbox", "--port", "0", "--tls", "--ca-out"])
+        .arg(&ca)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    reader.read_line(&mut first).unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("dajisaas sandbox listening on ")
+        .unwrap()
+        .to_string();
+    assert!(url.starts_with("https://"), "{url}");
+    let pay = |extra: &[&str]| {
+        Command::new(DAJI)
+            .args([
+                "pay-url",
+                "--max-retries",
+                "0",
+                "--base-url",
+                &url,
+                "--app-key",
+            ])
+            .args([DEFAULT_APP_KEY, "--app-secret", DEFAULT_APP_SECRET, "1"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let refused = pay(&[]);
+    let trusted = pay(&["--ca-cert", ca.to_str().unwrap()]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(reader);
+    assert_eq!(refused.status.code(), Some(12), "connection is 10 + 2");
+    assert!(
+        stderr(&refused).contains("certificate"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(trusted.status.success(), "{}", stderr(&trusted));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

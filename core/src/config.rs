@@ -51,6 +51,7 @@ pub struct Config {
     pub(crate) order_id_format: OrderIdFormat,
     pub(crate) send_app_secret: bool,
     pub(crate) max_concurrent_batches: usize,
+    pub(crate) extra_roots: Vec<reqwest::Certificate>,
 }
 
 impl fmt::Debug for Config {
@@ -67,6 +68,7 @@ impl fmt::Debug for Config {
             .field("order_id_format", &self.order_id_format)
             .field("send_app_secret", &self.send_app_secret)
             .field("max_concurrent_batches", &self.max_concurrent_batches)
+            .field("extra_roots", &self.extra_roots.len())
             .finish()
     }
 }
@@ -124,6 +126,7 @@ pub struct ClientBuilder {
     order_id_format: OrderIdFormat,
     send_app_secret: bool,
     max_concurrent_batches: usize,
+    extra_roots_pem: Vec<Vec<u8>>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -151,6 +154,7 @@ impl ClientBuilder {
             order_id_format: OrderIdFormat::JsonArray,
             send_app_secret: false,
             max_concurrent_batches: 4,
+            extra_roots_pem: Vec::new(),
         }
     }
 
@@ -213,6 +217,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Also trust the CA certificates in `pem` (one or more PEM blocks), besides the system's:
+    /// for networks whose proxy inspects TLS with its own CA. Certificates are always checked;
+    /// there is no way to turn that off.
+    pub fn add_root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.extra_roots_pem.push(pem.as_ref().to_vec());
+        self
+    }
+
     /// DEBUGGING ONLY: send `appSecret` in every request instead of a `sign`, as the gateway
     /// allows for debugging. The secret then travels in URLs and bodies, where proxies and logs
     /// can see it. Never enable this in production.
@@ -252,7 +264,17 @@ impl ClientBuilder {
         if !(1..=16).contains(&self.max_concurrent_batches) {
             return Err(Error::invalid("max_concurrent_batches must be 1 to 16"));
         }
+        let mut extra_roots = Vec::new();
+        for pem in &self.extra_roots_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| Error::invalid(format!("root certificates are not valid PEM: {e}")))?;
+            if certs.is_empty() {
+                return Err(Error::invalid("root certificates hold no PEM certificate"));
+            }
+            extra_roots.extend(certs);
+        }
         Ok(Config {
+            extra_roots,
             base_url: parse_base_url(&self.base_url)?,
             app_key: self.app_key,
             app_secret: self.app_secret,

@@ -154,7 +154,11 @@ impl Failure {
 /// Builds the HTTP client: rustls with certificate checks, no redirects (a signed payment must
 /// not be forwarded anywhere silently), proxies from the environment.
 pub(crate) fn http_client(config: &Config) -> crate::Result<reqwest::Client> {
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    if !config.extra_roots.is_empty() {
+        builder = builder.tls_certs_merge(config.extra_roots.iter().cloned());
+    }
+    builder
         .timeout(config.timeout)
         .connect_timeout(config.connect_timeout)
         .user_agent(concat!("dajisaas-rust/", env!("CARGO_PKG_VERSION")))
@@ -320,12 +324,16 @@ fn send_failure(e: &reqwest::Error, config: &Config) -> Failure {
             ErrorCode::Connection
         };
         let host = config.base_url.host_str().unwrap_or("?");
+        let cause = describe(e);
+        let hint = if cause.to_ascii_lowercase().contains("certificate") {
+            "; the server's TLS certificate is not trusted (behind a TLS-inspecting proxy, add \
+             its CA with add_root_certificates_pem)"
+        } else {
+            ""
+        };
         return Failure::new(
             FailureKind::NotSent,
-            Error::new(
-                code,
-                format!("could not connect to {host}: {}", describe(e)),
-            ),
+            Error::new(code, format!("could not connect to {host}: {cause}{hint}")),
         );
     }
     after_send_failure(e, config, "after sending the request")

@@ -19,6 +19,7 @@ mod behaviour;
 mod body;
 mod gateway;
 mod state;
+mod tls;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -59,6 +60,8 @@ pub struct SandboxConfig {
     pub hang: Duration,
     /// Seeded random faults for orders without a pattern of their own (off by default).
     pub chaos: Option<Chaos>,
+    /// Serve HTTPS with a certificate from a throwaway CA (see [`Sandbox::ca_pem`]).
+    pub tls: bool,
 }
 
 impl Default for SandboxConfig {
@@ -71,6 +74,7 @@ impl Default for SandboxConfig {
             slow: Duration::from_secs(3),
             hang: Duration::from_secs(30),
             chaos: None,
+            tls: false,
         }
     }
 }
@@ -93,6 +97,7 @@ impl fmt::Debug for SandboxConfig {
             .field("slow", &self.slow)
             .field("hang", &self.hang)
             .field("chaos", &self.chaos)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -100,6 +105,7 @@ impl fmt::Debug for SandboxConfig {
 /// A running sandbox. It stops when dropped.
 pub struct Sandbox {
     addr: SocketAddr,
+    ca_pem: Option<String>,
     state: Arc<State>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -117,6 +123,12 @@ impl Sandbox {
         let listener = std::net::TcpListener::bind(("127.0.0.1", config.port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
+        let tls = if config.tls {
+            Some(tls::generate()?)
+        } else {
+            None
+        };
+        let ca_pem = tls.as_ref().map(|t| t.ca_pem.clone());
         let state = Arc::new(State::new(config));
         let app = router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -124,11 +136,25 @@ impl Sandbox {
             .name("dajisaas-sandbox".into())
             .spawn(move || {
                 runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener)
+                    let tcp = tokio::net::TcpListener::from_std(listener)
                         .expect("a bound std listener converts");
-                    tokio::select! {
-                        _ = axum::serve(listener, app) => {}
-                        _ = stopped => {}
+                    match tls {
+                        Some(t) => {
+                            let listener = tls::TlsListener {
+                                tcp,
+                                acceptor: t.acceptor,
+                            };
+                            tokio::select! {
+                                _ = axum::serve(listener, app) => {}
+                                _ = stopped => {}
+                            }
+                        }
+                        None => {
+                            tokio::select! {
+                                _ = axum::serve(tcp, app) => {}
+                                _ = stopped => {}
+                            }
+                        }
                     }
                 });
                 // Answers still held back (slow, hang) are dropped, not awaited.
@@ -136,15 +162,26 @@ impl Sandbox {
             })?;
         Ok(Sandbox {
             addr,
+            ca_pem,
             state,
             stop: Some(stop),
             thread: Some(thread),
         })
     }
 
-    /// Where it listens, e.g. `http://127.0.0.1:41234`.
+    /// Where it listens, e.g. `http://127.0.0.1:41234` (`https://` in TLS mode).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.ca_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// In TLS mode, the PEM certificate of the CA that signed the sandbox's certificate.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// The socket address it listens on.

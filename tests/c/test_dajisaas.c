@@ -260,6 +260,9 @@ static void test_bad_arguments(daji_client *client) {
   options.max_retries = 3;
   options.timeout_ms = 0;
   expect_invalid(daji_client_new(&options, &made), "above zero", "zero timeout");
+  options.timeout_ms = 1000;
+  options.root_certificates_pem = "not PEM";
+  expect_invalid(daji_client_new(&options, &made), "root certificates", "bad root certificates");
   CHECK(made == NULL, "no client written by failed calls");
 
   daji_client_free(NULL);

@@ -60,6 +60,7 @@ namespace Dajisaas
         public uint BackoffCapMs;
         public int OrderIdFormat;
         public byte DangerouslySendAppSecretInsteadOfSign;
+        public IntPtr RootCertificatesPem;
     }
 
     [StructLayout(LayoutKind.Sequential)]

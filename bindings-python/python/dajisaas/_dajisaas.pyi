@@ -48,7 +48,9 @@ class Client:
     """A blocking client, safe to share between threads; the GIL is released during calls.
 
     ``timeout`` is the total time of one request in seconds, ``max_retries`` 0 to 3,
-    ``backoff`` the (base, cap) of the jittered exponential backoff in seconds. The debug option
+    ``backoff`` the (base, cap) of the jittered exponential backoff in seconds.
+    ``root_certificates_pem`` adds CA certificates (PEM) to the system's, for networks whose
+    proxy inspects TLS; certificates are always checked. The debug option
     ``dangerously_send_app_secret_instead_of_sign`` puts the secret on the wire: never in
     production.
     """
@@ -65,6 +67,7 @@ class Client:
         backoff: Tuple[float, float] = (0.2, 5.0),
         order_id_format: OrderIdFormat = "json_array",
         dangerously_send_app_secret_instead_of_sign: bool = False,
+        root_certificates_pem: Optional[str] = None,
     ) -> None: ...
     @staticmethod
     def from_env() -> "Client":
@@ -95,6 +98,7 @@ class AsyncClient:
         backoff: Tuple[float, float] = (0.2, 5.0),
         order_id_format: OrderIdFormat = "json_array",
         dangerously_send_app_secret_instead_of_sign: bool = False,
+        root_certificates_pem: Optional[str] = None,
     ) -> None: ...
     @staticmethod
     def from_env() -> "AsyncClient": ...

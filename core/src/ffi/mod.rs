@@ -106,6 +106,9 @@ pub struct daji_client_options {
     pub order_id_format: daji_order_id_format,
     /// DEBUGGING ONLY: send the secret instead of a signature. Never in production.
     pub dangerously_send_app_secret_instead_of_sign: bool,
+    /// CA certificates (PEM, one or more) to trust besides the system's, for networks whose
+    /// proxy inspects TLS; NULL for none. Certificates are always checked.
+    pub root_certificates_pem: *const c_char,
 }
 
 /// What is known about the last failure on the calling thread.
@@ -178,6 +181,7 @@ pub extern "C" fn daji_client_options_default() -> daji_client_options {
         backoff_cap_ms: 5_000,
         order_id_format: daji_order_id_format::DAJI_ORDER_IDS_JSON_ARRAY,
         dangerously_send_app_secret_instead_of_sign: false,
+        root_certificates_pem: ptr::null(),
     }
 }
 
@@ -276,6 +280,11 @@ pub unsafe extern "C" fn daji_client_new(
             }?);
         if let Some(url) = unsafe { optional_text(o.base_url, "options.base_url") }? {
             builder = builder.base_url(url);
+        }
+        let roots =
+            unsafe { optional_text(o.root_certificates_pem, "options.root_certificates_pem") }?;
+        if let Some(pem) = roots {
+            builder = builder.add_root_certificates_pem(pem);
         }
         let ms = |v: u32| Duration::from_millis(u64::from(v));
         let format = match o.order_id_format {
