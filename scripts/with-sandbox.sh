@@ -20,3 +20,13 @@ done
 [ -n "$url" ] || { echo "the sandbox did not start" >&2; exit 1; }
 export DAJISAAS_BASE_URL=$url DAJISAAS_APP_KEY=$key DAJISAAS_APP_SECRET=$secret
 "$@"
+# In signed mode no request may carry the secret; DAJI_EXPECT_REQUESTS checks the count.
+python3 - "$url" "${DAJI_EXPECT_REQUESTS:-}" <<'PY'
+import json, sys, urllib.request
+stats = json.load(urllib.request.urlopen(sys.argv[1] + "/_sandbox/stats"))
+if stats["requestsWithSecret"]:
+    sys.exit(f"{stats['requestsWithSecret']} of {stats['requests']} requests carried the secret")
+if sys.argv[2] and stats["requests"] != int(sys.argv[2]):
+    sys.exit(f"the sandbox received {stats['requests']} requests, expected {sys.argv[2]}")
+print(f"sandbox: {stats['requests']} requests, none carried the secret")
+PY

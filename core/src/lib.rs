@@ -32,6 +32,8 @@ mod model;
 mod order_id;
 mod pay_url;
 mod prepare_pay;
+#[cfg(test)]
+mod properties;
 mod request;
 mod retry;
 mod runtime;

@@ -315,6 +315,15 @@ fn classify(status: u16, body: &[u8], config: &Config) -> Result<Reply, Failure>
     }
 }
 
+/// Classifies an answer with a throwaway configuration (property tests only).
+#[cfg(test)]
+pub(crate) fn classify_for_tests(status: u16, body: &[u8]) -> Result<Reply, Failure> {
+    let config = crate::config::ClientBuilder::new("k", "s")
+        .into_config()
+        .expect("valid");
+    classify(status, body, &config)
+}
+
 /// A failure of `send()`: either nothing was written (connect phase) or the answer never came.
 fn send_failure(e: &reqwest::Error, config: &Config) -> Failure {
     if e.is_connect() {

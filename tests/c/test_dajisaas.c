@@ -325,8 +325,16 @@ static void test_threads(const daji_client *client) {
 }
 
 int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--bad-arguments-only") == 0) {
+    /* Run against a sandbox of its own, which must then have received nothing. */
+    daji_client *client = new_client(env("DAJISAAS_APP_SECRET"), 5000);
+    test_bad_arguments(client);
+    daji_client_free(client);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+  }
   if (argc != 2) {
-    fprintf(stderr, "usage: %s tests/vectors/sign.tsv\n", argv[0]);
+    fprintf(stderr, "usage: %s tests/vectors/sign.tsv | --bad-arguments-only\n", argv[0]);
     return 2;
   }
   daji_client *client = new_client(env("DAJISAAS_APP_SECRET"), 5000);

@@ -461,7 +461,73 @@ pub unsafe extern "C" fn daji_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::ffi::CStr;
+
+    /// Random bytes as a C string (NULs removed, so that it is one string).
+    fn c_string(bytes: Vec<u8>) -> CString {
+        CString::new(bytes.into_iter().filter(|b| *b != 0).collect::<Vec<u8>>()).unwrap()
+    }
+
+    /// One client for every case, whose requests are refused at once (nothing listens on 9).
+    fn refused_client() -> *const daji_client {
+        static CLIENT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        *CLIENT.get_or_init(|| {
+            let mut options = daji_client_options_default();
+            options.app_key = c"k".as_ptr();
+            options.app_secret = c"s".as_ptr();
+            options.base_url = c"http://127.0.0.1:9".as_ptr();
+            options.max_retries = 0;
+            options.timeout_ms = 200;
+            let mut client = ptr::null_mut();
+            assert_eq!(
+                unsafe { daji_client_new(&options, &mut client) },
+                daji_status::DAJI_OK
+            );
+            client as usize
+        }) as *const daji_client
+    }
+
+    proptest! {
+        #[test]
+        fn entry_points_never_crash_on_random_strings(
+            a in prop::collection::vec(any::<u8>(), 0..64),
+            b in prop::collection::vec(any::<u8>(), 0..64),
+            c in prop::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let (a, b, c) = (c_string(a), c_string(b), c_string(c));
+            let client = refused_client();
+            let mut out: *mut c_char = ptr::null_mut();
+            let mut out2: *mut c_char = ptr::null_mut();
+            let statuses = unsafe {
+                [
+                    daji_sign(a.as_ptr(), b.as_ptr(), &mut out),
+                    daji_pay_url(client, [a.as_ptr(), b.as_ptr()].as_ptr(), 2, &mut out2, ptr::null_mut()),
+                    daji_pay_urls(client, [c.as_ptr()].as_ptr(), 1, 10, &mut out2),
+                    daji_prepare_pay(client, a.as_ptr(), ptr::null_mut()),
+                    daji_request(client, a.as_ptr(), b.as_ptr(), c.as_ptr(), &mut out2),
+                ]
+            };
+            for status in statuses {
+                // Every outcome is a status; a random id can only fail (or reach the refused port).
+                prop_assert!((status as i32) <= 10);
+                prop_assert_ne!(status, daji_status::DAJI_INTERNAL);
+            }
+            let mut options = daji_client_options_default();
+            options.app_key = a.as_ptr();
+            options.app_secret = b.as_ptr();
+            options.base_url = c.as_ptr();
+            options.root_certificates_pem = a.as_ptr();
+            let mut made = ptr::null_mut();
+            let status = unsafe { daji_client_new(&options, &mut made) };
+            prop_assert_ne!(status, daji_status::DAJI_INTERNAL);
+            unsafe {
+                daji_client_free(made);
+                daji_string_free(out);
+                daji_string_free(out2);
+            }
+        }
+    }
 
     #[test]
     fn statuses_match_error_code_numbers() {
