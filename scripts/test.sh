@@ -109,6 +109,7 @@ suite "c: include/dajisaas.h is what cbindgen generates" c_header_current
 suite "c: shared and static library, C test, valgrind, pkg-config example" c_tests
 suite "c: only libdajisaas exports C symbols" c_symbols_only_in_the_c_library
 suite "c#: P/Invoke consumer under mono" tests/csharp/run.sh
+suite "benchmarks: smoke run (tiny counts, debug builds, no figures kept)" bench/run.sh --smoke
 
 secrets_never_printed() {
   # The secrets the suites sign with (debug-mode tests use other, throwaway ones). None may

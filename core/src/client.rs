@@ -110,7 +110,11 @@ impl Client {
     /// strings of 1 to 19 digits, distinct. Retried on connect failures, timeouts, 5xx and
     /// rate limits: a link request is a read.
     pub fn pay_url<S: AsRef<str>>(&self, order_ids: &[S]) -> Result<PayUrl> {
-        self.inner.runtime.block_on(self.inner.pay_url(order_ids))
+        let inner = self.inner.clone();
+        let ids = owned(order_ids);
+        self.inner
+            .runtime
+            .block_on(async move { inner.pay_url(&ids).await })
     }
 
     /// Links for any number of orders: duplicates dropped (first occurrence kept), split into
@@ -121,9 +125,11 @@ impl Client {
         order_ids: &[S],
         batch_size: usize,
     ) -> Result<Vec<PayUrl>> {
+        let inner = self.inner.clone();
+        let ids = owned(order_ids);
         self.inner
             .runtime
-            .block_on(self.inner.pay_urls(order_ids, batch_size))
+            .block_on(async move { inner.pay_urls(&ids, batch_size).await })
     }
 
     /// Pays one order without the buyer's password
@@ -135,19 +141,28 @@ impl Client {
     /// `paySuccess`) ends at once as `payment_outcome_unknown`: check the order before paying
     /// again. A second call for an order whose payment is under way on this client is refused.
     pub fn prepare_pay(&self, order_id: &str) -> Result<Payment> {
+        let inner = self.inner.clone();
+        let id = order_id.to_string();
         self.inner
             .runtime
-            .block_on(self.inner.prepare_pay(order_id))
+            .block_on(async move { inner.prepare_pay(&id).await })
     }
 
     /// Any other gateway endpoint, signed the same way: GET sends `params` as the query, POST
     /// as the JSON body. Returns the envelope's `data`. GETs are retried like links; other
     /// methods only when nothing was sent or the call was rate limited.
     pub fn request(&self, method: Method, path: &str, params: Params) -> Result<Value> {
+        let inner = self.inner.clone();
+        let path = path.to_string();
         self.inner
             .runtime
-            .block_on(self.inner.request(method, path, params))
+            .block_on(async move { inner.request(method, &path, params).await })
     }
+}
+
+/// The ids as owned strings, so that the call can run on the runtime's workers.
+fn owned<S: AsRef<str>>(ids: &[S]) -> Vec<String> {
+    ids.iter().map(|id| id.as_ref().to_string()).collect()
 }
 
 impl AsyncClient {

@@ -51,14 +51,26 @@ impl SharedRuntime {
         self.runtime.as_ref().expect("present until dropped")
     }
 
-    /// Runs `future` to completion on the calling thread.
-    pub fn block_on<T>(&self, future: impl Future<Output = Result<T>>) -> Result<T> {
+    /// Runs `future` on the runtime's workers and blocks the calling thread until it is done.
+    /// The request and its connection are then driven by the same worker, so the caller is woken
+    /// once, with the result, instead of at every step of the exchange.
+    pub fn block_on<T: Send + 'static>(
+        &self,
+        future: impl Future<Output = Result<T>> + Send + 'static,
+    ) -> Result<T> {
         if tokio::runtime::Handle::try_current().is_ok() {
             return Err(Error::invalid(
                 "the blocking Client was called from inside an async runtime; use AsyncClient there",
             ));
         }
-        self.runtime().block_on(future)
+        let task = self.runtime().spawn(future);
+        match self.runtime().block_on(task) {
+            Ok(result) => result,
+            Err(e) => Err(Error::new(
+                ErrorCode::Internal,
+                format!("client task failed: {e}"),
+            )),
+        }
     }
 
     /// Runs `future` on the runtime and waits for it from whatever executor polls this.

@@ -5,6 +5,8 @@
 //! percent-encoded): strings as they are, arrays and objects as compact JSON in the order given,
 //! booleans as `true`/`false`, numbers in decimal.
 
+use std::borrow::Cow;
+
 use md5::{Digest, Md5};
 use serde_json::{Map, Value};
 
@@ -17,19 +19,19 @@ pub type Params = Map<String, Value>;
 pub const SIGN_PARAM: &str = "sign";
 
 /// How a value is written in the canonical string and, for GET, in the query.
-/// `None` for null: the parameter is left out.
-pub(crate) fn render_value(value: &Value) -> Option<String> {
+/// `None` for null: the parameter is left out. Strings are borrowed, not copied.
+pub(crate) fn render_value(value: &Value) -> Option<Cow<'_, str>> {
     match value {
         Value::Null => None,
-        Value::String(s) => Some(s.clone()),
+        Value::String(s) => Some(Cow::Borrowed(s)),
         // Compact JSON: exactly the bytes serde_json puts on the wire.
-        other => Some(other.to_string()),
+        other => Some(Cow::Owned(other.to_string())),
     }
 }
 
 /// The canonical string without the secret: sorted `key=value` pairs joined with `&`.
 pub fn canonical_string(params: &Params) -> String {
-    let mut pairs: Vec<(&str, String)> = params
+    let mut pairs: Vec<(&str, Cow<'_, str>)> = params
         .iter()
         .filter(|(key, _)| key.as_str() != SIGN_PARAM)
         .filter_map(|(key, value)| render_value(value).map(|v| (key.as_str(), v)))

@@ -1,0 +1,50 @@
+/* Per-call cost of daji_pay_url from C: bench.c CALLS ROUNDS, with DAJISAAS_* set. Prints one
+ * JSON line (the median of the rounds); bench/report.py compares it with the Rust core's. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <dajisaas.h>
+
+static double now_us(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+static int compare(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: %s CALLS ROUNDS\n", argv[0]);
+    return 2;
+  }
+  int calls = atoi(argv[1]), rounds = atoi(argv[2]);
+  daji_client_options options = daji_client_options_default();
+  options.app_key = getenv("DAJISAAS_APP_KEY");
+  options.app_secret = getenv("DAJISAAS_APP_SECRET");
+  options.base_url = getenv("DAJISAAS_BASE_URL");
+  daji_client *client = NULL;
+  if (daji_client_new(&options, &client) != DAJI_OK) return 1;
+  const char *ids[] = {"2257455039610311973"};
+  double per_call[64];
+  if (rounds > 64) rounds = 64;
+  for (int r = -1; r < rounds; r++) { /* round -1 warms up */
+    double start = now_us();
+    for (int i = 0; i < calls; i++) {
+      char *url = NULL;
+      if (daji_pay_url(client, ids, 1, &url, NULL) != DAJI_OK) return 1;
+      daji_string_free(url);
+    }
+    if (r >= 0) per_call[r] = (now_us() - start) / calls;
+  }
+  qsort(per_call, (size_t)rounds, sizeof per_call[0], compare);
+  printf("{\"figure\":\"c_pay_url_us\",\"value\":%.3f,\"unit\":\"µs/call\"}\n", per_call[rounds / 2]);
+  daji_client_free(client);
+  return 0;
+}

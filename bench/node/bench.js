@@ -1,0 +1,107 @@
+'use strict'
+// Node benchmarks: dajisaas against fetch doing the same signed call (node:crypto), sequential
+// and with many calls in flight, memory and load time. Prints one JSON line per figure.
+// Usage: node bench.js URL SLOW_URL KEY SECRET SCALE
+const crypto = require('node:crypto')
+const { execFileSync } = require('node:child_process')
+const path = require('node:path')
+
+const { Client } = require(path.join(__dirname, '..', '..', 'bindings-node'))
+
+const [URL, SLOW_URL, KEY, SECRET] = process.argv.slice(2, 6)
+const SCALE = Number(process.argv[6])
+const PATH = '/alibaba/alipay/url/get'
+const ORDER = '2257455039610311973'
+
+function emit(figure, value, unit, baseline, baselineValue) {
+  const line = { figure, value, unit }
+  if (baseline !== undefined) Object.assign(line, { baseline, baseline_value: baselineValue, ratio: value / baselineValue })
+  console.log(JSON.stringify(line))
+}
+
+function signedQuery() {
+  const params = { appKey: KEY, orderIdList: `[${ORDER}]` }
+  const canonical = Object.keys(params).sort().map((k) => `${k}=${params[k]}`).join('&')
+  params.sign = crypto.createHash('md5').update(`${canonical}&secret=${SECRET}`).digest('hex').toUpperCase()
+  return new URLSearchParams(params).toString()
+}
+
+async function viaFetch(base) {
+  const response = await fetch(`${base}${PATH}?${signedQuery()}`)
+  const { data } = await response.json()
+  if (!data.payUrl.includes(ORDER)) throw new Error('bad link')
+}
+
+async function perCallUs(fn, calls) {
+  const start = process.hrtime.bigint()
+  for (let i = 0; i < calls; i++) await fn()
+  return Number(process.hrtime.bigint() - start) / 1000 / calls
+}
+
+const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+async function sequential(client) {
+  const ours = async () => { if (!(await client.payUrl([ORDER])).url.includes(ORDER)) throw new Error('bad link') }
+  const theirs = () => viaFetch(URL)
+  const calls = Math.max(20, Math.round(1000 * SCALE))
+  await perCallUs(ours, calls / 10)
+  await perCallUs(theirs, calls / 10)
+  const a = []
+  const b = []
+  for (let r = 0; r < 5; r++) {
+    a.push(await perCallUs(ours, calls))
+    b.push(await perCallUs(theirs, calls))
+  }
+  emit('node_pay_url_us', median(a), 'µs/call', 'fetch', median(b))
+}
+
+async function throughput(fn, total, inFlight) {
+  let next = 0
+  const start = process.hrtime.bigint()
+  await Promise.all(Array.from({ length: inFlight }, async () => { while (next++ < total) await fn() }))
+  return total / (Number(process.hrtime.bigint() - start) / 1e9)
+}
+
+async function concurrent(client, slowClient) {
+  const slowTotal = Math.max(256, Math.round(4096 * SCALE))
+  const fastTotal = Math.max(256, Math.round(20000 * SCALE))
+  const oursSlow = await throughput(() => slowClient.payUrl([ORDER]), slowTotal, 256)
+  const fetchSlow = await throughput(() => viaFetch(SLOW_URL), slowTotal, 256)
+  emit('node_256_in_flight_calls_per_s', oursSlow, 'calls/s', 'fetch, 256 in flight', fetchSlow)
+  const oursFast = await throughput(() => client.payUrl([ORDER]), fastTotal, 64)
+  const fetchFast = await throughput(() => viaFetch(URL), fastTotal, 64)
+  emit('node_64_in_flight_calls_per_s', oursFast, 'calls/s', 'fetch, 64 in flight', fetchFast)
+}
+
+async function memory(client) {
+  const total = Math.max(2000, Math.round(100000 * SCALE))
+  for (let i = 0; i < 1000; i++) await client.payUrl([ORDER])
+  const afterFirst = process.memoryUsage().rss / 2 ** 20
+  for (let i = 1000; i < total; i++) await client.payUrl([ORDER])
+  emit('node_rss_growth_mb', process.memoryUsage().rss / 2 ** 20 - afterFirst, `MB after ${total} calls`, 'RSS after 1,000 calls (MB)', afterFirst)
+}
+
+function loadTime() {
+  const time = (code) => {
+    const runs = []
+    for (let i = 0; i < 15; i++) {
+      const start = process.hrtime.bigint()
+      execFileSync(process.execPath, ['-e', code])
+      runs.push(Number(process.hrtime.bigint() - start) / 1e6)
+    }
+    return median(runs)
+  }
+  const base = time('0')
+  emit('node_load_ms_added', time(`require(${JSON.stringify(path.join(__dirname, '..', '..', 'bindings-node'))})`) - base, 'ms', 'node -e 0 (ms)', base)
+}
+
+async function main() {
+  const client = new Client({ appKey: KEY, appSecret: SECRET, baseUrl: URL })
+  const slowClient = new Client({ appKey: KEY, appSecret: SECRET, baseUrl: SLOW_URL })
+  await sequential(client)
+  await concurrent(client, slowClient)
+  await memory(client)
+  loadTime()
+}
+
+main().catch((e) => { console.error(e); process.exit(1) })

@@ -1,0 +1,142 @@
+"""Reads the benchmarks' JSON lines and prints a markdown table of figures, baselines measured in
+the same run, ratios and targets. With --write, also writes BENCHMARKS.md and the chart.
+
+Usage: report.py RESULTS.jsonl [--write]
+"""
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import date
+
+results = {}
+with open(sys.argv[1], encoding="utf-8") as f:
+    for line in f:
+        if line.startswith("{"):
+            row = json.loads(line)
+            results[row["figure"]] = row
+
+
+def value(figure):
+    return results[figure]["value"]
+
+
+def core_ratio(figure):
+    """A figure against the Rust core's per-call cost from the same run."""
+    return value(figure) / value("rust_core_pay_url_us")
+
+
+# (label, figure, how its ratio or value is read, the target, whether it is met)
+CHECKS = [
+    ("Rust core, one signed pay_url", "rust_core_pay_url_us",
+     lambda: results["rust_core_pay_url_us"]["ratio"], "≤ 1.2× raw reqwest", lambda r: r <= 1.2),
+    ("Python, one pay_url vs requests", "python_pay_url_us",
+     lambda: results["python_pay_url_us"]["ratio"], "≤ 0.2× (5× faster)", lambda r: r <= 0.2),
+    ("Python, one pay_url vs httpx", "python_pay_url_vs_httpx_us",
+     lambda: results["python_pay_url_vs_httpx_us"]["ratio"], "≤ 0.33× (3× faster)", lambda r: r <= 1 / 3),
+    ("Python, one pay_url vs the Rust core", "python_pay_url_us",
+     lambda: core_ratio("python_pay_url_us"), "≤ 1.5× the core", lambda r: r <= 1.5),
+    ("Node, one payUrl vs fetch", "node_pay_url_us",
+     lambda: results["node_pay_url_us"]["ratio"], "≤ 0.33× (3× faster)", lambda r: r <= 1 / 3),
+    ("Node, one payUrl vs the Rust core", "node_pay_url_us",
+     lambda: core_ratio("node_pay_url_us"), "≤ 1.5× the core", lambda r: r <= 1.5),
+    ("C, one daji_pay_url vs the Rust core", "c_pay_url_us",
+     lambda: core_ratio("c_pay_url_us"), "≤ 1.1× the core", lambda r: r <= 1.1),
+    ("Node, 256 in flight, 20 ms latency", "node_256_in_flight_calls_per_s",
+     lambda: results["node_256_in_flight_calls_per_s"]["ratio"], "≥ 0.9× fetch", lambda r: r >= 0.9),
+    ("Node, 64 in flight, no latency", "node_64_in_flight_calls_per_s",
+     lambda: results["node_64_in_flight_calls_per_s"]["ratio"], "≥ 2× fetch", lambda r: r >= 2),
+    ("Python, 32 threads, one client, 20 ms latency", "python_32_threads_calls_per_s",
+     lambda: results["python_32_threads_calls_per_s"]["ratio"], "≥ 20× one thread", lambda r: r >= 20),
+    ("Python sign(), 5 params", "python_sign_us",
+     lambda: results["python_sign_us"]["ratio"], "≤ 0.5× (2× faster)", lambda r: r <= 0.5),
+    ("Python RSS growth", "python_rss_growth_mb", lambda: value("python_rss_growth_mb"), "< 10 MB", lambda v: v < 10),
+    ("Node RSS growth", "node_rss_growth_mb", lambda: value("node_rss_growth_mb"), "< 10 MB", lambda v: v < 10),
+    ("Python import time added", "python_import_ms_added", lambda: value("python_import_ms_added"), "< 50 ms", lambda v: v < 50),
+    ("Node load time added", "node_load_ms_added", lambda: value("node_load_ms_added"), "< 50 ms", lambda v: v < 50),
+]
+
+
+def fmt(x):
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.2f}"
+
+
+def table():
+    lines = ["| figure | ours | baseline (same run) | ratio or value | target | met |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for label, figure, read, target, met in CHECKS:
+        if figure not in results:
+            lines.append(f"| {label} | not measured | | | {target} | no |")
+            continue
+        row = results[figure]
+        baseline = f"{row.get('baseline', '')} {fmt(row['baseline_value'])}" if "baseline" in row else ""
+        if "vs the Rust core" in label:
+            baseline = f"Rust core {fmt(value('rust_core_pay_url_us'))}"
+        measured = read()
+        lines.append(f"| {label} | {fmt(row['value'])} {row['unit']} | {baseline} | {fmt(measured)} | "
+                     f"{target} | {'yes' if met(measured) else '**no**'} |")
+    if "sandbox_requests_per_s" in results:
+        lines.append(f"| Sandbox alone (wrk, {results['sandbox_requests_per_s']['unit']}) | "
+                     f"{fmt(value('sandbox_requests_per_s'))} requests/s | | | not the bottleneck | |")
+    return "\n".join(lines)
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "0")
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    return (f"{os.cpu_count()} cores ({cpu}), {int(mem) // 2**20} GiB, {platform.platform()}; "
+            f"{rustc}; Python {platform.python_version()}; Node {node}")
+
+
+def chart(path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bars = [("Rust core", "rust_core_pay_url_us", "value"), ("raw reqwest (Rust)", "rust_core_pay_url_us", "baseline_value"),
+            ("C (libdajisaas)", "c_pay_url_us", "value"), ("Python dajisaas", "python_pay_url_us", "value"),
+            ("Python httpx", "python_pay_url_vs_httpx_us", "baseline_value"), ("Python requests", "python_pay_url_us", "baseline_value"),
+            ("Node dajisaas", "node_pay_url_us", "value"), ("Node fetch", "node_pay_url_us", "baseline_value")]
+    bars = [(label, results[f][k]) for label, f, k in bars if f in results]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    colors = ["#2b6cb0" if "dajisaas" in l or l.startswith(("Rust core", "C ")) else "#a0aec0" for l, _ in bars]
+    ax.barh([l for l, _ in bars][::-1], [v for _, v in bars][::-1], color=colors[::-1])
+    ax.set_xlabel("µs per signed pay_url call (loopback sandbox, lower is better)")
+    ax.set_title("Cost of one call per client (blue: dajisaas)")
+    for i, (_, v) in enumerate(bars[::-1]):
+        ax.text(v, i, f" {v:.0f}", va="center")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+print(table())
+if "--write" in sys.argv:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    chart(os.path.join(root, "bench", "per-call-cost.png"))
+    raw = "\n".join(json.dumps(r, ensure_ascii=False) for r in results.values())
+    with open(os.path.join(root, "BENCHMARKS.md"), "w", encoding="utf-8") as f:
+        f.write(f"""# Benchmarks
+
+Latest full run of `bench/run.sh` on {date.today().isoformat()}: {machine()}.
+
+Every figure is compared with a baseline measured in the same run (the same machine, minutes
+apart or interleaved), never with a fixed number: the machines are noisy. Sequential figures are
+medians of 5 interleaved rounds after a warm-up, against a release build of the sandbox on
+loopback with no added latency unless the row says so. The sandbox shares the 2 cores with the
+client, so absolute numbers are low; ratios are what to read.
+
+{table()}
+
+![per-call cost](bench/per-call-cost.png)
+
+Raw results:
+
+```
+{raw}
+```
+""")
+    print("wrote BENCHMARKS.md and bench/per-call-cost.png")

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Benchmarks against the sandbox on loopback: Rust core vs raw reqwest, C vs the core, Python vs
+# requests/httpx, Node vs fetch, threads, in-flight calls, memory, load time, and the sandbox's
+# own throughput (wrk). Prints a markdown table; a full run writes BENCHMARKS.md and the chart.
+#
+#   bench/run.sh           full run: release builds, writes BENCHMARKS.md (several minutes)
+#   bench/run.sh --smoke   tiny counts on the debug builds the tests made; writes nothing
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=$(realpath -m "${CARGO_TARGET_DIR:-target}")
+out=$target/bench
+mkdir -p "$out"
+results=$out/results.jsonl
+: > "$results"
+
+if [ "${1:-}" = "--smoke" ]; then
+  profile=debug scale=0.01 calls=20 rounds=3
+  cargo build -q -p daji -p dajisaas-bench --locked
+  [ -f "$target/c-install/lib/libdajisaas.so" ] || scripts/install-c.sh "$target/c-install" dev
+  prefix=$target/c-install
+else
+  profile=release scale=1 calls=2000 rounds=5
+  cargo build -q --release -p daji -p dajisaas-bench --locked
+  prefix=$target/bench-c
+  scripts/install-c.sh "$prefix" release
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r bindings-python/requirements-dev.txt
+  .venv/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings-python
+  (cd bindings-node && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build:release)
+  command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+fi
+.venv/bin/pip install -q --disable-pip-version-check -r bench/requirements.txt
+cc -O2 -std=c11 -Wall -Wextra -Werror bench/c/bench.c -I"$prefix/include" -L"$prefix/lib" -ldajisaas \
+  -Wl,-rpath,"$prefix/lib" -o "$out/bench_c"
+
+daji=$target/$profile/daji
+export DAJI_BIN=$daji
+# A second sandbox with 20 ms latency for the concurrency figures; its address is passed along.
+slow_log=$(mktemp)
+"$daji" sandbox --port 0 --app-key cli-test-key --app-secret cli-SECRET-9e0a71 --latency-ms 20 >"$slow_log" 2>/dev/null &
+slow_pid=$!
+trap 'kill "$slow_pid" 2>/dev/null; rm -f "$slow_log"' EXIT
+for _ in $(seq 200); do slow_url=$(sed -n '1s/^dajisaas sandbox listening on //p' "$slow_log"); [ -n "$slow_url" ] && break; sleep 0.05; done
+
+run() {
+  # shellcheck disable=SC2016
+  scripts/with-sandbox.sh sh -c "$1" | grep '^{' | tee -a "$results"
+}
+run "\"$target/$profile/daji-bench\" \"\$DAJISAAS_BASE_URL\" \"\$DAJISAAS_APP_KEY\" \"\$DAJISAAS_APP_SECRET\" $calls $rounds"
+run "\"$out/bench_c\" $calls $rounds"
+run ".venv/bin/python bench/python/bench.py \"\$DAJISAAS_BASE_URL\" \"$slow_url\" \"\$DAJISAAS_APP_KEY\" \"\$DAJISAAS_APP_SECRET\" $scale"
+run "node bench/node/bench.js \"\$DAJISAAS_BASE_URL\" \"$slow_url\" \"\$DAJISAAS_APP_KEY\" \"\$DAJISAAS_APP_SECRET\" $scale"
+if [ "$profile" = release ]; then
+  # The sandbox's own throughput with wrk on the same signed URL, to show it is not the limit.
+  run "url=\$(\"$target/$profile/daji-bench\" --signed-url \"\$DAJISAAS_BASE_URL\" \"\$DAJISAAS_APP_KEY\" \"\$DAJISAAS_APP_SECRET\");
+       wrk -t2 -c64 -d5s \"\$url\" | awk '/Requests\\/sec/ {printf \"{\\\"figure\\\":\\\"sandbox_requests_per_s\\\",\\\"value\\\":%s,\\\"unit\\\":\\\"wrk 2 threads, 64 connections\\\"}\\n\", \$2}'"
+  .venv/bin/python bench/report.py "$results" --write
+else
+  .venv/bin/python bench/report.py "$results"
+fi

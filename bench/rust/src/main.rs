@@ -1,0 +1,102 @@
+//! `daji-bench URL KEY SECRET CALLS ROUNDS`: per-call cost of one signed `pay_url` through the
+//! core's blocking client, and of a raw reqwest blocking GET of the same signed URL, measured
+//! alternately in the same process. Prints one JSON line per figure (medians of the rounds).
+//! `daji-bench --signed-url URL KEY SECRET` prints that signed URL (for wrk).
+
+use std::time::{Duration, Instant};
+
+use dajisaas::{Client, Params, sign};
+use serde_json::{Value, json};
+
+const ORDER_ID: &str = "2257455039610311973";
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, url, key, secret] = &args[..]
+        && flag == "--signed-url"
+    {
+        println!("{}", signed_url(url, key, secret));
+        return;
+    }
+    let [_, url, key, secret, calls, rounds] = &args[..] else {
+        eprintln!("usage: daji-bench URL KEY SECRET CALLS ROUNDS");
+        std::process::exit(2);
+    };
+    let calls: u32 = calls.parse().expect("CALLS is a number");
+    let rounds: usize = rounds.parse().expect("ROUNDS is a number");
+
+    let client = Client::builder(key.as_str(), secret.as_str())
+        .base_url(url.as_str())
+        .build()
+        .expect("client");
+    let raw = reqwest::blocking::Client::new();
+    let signed_url = signed_url(url, key, secret);
+
+    let core_call = || {
+        let link = client.pay_url(&[ORDER_ID]).expect("pay_url");
+        assert!(link.url.contains(ORDER_ID));
+    };
+    let raw_call = || {
+        let body = raw
+            .get(&signed_url)
+            .send()
+            .and_then(|r| r.text())
+            .expect("raw GET");
+        assert!(body.contains(ORDER_ID));
+    };
+    // Warm up both (connections, caches), then alternate rounds so drift hits both alike.
+    for _ in 0..calls.min(200) {
+        core_call();
+        raw_call();
+    }
+    let mut core = Vec::new();
+    let mut baseline = Vec::new();
+    for _ in 0..rounds {
+        core.push(per_call(calls, core_call));
+        baseline.push(per_call(calls, raw_call));
+    }
+    let core_us = median(core);
+    let raw_us = median(baseline);
+    emit(
+        "rust_core_pay_url_us",
+        core_us,
+        "raw reqwest blocking GET",
+        raw_us,
+    );
+}
+
+/// The URL the core sends, built independently: sorted params, MD5 signature.
+fn signed_url(base: &str, key: &str, secret: &str) -> String {
+    let mut params = Params::new();
+    params.insert("appKey".into(), Value::String(key.into()));
+    params.insert("orderIdList".into(), Value::String(format!("[{ORDER_ID}]")));
+    let signature = sign(&params, secret);
+    format!(
+        "{base}/alibaba/alipay/url/get?appKey={key}&orderIdList=%5B{ORDER_ID}%5D&sign={signature}"
+    )
+}
+
+fn per_call(calls: u32, mut call: impl FnMut()) -> f64 {
+    let started = Instant::now();
+    for _ in 0..calls {
+        call();
+    }
+    micros(started.elapsed()) / f64::from(calls)
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn emit(figure: &str, value: f64, baseline_name: &str, baseline: f64) {
+    println!(
+        "{}",
+        json!({"figure": figure, "value": value, "unit": "µs/call", "baseline": baseline_name,
+               "baseline_value": baseline, "ratio": value / baseline})
+    );
+}
