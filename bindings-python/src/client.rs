@@ -45,6 +45,7 @@ fn builder(
             )));
         }
     };
+    crate::refresh_logging_levels();
     let retries = u32::try_from(max_retries)
         .map_err(|_| invalid(format!("max_retries must be 0 to 3, not {max_retries}")))?;
     let mut b = ClientBuilder::new(app_key, app_secret)
@@ -122,6 +123,7 @@ impl Client {
 
     #[staticmethod]
     fn from_env() -> PyResult<Self> {
+        crate::refresh_logging_levels();
         Ok(Client {
             inner: run(dajisaas::Client::from_env)?,
         })
@@ -217,6 +219,7 @@ impl AsyncClient {
 
     #[staticmethod]
     fn from_env() -> PyResult<Self> {
+        crate::refresh_logging_levels();
         Ok(AsyncClient {
             inner: run(dajisaas::AsyncClient::from_env)?,
         })

@@ -10,6 +10,16 @@ use pyo3::prelude::*;
 
 use crate::errors::{run, to_py_err};
 
+/// Clears pyo3-log's cached levels, so that a client sees the logging configuration of the
+/// moment it is created.
+static LOGGING: std::sync::OnceLock<pyo3_log::ResetHandle> = std::sync::OnceLock::new();
+
+pub(crate) fn refresh_logging_levels() {
+    if let Some(handle) = LOGGING.get() {
+        handle.reset();
+    }
+}
+
 /// The signature of `params` (a dict) under `secret`: 32 uppercase hex digits.
 #[pyfunction]
 fn sign(params: &Bound<'_, PyAny>, secret: &str) -> PyResult<String> {
@@ -33,9 +43,14 @@ fn _panic_for_tests() -> PyResult<()> {
 
 #[pymodule]
 fn _dajisaas(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    // Core log records go to Python's `logging` under the logger "dajisaas". Levels are looked
-    // up on every record, so configuring logging later still takes effect.
-    let _ = pyo3_log::Logger::new(m.py(), pyo3_log::Caching::Loggers)?.install();
+    // Core log records go to Python's `logging` under the logger "dajisaas". Levels are cached
+    // (asking Python on every request would take the GIL from an I/O thread each time) and read
+    // again whenever a client is created.
+    if let Ok(handle) =
+        pyo3_log::Logger::new(m.py(), pyo3_log::Caching::LoggersAndLevels)?.install()
+    {
+        let _ = LOGGING.set(handle);
+    }
     // asyncio awaits core tasks through this small runtime; the I/O runs on the core's own.
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.worker_threads(1).enable_all();

@@ -7,7 +7,10 @@
 //! leaves no thread behind.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, Weak};
+
+use futures_util::FutureExt;
 
 use tokio::runtime::Runtime;
 
@@ -73,11 +76,23 @@ impl SharedRuntime {
         }
     }
 
-    /// Runs `future` on the runtime and waits for it from whatever executor polls this.
+    /// Runs `future` for an async caller. Polled inside a tokio runtime (the caller's own, Node's,
+    /// Python's asyncio bridge), it runs right there, saving two thread hops per call; polled by
+    /// any other executor, it runs on this runtime and is awaited from there. Either way a panic
+    /// becomes an `internal` error.
     pub async fn spawn<T: Send + 'static>(
         &self,
         future: impl Future<Output = Result<T>> + Send + 'static,
     ) -> Result<T> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return match AssertUnwindSafe(future).catch_unwind().await {
+                Ok(result) => result,
+                Err(_) => Err(Error::new(
+                    ErrorCode::Internal,
+                    "client task panicked (a bug)",
+                )),
+            };
+        }
         match self.runtime().spawn(future).await {
             Ok(result) => result,
             Err(e) => Err(Error::new(

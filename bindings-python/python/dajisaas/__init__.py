@@ -9,7 +9,8 @@
         ...  # the money may have been taken: check the order before paying it again
 
 A thin skin over the Rust core: signing, validation, retries and parsing happen there.
-Requests are logged at DEBUG under the logger "dajisaas", never with the secret.
+Requests are logged at DEBUG under the logger "dajisaas", never with the secret. Logging levels
+are read when a client is created: configure logging first.
 """
 
 from ._dajisaas import (
