@@ -7,7 +7,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use dajisaas::{ClientBuilder, Error, ErrorCode, Method, OrderIdFormat as CoreFormat, Params};
-use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
+use napi::bindgen_prelude::{Object, ToNapiValue};
 use napi::{Env, Unknown, ValueType};
 use napi_derive::napi;
 use serde_json::Value;
@@ -162,20 +162,25 @@ fn read_options(options: &Unknown<'_>) -> Result<ClientOptions, Error> {
         .map_err(|e| invalid(format!("options: {}", e.reason)))
 }
 
-/// Runs a core call on the core runtime; the promise settles on the JavaScript thread.
+/// A promise for a core call: the call starts on the core's I/O threads straight away (no
+/// napi-rs runtime in between, and never libuv's pool) and the promise settles on the
+/// JavaScript thread when it is done.
 fn promise<'env, T, V, F>(
     env: &'env Env,
+    client: &dajisaas::AsyncClient,
     call: F,
     to_js: fn(T) -> V,
-) -> napi::Result<PromiseRaw<'env, V>>
+) -> napi::Result<Object<'env>>
 where
     T: Send + 'static,
     V: ToNapiValue + 'static,
     F: Future<Output = dajisaas::Result<T>> + Send + 'static,
 {
-    env.spawn_future_with_callback(async move { Ok(call.await) }, move |env, outcome| {
-        outcome.map(to_js).map_err(|e| js_error(env, e))
-    })
+    let (deferred, promise) = env.create_deferred()?;
+    client.start(call, move |outcome| {
+        deferred.resolve(move |env: Env| outcome.map(to_js).map_err(|e| js_error(&env, e)));
+    });
+    Ok(promise)
 }
 
 /// A client of the Dajisaas gateway. Safe to share: every call is independent, many can be in
@@ -206,50 +211,59 @@ impl Client {
     /// One cashier link for 1 to 30 distinct orders (strings, BigInt or safe integers).
     #[napi(
         catch_unwind,
-        ts_args_type = "orderIds: Array<string | bigint | number>"
+        ts_args_type = "orderIds: Array<string | bigint | number>",
+        ts_return_type = "Promise<PayUrl>"
     )]
-    pub fn pay_url<'env>(
-        &self,
-        env: &'env Env,
-        order_ids: Unknown,
-    ) -> napi::Result<PromiseRaw<'env, PayUrl>> {
+    pub fn pay_url<'env>(&self, env: &'env Env, order_ids: Unknown) -> napi::Result<Object<'env>> {
         let ids = convert::order_ids(&order_ids);
         let client = self.inner.clone();
-        promise(env, async move { client.pay_url(ids?).await }, PayUrl::from)
+        promise(
+            env,
+            &self.inner,
+            async move { client.pay_url(ids?).await },
+            PayUrl::from,
+        )
     }
 
     /// Links for any number of orders, in batches (default 10), in input order; repeats dropped.
     #[napi(
         catch_unwind,
-        ts_args_type = "orderIds: Array<string | bigint | number>, options?: PayUrlsOptions"
+        ts_args_type = "orderIds: Array<string | bigint | number>, options?: PayUrlsOptions",
+        ts_return_type = "Promise<Array<PayUrl>>"
     )]
     pub fn pay_urls<'env>(
         &self,
         env: &'env Env,
         order_ids: Unknown,
         options: Option<PayUrlsOptions>,
-    ) -> napi::Result<PromiseRaw<'env, Vec<PayUrl>>> {
+    ) -> napi::Result<Object<'env>> {
         let ids = convert::order_ids(&order_ids);
         let batch_size = options.and_then(|o| o.batch_size).unwrap_or(10) as usize;
         let client = self.inner.clone();
         promise(
             env,
+            &self.inner,
             async move { client.pay_urls(ids?, batch_size).await },
-            |links| links.into_iter().map(PayUrl::from).collect(),
+            |links| links.into_iter().map(PayUrl::from).collect::<Vec<_>>(),
         )
     }
 
     /// Pays one order without the buyer's password; retries can never pay it twice.
-    #[napi(catch_unwind, ts_args_type = "orderId: string | bigint | number")]
+    #[napi(
+        catch_unwind,
+        ts_args_type = "orderId: string | bigint | number",
+        ts_return_type = "Promise<Payment>"
+    )]
     pub fn prepare_pay<'env>(
         &self,
         env: &'env Env,
         order_id: Unknown,
-    ) -> napi::Result<PromiseRaw<'env, Payment>> {
+    ) -> napi::Result<Object<'env>> {
         let id = convert::order_id(&order_id, "orderId");
         let client = self.inner.clone();
         promise(
             env,
+            &self.inner,
             async move { client.prepare_pay(id?).await },
             Payment::from,
         )
@@ -268,12 +282,13 @@ impl Client {
         method: String,
         path: String,
         params: Option<Unknown>,
-    ) -> napi::Result<PromiseRaw<'env, Value>> {
+    ) -> napi::Result<Object<'env>> {
         let prepared: dajisaas::Result<(Method, Params)> =
             Method::parse(&method).and_then(|m| Ok((m, convert::params(params.as_ref())?)));
         let client = self.inner.clone();
         promise(
             env,
+            &self.inner,
             async move {
                 let (method, params) = prepared?;
                 client.request(method, path, params).await

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
@@ -174,6 +175,17 @@ impl AsyncClient {
     /// The validated configuration (its `Debug` hides the secret).
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Runs `call` (one of this client's futures) on the client's I/O threads and hands its
+    /// outcome to `done` there, with nothing to poll: for hosts whose own event loop is told of
+    /// the result, such as Node's. A panic reaches `done` as an `internal` error.
+    pub fn start<T: Send + 'static>(
+        &self,
+        call: impl Future<Output = Result<T>> + Send + 'static,
+        done: impl FnOnce(Result<T>) + Send + 'static,
+    ) {
+        self.inner.runtime.detach(call, done);
     }
 
     /// See [`Client::pay_url`].

@@ -103,6 +103,27 @@ impl SharedRuntime {
     }
 }
 
+impl SharedRuntime {
+    /// Runs `future` on the runtime and hands its outcome to `done` on a runtime thread; a panic
+    /// becomes an `internal` error, so `done` is always called.
+    pub fn detach<T: Send + 'static>(
+        &self,
+        future: impl Future<Output = Result<T>> + Send + 'static,
+        done: impl FnOnce(Result<T>) + Send + 'static,
+    ) {
+        self.runtime().spawn(async move {
+            let outcome = match AssertUnwindSafe(future).catch_unwind().await {
+                Ok(result) => result,
+                Err(_) => Err(Error::new(
+                    ErrorCode::Internal,
+                    "client task panicked (a bug)",
+                )),
+            };
+            done(outcome);
+        });
+    }
+}
+
 impl Drop for SharedRuntime {
     fn drop(&mut self) {
         if let Some(runtime) = self.runtime.take() {
