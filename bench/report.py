@@ -141,25 +141,26 @@ Found by measuring, changing one thing and measuring again in the same run (not 
   call on the caller's thread while hyper's connection task and the I/O driver ran on the
   runtime's workers: several cross-thread wake-ups per request. Each call is now one task on the
   runtime, and the caller is woken once, with the result.
-- **Python, 162 µs per call before, 112 µs after (1.08× the core).** pyo3-log asked Python for
+- **Python, 162 µs per call before, 112 to 123 µs after (1.08× to 1.28× the core over two
+  runs).** pyo3-log asked Python for
   the `dajisaas` logger's level on every request, from an I/O thread: a GIL round trip with a
   fresh thread state each time. Levels are now cached and read again whenever a client is
   created.
-- **Node, 259 µs per call before, 156 µs after.** Calls awaited on napi-rs's tokio runtime were
-  spawned again onto the core's runtime (two more thread hops each way). A call polled inside a
-  tokio runtime now runs right there.
+- **Node, 259 µs per call before, 127 µs after (1.33× the core).** Calls went from the JavaScript
+  thread to napi-rs's tokio runtime and were spawned again onto the core's runtime: two more thread
+  hops each way. Each call now starts on the core's I/O threads straight from the JavaScript
+  thread and settles a napi deferred when done (156 µs with the first of these two changes).
 
 ## Where targets are missed, and why
 
 - **Sequential calls against requests and fetch.** The floor is the exchange itself: raw reqwest,
   the leanest Rust client, needs about 90 to 110 µs per call here, because the sandbox shares the
-  2 cores with the client. The Python client is within 1.1× of that floor and the Node client
-  within about 1.5×. So against requests (about 500 to 660 µs) the best possible ratio on this
-  machine is about 0.16 to 0.18, and against fetch (about 250 to 310 µs) about 0.35: the 5× and 3×
-  targets assume a gateway that costs the client far less than it does here. The figures are
+  2 cores with the client. The Python client is within about 1.1× to 1.3× of that floor and the
+  Node client within about 1.3×. So against requests (about 500 to 660 µs) the best possible
+  ratio on this machine is about 0.16 to 0.18, and against fetch (about 220 to 310 µs) about 0.3
+  to 0.4: the 5× and 3× targets assume a gateway that costs the client far less than it does here.
+  Python against httpx sits at the 3× line (0.31 and 0.34 in the last two runs). The figures are
   reported as measured.
-- **Node against the Rust core.** The remaining cost is the trip from the JavaScript thread to
-  napi's runtime and back (a threadsafe call to resolve the promise), about 50 µs here.
 - **Python `sign()`.** One abi3 wheel for CPython 3.9 and later means every `str` is read through
   `PyUnicode_AsUTF8String`, a copy into a new bytes object: measured with the release build, an
   empty dict costs 0.30 µs, each parameter about 0.25 µs more, the MD5 itself about 0.2 µs. The

@@ -1,7 +1,7 @@
 //! `Client`: the core's async client, with Promises that never block the event loop.
 //!
-//! Calls run on the core's own tokio runtime; napi's runtime only awaits their outcome and hands
-//! it to the JavaScript thread. libuv's thread pool is never used.
+//! Calls start on the core's I/O threads straight from the JavaScript thread and settle their
+//! promise (a napi deferred) when done. Neither libuv's thread pool nor napi-rs's runtime is used.
 
 use std::future::Future;
 use std::time::Duration;

@@ -1,10 +1,10 @@
 //! The async runtime that drives the clients' network I/O, shared by every client alive.
 //!
-//! Blocking calls run their future on the calling thread with this runtime's I/O and timers;
-//! async calls are spawned onto it, so that they can be awaited from any executor (Node's,
-//! Python's asyncio bridge, or another tokio runtime). It starts with the first client and
-//! stops, joining its threads, when the last one is dropped: a program that frees its clients
-//! leaves no thread behind.
+//! Blocking calls run as one task on it while the caller waits for the result; async calls run in
+//! the caller's tokio runtime when polled inside one, else on this runtime, so that they can be
+//! awaited from any executor; `detach` runs a call here and hands its outcome to a callback (for
+//! Node). It starts with the first client and stops, joining its threads, when the last one is
+//! dropped: a program that frees its clients leaves no thread behind.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
