@@ -1,7 +1,7 @@
 //! The `daji` binary against a sandbox: output, JSON, exit statuses, secrets.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 
 use dajisaas_sandbox::{DEFAULT_APP_KEY, DEFAULT_APP_SECRET, Sandbox, SandboxConfig};
 use serde_json::Value;
@@ -21,6 +21,46 @@ fn daji(sandbox: &Sandbox, args: &[&str]) -> Output {
         .env("DAJISAAS_BASE_URL", sandbox.url())
         .output()
         .unwrap()
+}
+
+/// A `daji sandbox` process on a free port; its first line is its address. Killed when dropped.
+struct SandboxProcess {
+    child: Child,
+    url: String,
+    // Kept open so that the sandbox never writes to a closed pipe.
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl SandboxProcess {
+    fn start(extra: &[&str]) -> Self {
+        let mut child = Command::new(DAJI)
+            .args(["sandbox", "--port", "0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        reader.read_line(&mut first).unwrap();
+        let url = first
+            .trim()
+            .strip_prefix("dajisaas sandbox listening on ")
+            .unwrap()
+            .to_string();
+        SandboxProcess {
+            child,
+            url,
+            _stdout: reader,
+        }
+    }
+}
+
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn stdout(o: &Output) -> String {
@@ -167,28 +207,8 @@ fn the_secret_never_appears_in_output_even_verbose() {
 
 #[test]
 fn sandbox_command_prints_its_address_first_and_serves() {
-    let mut child = Command::new(DAJI)
-        .args([
-            "sandbox",
-            "--port",
-            "0",
-            "--app-key",
-            "k1",
-            "--app-secret",
-            "s1",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    reader.read_line(&mut first).unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("dajisaas sandbox listening on ")
-        .unwrap()
-        .to_string();
+    let sandbox = SandboxProcess::start(&["--app-key", "k1", "--app-secret", "s1"]);
+    let url = sandbox.url.clone();
     let o = Command::new(DAJI)
         .args([
             "pay",
@@ -202,9 +222,7 @@ fn sandbox_command_prints_its_address_first_and_serves() {
         ])
         .output()
         .unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
-    drop(reader);
+    drop(sandbox);
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
@@ -228,21 +246,8 @@ fn tls_sandbox_needs_the_ca_and_works_with_it() {
     let dir = std::env::temp_dir().join(format!("daji-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let ca = dir.join("ca.pem");
-    let mut child = Command::new(DAJI)
-        .args(["sandbox", "--port", "0", "--tls", "--ca-out"])
-        .arg(&ca)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    reader.read_line(&mut first).unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("dajisaas sandbox listening on ")
-        .unwrap()
-        .to_string();
+    let sandbox = SandboxProcess::start(&["--tls", "--ca-out", ca.to_str().unwrap()]);
+    let url = sandbox.url.clone();
     assert!(url.starts_with("https://"), "{url}");
     let pay = |extra: &[&str]| {
         Command::new(DAJI)
@@ -261,9 +266,7 @@ fn tls_sandbox_needs_the_ca_and_works_with_it() {
     };
     let refused = pay(&[]);
     let trusted = pay(&["--ca-cert", ca.to_str().unwrap()]);
-    child.kill().unwrap();
-    child.wait().unwrap();
-    drop(reader);
+    drop(sandbox);
     assert_eq!(refused.status.code(), Some(12), "connection is 10 + 2");
     assert!(
         stderr(&refused).contains("certificate"),
