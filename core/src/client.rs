@@ -68,23 +68,13 @@ impl fmt::Debug for AsyncClient {
     }
 }
 
-impl ClientBuilder {
-    /// Validates the settings and builds a blocking client.
-    pub fn build(self) -> Result<Client> {
-        Ok(Client {
-            inner: Arc::new(Inner::new(self.into_config()?)?),
-        })
-    }
-
-    /// Validates the settings and builds an async client.
-    pub fn build_async(self) -> Result<AsyncClient> {
-        Ok(AsyncClient {
-            inner: Arc::new(Inner::new(self.into_config()?)?),
-        })
-    }
-}
-
 impl Client {
+    pub(crate) fn from_config(config: Config) -> Result<Client> {
+        Ok(Client {
+            inner: Arc::new(Inner::new(config)?),
+        })
+    }
+
     /// A builder with the given credentials; see [`ClientBuilder`] for the other settings.
     pub fn builder(app_key: impl Into<String>, app_secret: impl Into<String>) -> ClientBuilder {
         ClientBuilder::new(app_key, app_secret)
@@ -167,6 +157,12 @@ fn owned<S: AsRef<str>>(ids: &[S]) -> Vec<String> {
 }
 
 impl AsyncClient {
+    pub(crate) fn from_config(config: Config) -> Result<AsyncClient> {
+        Ok(AsyncClient {
+            inner: Arc::new(Inner::new(config)?),
+        })
+    }
+
     /// A client configured from the environment, like [`Client::from_env`].
     pub fn from_env() -> Result<AsyncClient> {
         ClientBuilder::from_env()?.build_async()

@@ -7,6 +7,7 @@ use std::time::Duration;
 use reqwest::Url;
 
 use crate::error::{Error, Result};
+use crate::options::ClientOptions;
 use crate::order_id::OrderIdFormat;
 
 /// The production gateway.
@@ -28,6 +29,12 @@ pub struct Secret(String);
 impl Secret {
     pub(crate) fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(secret: String) -> Self {
+        Secret(secret)
     }
 }
 
@@ -104,7 +111,8 @@ impl Config {
     }
 }
 
-/// Builds a [`Client`](crate::Client) or [`AsyncClient`](crate::AsyncClient).
+/// Builds a [`Client`](crate::Client) or [`AsyncClient`](crate::AsyncClient): typed setters
+/// over [`ClientOptions`], whose defaults and checks apply.
 ///
 /// ```
 /// let client = dajisaas::Client::builder("my-app-key", "my-app-secret")
@@ -113,49 +121,26 @@ impl Config {
 ///     .build()?;
 /// # Ok::<(), dajisaas::Error>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ClientBuilder {
-    app_key: String,
-    app_secret: Secret,
-    base_url: String,
-    timeout: Duration,
-    connect_timeout: Duration,
-    max_retries: u32,
-    backoff_base: Duration,
-    backoff_cap: Duration,
-    order_id_format: OrderIdFormat,
-    send_app_secret: bool,
-    max_concurrent_batches: usize,
-    extra_roots_pem: Vec<Vec<u8>>,
-}
-
-impl fmt::Debug for ClientBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("app_key", &self.app_key)
-            .field("app_secret", &self.app_secret)
-            .field("base_url", &self.base_url)
-            .finish_non_exhaustive()
-    }
+    options: ClientOptions,
 }
 
 impl ClientBuilder {
     /// A builder with the given credentials and every other setting at its default.
     pub fn new(app_key: impl Into<String>, app_secret: impl Into<String>) -> Self {
         ClientBuilder {
-            app_key: app_key.into(),
-            app_secret: Secret(app_secret.into()),
-            base_url: DEFAULT_BASE_URL.to_string(),
-            timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(10),
-            max_retries: MAX_RETRIES_LIMIT,
-            backoff_base: Duration::from_millis(200),
-            backoff_cap: Duration::from_secs(5),
-            order_id_format: OrderIdFormat::JsonArray,
-            send_app_secret: false,
-            max_concurrent_batches: 4,
-            extra_roots_pem: Vec::new(),
+            options: ClientOptions {
+                app_key: Some(app_key.into()),
+                app_secret: Some(Secret(app_secret.into())),
+                ..ClientOptions::default()
+            },
         }
+    }
+
+    /// A builder that starts from `options` (for example read from a map by a binding).
+    pub fn from_options(options: ClientOptions) -> Self {
+        ClientBuilder { options }
     }
 
     /// A builder from `DAJISAAS_APP_KEY`, `DAJISAAS_APP_SECRET` and, if set, `DAJISAAS_BASE_URL`.
@@ -175,45 +160,46 @@ impl ClientBuilder {
     /// The gateway address (default `https://openapi.dajisaas.com`). Plain `http://` is
     /// accepted only for loopback hosts, such as the sandbox.
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
-        self.base_url = base_url.into();
+        self.options.base_url = Some(base_url.into());
         self
     }
 
-    /// Total time for one request, connect to last body byte (default 30 s).
+    /// Total time for one request, connect to last body byte (default 30 s, at most 10 min).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.options.timeout = Some(timeout);
         self
     }
 
-    /// Time to establish a connection (default 10 s).
+    /// Time to establish a connection (default 10 s, at most 10 min).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.options.connect_timeout = Some(timeout);
         self
     }
 
     /// Retries after a retryable failure, 0 to 3 (default 3).
     pub fn max_retries(mut self, retries: u32) -> Self {
-        self.max_retries = retries;
+        self.options.max_retries = Some(retries);
         self
     }
 
     /// Exponential backoff between attempts: the n-th retry waits a random time up to
-    /// `min(cap, base * 2^(n-1))` (default 200 ms and 5 s). Tests set these low.
+    /// `min(cap, base * 2^(n-1))` (default 200 ms and 5 s; each at most 60 s). Tests set these
+    /// low.
     pub fn backoff(mut self, base: Duration, cap: Duration) -> Self {
-        self.backoff_base = base;
-        self.backoff_cap = cap;
+        self.options.backoff_base = Some(base);
+        self.options.backoff_cap = Some(cap);
         self
     }
 
     /// How `orderIdList` is written (default: a compact JSON array).
     pub fn order_id_format(mut self, format: OrderIdFormat) -> Self {
-        self.order_id_format = format;
+        self.options.order_id_format = Some(format);
         self
     }
 
     /// How many link batches `pay_urls` fetches at once (default 4, 1 to 16).
-    pub fn max_concurrent_batches(mut self, n: usize) -> Self {
-        self.max_concurrent_batches = n;
+    pub fn max_concurrent_batches(mut self, n: u32) -> Self {
+        self.options.max_concurrent_batches = Some(n);
         self
     }
 
@@ -221,7 +207,9 @@ impl ClientBuilder {
     /// for networks whose proxy inspects TLS with its own CA. Certificates are always checked;
     /// there is no way to turn that off.
     pub fn add_root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
-        self.extra_roots_pem.push(pem.as_ref().to_vec());
+        self.options
+            .root_certificates_pem
+            .push(pem.as_ref().to_vec());
         self
     }
 
@@ -229,68 +217,32 @@ impl ClientBuilder {
     /// allows for debugging. The secret then travels in URLs and bodies, where proxies and logs
     /// can see it. Never enable this in production.
     pub fn dangerously_send_app_secret_instead_of_sign(mut self, enabled: bool) -> Self {
-        self.send_app_secret = enabled;
+        self.options.dangerously_send_app_secret_instead_of_sign = Some(enabled);
         self
     }
 
+    /// The options set so far.
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    /// Validates the settings and builds a blocking client.
+    pub fn build(self) -> Result<crate::Client> {
+        self.options.build()
+    }
+
+    /// Validates the settings and builds an async client.
+    pub fn build_async(self) -> Result<crate::AsyncClient> {
+        self.options.build_async()
+    }
+
+    #[cfg(test)]
     pub(crate) fn into_config(self) -> Result<Config> {
-        if self.app_key.trim().is_empty() {
-            return Err(Error::invalid("app_key is empty"));
-        }
-        if self.app_key.trim() != self.app_key || self.app_key.chars().any(char::is_control) {
-            return Err(Error::invalid(
-                "app_key has surrounding whitespace or control characters",
-            ));
-        }
-        if self.app_secret.0.trim().is_empty() {
-            return Err(Error::invalid("app_secret is empty"));
-        }
-        if self.timeout.is_zero() || self.connect_timeout.is_zero() {
-            return Err(Error::invalid(
-                "timeout and connect_timeout must be above zero",
-            ));
-        }
-        if self.max_retries > MAX_RETRIES_LIMIT {
-            return Err(Error::invalid(format!(
-                "max_retries is {}; at most {MAX_RETRIES_LIMIT} retries are allowed",
-                self.max_retries
-            )));
-        }
-        if self.backoff_base > self.backoff_cap {
-            return Err(Error::invalid(
-                "backoff base must not exceed the backoff cap",
-            ));
-        }
-        if !(1..=16).contains(&self.max_concurrent_batches) {
-            return Err(Error::invalid("max_concurrent_batches must be 1 to 16"));
-        }
-        let mut extra_roots = Vec::new();
-        for pem in &self.extra_roots_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| Error::invalid(format!("root certificates are not valid PEM: {e}")))?;
-            if certs.is_empty() {
-                return Err(Error::invalid("root certificates hold no PEM certificate"));
-            }
-            extra_roots.extend(certs);
-        }
-        Ok(Config {
-            extra_roots,
-            base_url: parse_base_url(&self.base_url)?,
-            app_key: self.app_key,
-            app_secret: self.app_secret,
-            timeout: self.timeout,
-            connect_timeout: self.connect_timeout,
-            max_retries: self.max_retries,
-            backoff_base: self.backoff_base,
-            backoff_cap: self.backoff_cap,
-            order_id_format: self.order_id_format,
-            send_app_secret: self.send_app_secret,
-            max_concurrent_batches: self.max_concurrent_batches,
-        })
+        self.options.into_config()
     }
 }
 
-fn parse_base_url(text: &str) -> Result<Url> {
+pub(crate) fn parse_base_url(text: &str) -> Result<Url> {
     let url = Url::parse(text)
         .map_err(|e| Error::invalid(format!("base_url {text:?} is not a valid URL: {e}")))?;
     if !url.username().is_empty() || url.password().is_some() {
@@ -357,8 +309,9 @@ mod tests {
         assert!(msg(|_| ClientBuilder::new("", "s")).contains("app_key is empty"));
         assert!(msg(|_| ClientBuilder::new(" k", "s")).contains("whitespace"));
         assert!(msg(|_| ClientBuilder::new("k", "  ")).contains("app_secret is empty"));
-        assert!(msg(|b| b.max_retries(4)).contains("at most 3"));
-        assert!(msg(|b| b.timeout(Duration::ZERO)).contains("above zero"));
+        assert!(msg(|b| b.max_retries(4)).contains("from 0 to 3"));
+        assert!(msg(|b| b.timeout(Duration::ZERO)).contains("timeout_ms must be"));
+        assert!(msg(|b| b.backoff(Duration::ZERO, Duration::from_secs(5000))).contains("60000"));
         assert!(msg(|b| b.base_url("http://example.com")).contains("plain http"));
         assert!(msg(|b| b.base_url("https://u:p@example.com")).contains("credentials"));
         assert!(msg(|b| b.base_url("https://example.com/#x")).contains("fragment"));

@@ -1,6 +1,10 @@
 //! The one error model shared by Rust, Python, Node and C.
 
+use std::any::Any;
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use serde_json::{Value, json};
 
 /// Every failure has exactly one of these codes. The numbers are the C status values
 /// (`DAJI_OK` is 0) and are never renumbered.
@@ -27,11 +31,13 @@ pub enum ErrorCode {
     PaymentOutcomeUnknown = 9,
     /// A bug: a caught panic or an impossible state.
     Internal = 10,
+    /// A payment of this order is already under way; nothing was sent. Wait for its outcome.
+    PaymentInProgress = 11,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::InvalidArgument,
         ErrorCode::Connection,
         ErrorCode::Timeout,
@@ -42,6 +48,7 @@ impl ErrorCode {
         ErrorCode::PaymentDeclined,
         ErrorCode::PaymentOutcomeUnknown,
         ErrorCode::Internal,
+        ErrorCode::PaymentInProgress,
     ];
 
     /// The stable snake_case name every language shows (`"payment_declined"`, ...).
@@ -57,7 +64,18 @@ impl ErrorCode {
             ErrorCode::PaymentDeclined => "payment_declined",
             ErrorCode::PaymentOutcomeUnknown => "payment_outcome_unknown",
             ErrorCode::Internal => "internal",
+            ErrorCode::PaymentInProgress => "payment_in_progress",
         }
+    }
+
+    /// The code with this name (`"payment_declined"`), if there is one.
+    pub fn from_name(name: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// The code with this number (the C status value), if there is one.
+    pub fn from_number(number: i32) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.number() == number)
     }
 
     /// The fixed number of this code (the C status value).
@@ -97,8 +115,35 @@ impl Error {
         }
     }
 
-    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+    /// An `invalid_argument` error: input rejected before anything was sent.
+    pub fn invalid(message: impl Into<String>) -> Self {
         Error::new(ErrorCode::InvalidArgument, message)
+    }
+
+    /// The `internal` error for a caught panic, with the panic's message.
+    pub fn from_panic(payload: &(dyn Any + Send)) -> Self {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Error::new(
+            ErrorCode::Internal,
+            format!("internal error (a bug): {what}"),
+        )
+    }
+
+    /// The error as the JSON object every language's JSON output uses:
+    /// `{"code","message","traceId","apiCode","httpStatus","attempts"}`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "code": self.code.as_str(),
+            "message": self.message,
+            "traceId": self.trace_id,
+            "apiCode": self.api_code,
+            "httpStatus": self.http_status,
+            "attempts": self.attempts,
+        })
     }
 
     pub(crate) fn with_trace_id(mut self, trace_id: Option<String>) -> Self {
@@ -182,6 +227,11 @@ impl std::error::Error for Error {}
 /// The result type of this crate.
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// Runs `f`, turning a panic into an `internal` error: the panic boundary of every binding.
+pub fn catch_panic<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| Err(Error::from_panic(&*panic)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,11 +239,26 @@ mod tests {
     #[test]
     fn codes_have_fixed_numbers_and_unique_names() {
         let numbers: Vec<i32> = ErrorCode::ALL.iter().map(|c| c.number()).collect();
-        assert_eq!(numbers, (1..=10).collect::<Vec<_>>());
+        assert_eq!(numbers, (1..=11).collect::<Vec<_>>());
         let mut names: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
         names.sort();
         names.dedup();
-        assert_eq!(names.len(), 10);
+        assert_eq!(names.len(), 11);
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_name(code.as_str()), Some(code));
+            assert_eq!(ErrorCode::from_number(code.number()), Some(code));
+        }
+        assert_eq!(ErrorCode::from_number(0), None);
+    }
+
+    #[test]
+    fn panics_become_internal_errors() {
+        let e = catch_panic(|| -> Result<()> { panic!("boom {}", 1) }).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Internal);
+        assert!(e.message().contains("boom 1"), "{}", e.message());
+        let json = Error::new(ErrorCode::Api, "x").to_json();
+        assert_eq!(json["code"], "api");
+        assert!(json["traceId"].is_null());
     }
 
     #[test]

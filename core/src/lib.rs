@@ -22,6 +22,7 @@
 //! ([`ErrorCode`]).
 #![warn(missing_docs)]
 
+mod batch;
 mod client;
 mod config;
 mod envelope;
@@ -29,6 +30,7 @@ mod error;
 #[cfg(feature = "ffi")]
 pub mod ffi;
 mod model;
+mod options;
 mod order_id;
 mod pay_url;
 mod prepare_pay;
@@ -40,14 +42,21 @@ mod runtime;
 mod sign;
 mod transport;
 
+pub use batch::{PaymentOutcome, most_serious_failure};
 pub use client::{AsyncClient, Client};
 pub use config::{
     ClientBuilder, Config, DEFAULT_BASE_URL, ENV_APP_KEY, ENV_APP_SECRET, ENV_BASE_URL,
     MAX_RETRIES_LIMIT, Secret,
 };
-pub use error::{Error, ErrorCode, Result};
+pub use error::{Error, ErrorCode, Result, catch_panic};
 pub use model::{PayUrl, Payment};
-pub use order_id::{MAX_IDS_PER_LINK, OrderIdFormat, validate_order_id};
+pub use options::{
+    Casing, ClientOptions, DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_CONCURRENT_BATCHES, DEFAULT_TIMEOUT, OptionName,
+};
+pub use order_id::{
+    MAX_IDS_PER_LINK, OrderIdFormat, validate_and_dedup_order_ids, validate_order_id,
+};
 pub use pay_url::PAY_URL_PATH;
 pub use prepare_pay::PREPARE_PAY_PATH;
 pub use sign::{Params, SIGN_PARAM, canonical_string, parse_params, sign, signing_string_masked};

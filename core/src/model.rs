@@ -1,6 +1,6 @@
 //! What the endpoints return.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// A cashier link for one or more orders.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,4 +30,22 @@ pub struct Payment {
     pub trace_id: Option<String>,
     /// The whole `data` object, unknown fields included.
     pub data: Value,
+}
+
+impl PayUrl {
+    /// The link as the JSON object every language's JSON output uses:
+    /// `{"url","orderIds","traceId","attempts","data"}`.
+    pub fn to_json(&self) -> Value {
+        json!({"url": self.url, "orderIds": self.order_ids, "traceId": self.trace_id,
+               "attempts": self.attempts, "data": self.data})
+    }
+}
+
+impl Payment {
+    /// The payment as the JSON object every language's JSON output uses:
+    /// `{"orderId","payChannel","attempts","traceId","data"}`.
+    pub fn to_json(&self) -> Value {
+        json!({"orderId": self.order_id, "payChannel": self.pay_channel,
+               "attempts": self.attempts, "traceId": self.trace_id, "data": self.data})
+    }
 }

@@ -24,6 +24,26 @@ pub enum OrderIdFormat {
 }
 
 impl OrderIdFormat {
+    /// The option value naming this format: `"json_array"` or `"comma_separated"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderIdFormat::JsonArray => "json_array",
+            OrderIdFormat::CommaSeparated => "comma_separated",
+        }
+    }
+
+    /// The format named `"json_array"` or `"comma_separated"`.
+    pub fn parse(name: &str) -> Result<OrderIdFormat> {
+        [OrderIdFormat::JsonArray, OrderIdFormat::CommaSeparated]
+            .into_iter()
+            .find(|f| f.as_str() == name)
+            .ok_or_else(|| {
+                crate::Error::invalid(format!(
+                    "the order id format must be \"json_array\" or \"comma_separated\", not {name:?}"
+                ))
+            })
+    }
+
     pub(crate) fn render(self, ids: &[String]) -> String {
         let joined = ids.join(",");
         match self {
@@ -90,8 +110,12 @@ pub(crate) fn validate_link_ids<S: AsRef<str>>(ids: &[S]) -> Result<Vec<String>>
     Ok(out)
 }
 
-/// Validates any number of ids and drops repeats, keeping first occurrences in order.
-pub(crate) fn validate_and_dedup<S: AsRef<str>>(ids: &[S]) -> Result<Vec<String>> {
+/// Validates any number of ids and drops repeats, keeping first occurrences in order: the ids
+/// of a batch (`pay_urls`, a batch of payments). Every bad id is named by its position in one
+/// `invalid_argument` error, so that nothing is sent while any id is bad.
+pub fn validate_and_dedup_order_ids<S: AsRef<str>>(ids: &[S]) -> Result<Vec<String>> {
+    /// Bad ids named in one message; the rest are counted.
+    const NAMED: usize = 10;
     if ids.is_empty() {
         return Err(Error::invalid(
             "orderIds is empty: give at least one order id",
@@ -99,14 +123,28 @@ pub(crate) fn validate_and_dedup<S: AsRef<str>>(ids: &[S]) -> Result<Vec<String>
     }
     let mut seen = HashSet::with_capacity(ids.len());
     let mut out = Vec::with_capacity(ids.len());
+    let mut problems = Vec::new();
     for (i, id) in ids.iter().enumerate() {
         let id = id.as_ref();
-        validate_order_id(id, &format!("orderIds[{i}]"))?;
-        if seen.insert(id) {
-            out.push(id.to_string());
+        match validate_order_id(id, &format!("orderIds[{i}]")) {
+            Err(e) => problems.push(e.message().to_string()),
+            Ok(()) if seen.insert(id) => out.push(id.to_string()),
+            Ok(()) => {}
         }
     }
-    Ok(out)
+    match problems.len() {
+        0 => Ok(out),
+        1 => Err(Error::invalid(problems.remove(0))),
+        n => {
+            let more = n.saturating_sub(NAMED);
+            let mut message = format!("{n} order ids are not valid: ");
+            message.push_str(&problems[..n.min(NAMED)].join("; "));
+            if more > 0 {
+                message.push_str(&format!("; and {more} more"));
+            }
+            Err(Error::invalid(message))
+        }
+    }
 }
 
 /// Shows a bad value in an error without flooding it: long inputs are cut.
@@ -167,7 +205,7 @@ mod tests {
     #[test]
     fn dedup_keeps_first_occurrence_order() {
         assert_eq!(
-            validate_and_dedup(&["3", "1", "3", "2", "1"]).unwrap(),
+            validate_and_dedup_order_ids(&["3", "1", "3", "2", "1"]).unwrap(),
             ["3", "1", "2"]
         );
     }

@@ -7,7 +7,7 @@ use crate::client::Inner;
 use crate::envelope::{field, lenient_bool, lenient_string};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::PayUrl;
-use crate::order_id::{MAX_IDS_PER_LINK, validate_and_dedup, validate_link_ids};
+use crate::order_id::{MAX_IDS_PER_LINK, validate_and_dedup_order_ids, validate_link_ids};
 use crate::retry::{Step, with_retries};
 use crate::sign::Params;
 use crate::transport::{Method, Reply, SignedRequest, send};
@@ -30,7 +30,7 @@ impl Inner {
                 "batch_size is {batch_size}; it must be 1 to {MAX_IDS_PER_LINK}"
             )));
         }
-        let ids = validate_and_dedup(order_ids)?;
+        let ids = validate_and_dedup_order_ids(order_ids)?;
         let batches: Vec<Vec<String>> = ids.chunks(batch_size).map(<[String]>::to_vec).collect();
         let total = batches.len();
         let fetches = batches

@@ -85,13 +85,7 @@ impl SharedRuntime {
         future: impl Future<Output = Result<T>> + Send + 'static,
     ) -> Result<T> {
         if tokio::runtime::Handle::try_current().is_ok() {
-            return match AssertUnwindSafe(future).catch_unwind().await {
-                Ok(result) => result,
-                Err(_) => Err(Error::new(
-                    ErrorCode::Internal,
-                    "client task panicked (a bug)",
-                )),
-            };
+            return caught(future).await;
         }
         match self.runtime().spawn(future).await {
             Ok(result) => result,
@@ -112,16 +106,17 @@ impl SharedRuntime {
         done: impl FnOnce(Result<T>) + Send + 'static,
     ) {
         self.runtime().spawn(async move {
-            let outcome = match AssertUnwindSafe(future).catch_unwind().await {
-                Ok(result) => result,
-                Err(_) => Err(Error::new(
-                    ErrorCode::Internal,
-                    "client task panicked (a bug)",
-                )),
-            };
-            done(outcome);
+            done(caught(future).await);
         });
     }
+}
+
+/// The future's outcome, with a panic turned into an `internal` error.
+async fn caught<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
+    AssertUnwindSafe(future)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| Err(Error::from_panic(&*panic)))
 }
 
 impl Drop for SharedRuntime {

@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{builder, client, sandbox};
 use dajisaas::{Client, ErrorCode, Method, Params};
 use serde_json::json;
@@ -91,7 +93,20 @@ fn bad_configuration_is_rejected() {
     assert_invalid(Client::builder(" \t", "s").build(), "app_key is empty");
     assert_invalid(Client::builder("k ", "s").build(), "whitespace");
     assert_invalid(Client::builder("k", "").build(), "app_secret is empty");
-    assert_invalid(builder(&sb).max_retries(4).build(), "at most 3");
+    assert_invalid(
+        builder(&sb).max_retries(4).build(),
+        "max_retries must be a whole number from 0 to 3, not 4",
+    );
+    assert_invalid(
+        builder(&sb)
+            .backoff(Duration::from_secs(1), Duration::from_secs(5000))
+            .build(),
+        "backoff_cap_ms must be a whole number from 0 to 60000 (milliseconds), not 5000000",
+    );
+    assert_invalid(
+        builder(&sb).timeout(Duration::from_secs(3600)).build(),
+        "timeout_ms must be a whole number from 1 to 600000",
+    );
     assert_invalid(
         builder(&sb).base_url("http://10.0.0.1").build(),
         "plain http",
@@ -108,7 +123,10 @@ fn bad_configuration_is_rejected() {
         builder(&sb).base_url("https://example.com?x=1").build(),
         "query",
     );
-    assert_invalid(builder(&sb).max_concurrent_batches(0).build(), "1 to 16");
+    assert_invalid(
+        builder(&sb).max_concurrent_batches(0).build(),
+        "max_concurrent_batches must be a whole number from 1 to 16, not 0",
+    );
     assert_eq!(sb.stats().requests, 0);
 }
 

@@ -52,6 +52,8 @@ pub enum daji_status {
     DAJI_PAYMENT_OUTCOME_UNKNOWN = 9,
     /// A bug: a caught panic or an impossible state.
     DAJI_INTERNAL = 10,
+    /// A payment of this order is already under way; nothing was sent.
+    DAJI_PAYMENT_IN_PROGRESS = 11,
 }
 
 impl From<ErrorCode> for daji_status {
@@ -67,6 +69,7 @@ impl From<ErrorCode> for daji_status {
             ErrorCode::PaymentDeclined => daji_status::DAJI_PAYMENT_DECLINED,
             ErrorCode::PaymentOutcomeUnknown => daji_status::DAJI_PAYMENT_OUTCOME_UNKNOWN,
             ErrorCode::Internal => daji_status::DAJI_INTERNAL,
+            ErrorCode::PaymentInProgress => daji_status::DAJI_PAYMENT_IN_PROGRESS,
         }
     }
 }
@@ -161,6 +164,7 @@ pub extern "C" fn daji_status_name(status: i32) -> *const c_char {
                 ErrorCode::PaymentDeclined => "payment_declined\0",
                 ErrorCode::PaymentOutcomeUnknown => "payment_outcome_unknown\0",
                 ErrorCode::Internal => "internal\0",
+                ErrorCode::PaymentInProgress => "payment_in_progress\0",
             }),
     };
     name.as_ptr().cast()

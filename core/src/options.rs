@@ -1,0 +1,550 @@
+//! Client options: every setting a client takes, each optional, with the defaults and the checks
+//! written once. Every language builds the same [`ClientOptions`]: Rust through
+//! [`ClientBuilder`](crate::ClientBuilder), Python keyword arguments and Node option objects
+//! through [`ClientOptions::from_map`], the C options struct field by field, the CLI from its flags.
+//! An option left out takes the default below, so a changed default reaches every language.
+
+use std::fmt;
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::config::{Config, DEFAULT_BASE_URL, MAX_RETRIES_LIMIT, Secret};
+use crate::error::{Error, Result};
+use crate::order_id::OrderIdFormat;
+
+/// Default total time of one request.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default time to establish a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default first backoff step.
+pub const DEFAULT_BACKOFF_BASE: Duration = Duration::from_millis(200);
+/// Default longest backoff step.
+pub const DEFAULT_BACKOFF_CAP: Duration = Duration::from_secs(5);
+/// Default number of link batches `pay_urls` fetches at once.
+pub const DEFAULT_MAX_CONCURRENT_BATCHES: u32 = 4;
+
+/// Allowed timeouts, in milliseconds: up to 10 minutes.
+const TIMEOUT_MS: RangeInclusive<u64> = 1..=600_000;
+/// Allowed backoff steps, in milliseconds: up to 60 s, so that a seconds/milliseconds mix-up
+/// cannot make a client sleep for hours.
+const BACKOFF_MS: RangeInclusive<u64> = 0..=60_000;
+const RETRIES: RangeInclusive<u64> = 0..=MAX_RETRIES_LIMIT as u64;
+const CONCURRENT_BATCHES: RangeInclusive<u64> = 1..=16;
+
+/// How option names are spelled in the language that passed them, so that errors name the
+/// option as the caller wrote it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Casing {
+    /// `max_retries`: Rust, Python, C.
+    #[default]
+    Snake,
+    /// `maxRetries`: Node.
+    Camel,
+    /// `--max-retries`: the command line.
+    Flag,
+}
+
+/// Every option, by its canonical (snake_case) name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionName {
+    /// The app key (required).
+    AppKey,
+    /// The app secret (required; never shown).
+    AppSecret,
+    /// The gateway address.
+    BaseUrl,
+    /// Total time of one request, milliseconds.
+    TimeoutMs,
+    /// Time to connect, milliseconds.
+    ConnectTimeoutMs,
+    /// Retries after a retryable failure.
+    MaxRetries,
+    /// First backoff step, milliseconds.
+    BackoffBaseMs,
+    /// Longest backoff step, milliseconds.
+    BackoffCapMs,
+    /// How `orderIdList` is written.
+    OrderIdFormat,
+    /// Link batches fetched at once by `pay_urls`.
+    MaxConcurrentBatches,
+    /// Extra CA certificates (PEM).
+    RootCertificatesPem,
+    /// The gateway's debug mode that sends the secret.
+    DangerouslySendAppSecretInsteadOfSign,
+}
+
+impl OptionName {
+    /// Every option, in documentation order.
+    pub const ALL: [OptionName; 12] = [
+        OptionName::AppKey,
+        OptionName::AppSecret,
+        OptionName::BaseUrl,
+        OptionName::TimeoutMs,
+        OptionName::ConnectTimeoutMs,
+        OptionName::MaxRetries,
+        OptionName::BackoffBaseMs,
+        OptionName::BackoffCapMs,
+        OptionName::OrderIdFormat,
+        OptionName::MaxConcurrentBatches,
+        OptionName::RootCertificatesPem,
+        OptionName::DangerouslySendAppSecretInsteadOfSign,
+    ];
+
+    /// The canonical snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OptionName::AppKey => "app_key",
+            OptionName::AppSecret => "app_secret",
+            OptionName::BaseUrl => "base_url",
+            OptionName::TimeoutMs => "timeout_ms",
+            OptionName::ConnectTimeoutMs => "connect_timeout_ms",
+            OptionName::MaxRetries => "max_retries",
+            OptionName::BackoffBaseMs => "backoff_base_ms",
+            OptionName::BackoffCapMs => "backoff_cap_ms",
+            OptionName::OrderIdFormat => "order_id_format",
+            OptionName::MaxConcurrentBatches => "max_concurrent_batches",
+            OptionName::RootCertificatesPem => "root_certificates_pem",
+            OptionName::DangerouslySendAppSecretInsteadOfSign => {
+                "dangerously_send_app_secret_instead_of_sign"
+            }
+        }
+    }
+
+    /// The name as a language spells it: `max_retries`, `maxRetries` or `--max-retries`.
+    pub fn spelled(self, casing: Casing) -> String {
+        let snake = self.as_str();
+        match casing {
+            Casing::Snake => snake.to_string(),
+            Casing::Flag => format!("--{}", snake.replace('_', "-")),
+            Casing::Camel => {
+                let mut parts = snake.split('_');
+                let mut name = parts.next().unwrap_or_default().to_string();
+                for part in parts {
+                    let mut chars = part.chars();
+                    if let Some(first) = chars.next() {
+                        name.push(first.to_ascii_uppercase());
+                        name.push_str(chars.as_str());
+                    }
+                }
+                name
+            }
+        }
+    }
+}
+
+/// Every client setting, each optional: what is left out takes the core's default. Build a
+/// client with [`ClientOptions::build`] or [`ClientOptions::build_async`].
+#[derive(Clone, Default)]
+pub struct ClientOptions {
+    /// The app key (required).
+    pub app_key: Option<String>,
+    /// The app secret (required). Its `Debug` never shows it.
+    pub app_secret: Option<Secret>,
+    /// Gateway address (default `https://openapi.dajisaas.com`; plain http only for loopback).
+    pub base_url: Option<String>,
+    /// Total time of one request, connect to last body byte (default 30 s; 1 ms to 10 min).
+    pub timeout: Option<Duration>,
+    /// Time to establish a connection (default 10 s; 1 ms to 10 min).
+    pub connect_timeout: Option<Duration>,
+    /// Retries after a retryable failure (default 3; 0 to 3).
+    pub max_retries: Option<u32>,
+    /// First backoff step (default 200 ms; at most 60 s).
+    pub backoff_base: Option<Duration>,
+    /// Longest backoff step (default 5 s; at most 60 s, not below the base).
+    pub backoff_cap: Option<Duration>,
+    /// How `orderIdList` is written (default a JSON array).
+    pub order_id_format: Option<OrderIdFormat>,
+    /// Link batches `pay_urls` fetches at once (default 4; 1 to 16).
+    pub max_concurrent_batches: Option<u32>,
+    /// CA certificates (PEM) to trust besides the system's, for TLS-inspecting proxies.
+    pub root_certificates_pem: Vec<Vec<u8>>,
+    /// DEBUGGING ONLY: send `appSecret` instead of a signature (default false).
+    pub dangerously_send_app_secret_instead_of_sign: Option<bool>,
+    /// How the caller spells option names, for error messages.
+    pub casing: Casing,
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("app_key", &self.app_key)
+            .field("app_secret", &self.app_secret)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientOptions {
+    /// Options from a map of option names (spelled as `casing` says) to JSON values, as Python
+    /// keyword arguments and Node option objects arrive. A null value means "left out". Unknown
+    /// names, wrong types and out-of-range numbers are `invalid_argument` errors naming the
+    /// option as the caller spelled it.
+    pub fn from_map(map: &Map<String, Value>, casing: Casing) -> Result<ClientOptions> {
+        let mut options = ClientOptions {
+            casing,
+            ..ClientOptions::default()
+        };
+        for (key, value) in map {
+            let name = OptionName::ALL
+                .into_iter()
+                .find(|n| n.spelled(casing) == *key)
+                .ok_or_else(|| {
+                    let known: Vec<String> =
+                        OptionName::ALL.iter().map(|n| n.spelled(casing)).collect();
+                    Error::invalid(format!(
+                        "unknown option {key:?}; the options are {}",
+                        known.join(", ")
+                    ))
+                })?;
+            if !value.is_null() {
+                options.set(name, value)?;
+            }
+        }
+        Ok(options)
+    }
+
+    fn set(&mut self, name: OptionName, value: &Value) -> Result<()> {
+        let casing = self.casing;
+        let text = || -> Result<String> {
+            value.as_str().map(str::to_string).ok_or_else(|| {
+                Error::invalid(format!(
+                    "{} must be a string, not {}",
+                    name.spelled(casing),
+                    shown(value)
+                ))
+            })
+        };
+        let int = |range: RangeInclusive<u64>| -> Result<u64> {
+            value
+                .as_u64()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| out_of_range(name, casing, &range, &shown(value)))
+        };
+        let ms = |range| int(range).map(Duration::from_millis);
+        match name {
+            OptionName::AppKey => self.app_key = Some(text()?),
+            OptionName::AppSecret => self.app_secret = Some(Secret::from(text()?)),
+            OptionName::BaseUrl => self.base_url = Some(text()?),
+            OptionName::TimeoutMs => self.timeout = Some(ms(TIMEOUT_MS)?),
+            OptionName::ConnectTimeoutMs => self.connect_timeout = Some(ms(TIMEOUT_MS)?),
+            OptionName::BackoffBaseMs => self.backoff_base = Some(ms(BACKOFF_MS)?),
+            OptionName::BackoffCapMs => self.backoff_cap = Some(ms(BACKOFF_MS)?),
+            OptionName::MaxRetries => self.max_retries = Some(int(RETRIES)? as u32),
+            OptionName::MaxConcurrentBatches => {
+                self.max_concurrent_batches = Some(int(CONCURRENT_BATCHES)? as u32)
+            }
+            OptionName::OrderIdFormat => {
+                self.order_id_format = Some(OrderIdFormat::parse(&text()?).map_err(|e| {
+                    Error::invalid(format!("{}: {}", name.spelled(casing), e.message()))
+                })?)
+            }
+            OptionName::RootCertificatesPem => self.root_certificates_pem = vec![text()?.into()],
+            OptionName::DangerouslySendAppSecretInsteadOfSign => {
+                let flag = value.as_bool().ok_or_else(|| {
+                    Error::invalid(format!(
+                        "{} must be true or false, not {}",
+                        name.spelled(casing),
+                        shown(value)
+                    ))
+                })?;
+                self.dangerously_send_app_secret_instead_of_sign = Some(flag);
+            }
+        }
+        Ok(())
+    }
+
+    /// The options with the defaults applied, checked: every problem is an `invalid_argument`
+    /// naming the option.
+    pub(crate) fn into_config(self) -> Result<Config> {
+        let casing = self.casing;
+        let name = |n: OptionName| n.spelled(casing);
+        let app_key = self
+            .app_key
+            .ok_or_else(|| Error::invalid(format!("{} is required", name(OptionName::AppKey))))?;
+        if app_key.trim().is_empty() {
+            return Err(Error::invalid(format!(
+                "{} is empty",
+                name(OptionName::AppKey)
+            )));
+        }
+        if app_key.trim() != app_key || app_key.chars().any(char::is_control) {
+            return Err(Error::invalid(format!(
+                "{} has surrounding whitespace or control characters",
+                name(OptionName::AppKey)
+            )));
+        }
+        let app_secret = self.app_secret.ok_or_else(|| {
+            Error::invalid(format!("{} is required", name(OptionName::AppSecret)))
+        })?;
+        if app_secret.expose().trim().is_empty() {
+            return Err(Error::invalid(format!(
+                "{} is empty",
+                name(OptionName::AppSecret)
+            )));
+        }
+        let duration = |value: Option<Duration>, default, option, range| {
+            let value = value.unwrap_or(default);
+            check_range(option, casing, &range, value.as_millis().try_into().ok())?;
+            Ok(value)
+        };
+        let timeout = duration(
+            self.timeout,
+            DEFAULT_TIMEOUT,
+            OptionName::TimeoutMs,
+            TIMEOUT_MS,
+        )?;
+        let connect_timeout = duration(
+            self.connect_timeout,
+            DEFAULT_CONNECT_TIMEOUT,
+            OptionName::ConnectTimeoutMs,
+            TIMEOUT_MS,
+        )?;
+        let backoff_base = duration(
+            self.backoff_base,
+            DEFAULT_BACKOFF_BASE,
+            OptionName::BackoffBaseMs,
+            BACKOFF_MS,
+        )?;
+        let backoff_cap = duration(
+            self.backoff_cap,
+            DEFAULT_BACKOFF_CAP,
+            OptionName::BackoffCapMs,
+            BACKOFF_MS,
+        )?;
+        if backoff_base > backoff_cap {
+            return Err(Error::invalid(format!(
+                "{} ({} ms) must not exceed {} ({} ms)",
+                name(OptionName::BackoffBaseMs),
+                backoff_base.as_millis(),
+                name(OptionName::BackoffCapMs),
+                backoff_cap.as_millis()
+            )));
+        }
+        let max_retries = self.max_retries.unwrap_or(MAX_RETRIES_LIMIT);
+        check_range(
+            OptionName::MaxRetries,
+            casing,
+            &RETRIES,
+            Some(max_retries.into()),
+        )?;
+        let max_concurrent_batches = self
+            .max_concurrent_batches
+            .unwrap_or(DEFAULT_MAX_CONCURRENT_BATCHES);
+        check_range(
+            OptionName::MaxConcurrentBatches,
+            casing,
+            &CONCURRENT_BATCHES,
+            Some(max_concurrent_batches.into()),
+        )?;
+        let mut extra_roots = Vec::new();
+        for pem in &self.root_certificates_pem {
+            let option = name(OptionName::RootCertificatesPem);
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                Error::invalid(format!(
+                    "the root certificates in {option} are not valid PEM: {e}"
+                ))
+            })?;
+            if certs.is_empty() {
+                return Err(Error::invalid(format!(
+                    "the root certificates in {option} hold no PEM certificate"
+                )));
+            }
+            extra_roots.extend(certs);
+        }
+        let base_url = self
+            .base_url
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+        Ok(Config {
+            base_url: crate::config::parse_base_url(&base_url)?,
+            app_key,
+            app_secret,
+            timeout,
+            connect_timeout,
+            max_retries,
+            backoff_base,
+            backoff_cap,
+            order_id_format: self.order_id_format.unwrap_or_default(),
+            send_app_secret: self
+                .dangerously_send_app_secret_instead_of_sign
+                .unwrap_or(false),
+            max_concurrent_batches: max_concurrent_batches as usize,
+            extra_roots,
+        })
+    }
+
+    /// Checks the options and builds a blocking client.
+    pub fn build(self) -> Result<crate::Client> {
+        crate::Client::from_config(self.into_config()?)
+    }
+
+    /// Checks the options and builds an async client.
+    pub fn build_async(self) -> Result<crate::AsyncClient> {
+        crate::AsyncClient::from_config(self.into_config()?)
+    }
+}
+
+impl Config {
+    /// Every setting of this client but the secret, named as `casing` spells them, with the
+    /// defaults applied: what bindings show as the client's configuration.
+    pub fn to_json(&self, casing: Casing) -> Value {
+        let ms = |d: Duration| Value::from(d.as_millis() as u64);
+        let mut map = Map::new();
+        for name in OptionName::ALL {
+            let value = match name {
+                OptionName::AppSecret => continue,
+                OptionName::AppKey => Value::from(self.app_key.as_str()),
+                OptionName::BaseUrl => Value::from(self.base_url.as_str()),
+                OptionName::TimeoutMs => ms(self.timeout),
+                OptionName::ConnectTimeoutMs => ms(self.connect_timeout),
+                OptionName::MaxRetries => Value::from(self.max_retries),
+                OptionName::BackoffBaseMs => ms(self.backoff_base),
+                OptionName::BackoffCapMs => ms(self.backoff_cap),
+                OptionName::OrderIdFormat => Value::from(self.order_id_format.as_str()),
+                OptionName::MaxConcurrentBatches => Value::from(self.max_concurrent_batches),
+                OptionName::RootCertificatesPem => Value::from(self.extra_roots.len()),
+                OptionName::DangerouslySendAppSecretInsteadOfSign => {
+                    Value::from(self.send_app_secret)
+                }
+            };
+            map.insert(name.spelled(casing), value);
+        }
+        Value::Object(map)
+    }
+}
+
+fn shown(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("the string {s:?}"),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "a mapping".into(),
+        other => other.to_string(),
+    }
+}
+
+fn out_of_range(
+    name: OptionName,
+    casing: Casing,
+    range: &RangeInclusive<u64>,
+    shown: &str,
+) -> Error {
+    let unit = if name.as_str().ends_with("_ms") {
+        " (milliseconds)"
+    } else {
+        ""
+    };
+    Error::invalid(format!(
+        "{} must be a whole number from {} to {}{unit}, not {shown}",
+        name.spelled(casing),
+        range.start(),
+        range.end()
+    ))
+}
+
+fn check_range(
+    name: OptionName,
+    casing: Casing,
+    range: &RangeInclusive<u64>,
+    value: Option<u64>,
+) -> Result<()> {
+    match value {
+        Some(v) if range.contains(&v) => Ok(()),
+        Some(v) => Err(out_of_range(name, casing, range, &v.to_string())),
+        None => Err(out_of_range(name, casing, range, "a larger number")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn from(value: Value, casing: Casing) -> Result<Config> {
+        ClientOptions::from_map(value.as_object().unwrap(), casing)?.into_config()
+    }
+
+    #[test]
+    fn names_in_every_casing() {
+        let n = OptionName::DangerouslySendAppSecretInsteadOfSign;
+        assert_eq!(
+            n.spelled(Casing::Camel),
+            "dangerouslySendAppSecretInsteadOfSign"
+        );
+        assert_eq!(OptionName::TimeoutMs.spelled(Casing::Flag), "--timeout-ms");
+    }
+
+    #[test]
+    fn left_out_options_take_the_defaults() {
+        let c = from(json!({"appKey": "k", "appSecret": "s"}), Casing::Camel).unwrap();
+        assert_eq!(c.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(c.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
+        assert_eq!(c.max_retries, MAX_RETRIES_LIMIT);
+        assert_eq!(
+            (c.backoff_base, c.backoff_cap),
+            (DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP)
+        );
+        assert_eq!(c.max_concurrent_batches, 4);
+        assert_eq!(c.base_url(), "https://openapi.dajisaas.com/");
+        let shown = c.to_json(Casing::Camel);
+        assert_eq!(shown["timeoutMs"], 30_000);
+        assert!(shown.get("appSecret").is_none());
+    }
+
+    #[test]
+    fn wrong_types_and_ranges_name_the_option_as_spelled() {
+        let msg = |v: Value, casing| from(v, casing).unwrap_err().message().to_string();
+        let base = |extra: Value| {
+            let mut m = json!({"app_key": "k", "app_secret": "s"});
+            m.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            m
+        };
+        assert_eq!(
+            msg(base(json!({"max_retries": true})), Casing::Snake),
+            "max_retries must be a whole number from 0 to 3, not true"
+        );
+        assert!(
+            msg(base(json!({"max_retries": 4294967296u64})), Casing::Snake)
+                .contains("not 4294967296")
+        );
+        assert!(msg(base(json!({"max_retries": 1.9})), Casing::Snake).contains("not 1.9"));
+        assert!(msg(base(json!({"timeout_ms": -1})), Casing::Snake).contains("timeout_ms"));
+        assert!(msg(base(json!({"backoff_cap_ms": 5_000_000})), Casing::Snake).contains("60000"));
+        assert!(
+            msg(base(json!({"timeout": 3})), Casing::Snake).contains("unknown option \"timeout\"")
+        );
+        assert!(
+            msg(
+                json!({"appKey": "k", "appSecret": "s", "maxRetries": "3"}),
+                Casing::Camel
+            )
+            .starts_with("maxRetries must be")
+        );
+        assert!(
+            msg(base(json!({"order_id_format": "csv"})), Casing::Snake).contains("order_id_format")
+        );
+        assert!(
+            msg(
+                base(json!({"dangerously_send_app_secret_instead_of_sign": 2})),
+                Casing::Snake
+            )
+            .contains("true or false")
+        );
+        assert_eq!(
+            msg(json!({"app_key": "k"}), Casing::Snake),
+            "app_secret is required"
+        );
+    }
+
+    #[test]
+    fn null_means_left_out() {
+        let c = from(
+            json!({"app_key": "k", "app_secret": "s", "max_retries": null}),
+            Casing::Snake,
+        )
+        .unwrap();
+        assert_eq!(c.max_retries, MAX_RETRIES_LIMIT);
+    }
+}
