@@ -4,11 +4,11 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use dajisaas::{Error, ErrorCode, Method, Params};
+use dajisaas::{Error, Method, Params, PayUrl};
 use dajisaas_sandbox::{Chaos, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
-use crate::output::{fail, link_json, link_text, payment_json, payment_text};
+use crate::output::{fail, link_text, payment_json, payment_text};
 use crate::{PayArgs, PayUrlArgs, RequestArgs, SandboxArgs, SignArgs};
 
 type Outcome = Result<(), ExitCode>;
@@ -20,12 +20,9 @@ fn collect_params(pairs: &[String], json_text: Option<&str>) -> dajisaas::Result
         None => Params::new(),
     };
     for pair in pairs {
-        let (key, value) = pair.split_once('=').ok_or_else(|| {
-            Error::new(
-                ErrorCode::InvalidArgument,
-                format!("parameter {pair:?} is not key=value"),
-            )
-        })?;
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| Error::invalid(format!("parameter {pair:?} is not key=value")))?;
         params.insert(key.to_string(), Value::String(value.to_string()));
     }
     Ok(params)
@@ -54,7 +51,7 @@ pub fn pay_url(args: &PayUrlArgs) -> Outcome {
     }
     .map_err(|e| fail(&e, as_json))?;
     if as_json {
-        let all: Vec<Value> = links.iter().map(link_json).collect();
+        let all: Vec<Value> = links.iter().map(PayUrl::to_json).collect();
         println!("{}", Value::Array(all));
     } else {
         for link in &links {
@@ -64,52 +61,31 @@ pub fn pay_url(args: &PayUrlArgs) -> Outcome {
     Ok(())
 }
 
-/// Every id is checked before any order is paid, and an order listed twice would be paid
-/// twice: both are refused up front.
-fn check_pay_ids(ids: &[String]) -> dajisaas::Result<()> {
-    let mut seen = std::collections::HashSet::new();
-    for (i, id) in ids.iter().enumerate() {
-        dajisaas::validate_order_id(id, &format!("orderIds[{i}]"))?;
-        if !seen.insert(id) {
-            return Err(Error::new(
-                ErrorCode::InvalidArgument,
-                format!("orderIds[{i}] {id:?} is listed twice; each order is paid once"),
-            ));
-        }
-    }
-    Ok(())
-}
-
 pub fn pay(args: &PayArgs) -> Outcome {
     let as_json = args.connection.json;
-    check_pay_ids(&args.order_ids).map_err(|e| fail(&e, as_json))?;
+    // Every id is checked before any order is paid; an order listed twice is paid once.
+    let ids =
+        dajisaas::validate_and_dedup_order_ids(&args.order_ids).map_err(|e| fail(&e, as_json))?;
     let client = args.connection.client().map_err(|e| fail(&e, as_json))?;
-    let mut first_failure: Option<Error> = None;
-    let mut reports = Vec::new();
-    for id in &args.order_ids {
+    let mut results = Vec::with_capacity(ids.len());
+    for id in &ids {
         let result = client.prepare_pay(id);
-        if as_json {
-            reports.push(payment_json(&result, id));
-        } else {
+        if !as_json {
             println!("{}", payment_text(&result, id));
         }
-        if let Err(e) = result {
-            // An unknown outcome outranks every other failure: it needs a human to check.
-            let replace = first_failure.as_ref().is_none_or(|f| {
-                e.code() == ErrorCode::PaymentOutcomeUnknown
-                    && f.code() != ErrorCode::PaymentOutcomeUnknown
-            });
-            if replace {
-                first_failure = Some(e);
-            }
-        }
+        results.push(result);
     }
     if as_json {
+        let reports: Vec<Value> = ids
+            .iter()
+            .zip(&results)
+            .map(|(id, result)| payment_json(result, id))
+            .collect();
         println!("{}", Value::Array(reports));
     }
-    match first_failure {
+    match dajisaas::most_serious_failure(&results) {
         None => Ok(()),
-        Some(e) => Err(crate::output::exit_code(&e)),
+        Some(e) => Err(crate::output::exit_code(e)),
     }
 }
 

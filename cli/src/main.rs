@@ -5,16 +5,17 @@ mod demo;
 mod output;
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use dajisaas::{Client, ClientBuilder, OrderIdFormat};
+use dajisaas::{Casing, Client, ClientOptions, OptionName};
+use serde_json::{Map, Value};
 
 /// Pay 1688 orders through the Dajisaas gateway, or run a local sandbox gateway.
 ///
 /// Exit status: 0 on success, 2 for a usage error, and 10 + the error's number on a failure
 /// (11 invalid_argument, 12 connection, 13 timeout, 14 http_status, 15 decode, 16 api,
-/// 17 rate_limited, 18 payment_declined, 19 payment_outcome_unknown, 20 internal).
+/// 17 rate_limited, 18 payment_declined, 19 payment_outcome_unknown, 20 internal,
+/// 21 payment_in_progress).
 #[derive(Parser)]
 #[command(name = "daji", version, about, long_about)]
 struct Cli {
@@ -38,7 +39,8 @@ enum Command {
     Demo,
 }
 
-/// Where and as whom to call the gateway.
+/// Where and as whom to call the gateway. Each client option has a flag of the same name; a
+/// flag left out takes the library's default.
 #[derive(Args)]
 struct Connection {
     /// App key.
@@ -47,21 +49,37 @@ struct Connection {
     /// App secret (never printed).
     #[arg(long, env = "DAJISAAS_APP_SECRET", hide_env_values = true)]
     app_secret: String,
-    /// Gateway address; plain http only for loopback hosts such as the sandbox.
-    #[arg(long, env = "DAJISAAS_BASE_URL", default_value = dajisaas::DEFAULT_BASE_URL)]
-    base_url: String,
-    /// Total timeout of one request, in seconds.
-    #[arg(long, default_value_t = 30.0)]
-    timeout: f64,
-    /// Retries after a retryable failure (0 to 3).
-    #[arg(long, default_value_t = 3)]
-    max_retries: u32,
-    /// Send orderIdList comma-separated instead of as a JSON array.
-    #[arg(long)]
-    comma_separated: bool,
+    /// Gateway address (default https://openapi.dajisaas.com); plain http only for loopback
+    /// hosts such as the sandbox.
+    #[arg(long, env = "DAJISAAS_BASE_URL")]
+    base_url: Option<String>,
+    /// Total time of one request, in milliseconds (default 30000).
+    #[arg(long, value_name = "MS")]
+    timeout_ms: Option<u64>,
+    /// Time to connect, in milliseconds (default 10000).
+    #[arg(long, value_name = "MS")]
+    connect_timeout_ms: Option<u64>,
+    /// Retries after a retryable failure, 0 to 3 (default 3).
+    #[arg(long, value_name = "N")]
+    max_retries: Option<u64>,
+    /// First backoff step, in milliseconds (default 200).
+    #[arg(long, value_name = "MS")]
+    backoff_base_ms: Option<u64>,
+    /// Longest backoff step, in milliseconds (default 5000).
+    #[arg(long, value_name = "MS")]
+    backoff_cap_ms: Option<u64>,
+    /// How orderIdList is sent: json_array (default) or comma_separated.
+    #[arg(long, value_name = "FORMAT")]
+    order_id_format: Option<String>,
+    /// Link batches fetched at once by pay-url --batch-size, 1 to 16 (default 4).
+    #[arg(long, value_name = "N")]
+    max_concurrent_batches: Option<u64>,
     /// Also trust the CA certificates in this PEM file (behind a TLS-inspecting proxy).
     #[arg(long, value_name = "FILE")]
-    ca_cert: Option<std::path::PathBuf>,
+    root_certificates_pem: Option<std::path::PathBuf>,
+    /// DEBUGGING ONLY: send the app secret instead of a signature. Never in production.
+    #[arg(long)]
+    dangerously_send_app_secret_instead_of_sign: bool,
     /// Log each request (method, path, status, traceId, elapsed, attempt) to stderr.
     #[arg(short, long)]
     verbose: bool,
@@ -71,39 +89,60 @@ struct Connection {
 }
 
 impl Connection {
+    /// The flags as the library's client options: the same names, checks and defaults as in
+    /// every other language.
     fn client(&self) -> dajisaas::Result<Client> {
         if self.verbose {
             env_logger::Builder::new()
                 .filter_module("dajisaas", log::LevelFilter::Debug)
                 .init();
         }
-        if !(self.timeout.is_finite() && self.timeout > 0.0) {
-            return Err(dajisaas::Error::new(
-                dajisaas::ErrorCode::InvalidArgument,
-                "--timeout must be a positive number of seconds",
-            ));
-        }
-        let format = if self.comma_separated {
-            OrderIdFormat::CommaSeparated
-        } else {
-            OrderIdFormat::JsonArray
+        let pem = match &self.root_certificates_pem {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                dajisaas::Error::invalid(format!("--root-certificates-pem {}: {e}", path.display()))
+            })?),
+            None => None,
         };
-        let mut builder = ClientBuilder::new(&self.app_key, &self.app_secret);
-        if let Some(path) = &self.ca_cert {
-            let pem = std::fs::read(path).map_err(|e| {
-                dajisaas::Error::new(
-                    dajisaas::ErrorCode::InvalidArgument,
-                    format!("--ca-cert {}: {e}", path.display()),
-                )
-            })?;
-            builder = builder.add_root_certificates_pem(pem);
-        }
-        builder
-            .base_url(&self.base_url)
-            .timeout(Duration::from_secs_f64(self.timeout))
-            .max_retries(self.max_retries)
-            .order_id_format(format)
-            .build()
+        let flags: [(OptionName, Option<Value>); 12] = [
+            (OptionName::AppKey, Some(self.app_key.as_str().into())),
+            (OptionName::AppSecret, Some(self.app_secret.as_str().into())),
+            (
+                OptionName::BaseUrl,
+                self.base_url.as_deref().map(Value::from),
+            ),
+            (OptionName::TimeoutMs, self.timeout_ms.map(Value::from)),
+            (
+                OptionName::ConnectTimeoutMs,
+                self.connect_timeout_ms.map(Value::from),
+            ),
+            (OptionName::MaxRetries, self.max_retries.map(Value::from)),
+            (
+                OptionName::BackoffBaseMs,
+                self.backoff_base_ms.map(Value::from),
+            ),
+            (
+                OptionName::BackoffCapMs,
+                self.backoff_cap_ms.map(Value::from),
+            ),
+            (
+                OptionName::OrderIdFormat,
+                self.order_id_format.as_deref().map(Value::from),
+            ),
+            (
+                OptionName::MaxConcurrentBatches,
+                self.max_concurrent_batches.map(Value::from),
+            ),
+            (OptionName::RootCertificatesPem, pem.map(Value::from)),
+            (
+                OptionName::DangerouslySendAppSecretInsteadOfSign,
+                Some(self.dangerously_send_app_secret_instead_of_sign.into()),
+            ),
+        ];
+        let map: Map<String, Value> = flags
+            .into_iter()
+            .filter_map(|(name, value)| Some((name.spelled(Casing::Flag), value?)))
+            .collect();
+        ClientOptions::from_map(&map, Casing::Flag)?.build()
     }
 }
 
@@ -136,7 +175,7 @@ struct PayUrlArgs {
 
 #[derive(Args)]
 struct PayArgs {
-    /// 1688 order ids, paid one after another.
+    /// 1688 order ids, paid one after another (repeats are paid once).
     #[arg(required = true)]
     order_ids: Vec<String>,
     #[command(flatten)]

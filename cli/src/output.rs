@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use dajisaas::{Error, PayUrl, Payment};
+use dajisaas::{Error, PayUrl, Payment, PaymentOutcome};
 use serde_json::{Value, json};
 
 /// The process exit status for a failure: 10 + the error's fixed number.
@@ -10,21 +10,10 @@ pub fn exit_code(error: &Error) -> ExitCode {
     ExitCode::from(10 + error.code().number() as u8)
 }
 
-pub fn error_json(error: &Error) -> Value {
-    json!({
-        "code": error.code().as_str(),
-        "message": error.message(),
-        "traceId": error.trace_id(),
-        "apiCode": error.api_code(),
-        "httpStatus": error.http_status(),
-        "attempts": error.attempts(),
-    })
-}
-
 /// Reports a failure on stderr (or stdout as JSON) and returns its exit status.
 pub fn fail(error: &Error, as_json: bool) -> ExitCode {
     if as_json {
-        println!("{}", json!({ "error": error_json(error) }));
+        println!("{}", json!({ "error": error.to_json() }));
     } else {
         eprintln!("error[{}]: {}", error.code(), error.message());
         let mut details = Vec::new();
@@ -47,15 +36,6 @@ pub fn fail(error: &Error, as_json: bool) -> ExitCode {
     exit_code(error)
 }
 
-pub fn link_json(link: &PayUrl) -> Value {
-    json!({
-        "url": link.url,
-        "orderIds": link.order_ids,
-        "traceId": link.trace_id,
-        "attempts": link.attempts,
-    })
-}
-
 pub fn link_text(link: &PayUrl) -> String {
     format!(
         "{}\n  orders {} (traceId {}, {} attempt(s))",
@@ -66,16 +46,13 @@ pub fn link_text(link: &PayUrl) -> String {
     )
 }
 
+/// One order of `daji pay --json`: its outcome word and the payment or the error, in the
+/// library's JSON shapes.
 pub fn payment_json(result: &Result<Payment, Error>, order_id: &str) -> Value {
+    let outcome = PaymentOutcome::of(result).as_str();
     match result {
-        Ok(p) => json!({
-            "orderId": p.order_id,
-            "paid": true,
-            "payChannel": p.pay_channel,
-            "traceId": p.trace_id,
-            "attempts": p.attempts,
-        }),
-        Err(e) => json!({ "orderId": order_id, "paid": false, "error": error_json(e) }),
+        Ok(p) => json!({ "orderId": order_id, "outcome": outcome, "payment": p.to_json() }),
+        Err(e) => json!({ "orderId": order_id, "outcome": outcome, "error": e.to_json() }),
     }
 }
 

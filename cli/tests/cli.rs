@@ -87,6 +87,21 @@ fn pay_url_prints_links_as_text_and_json() {
     let links: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(links.as_array().unwrap().len(), 2);
     assert_eq!(links[1]["orderIds"], serde_json::json!(["3"]));
+    // The same JSON shape as the C ABI: the raw data is kept.
+    assert!(links[1]["data"]["payUrl"].is_string(), "{links}");
+}
+
+#[test]
+fn pay_pays_a_repeated_order_once() {
+    let sb = sandbox();
+    let id = "2257164624870311999";
+    let o = daji(&sb, &["pay", "--json", id, id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let reports: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(reports.as_array().unwrap().len(), 1);
+    assert_eq!(reports[0]["outcome"], "paid");
+    assert_eq!(reports[0]["payment"]["orderId"], id);
+    assert_eq!(sb.stats().pay_calls.get(id), Some(&1));
 }
 
 #[test]
@@ -114,14 +129,16 @@ fn an_unknown_outcome_outranks_other_failures() {
         &[
             "pay",
             "--json",
-            "--timeout",
-            "0.5",
+            "--timeout-ms",
+            "500",
             "9000000000000000001",
             "9003000000000000001",
         ],
     );
     assert_eq!(o.status.code(), Some(19));
     let reports: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(reports[0]["outcome"], "declined");
+    assert_eq!(reports[1]["outcome"], "unknown");
     assert_eq!(reports[1]["error"]["code"], "payment_outcome_unknown");
     assert_eq!(reports[1]["error"]["httpStatus"], 500);
 }
@@ -135,8 +152,10 @@ fn bad_input_exits_11_and_sends_nothing() {
         &["request", "DELETE", "/alibaba/x"],
         &["request", "GET", "/alibaba/x", "novalue"],
         &["pay", "1", "--max-retries", "9"],
-        &["pay", "1", "--timeout", "0"],
-        &["pay", "1", "2", "1"],
+        &["pay", "1", "--timeout-ms", "0"],
+        &["pay", "1", "--backoff-cap-ms", "5000000"],
+        &["pay", "1", "--order-id-format", "csv"],
+        &["pay", "1", "--max-concurrent-batches", "0"],
         &["pay", "1", "x2"],
     ] {
         let o = daji(&sb, args);
@@ -147,6 +166,13 @@ fn bad_input_exits_11_and_sends_nothing() {
             stderr(&o)
         );
     }
+    // Option errors name the flag as typed, with its range.
+    let o = daji(&sb, &["pay", "1", "--max-retries", "9"]);
+    assert!(
+        stderr(&o).contains("--max-retries must be a whole number from 0 to 3, not 9"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(sb.stats().requests, 0);
 }
 
@@ -265,7 +291,7 @@ fn tls_sandbox_needs_the_ca_and_works_with_it() {
             .unwrap()
     };
     let refused = pay(&[]);
-    let trusted = pay(&["--ca-cert", ca.to_str().unwrap()]);
+    let trusted = pay(&["--root-certificates-pem", ca.to_str().unwrap()]);
     drop(sandbox);
     assert_eq!(refused.status.code(), Some(12), "connection is 10 + 2");
     assert!(
