@@ -40,6 +40,12 @@ vectors_current() {
   python3 tests/vectors/generate.py >/dev/null && git diff --exit-code -- tests/vectors/sign.json tests/vectors/sign.tsv
 }
 
+outcomes_table_current() {
+  # The README's sandbox behaviour table must be exactly what outcomes_table.py makes of
+  # tests/vectors/outcomes.json (the table the tests run).
+  python3 tests/vectors/outcomes_table.py --check README.md
+}
+
 python_setup() {
   # A fresh virtual environment with the pinned tools, then the package through pip (maturin as
   # the PEP 517 backend). The dev profile reuses what `cargo test` already compiled.
@@ -97,6 +103,7 @@ c_symbols_only_in_the_c_library() {
 
 suite "rust lint (fmt, clippy, rustdoc)" rust_lint
 suite "signing vectors up to date" vectors_current
+suite "sandbox behaviour table: README matches outcomes.json" outcomes_table_current
 suite "rust tests (core, sandbox, daji cli)" cargo test --workspace --locked
 suite "python: venv, pip install, wheel" python_setup
 suite "python: pytest against the sandbox" python_tests

@@ -5,35 +5,91 @@ use std::time::Duration;
 
 use dajisaas::Client;
 use dajisaas_sandbox::{DEFAULT_APP_KEY, DEFAULT_APP_SECRET, Sandbox, SandboxConfig};
+use serde_json::Value;
 
 use crate::output::{link_text, payment_text};
 
-/// Orders paid in the demo, with what the sandbox does to each.
-const PAYMENTS: [(&str, &str); 5] = [
-    ("2257164624870311973", "a normal order"),
-    ("9001000000000000001", "declined twice, then paid"),
-    ("9000000000000000001", "declined every time"),
-    (
-        "9002000000000000001",
-        "deducted, then the answer never comes",
-    ),
-    ("9005000000000000001", "the gateway's rate limit every time"),
-];
+/// The sandbox's behaviour table, which every test also reads: the demo pays the orders marked
+/// `demo`, says what the sandbox does to each, and uses the table's sandbox and client settings.
+const OUTCOMES: &str = include_str!("../../tests/vectors/outcomes.json");
+
+/// What the demo takes from the table.
+struct Table {
+    sandbox: SandboxConfig,
+    timeout: Duration,
+    connect_timeout: Duration,
+    max_retries: u32,
+    backoff: (Duration, Duration),
+    /// Order id, its pattern's label and what the sandbox does, in the table's order.
+    payments: Vec<(String, String, String)>,
+}
+
+impl Table {
+    fn parse(text: &str) -> Result<Table, String> {
+        let doc: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let ms = |section: &str, key: &str| {
+            doc[section][key]
+                .as_u64()
+                .map(Duration::from_millis)
+                .ok_or_else(|| format!("{section}.{key} is not a number of milliseconds"))
+        };
+        let max_retries = doc["client"]["max_retries"]
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or("client.max_retries is not a number")?;
+        let rows = doc["rows"].as_array().ok_or("rows is not a list")?;
+        let payments = rows
+            .iter()
+            .filter(|row| row["endpoint"] == "prepare_pay" && row["demo"] == true)
+            .map(|row| {
+                let field = |key: &str| {
+                    row[key]
+                        .as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("a row's {key} is not text: {row}"))
+                };
+                let label = match row["prefix"].as_str() {
+                    Some(prefix) => format!("{prefix}\u{2026}"),
+                    None => "a normal order".to_string(),
+                };
+                Ok((field("order_id")?, label, field("sandbox_does")?))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Table {
+            sandbox: SandboxConfig {
+                slow: ms("sandbox", "slow_ms")?,
+                hang: ms("sandbox", "hang_ms")?,
+                latency: ms("sandbox", "latency_ms")?,
+                ..SandboxConfig::default()
+            },
+            timeout: ms("client", "timeout_ms")?,
+            connect_timeout: ms("client", "connect_timeout_ms")?,
+            max_retries,
+            backoff: (
+                ms("client", "backoff_base_ms")?,
+                ms("client", "backoff_cap_ms")?,
+            ),
+            payments,
+        })
+    }
+}
 
 pub fn run() -> Result<(), ExitCode> {
-    let config = SandboxConfig {
-        hang: Duration::from_secs(5),
-        ..SandboxConfig::default()
-    };
-    let sandbox = Sandbox::start(config).map_err(|e| {
+    let table = Table::parse(OUTCOMES).map_err(|e| {
+        eprintln!("error: the embedded behaviour table (outcomes.json) is unusable: {e}");
+        ExitCode::from(12)
+    })?;
+    let sandbox = Sandbox::start(table.sandbox.clone()).map_err(|e| {
         eprintln!("error: the embedded sandbox could not start: {e}");
         ExitCode::from(12)
     })?;
     println!("Embedded sandbox gateway on {}\n", sandbox.url());
     let client = Client::builder(DEFAULT_APP_KEY, DEFAULT_APP_SECRET)
         .base_url(sandbox.url())
-        .timeout(Duration::from_secs(2))
-        .backoff(Duration::from_millis(50), Duration::from_millis(400))
+        .timeout(table.timeout)
+        .connect_timeout(table.connect_timeout)
+        .max_retries(table.max_retries)
+        .backoff(table.backoff.0, table.backoff.1)
         .build()
         .map_err(|e| crate::output::fail(&e, false))?;
 
@@ -66,15 +122,15 @@ pub fn run() -> Result<(), ExitCode> {
         Err(e) => println!("   failed: {e}"),
     }
 
-    println!("\n4. Password-free payments:");
-    for (id, what) in PAYMENTS {
-        println!("   {what}:");
-        println!("   {}", payment_text(&client.prepare_pay(id), id));
+    println!("\n4. Password-free payments (the order id chooses what the sandbox does):");
+    for (id, label, what) in &table.payments {
+        println!("   {label}: {what}");
+        println!("      {}", payment_text(&client.prepare_pay(id), id));
     }
 
     println!("\n5. What the sandbox's ledger says:");
     let stats = sandbox.stats();
-    for (id, _) in PAYMENTS {
+    for (id, _, _) in &table.payments {
         let calls = stats.pay_calls.get(id).copied().unwrap_or(0);
         let deducted = stats.deductions.get(id).copied().unwrap_or(0);
         println!("   order {id}: {calls} payment call(s), deducted {deducted} time(s)");
@@ -95,5 +151,17 @@ fn show(result: dajisaas::Result<String>) {
     match result {
         Ok(text) => println!("   {}", text.replace('\n', "\n   ")),
         Err(e) => println!("   failed: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_table_gives_the_demo_its_payments() {
+        let table = Table::parse(OUTCOMES).unwrap();
+        assert!(table.payments.len() >= 4, "{}", table.payments.len());
+        assert!(table.timeout < table.sandbox.hang);
     }
 }
