@@ -17,21 +17,83 @@ use crate::transport::{Method, http_client};
 /// State shared by every clone of a client.
 pub(crate) struct Inner {
     pub config: Config,
-    pub http: reqwest::Client,
     /// Orders with a `prepare_pay` under way on this client: a second one is refused.
     pub paying: Mutex<HashSet<String>>,
+    /// Always `Some` until dropped (taken by `Drop`, which must not drop a parent's I/O).
+    io: Mutex<Option<Arc<Io>>>,
+}
+
+/// What a client uses for I/O in one process: after a `fork()` the child gets its own, since
+/// the parent's runtime threads do not exist there and its pooled sockets are the parent's.
+struct Io {
+    pid: u32,
+    http: reqwest::Client,
     /// Declared last so that the HTTP client's connections close before the runtime stops.
-    pub runtime: Arc<SharedRuntime>,
+    runtime: Arc<SharedRuntime>,
+}
+
+impl Io {
+    fn new(config: &Config) -> Result<Arc<Io>> {
+        Ok(Arc::new(Io {
+            pid: std::process::id(),
+            http: http_client(config)?,
+            runtime: SharedRuntime::acquire()?,
+        }))
+    }
 }
 
 impl Inner {
     fn new(config: Config) -> Result<Self> {
         Ok(Inner {
-            http: http_client(&config)?,
+            io: Mutex::new(Some(Io::new(&config)?)),
             config,
             paying: Mutex::new(HashSet::new()),
-            runtime: SharedRuntime::acquire()?,
         })
+    }
+
+    /// This process's I/O: in a child process made by `fork()` (the pid changed), a fresh
+    /// runtime and HTTP client. The parent's are left untouched, never dropped, in the child.
+    fn io(&self) -> Result<Arc<Io>> {
+        let mut guard = self
+            .io
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match guard.as_ref() {
+            Some(io) if io.pid == std::process::id() => Ok(io.clone()),
+            _ => {
+                let fresh = Io::new(&self.config)?;
+                std::mem::forget(guard.replace(fresh.clone()));
+                Ok(fresh)
+            }
+        }
+    }
+
+    /// The runtime that runs this process's calls.
+    fn runtime(&self) -> Result<Arc<SharedRuntime>> {
+        Ok(self.io()?.runtime.clone())
+    }
+
+    /// The HTTP client of this process (the one `runtime()` chose at the start of the call).
+    pub fn http(&self) -> reqwest::Client {
+        let guard = self
+            .io
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        guard.as_ref().expect("set until dropped").http.clone()
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let io = self
+            .io
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(io) = io.filter(|io| io.pid != std::process::id()) {
+            // A parent's I/O, inherited through fork(): its tasks and sockets are the parent's.
+            std::mem::forget(io);
+        }
     }
 }
 
@@ -104,7 +166,7 @@ impl Client {
         let inner = self.inner.clone();
         let ids = owned(order_ids);
         self.inner
-            .runtime
+            .runtime()?
             .block_on(async move { inner.pay_url(&ids).await })
     }
 
@@ -119,7 +181,7 @@ impl Client {
         let inner = self.inner.clone();
         let ids = owned(order_ids);
         self.inner
-            .runtime
+            .runtime()?
             .block_on(async move { inner.pay_urls(&ids, batch_size).await })
     }
 
@@ -135,7 +197,7 @@ impl Client {
         let inner = self.inner.clone();
         let id = order_id.to_string();
         self.inner
-            .runtime
+            .runtime()?
             .block_on(async move { inner.prepare_pay(&id).await })
     }
 
@@ -146,7 +208,7 @@ impl Client {
         let inner = self.inner.clone();
         let path = path.to_string();
         self.inner
-            .runtime
+            .runtime()?
             .block_on(async move { inner.request(method, &path, params).await })
     }
 }
@@ -181,14 +243,17 @@ impl AsyncClient {
         call: impl Future<Output = Result<T>> + Send + 'static,
         done: impl FnOnce(Result<T>) + Send + 'static,
     ) {
-        self.inner.runtime.detach(call, done);
+        match self.inner.runtime() {
+            Ok(runtime) => runtime.detach(call, done),
+            Err(e) => done(Err(e)),
+        }
     }
 
     /// See [`Client::pay_url`].
     pub async fn pay_url(&self, order_ids: Vec<String>) -> Result<PayUrl> {
         let inner = self.inner.clone();
         self.inner
-            .runtime
+            .runtime()?
             .spawn(async move { inner.pay_url(&order_ids).await })
             .await
     }
@@ -197,7 +262,7 @@ impl AsyncClient {
     pub async fn pay_urls(&self, order_ids: Vec<String>, batch_size: usize) -> Result<Vec<PayUrl>> {
         let inner = self.inner.clone();
         self.inner
-            .runtime
+            .runtime()?
             .spawn(async move { inner.pay_urls(&order_ids, batch_size).await })
             .await
     }
@@ -206,7 +271,7 @@ impl AsyncClient {
     pub async fn prepare_pay(&self, order_id: String) -> Result<Payment> {
         let inner = self.inner.clone();
         self.inner
-            .runtime
+            .runtime()?
             .spawn(async move { inner.prepare_pay(&order_id).await })
             .await
     }
@@ -215,7 +280,7 @@ impl AsyncClient {
     pub async fn request(&self, method: Method, path: String, params: Params) -> Result<Value> {
         let inner = self.inner.clone();
         self.inner
-            .runtime
+            .runtime()?
             .spawn(async move { inner.request(method, &path, params).await })
             .await
     }

@@ -209,10 +209,14 @@ impl ClientOptions {
         let casing = self.casing;
         let text = || -> Result<String> {
             value.as_str().map(str::to_string).ok_or_else(|| {
+                // The secret's value is never shown, whatever its type.
+                let not = match name {
+                    OptionName::AppSecret => "another type".to_string(),
+                    _ => shown(value),
+                };
                 Error::invalid(format!(
-                    "{} must be a string, not {}",
-                    name.spelled(casing),
-                    shown(value)
+                    "{} must be a string, not {not}",
+                    name.spelled(casing)
                 ))
             })
         };

@@ -59,7 +59,7 @@ impl Inner {
         let request = SignedRequest::new(&self.config, Method::Get, PAY_URL_PATH, params)?;
         let request = &request;
         let ((url, trace_id, data), attempts) = with_retries(&self.config, |n| async move {
-            match send(&self.http, &self.config, request, n).await {
+            match send(&self.http(), &self.config, request, n).await {
                 Ok(reply) => link_step(reply),
                 Err(failure) => Step::for_read(failure),
             }

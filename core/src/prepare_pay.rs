@@ -30,7 +30,7 @@ impl Inner {
         let request = &request;
         let ((pay_channel, trace_id, data), attempts) =
             with_retries(&self.config, |n| async move {
-                match send(&self.http, &self.config, request, n).await {
+                match send(&self.http(), &self.config, request, n).await {
                     Ok(reply) => payment_step(reply, order_id),
                     Err(failure) => failure_step(failure, order_id),
                 }

@@ -18,7 +18,7 @@ impl Inner {
         let request = SignedRequest::new(&self.config, method, path, params)?;
         let request = &request;
         let (data, _attempts) = with_retries(&self.config, |n| async move {
-            match send(&self.http, &self.config, request, n).await {
+            match send(&self.http(), &self.config, request, n).await {
                 Ok(reply) => Step::Done(reply.envelope.data),
                 // Only GETs are known to be reads; a POST may create or cancel an order.
                 Err(failure) if method == Method::Get => Step::for_read(failure),

@@ -4,7 +4,8 @@
 //! the caller's tokio runtime when polled inside one, else on this runtime, so that they can be
 //! awaited from any executor; `detach` runs a call here and hands its outcome to a callback (for
 //! Node). It starts with the first client and stops, joining its threads, when the last one is
-//! dropped: a program that frees its clients leaves no thread behind.
+//! dropped: a program that frees its clients leaves no thread behind. A process made by `fork()`
+//! starts its own runtime on its first call (see `Inner::io`); the parent's is never touched.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -19,6 +20,8 @@ use crate::error::{Error, ErrorCode, Result};
 /// A share of the runtime; the runtime stops when the last share is dropped.
 pub(crate) struct SharedRuntime {
     runtime: Option<Runtime>,
+    /// The process that started it: in a `fork()` child its threads do not exist.
+    pid: u32,
 }
 
 static CURRENT: Mutex<Weak<SharedRuntime>> = Mutex::new(Weak::new());
@@ -30,7 +33,11 @@ impl SharedRuntime {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(shared) = current.upgrade() {
-            return Ok(shared);
+            if shared.pid == std::process::id() {
+                return Ok(shared);
+            }
+            // The parent's runtime, inherited through fork(): never used or dropped here.
+            std::mem::forget(shared);
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -45,6 +52,7 @@ impl SharedRuntime {
             })?;
         let shared = Arc::new(SharedRuntime {
             runtime: Some(runtime),
+            pid: std::process::id(),
         });
         *current = Arc::downgrade(&shared);
         Ok(shared)
@@ -122,7 +130,11 @@ async fn caught<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
 impl Drop for SharedRuntime {
     fn drop(&mut self) {
         if let Some(runtime) = self.runtime.take() {
-            if tokio::runtime::Handle::try_current().is_ok() {
+            if self.pid != std::process::id() {
+                // Inherited through fork(): its threads live only in the parent, so stopping
+                // it here would wait for them forever.
+                std::mem::forget(runtime);
+            } else if tokio::runtime::Handle::try_current().is_ok() {
                 // Dropped from inside a runtime (the last client went away in a task):
                 // blocking here is not allowed, so the threads finish on their own.
                 runtime.shutdown_background();
