@@ -52,7 +52,7 @@ def test_not_sent_is_retried_and_reported_as_connection() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    client = dajisaas.Client(APP_KEY, "s", base_url=f"http://127.0.0.1:{port}", backoff=(0.001, 0.002))
+    client = dajisaas.Client(APP_KEY, "s", base_url=f"http://127.0.0.1:{port}", backoff_base_ms=1, backoff_cap_ms=2)
     with pytest.raises(dajisaas.ConnectionError) as caught:
         client.prepare_pay("1")
     assert (caught.value.code, caught.value.attempts) == ("connection", 4)
