@@ -1,82 +1,70 @@
 //! `Client` and `AsyncClient`: the core clients with Python argument conversion.
 
-use std::time::Duration;
-
-use dajisaas::{ClientBuilder, Error, ErrorCode, Method, OrderIdFormat};
+use dajisaas::{Casing, ClientOptions, Config, Method};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use pyo3_async_runtimes::tokio::future_into_py;
+use serde_json::{Map, Value};
 
 use crate::convert::{self, Json};
 use crate::errors::{run, to_py_err};
 use crate::results::{PayUrl, Payment};
 
-fn invalid(message: String) -> PyErr {
-    to_py_err(Error::new(ErrorCode::InvalidArgument, message))
-}
-
-fn seconds(value: f64, name: &str) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(value).map_err(|_| {
-        invalid(format!(
-            "{name} must be a positive number of seconds, not {value}"
-        ))
-    })
-}
-
-/// The builder for either client from the keyword arguments both take.
-#[allow(clippy::too_many_arguments)]
-fn builder(
-    app_key: &str,
-    app_secret: &str,
-    base_url: Option<&str>,
-    timeout: f64,
-    connect_timeout: f64,
-    max_retries: i64,
-    backoff: (f64, f64),
-    order_id_format: &str,
-    send_secret: bool,
-    root_certificates_pem: Option<&str>,
-) -> PyResult<ClientBuilder> {
-    let format = match order_id_format {
-        "json_array" => OrderIdFormat::JsonArray,
-        "comma_separated" => OrderIdFormat::CommaSeparated,
-        other => {
-            return Err(invalid(format!(
-                "order_id_format must be 'json_array' or 'comma_separated', not {other:?}"
-            )));
-        }
-    };
+/// The options of either client: the credentials and the keyword arguments as one JSON map, read
+/// by the core, which knows every option's type, range and default. Nothing is defaulted here.
+fn options(
+    app_key: &Bound<'_, PyAny>,
+    app_secret: &Bound<'_, PyAny>,
+    keywords: Option<&Bound<'_, PyDict>>,
+) -> dajisaas::Result<ClientOptions> {
     crate::refresh_logging_levels();
-    let retries = u32::try_from(max_retries)
-        .map_err(|_| invalid(format!("max_retries must be 0 to 3, not {max_retries}")))?;
-    let mut b = ClientBuilder::new(app_key, app_secret)
-        .timeout(seconds(timeout, "timeout")?)
-        .connect_timeout(seconds(connect_timeout, "connect_timeout")?)
-        .max_retries(retries)
-        .backoff(
-            seconds(backoff.0, "backoff[0]")?,
-            seconds(backoff.1, "backoff[1]")?,
-        )
-        .order_id_format(format)
-        .dangerously_send_app_secret_instead_of_sign(send_secret);
-    if let Some(url) = base_url {
-        b = b.base_url(url);
+    let mut given = Vec::new();
+    for (name, value) in keywords.into_iter().flat_map(|k| k.iter()) {
+        // Keyword names are always str.
+        let name = name.extract::<String>().map_err(|e| {
+            dajisaas::Error::invalid(format!("an option name could not be read: {e}"))
+        })?;
+        given.push((name, value));
     }
-    if let Some(pem) = root_certificates_pem {
-        b = b.add_root_certificates_pem(pem);
+    // Names first, so that an unknown keyword is reported as one whatever its value.
+    let names: Map<String, Value> = given
+        .iter()
+        .map(|(n, _)| (n.clone(), Value::Null))
+        .collect();
+    ClientOptions::from_map(&names, Casing::Snake)?;
+    let mut map = Map::new();
+    map.insert("app_key".into(), convert::option(app_key, "app_key")?);
+    map.insert(
+        "app_secret".into(),
+        convert::option(app_secret, "app_secret")?,
+    );
+    for (name, value) in given {
+        let value = convert::option(&value, &name)?;
+        map.insert(name, value);
     }
-    Ok(b)
+    ClientOptions::from_map(&map, Casing::Snake)
 }
 
 fn method(text: &str) -> PyResult<Method> {
-    Method::parse(text).map_err(to_py_err)
+    run(|| Method::parse(text))
 }
 
-fn describe(config: &dajisaas::Config) -> String {
-    format!(
-        "app_key={:?}, base_url={:?}",
-        config.app_key(),
-        config.base_url()
-    )
+/// The client's effective options (defaults applied, secret left out) as a dict.
+fn config_dict<'py>(py: Python<'py>, config: &Config) -> PyResult<Bound<'py, PyAny>> {
+    convert::to_python(py, &config.to_json(Casing::Snake))
+}
+
+/// `Name(app_key='…', base_url='…', timeout_ms=30000, …)` from the effective options.
+fn describe(py: Python<'_>, class: &str, config: &Config) -> PyResult<String> {
+    let Value::Object(map) = config.to_json(Casing::Snake) else {
+        return Ok(format!("{class}(…)"));
+    };
+    let mut fields = Vec::with_capacity(map.len());
+    for (name, value) in &map {
+        let shown = convert::to_python(py, value)?.repr()?;
+        fields.push(format!("{name}={shown}"));
+    }
+    Ok(format!("{class}({})", fields.join(", ")))
 }
 
 /// A blocking client, safe to share between threads; the GIL is released during every call.
@@ -88,37 +76,14 @@ pub struct Client {
 #[pymethods]
 impl Client {
     #[new]
-    #[pyo3(signature = (app_key, app_secret, *, base_url=None, timeout=30.0, connect_timeout=10.0,
-        max_retries=3, backoff=(0.2, 5.0), order_id_format="json_array",
-        dangerously_send_app_secret_instead_of_sign=false, root_certificates_pem=None))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (app_key, app_secret, **options))]
     fn new(
-        app_key: &str,
-        app_secret: &str,
-        base_url: Option<&str>,
-        timeout: f64,
-        connect_timeout: f64,
-        max_retries: i64,
-        backoff: (f64, f64),
-        order_id_format: &str,
-        dangerously_send_app_secret_instead_of_sign: bool,
-        root_certificates_pem: Option<&str>,
+        app_key: &Bound<'_, PyAny>,
+        app_secret: &Bound<'_, PyAny>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let b = builder(
-            app_key,
-            app_secret,
-            base_url,
-            timeout,
-            connect_timeout,
-            max_retries,
-            backoff,
-            order_id_format,
-            dangerously_send_app_secret_instead_of_sign,
-            root_certificates_pem,
-        )?;
-        Ok(Client {
-            inner: run(|| b.build())?,
-        })
+        let inner = run(|| self::options(app_key, app_secret, options)?.build())?;
+        Ok(Client { inner })
     }
 
     #[staticmethod]
@@ -129,8 +94,14 @@ impl Client {
         })
     }
 
+    /// The effective options: every option with the defaults applied, the secret left out.
+    #[getter]
+    fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        config_dict(py, self.inner.config())
+    }
+
     fn pay_url(&self, py: Python<'_>, order_ids: &Bound<'_, PyAny>) -> PyResult<PayUrl> {
-        let ids = convert::order_ids(order_ids).map_err(to_py_err)?;
+        let ids = run(|| convert::order_ids(order_ids))?;
         let client = &self.inner;
         py.detach(|| run(|| client.pay_url(&ids))).map(PayUrl::from)
     }
@@ -142,14 +113,14 @@ impl Client {
         order_ids: &Bound<'_, PyAny>,
         batch_size: usize,
     ) -> PyResult<Vec<PayUrl>> {
-        let ids = convert::order_ids(order_ids).map_err(to_py_err)?;
+        let ids = run(|| convert::order_ids(order_ids))?;
         let client = &self.inner;
         let links = py.detach(|| run(|| client.pay_urls(&ids, batch_size)))?;
         Ok(links.into_iter().map(PayUrl::from).collect())
     }
 
     fn prepare_pay(&self, py: Python<'_>, order_id: &Bound<'_, PyAny>) -> PyResult<Payment> {
-        let id = convert::order_id(order_id, "orderId").map_err(to_py_err)?;
+        let id = run(|| convert::order_id(order_id, "orderId"))?;
         let client = &self.inner;
         py.detach(|| run(|| client.prepare_pay(&id)))
             .map(Payment::from)
@@ -164,14 +135,14 @@ impl Client {
         params: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let method = self::method(method)?;
-        let params = convert::params(params).map_err(to_py_err)?;
+        let params = run(|| convert::params(params))?;
         let client = &self.inner;
         let data = py.detach(|| run(|| client.request(method, path, params)))?;
         convert::to_python(py, &data)
     }
 
-    fn __repr__(&self) -> String {
-        format!("Client({})", describe(self.inner.config()))
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        describe(py, "Client", self.inner.config())
     }
 }
 
@@ -184,37 +155,14 @@ pub struct AsyncClient {
 #[pymethods]
 impl AsyncClient {
     #[new]
-    #[pyo3(signature = (app_key, app_secret, *, base_url=None, timeout=30.0, connect_timeout=10.0,
-        max_retries=3, backoff=(0.2, 5.0), order_id_format="json_array",
-        dangerously_send_app_secret_instead_of_sign=false, root_certificates_pem=None))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (app_key, app_secret, **options))]
     fn new(
-        app_key: &str,
-        app_secret: &str,
-        base_url: Option<&str>,
-        timeout: f64,
-        connect_timeout: f64,
-        max_retries: i64,
-        backoff: (f64, f64),
-        order_id_format: &str,
-        dangerously_send_app_secret_instead_of_sign: bool,
-        root_certificates_pem: Option<&str>,
+        app_key: &Bound<'_, PyAny>,
+        app_secret: &Bound<'_, PyAny>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let b = builder(
-            app_key,
-            app_secret,
-            base_url,
-            timeout,
-            connect_timeout,
-            max_retries,
-            backoff,
-            order_id_format,
-            dangerously_send_app_secret_instead_of_sign,
-            root_certificates_pem,
-        )?;
-        Ok(AsyncClient {
-            inner: run(|| b.build_async())?,
-        })
+        let inner = run(|| self::options(app_key, app_secret, options)?.build_async())?;
+        Ok(AsyncClient { inner })
     }
 
     #[staticmethod]
@@ -225,12 +173,18 @@ impl AsyncClient {
         })
     }
 
+    /// The effective options: every option with the defaults applied, the secret left out.
+    #[getter]
+    fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        config_dict(py, self.inner.config())
+    }
+
     fn pay_url<'py>(
         &self,
         py: Python<'py>,
         order_ids: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let ids = convert::order_ids(order_ids).map_err(to_py_err)?;
+        let ids = run(|| convert::order_ids(order_ids))?;
         let client = self.inner.clone();
         future_into_py(py, async move {
             client
@@ -248,7 +202,7 @@ impl AsyncClient {
         order_ids: &Bound<'py, PyAny>,
         batch_size: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let ids = convert::order_ids(order_ids).map_err(to_py_err)?;
+        let ids = run(|| convert::order_ids(order_ids))?;
         let client = self.inner.clone();
         future_into_py(py, async move {
             let links = client.pay_urls(ids, batch_size).await.map_err(to_py_err)?;
@@ -261,7 +215,7 @@ impl AsyncClient {
         py: Python<'py>,
         order_id: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let id = convert::order_id(order_id, "orderId").map_err(to_py_err)?;
+        let id = run(|| convert::order_id(order_id, "orderId"))?;
         let client = self.inner.clone();
         future_into_py(py, async move {
             client
@@ -281,7 +235,7 @@ impl AsyncClient {
         params: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let method = self::method(method)?;
-        let params = convert::params(params).map_err(to_py_err)?;
+        let params = run(|| convert::params(params))?;
         let client = self.inner.clone();
         let path = path.to_string();
         future_into_py(py, async move {
@@ -293,7 +247,7 @@ impl AsyncClient {
         })
     }
 
-    fn __repr__(&self) -> String {
-        format!("AsyncClient({})", describe(self.inner.config()))
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        describe(py, "AsyncClient", self.inner.config())
     }
 }

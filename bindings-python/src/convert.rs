@@ -1,15 +1,11 @@
 //! Python values to and from the core's types. Conversion only: validation of what the values
-//! mean (order-id shape, limits) is the core's.
+//! mean (order-id shape, limits, option ranges) is the core's.
 
-use dajisaas::{Error, ErrorCode, Params};
+use dajisaas::{Error, Params};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
-
-fn invalid(message: String) -> Error {
-    Error::new(ErrorCode::InvalidArgument, message)
-}
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()
@@ -21,21 +17,23 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
 /// One order id: a `str` as it is, an `int` in decimal; `bool` and everything else refused.
 pub fn order_id(obj: &Bound<'_, PyAny>, what: &str) -> Result<String, Error> {
     if obj.is_instance_of::<PyBool>() {
-        return Err(invalid(format!("{what} must be a str or int, not bool")));
+        return Err(Error::invalid(format!(
+            "{what} must be a str or int, not bool"
+        )));
     }
     if let Ok(s) = obj.cast::<PyString>() {
         return s
             .to_cow()
             .map(|c| c.into_owned())
-            .map_err(|_| invalid(format!("{what} is not valid UTF-8 text")));
+            .map_err(|_| Error::invalid(format!("{what} is not valid UTF-8 text")));
     }
     if obj.is_instance_of::<PyInt>() {
         return obj
             .str()
             .and_then(|s| s.to_cow().map(|c| c.into_owned()))
-            .map_err(|e| invalid(format!("{what} could not be read: {e}")));
+            .map_err(|e| Error::invalid(format!("{what} could not be read: {e}")));
     }
-    Err(invalid(format!(
+    Err(Error::invalid(format!(
         "{what} must be a str or int, not {}",
         type_name(obj)
     )))
@@ -44,45 +42,67 @@ pub fn order_id(obj: &Bound<'_, PyAny>, what: &str) -> Result<String, Error> {
 /// A sequence of order ids (list, tuple or any iterable that is not text).
 pub fn order_ids(obj: &Bound<'_, PyAny>) -> Result<Vec<String>, Error> {
     if obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() {
-        return Err(invalid(format!(
+        return Err(Error::invalid(format!(
             "order_ids must be a list of order ids, not a single {}",
             type_name(obj)
         )));
     }
     let items = obj.try_iter().map_err(|_| {
-        invalid(format!(
+        Error::invalid(format!(
             "order_ids must be a list of order ids, not {}",
             type_name(obj)
         ))
     })?;
     let mut ids = Vec::new();
     for (i, item) in items.enumerate() {
-        let item = item.map_err(|e| invalid(format!("order_ids could not be read: {e}")))?;
+        let item = item.map_err(|e| Error::invalid(format!("order_ids could not be read: {e}")))?;
         ids.push(order_id(&item, &format!("orderIds[{i}]"))?);
     }
     Ok(ids)
 }
 
-/// A `dict` with `str` keys to request parameters.
+/// Request parameters: any `collections.abc.Mapping` with `str` keys (or `None`: no parameters).
 pub fn params(obj: Option<&Bound<'_, PyAny>>) -> Result<Params, Error> {
     let Some(obj) = obj.filter(|o| !o.is_none()) else {
         return Ok(Params::new());
     };
-    match to_json(obj, "params", 0)? {
+    match to_json(obj, "params", 0, Numbers::Exact)? {
         Value::Object(map) => Ok(map),
-        _ => Err(invalid(format!(
-            "params must be a dict, not {}",
+        _ => Err(Error::invalid(format!(
+            "params must be a mapping (such as a dict), not {}",
             type_name(obj)
         ))),
     }
 }
 
+/// One client option (or credential) as JSON, for `ClientOptions::from_map`, which checks its type
+/// and range. Numbers JSON cannot hold exactly are passed on as the nearest float, so that the core
+/// reports them as out of range, naming the option and its range.
+pub fn option(obj: &Bound<'_, PyAny>, name: &str) -> Result<Value, Error> {
+    to_json(obj, name, 0, Numbers::Nearest)
+}
+
+/// What the converter does with a number JSON cannot hold exactly.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Numbers {
+    /// Refuse it: a signed parameter must be sent as given.
+    Exact,
+    /// Pass an int beyond 64 bits on as the nearest float (the largest float if it is beyond
+    /// every float): options are small numbers, and the core says which range they take.
+    Nearest,
+}
+
 /// Deep enough for any real request; stops runaway or cyclic structures.
 const MAX_DEPTH: usize = 64;
 
-fn to_json(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> Result<Value, Error> {
+fn to_json(
+    obj: &Bound<'_, PyAny>,
+    path: &str,
+    depth: usize,
+    numbers: Numbers,
+) -> Result<Value, Error> {
     if depth > MAX_DEPTH {
-        return Err(invalid(format!(
+        return Err(Error::invalid(format!(
             "{path} is nested more than {MAX_DEPTH} levels deep"
         )));
     }
@@ -95,7 +115,7 @@ fn to_json(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> Result<Value, Er
     if let Ok(s) = obj.cast::<PyString>() {
         let text = s
             .to_cow()
-            .map_err(|_| invalid(format!("{path} is not valid UTF-8 text")))?;
+            .map_err(|_| Error::invalid(format!("{path} is not valid UTF-8 text")))?;
         return Ok(Value::String(text.into_owned()));
     }
     if obj.is_instance_of::<PyInt>() {
@@ -105,44 +125,88 @@ fn to_json(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> Result<Value, Er
         if let Ok(n) = obj.extract::<u64>() {
             return Ok(Value::from(n));
         }
-        return Err(invalid(format!(
+        if numbers == Numbers::Nearest {
+            // `float(n)` raises OverflowError beyond about 1.8e308: the largest float then.
+            let nearest = obj.extract::<f64>().unwrap_or_else(|_| {
+                let negative = obj.lt(0).unwrap_or(false);
+                if negative { f64::MIN } else { f64::MAX }
+            });
+            if let Some(n) = Number::from_f64(nearest) {
+                return Ok(Value::Number(n));
+            }
+        }
+        return Err(Error::invalid(format!(
             "{path} is an int outside the 64-bit range"
         )));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         return Number::from_f64(f.value())
             .map(Value::Number)
-            .ok_or_else(|| invalid(format!("{path} is {} and cannot be signed", f.value())));
+            .ok_or_else(|| match numbers {
+                Numbers::Exact => {
+                    Error::invalid(format!("{path} is {} and cannot be signed", f.value()))
+                }
+                Numbers::Nearest => {
+                    Error::invalid(format!("{path} is {}, not a finite number", f.value()))
+                }
+            });
     }
     if let Ok(dict) = obj.cast::<PyDict>() {
-        let mut map = Map::new();
-        for (key, value) in dict.iter() {
-            let key = key
-                .cast::<PyString>()
-                .ok()
-                .and_then(|k| k.to_cow().ok().map(|c| c.into_owned()))
-                .ok_or_else(|| invalid(format!("{path} has a key that is not a str: {key}")))?;
-            let value = to_json(&value, &format!("{path}[{key:?}]"), depth + 1)?;
-            map.insert(key, value);
-        }
-        return Ok(Value::Object(map));
+        return object(dict.iter(), path, depth, numbers);
     }
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         let mut items = Vec::new();
         for (i, item) in obj
             .try_iter()
-            .map_err(|e| invalid(e.to_string()))?
+            .map_err(|e| Error::invalid(e.to_string()))?
             .enumerate()
         {
-            let item = item.map_err(|e| invalid(e.to_string()))?;
-            items.push(to_json(&item, &format!("{path}[{i}]"), depth + 1)?);
+            let item = item.map_err(|e| Error::invalid(e.to_string()))?;
+            items.push(to_json(&item, &format!("{path}[{i}]"), depth + 1, numbers)?);
         }
         return Ok(Value::Array(items));
     }
-    Err(invalid(format!(
-        "{path} is a {}; params take str, int, float, bool, None, list, tuple and dict",
-        type_name(obj)
-    )))
+    if let Ok(mapping) = obj.cast::<PyMapping>() {
+        // Any other collections.abc.Mapping: MappingProxyType, ChainMap, user classes.
+        let items = mapping
+            .items()
+            .map_err(|e| Error::invalid(format!("{path} could not be read: {e}")))?;
+        let mut pairs = Vec::with_capacity(items.len());
+        for item in items.iter() {
+            let pair = item
+                .extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>()
+                .map_err(|e| Error::invalid(format!("{path} could not be read: {e}")))?;
+            pairs.push(pair);
+        }
+        return object(pairs.into_iter(), path, depth, numbers);
+    }
+    Err(Error::invalid(match numbers {
+        Numbers::Exact => format!(
+            "{path} is a {}; params take str, int, float, bool, None, list, tuple and mappings",
+            type_name(obj)
+        ),
+        Numbers::Nearest => format!("{path} is a {}, which no option takes", type_name(obj)),
+    }))
+}
+
+/// A JSON object from the key-value pairs of a mapping; keys must be `str`.
+fn object<'py>(
+    pairs: impl Iterator<Item = (Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+    path: &str,
+    depth: usize,
+    numbers: Numbers,
+) -> Result<Value, Error> {
+    let mut map = Map::new();
+    for (key, value) in pairs {
+        let key = key
+            .cast::<PyString>()
+            .ok()
+            .and_then(|k| k.to_cow().ok().map(|c| c.into_owned()))
+            .ok_or_else(|| Error::invalid(format!("{path} has a key that is not a str: {key}")))?;
+        let value = to_json(&value, &format!("{path}[{key:?}]"), depth + 1, numbers)?;
+        map.insert(key, value);
+    }
+    Ok(Value::Object(map))
 }
 
 /// JSON from the gateway as plain Python dicts, lists and scalars.

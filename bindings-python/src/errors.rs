@@ -1,8 +1,6 @@
-//! Core errors as the Python exceptions of `dajisaas._errors`, and the panic boundary.
+//! Core errors as the Python exceptions of `dajisaas._errors`.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
-use dajisaas::{Error, ErrorCode};
+use dajisaas::Error;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -32,23 +30,8 @@ pub fn to_py_err(error: Error) -> PyErr {
     })
 }
 
-/// Runs `f`, turning a panic into an `internal` error so that it never reaches Python as a
-/// `PanicException` (which is not a `DajisaasError`).
-pub fn guarded<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
-        Err(Error::new(
-            ErrorCode::Internal,
-            format!("internal error (a bug): {what}"),
-        ))
-    })
-}
-
-/// `guarded`, with the error raised as its Python exception.
+/// Runs `f` inside the core's panic boundary (a panic becomes an `internal` error, never a
+/// `PanicException`, which is not a `DajisaasError`), with the error raised as its exception.
 pub fn run<T>(f: impl FnOnce() -> Result<T, Error>) -> PyResult<T> {
-    guarded(f).map_err(to_py_err)
+    dajisaas::catch_panic(f).map_err(to_py_err)
 }

@@ -8,7 +8,7 @@ mod results;
 
 use pyo3::prelude::*;
 
-use crate::errors::{run, to_py_err};
+use crate::errors::run;
 
 /// Clears pyo3-log's cached levels, so that a client sees the logging configuration of the
 /// moment it is created.
@@ -20,18 +20,20 @@ pub(crate) fn refresh_logging_levels() {
     }
 }
 
-/// The signature of `params` (a dict) under `secret`: 32 uppercase hex digits.
+/// The signature of `params` (any mapping with str keys) under `secret`: 32 uppercase hex digits.
 #[pyfunction]
 fn sign(params: &Bound<'_, PyAny>, secret: &str) -> PyResult<String> {
-    let params = convert::params(Some(params)).map_err(to_py_err)?;
-    run(|| Ok(dajisaas::sign(&params, secret)))
+    run(|| Ok(dajisaas::sign(&convert::params(Some(params))?, secret)))
 }
 
 /// The string that `sign` hashes, with the secret shown as `***`.
 #[pyfunction]
 fn signing_string_masked(params: &Bound<'_, PyAny>) -> PyResult<String> {
-    let params = convert::params(Some(params)).map_err(to_py_err)?;
-    run(|| Ok(dajisaas::signing_string_masked(&params)))
+    run(|| {
+        Ok(dajisaas::signing_string_masked(&convert::params(Some(
+            params,
+        ))?))
+    })
 }
 
 /// Panics inside the panic boundary, so that tests can show a Rust panic surfaces as
@@ -51,7 +53,11 @@ fn _dajisaas(m: &Bound<'_, PyModule>) -> PyResult<()> {
     {
         let _ = LOGGING.set(handle);
     }
-    // asyncio awaits core tasks through this small runtime; the I/O runs on the core's own.
+    // The tokio runtime of AsyncClient: pyo3-async-runtimes polls every coroutine's future on
+    // it, and the core runs an async call in the tokio runtime that polls it, so AsyncClient's
+    // requests and connections are driven by this runtime's one worker thread. The blocking
+    // Client's calls run on the core's own I/O runtime (two "dajisaas-io" threads, started with
+    // the first client and stopped with the last).
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.worker_threads(1).enable_all();
     pyo3_async_runtimes::tokio::init(runtime);

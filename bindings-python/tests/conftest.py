@@ -27,13 +27,21 @@ SECRET = "py-SECRET-d41c9a77"
 class Sandbox:
     """A `daji sandbox` process; its first stdout line is its address."""
 
-    def __init__(self, *extra: str, secret: str = SECRET) -> None:
+    def __init__(
+        self,
+        *extra: str,
+        secret: str = SECRET,
+        slow_ms: int = 1500,
+        hang_ms: int = 3000,
+        latency_ms: int = 0,
+    ) -> None:
         if not DAJI.exists():
             raise RuntimeError(f"{DAJI} is missing: build it with `cargo build -p daji` first")
         self.secret = secret
         self.process = subprocess.Popen(
             [str(DAJI), "sandbox", "--port", "0", "--app-key", APP_KEY, "--app-secret", secret,
-             "--slow-ms", "1500", "--hang-ms", "3000", *extra],
+             "--slow-ms", str(slow_ms), "--hang-ms", str(hang_ms), "--latency-ms", str(latency_ms),
+             *extra],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
         assert self.process.stdout is not None
@@ -105,14 +113,15 @@ def sandbox(sandbox_process: Sandbox) -> Sandbox:
 
 @pytest.fixture(scope="session")
 def slow_sandbox() -> Iterator[Sandbox]:
-    sb = Sandbox("--latency-ms", "100")
+    sb = Sandbox(latency_ms=100)
     yield sb
     sb.stop()
 
 
 def make_client(sb: Sandbox, **options: Any) -> dajisaas.Client:
-    options.setdefault("timeout", 0.7)
-    options.setdefault("backoff", (0.001, 0.005))
+    options.setdefault("timeout_ms", 700)
+    options.setdefault("backoff_base_ms", 1)
+    options.setdefault("backoff_cap_ms", 5)
     return dajisaas.Client(APP_KEY, sb.secret, base_url=sb.url, **options)
 
 

@@ -6,7 +6,7 @@ from typing import Any, Callable
 import pytest
 
 import dajisaas
-from conftest import APP_KEY, Sandbox, make_client
+from conftest import Sandbox, make_client
 
 BAD_ID_LISTS = [
     ([1.5], "orderIds[0] must be a str or int, not float"),
@@ -57,7 +57,7 @@ CALLS: list[tuple[Callable[[dajisaas.Client], Any], str]] = [
     (lambda c: c.request("POST", "/alibaba/x", {1: "x"}), "key that is not a str"),
     (lambda c: c.request("POST", "/alibaba/x", {"a": float("nan")}), "cannot be signed"),
     (lambda c: c.request("POST", "/alibaba/x", {"a": 2**70}), "64-bit range"),
-    (lambda c: c.request("POST", "/alibaba/x", [1, 2]), "params must be a dict"),  # type: ignore[arg-type]
+    (lambda c: c.request("POST", "/alibaba/x", [1, 2]), "params must be a mapping"),  # type: ignore[arg-type]
 ]
 
 
@@ -78,30 +78,7 @@ def test_deeply_nested_params_are_refused(client: dajisaas.Client, sandbox: Sand
     assert sandbox.stats()["requests"] == 0
 
 
-@pytest.mark.parametrize("kwargs,needle", [
-    ({"app_key": ""}, "app_key is empty"),
-    ({"app_key": " k"}, "whitespace"),
-    ({"app_secret": "  "}, "app_secret is empty"),
-    ({"base_url": "http://example.com"}, "plain http"),
-    ({"base_url": "https://u:p@example.com"}, "credentials"),
-    ({"base_url": "https://example.com/#f"}, "fragment"),
-    ({"timeout": -1}, "timeout must be a positive number"),
-    ({"timeout": 0}, "above zero"),
-    ({"max_retries": 4}, "at most 3"),
-    ({"max_retries": -1}, "max_retries must be 0 to 3"),
-    ({"order_id_format": "csv"}, "order_id_format"),
-])
-def test_bad_configuration(sandbox: Sandbox, kwargs: dict[str, Any], needle: str) -> None:
-    key = kwargs.pop("app_key", APP_KEY)
-    secret = kwargs.pop("app_secret", sandbox.secret)
-    options = {"base_url": sandbox.url, **kwargs}
-    for cls in (dajisaas.Client, dajisaas.AsyncClient):
-        with pytest.raises(dajisaas.InvalidArgumentError) as caught:
-            cls(key, secret, **options)
-        assert needle in caught.value.message, caught.value.message
-
-
-def test_sign_rejects_non_dicts() -> None:
+def test_sign_rejects_non_mappings() -> None:
     with pytest.raises(dajisaas.InvalidArgumentError):
         dajisaas.sign([("a", "b")], "s")  # type: ignore[arg-type]
 

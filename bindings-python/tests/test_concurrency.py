@@ -46,37 +46,38 @@ def test_async_client_runs_calls_concurrently(slow_sandbox: Sandbox) -> None:
     assert slow_sandbox.stats()["peakInFlight"] >= 8
 
 
-def test_async_client_outcomes_and_errors(sandbox: Sandbox) -> None:
+def test_async_client_calls_and_errors(sandbox: Sandbox) -> None:
+    # The outcome of each sandbox pattern through AsyncClient is in test_outcomes.py.
     async def main() -> None:
         client = dajisaas.AsyncClient(
-            APP_KEY, sandbox.secret, base_url=sandbox.url, timeout=0.7, backoff=(0.001, 0.005)
+            APP_KEY, sandbox.secret, base_url=sandbox.url, timeout_ms=700, backoff_base_ms=1,
+            backoff_cap_ms=5,
         )
-        payment = await client.prepare_pay("9001000000000000001")
-        assert payment.attempts == 3
-        with pytest.raises(dajisaas.PaymentDeclinedError) as caught:
-            await client.prepare_pay("9000000000000000001")
-        assert caught.value.attempts == 4
-        with pytest.raises(dajisaas.PaymentOutcomeUnknownError):
-            await client.prepare_pay("9002000000000000001")
         links = await client.pay_urls([str(n) for n in range(1, 26)], batch_size=10)
         assert len(links) == 3
         data = await client.request("POST", "/alibaba/x", {"n": 1})
         assert data["params"]["n"] == 1
         with pytest.raises(dajisaas.InvalidArgumentError):
             await client.pay_url([1.5])
+        with pytest.raises(dajisaas.InvalidArgumentError, match="params must be a mapping"):
+            await client.request("POST", "/alibaba/x", [1])  # type: ignore[arg-type]
 
     asyncio.run(main())
-    assert all(n <= 1 for n in sandbox.stats()["deductions"].values())
+    assert sandbox.stats()["requests"] == 4
 
 
 def test_concurrent_payment_of_one_order_is_refused(sandbox: Sandbox) -> None:
-    client = dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url, timeout=5)
+    client = dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url, timeout_ms=5000)
     results: list[object] = []
     first = threading.Thread(target=lambda: results.append(client.prepare_pay("9007000000000000001")))
     first.start()
     while not sandbox.stats()["payCalls"]:
         pass
-    with pytest.raises(dajisaas.InvalidArgumentError, match="already under way"):
+    # payment_in_progress once the core's per-client guard reports it (a parallel change);
+    # invalid_argument until then. Either way nothing is sent.
+    with pytest.raises(
+        (dajisaas.PaymentInProgressError, dajisaas.InvalidArgumentError), match="already under way"
+    ):
         client.prepare_pay("9007000000000000001")
     first.join()
     assert sandbox.deductions("9007000000000000001") == 1

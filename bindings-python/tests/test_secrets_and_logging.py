@@ -38,7 +38,8 @@ def test_no_debug_lines_when_the_logger_is_quiet(client: dajisaas.Client, caplog
 
 def test_secret_is_absent_from_reprs_and_errors(sandbox: Sandbox) -> None:
     client = make_client(sandbox)
-    shown = [repr(client), str(client), repr(dajisaas.AsyncClient(APP_KEY, SECRET, base_url=sandbox.url))]
+    async_client = dajisaas.AsyncClient(APP_KEY, SECRET, base_url=sandbox.url)
+    shown = [repr(client), str(client), str(client.config), repr(async_client), str(async_client.config)]
     shown += [repr(client.pay_url(["1"])), repr(client.prepare_pay("2"))]
     for order_id in ["9000000000000000001", "9004000000000000001", "9003000000000000001", "x"]:
         with pytest.raises(dajisaas.DajisaasError) as caught:

@@ -20,6 +20,8 @@ def use_blocking(client: dajisaas.Client) -> None:
         print(url, ids, trace, attempts, data, links, channel, payment.order_id)
     except dajisaas.PaymentOutcomeUnknownError as e:
         print("check the order first", e.trace_id, e.attempts)
+    except dajisaas.PaymentInProgressError as e:
+        print("already being paid", e.code)
     except dajisaas.PaymentDeclinedError as e:
         print("not paid", e.code, e.api_code, e.http_status)
     except dajisaas.DajisaasError as e:
@@ -40,9 +42,18 @@ def main() -> None:
     signature: str = dajisaas.sign({"appKey": "K", "orderIdList": "[1,2]"}, "S")
     masked: str = dajisaas.signing_string_masked({"appKey": "K"})
     client = dajisaas.Client(
-        "key", "secret", base_url="http://127.0.0.1:8787", timeout=10.0, connect_timeout=2.0,
-        max_retries=2, backoff=(0.1, 1.0), order_id_format="comma_separated",
+        "key", "secret", base_url="http://127.0.0.1:8787", timeout_ms=10_000,
+        connect_timeout_ms=2_000, max_retries=2, backoff_base_ms=100, backoff_cap_ms=1_000,
+        order_id_format="comma_separated", max_concurrent_batches=2,
     )
+    config: dajisaas.ClientConfig = client.config
+    timeout_ms: int = config["timeout_ms"]
+    order_id_format: dajisaas.OrderIdFormat = config["order_id_format"]
+    print(timeout_ms, order_id_format, repr(client))
+    options: dajisaas.ClientOptions = {"timeout_ms": 5_000, "max_retries": 1}
+    optioned = dajisaas.AsyncClient("key", "secret", **options)
+    async_config: dajisaas.ClientConfig = optioned.config
+    print(async_config["max_concurrent_batches"])
     env_client: dajisaas.Client = dajisaas.Client.from_env()
     use_blocking(client)
     use_blocking(env_client)

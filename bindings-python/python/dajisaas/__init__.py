@@ -2,13 +2,16 @@
 
     import dajisaas
     client = dajisaas.Client.from_env()   # DAJISAAS_APP_KEY, DAJISAAS_APP_SECRET, DAJISAAS_BASE_URL
+    # or: dajisaas.Client(app_key, app_secret, timeout_ms=10_000, max_retries=2)
     link = client.pay_url(["2257455039610311973"])
     try:
         payment = client.prepare_pay("2257455039610311973")
     except dajisaas.PaymentOutcomeUnknownError:
         ...  # the money may have been taken: check the order before paying it again
 
-A thin skin over the Rust core: signing, validation, retries and parsing happen there.
+A thin skin over the Rust core: signing, validation, retries and parsing happen there, and so
+do the client options' checks and defaults (``ClientOptions`` lists the options; an option left
+out takes the core's default, and ``client.config`` shows the values in effect).
 Requests are logged at DEBUG under the logger "dajisaas", never with the secret. Logging levels
 are read when a client is created: configure logging first.
 """
@@ -32,15 +35,19 @@ from ._errors import (
     InternalError,
     InvalidArgumentError,
     PaymentDeclinedError,
+    PaymentInProgressError,
     PaymentOutcomeUnknownError,
     RateLimitedError,
     TimeoutError,
 )
+from ._options import ClientConfig, ClientOptions, OrderIdFormat
 
 __all__ = [
     "ApiError",
     "AsyncClient",
     "Client",
+    "ClientConfig",
+    "ClientOptions",
     "ConnectionError",
     "DajisaasError",
     "DecodeError",
@@ -48,9 +55,11 @@ __all__ = [
     "HttpStatusError",
     "InternalError",
     "InvalidArgumentError",
+    "OrderIdFormat",
     "PayUrl",
     "Payment",
     "PaymentDeclinedError",
+    "PaymentInProgressError",
     "PaymentOutcomeUnknownError",
     "RateLimitedError",
     "TimeoutError",

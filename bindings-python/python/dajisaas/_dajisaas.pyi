@@ -1,9 +1,12 @@
 """Type stubs of the native module (see __init__.py for the package's documentation)."""
 
-from typing import Any, Iterable, Literal, Mapping, Optional, Tuple, Union
+from typing import Any, Iterable, Literal, Mapping, Optional, Union
+
+from typing_extensions import Unpack
+
+from ._options import ClientConfig, ClientOptions
 
 OrderId = Union[str, int]
-OrderIdFormat = Literal["json_array", "comma_separated"]
 Method = Literal["GET", "POST", "get", "post"]
 
 __version__: str
@@ -47,31 +50,19 @@ class Payment:
 class Client:
     """A blocking client, safe to share between threads; the GIL is released during calls.
 
-    ``timeout`` is the total time of one request in seconds, ``max_retries`` 0 to 3,
-    ``backoff`` the (base, cap) of the jittered exponential backoff in seconds.
-    ``root_certificates_pem`` adds CA certificates (PEM) to the system's, for networks whose
-    proxy inspects TLS; certificates are always checked. The debug option
-    ``dangerously_send_app_secret_instead_of_sign`` puts the secret on the wire: never in
-    production.
+    ``options`` are the keyword options of ``ClientOptions`` (durations in whole milliseconds:
+    ``timeout_ms``, ``connect_timeout_ms``, ``backoff_base_ms``, ``backoff_cap_ms``). An option
+    left out takes the core's default; ``config`` shows the values in effect. A wrong type, an
+    unknown name or a number out of range raises ``InvalidArgumentError`` naming the option.
     """
 
-    def __init__(
-        self,
-        app_key: str,
-        app_secret: str,
-        *,
-        base_url: Optional[str] = None,
-        timeout: float = 30.0,
-        connect_timeout: float = 10.0,
-        max_retries: int = 3,
-        backoff: Tuple[float, float] = (0.2, 5.0),
-        order_id_format: OrderIdFormat = "json_array",
-        dangerously_send_app_secret_instead_of_sign: bool = False,
-        root_certificates_pem: Optional[str] = None,
-    ) -> None: ...
+    def __init__(self, app_key: str, app_secret: str, **options: Unpack[ClientOptions]) -> None: ...
     @staticmethod
     def from_env() -> "Client":
         """A client from DAJISAAS_APP_KEY, DAJISAAS_APP_SECRET and DAJISAAS_BASE_URL."""
+    @property
+    def config(self) -> ClientConfig:
+        """The options in effect: every option, defaults applied, the secret left out."""
     def pay_url(self, order_ids: Iterable[OrderId]) -> PayUrl:
         """One cashier link for 1 to 30 distinct orders."""
     def pay_urls(self, order_ids: Iterable[OrderId], batch_size: int = 10) -> list[PayUrl]:
@@ -84,24 +75,14 @@ class Client:
         """Any other gateway endpoint, signed; returns the envelope's ``data``."""
 
 class AsyncClient:
-    """The asyncio twin of ``Client``: the same calls, as coroutines."""
+    """The asyncio twin of ``Client``: the same options and calls, as coroutines."""
 
-    def __init__(
-        self,
-        app_key: str,
-        app_secret: str,
-        *,
-        base_url: Optional[str] = None,
-        timeout: float = 30.0,
-        connect_timeout: float = 10.0,
-        max_retries: int = 3,
-        backoff: Tuple[float, float] = (0.2, 5.0),
-        order_id_format: OrderIdFormat = "json_array",
-        dangerously_send_app_secret_instead_of_sign: bool = False,
-        root_certificates_pem: Optional[str] = None,
-    ) -> None: ...
+    def __init__(self, app_key: str, app_secret: str, **options: Unpack[ClientOptions]) -> None: ...
     @staticmethod
     def from_env() -> "AsyncClient": ...
+    @property
+    def config(self) -> ClientConfig:
+        """The options in effect: every option, defaults applied, the secret left out."""
     async def pay_url(self, order_ids: Iterable[OrderId]) -> PayUrl: ...
     async def pay_urls(self, order_ids: Iterable[OrderId], batch_size: int = 10) -> list[PayUrl]: ...
     async def prepare_pay(self, order_id: OrderId) -> Payment: ...

@@ -103,6 +103,12 @@ class InternalError(DajisaasError):
     code = "internal"
 
 
+class PaymentInProgressError(DajisaasError):
+    """A payment of this order is already under way; nothing was sent. Wait for its outcome."""
+
+    code = "payment_in_progress"
+
+
 ERRORS_BY_CODE: Dict[str, Type[DajisaasError]] = {
     cls.code: cls
     for cls in (
@@ -116,6 +122,7 @@ ERRORS_BY_CODE: Dict[str, Type[DajisaasError]] = {
         PaymentDeclinedError,
         PaymentOutcomeUnknownError,
         InternalError,
+        PaymentInProgressError,
     )
 }
 
