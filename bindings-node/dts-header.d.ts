@@ -13,11 +13,13 @@ export type ErrorCode =
   | 'payment_declined'
   | 'payment_outcome_unknown'
   | 'internal'
+  | 'payment_in_progress'
 
 /**
- * Every failure of this library: thrown by `sign` and `new Client`, and the rejection of every
- * Promise. `payment_outcome_unknown` means the money may have been taken: check the order before
- * paying it again.
+ * Every failure of this library: thrown by `sign`, `signingStringMasked`, `new Client` and
+ * `Client.fromEnv`, and the rejection of every Promise (a bad argument rejects, never throws).
+ * `payment_outcome_unknown` means the money may have been taken: check the order before paying
+ * it again.
  */
 export declare class DajisaasError extends Error {
   readonly name: 'DajisaasError'

@@ -13,11 +13,13 @@ export type ErrorCode =
   | 'payment_declined'
   | 'payment_outcome_unknown'
   | 'internal'
+  | 'payment_in_progress'
 
 /**
- * Every failure of this library: thrown by `sign` and `new Client`, and the rejection of every
- * Promise. `payment_outcome_unknown` means the money may have been taken: check the order before
- * paying it again.
+ * Every failure of this library: thrown by `sign`, `signingStringMasked`, `new Client` and
+ * `Client.fromEnv`, and the rejection of every Promise (a bad argument rejects, never throws).
+ * `payment_outcome_unknown` means the money may have been taken: check the order before paying
+ * it again.
  */
 export declare class DajisaasError extends Error {
   readonly name: 'DajisaasError'
@@ -46,12 +48,21 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  * flight at once, and none blocks the event loop.
  */
 export declare class Client {
+  /**
+   * Throws a `DajisaasError` (`invalid_argument`) naming the option when one is unknown, of
+   * the wrong type or out of range.
+   */
   constructor(options: ClientOptions)
   /** A client from DAJISAAS_APP_KEY, DAJISAAS_APP_SECRET and DAJISAAS_BASE_URL. */
   static fromEnv(): Client
+  /** Every option in effect, with the defaults applied; never the secret. */
+  get config(): ClientConfig
   /** One cashier link for 1 to 30 distinct orders (strings, BigInt or safe integers). */
   payUrl(orderIds: Array<string | bigint | number>): Promise<PayUrl>
-  /** Links for any number of orders, in batches (default 10), in input order; repeats dropped. */
+  /**
+   * Links for any number of orders, in batches (default 10), in input order; repeats dropped.
+   * At most `maxConcurrentBatches` links are fetched at once.
+   */
   payUrls(orderIds: Array<string | bigint | number>, options?: PayUrlsOptions): Promise<Array<PayUrl>>
   /** Pays one order without the buyer's password; retries can never pay it twice. */
   preparePay(orderId: string | bigint | number): Promise<Payment>
@@ -60,31 +71,57 @@ export declare class Client {
    * JavaScript number cannot hold. Resolves to the envelope's `data`.
    */
   request(method: 'GET' | 'POST', path: string, params?: Record<string, unknown> | string): Promise<any>
-  /** `Client(appKey="...", baseUrl="...")`: never the secret. */
+  /**
+   * `Client(appKey="...", baseUrl="...", timeoutMs=30000, ...)`: every option in effect, as
+   * `config` shows them; never the secret.
+   */
   toString(): string
 }
 
-/** Options of `new Client(...)`. Only `appKey` and `appSecret` are required. */
+/** What `client.config` shows: every option in effect, defaults applied, never the secret. */
+export interface ClientConfig {
+  appKey: string
+  /** Normalised, with a trailing `/`. */
+  baseUrl: string
+  timeoutMs: number
+  connectTimeoutMs: number
+  maxRetries: number
+  backoffBaseMs: number
+  backoffCapMs: number
+  orderIdFormat: OrderIdFormat
+  maxConcurrentBatches: number
+  /** How many extra CA certificates are trusted (the PEM text itself is not shown). */
+  rootCertificatesPem: number
+  dangerouslySendAppSecretInsteadOfSign: boolean
+}
+
+/**
+ * Options of `new Client(...)`. Only `appKey` and `appSecret` are required; an option left out
+ * (or `undefined`, or `null`) takes the core's default. Durations are whole milliseconds.
+ */
 export interface ClientOptions {
   appKey: string
   appSecret: string
   /** Default `https://openapi.dajisaas.com`; plain http only for loopback hosts. */
   baseUrl?: string
-  /** Total time of one request in milliseconds (default 30000). */
+  /** Total time of one request, 1 to 600000 ms (default 30000). */
   timeoutMs?: number
-  /** Time to connect in milliseconds (default 10000). */
+  /** Time to connect, 1 to 600000 ms (default 10000). */
   connectTimeoutMs?: number
   /** Retries after a retryable failure, 0 to 3 (default 3). */
   maxRetries?: number
-  /** First backoff step in milliseconds (default 200). */
+  /** First backoff step, 0 to 60000 ms (default 200). */
   backoffBaseMs?: number
-  /** Longest backoff in milliseconds (default 5000). */
+  /** Longest backoff step, 0 to 60000 ms and not below backoffBaseMs (default 5000). */
   backoffCapMs?: number
+  /** How `orderIdList` is written (default `'json_array'`). */
   orderIdFormat?: OrderIdFormat
-  /** DEBUGGING ONLY: send the secret instead of a signature. Never in production. */
-  dangerouslySendAppSecretInsteadOfSign?: boolean
+  /** Link batches `payUrls` fetches at once, 1 to 16 (default 4). */
+  maxConcurrentBatches?: number
   /** CA certificates (PEM) to trust besides the system's, for TLS-inspecting proxies. */
   rootCertificatesPem?: string
+  /** DEBUGGING ONLY: send the secret instead of a signature. Never in production. */
+  dangerouslySendAppSecretInsteadOfSign?: boolean
 }
 
 /** How `orderIdList` is written on the wire. */

@@ -4,11 +4,10 @@
 //! promise (a napi deferred) when done. Neither libuv's thread pool nor napi-rs's runtime is used.
 
 use std::future::Future;
-use std::time::Duration;
 
-use dajisaas::{ClientBuilder, Error, ErrorCode, Method, OrderIdFormat as CoreFormat, Params};
+use dajisaas::{Casing, Method};
 use napi::bindgen_prelude::{Object, ToNapiValue};
-use napi::{Env, Unknown, ValueType};
+use napi::{Env, Unknown};
 use napi_derive::napi;
 use serde_json::Value;
 
@@ -24,28 +23,59 @@ pub enum OrderIdFormat {
     CommaSeparated,
 }
 
-/// Options of `new Client(...)`. Only `appKey` and `appSecret` are required.
+// `ClientOptions`, `ClientConfig` and `PayUrlsOptions` exist for their TypeScript interfaces
+// only (hence `allow(dead_code)`): `new Client` hands the options object to the core
+// (convert::client_options, then `dajisaas::ClientOptions::from_map`), which holds every default
+// and every check; the `config` getter returns the core's `Config::to_json`; `payUrls` reads its
+// options with convert::pay_urls_batch_size. Defaults in the comments are the core's; a test
+// compares the interfaces' names with what `client.config` shows.
+
+/// Options of `new Client(...)`. Only `appKey` and `appSecret` are required; an option left out
+/// (or `undefined`, or `null`) takes the core's default. Durations are whole milliseconds.
 #[napi(object)]
+#[allow(dead_code)]
 pub struct ClientOptions {
     pub app_key: String,
     pub app_secret: String,
     /// Default `https://openapi.dajisaas.com`; plain http only for loopback hosts.
     pub base_url: Option<String>,
-    /// Total time of one request in milliseconds (default 30000).
-    pub timeout_ms: Option<f64>,
-    /// Time to connect in milliseconds (default 10000).
-    pub connect_timeout_ms: Option<f64>,
+    /// Total time of one request, 1 to 600000 ms (default 30000).
+    pub timeout_ms: Option<u32>,
+    /// Time to connect, 1 to 600000 ms (default 10000).
+    pub connect_timeout_ms: Option<u32>,
     /// Retries after a retryable failure, 0 to 3 (default 3).
     pub max_retries: Option<u32>,
-    /// First backoff step in milliseconds (default 200).
-    pub backoff_base_ms: Option<f64>,
-    /// Longest backoff in milliseconds (default 5000).
-    pub backoff_cap_ms: Option<f64>,
+    /// First backoff step, 0 to 60000 ms (default 200).
+    pub backoff_base_ms: Option<u32>,
+    /// Longest backoff step, 0 to 60000 ms and not below backoffBaseMs (default 5000).
+    pub backoff_cap_ms: Option<u32>,
+    /// How `orderIdList` is written (default `'json_array'`).
     pub order_id_format: Option<OrderIdFormat>,
-    /// DEBUGGING ONLY: send the secret instead of a signature. Never in production.
-    pub dangerously_send_app_secret_instead_of_sign: Option<bool>,
+    /// Link batches `payUrls` fetches at once, 1 to 16 (default 4).
+    pub max_concurrent_batches: Option<u32>,
     /// CA certificates (PEM) to trust besides the system's, for TLS-inspecting proxies.
     pub root_certificates_pem: Option<String>,
+    /// DEBUGGING ONLY: send the secret instead of a signature. Never in production.
+    pub dangerously_send_app_secret_instead_of_sign: Option<bool>,
+}
+
+/// What `client.config` shows: every option in effect, defaults applied, never the secret.
+#[napi(object)]
+#[allow(dead_code)]
+pub struct ClientConfig {
+    pub app_key: String,
+    /// Normalised, with a trailing `/`.
+    pub base_url: String,
+    pub timeout_ms: u32,
+    pub connect_timeout_ms: u32,
+    pub max_retries: u32,
+    pub backoff_base_ms: u32,
+    pub backoff_cap_ms: u32,
+    pub order_id_format: OrderIdFormat,
+    pub max_concurrent_batches: u32,
+    /// How many extra CA certificates are trusted (the PEM text itself is not shown).
+    pub root_certificates_pem: u32,
+    pub dangerously_send_app_secret_instead_of_sign: bool,
 }
 
 /// A cashier link for one or more orders.
@@ -73,6 +103,7 @@ pub struct Payment {
 
 /// Options of `payUrls`.
 #[napi(object)]
+#[allow(dead_code)]
 pub struct PayUrlsOptions {
     /// Ids per link, 1 to 30 (default 10, as the gateway advises).
     pub batch_size: Option<u32>,
@@ -102,73 +133,14 @@ impl From<dajisaas::Payment> for Payment {
     }
 }
 
-fn invalid(message: String) -> Error {
-    Error::new(ErrorCode::InvalidArgument, message)
-}
-
-fn millis(value: Option<f64>, name: &str) -> Result<Option<Duration>, Error> {
-    value
-        .map(|ms| {
-            Duration::try_from_secs_f64(ms / 1000.0).map_err(|_| {
-                invalid(format!(
-                    "{name} must be a positive number of milliseconds, not {ms}"
-                ))
-            })
-        })
-        .transpose()
-}
-
-fn builder(options: ClientOptions) -> Result<ClientBuilder, Error> {
-    let mut b = ClientBuilder::new(options.app_key, options.app_secret);
-    if let Some(url) = options.base_url {
-        b = b.base_url(url);
-    }
-    if let Some(t) = millis(options.timeout_ms, "timeoutMs")? {
-        b = b.timeout(t);
-    }
-    if let Some(t) = millis(options.connect_timeout_ms, "connectTimeoutMs")? {
-        b = b.connect_timeout(t);
-    }
-    if let Some(n) = options.max_retries {
-        b = b.max_retries(n);
-    }
-    let base =
-        millis(options.backoff_base_ms, "backoffBaseMs")?.unwrap_or(Duration::from_millis(200));
-    let cap = millis(options.backoff_cap_ms, "backoffCapMs")?.unwrap_or(Duration::from_secs(5));
-    if let Some(format) = options.order_id_format {
-        b = b.order_id_format(match format {
-            OrderIdFormat::JsonArray => CoreFormat::JsonArray,
-            OrderIdFormat::CommaSeparated => CoreFormat::CommaSeparated,
-        });
-    }
-    if let Some(pem) = &options.root_certificates_pem {
-        b = b.add_root_certificates_pem(pem);
-    }
-    let debug = options
-        .dangerously_send_app_secret_instead_of_sign
-        .unwrap_or(false);
-    Ok(b.backoff(base, cap)
-        .dangerously_send_app_secret_instead_of_sign(debug))
-}
-
-/// Reads the options object; a missing or mistyped field is an `invalid_argument`.
-fn read_options(options: &Unknown<'_>) -> Result<ClientOptions, Error> {
-    if options.get_type().ok() != Some(ValueType::Object) {
-        return Err(invalid(
-            "options must be an object with appKey and appSecret".into(),
-        ));
-    }
-    unsafe { options.cast::<ClientOptions>() }
-        .map_err(|e| invalid(format!("options: {}", e.reason)))
-}
-
-/// A promise for a core call: the call starts on the core's I/O threads straight away (no
-/// napi-rs runtime in between, and never libuv's pool) and the promise settles on the
-/// JavaScript thread when it is done.
+/// A promise for a core call. `prepare` converts the arguments and returns the call; the call
+/// starts on the core's I/O threads straight away (no napi-rs runtime in between, and never
+/// libuv's pool) and the promise settles on the JavaScript thread when it is done. A bad
+/// argument, or a panic while converting, rejects the promise: nothing is thrown.
 fn promise<'env, T, V, F>(
     env: &'env Env,
     client: &dajisaas::AsyncClient,
-    call: F,
+    prepare: impl FnOnce() -> dajisaas::Result<F>,
     to_js: fn(T) -> V,
 ) -> napi::Result<Object<'env>>
 where
@@ -177,9 +149,13 @@ where
     F: Future<Output = dajisaas::Result<T>> + Send + 'static,
 {
     let (deferred, promise) = env.create_deferred()?;
-    client.start(call, move |outcome| {
+    let settle = move |outcome: dajisaas::Result<T>| {
         deferred.resolve(move |env: Env| outcome.map(to_js).map_err(|e| js_error(&env, e)));
-    });
+    };
+    match dajisaas::catch_panic(prepare) {
+        Ok(call) => client.start(call, settle),
+        Err(e) => settle(Err(e)),
+    }
     Ok(promise)
 }
 
@@ -192,11 +168,11 @@ pub struct Client {
 
 #[napi]
 impl Client {
+    /// Throws a `DajisaasError` (`invalid_argument`) naming the option when one is unknown, of
+    /// the wrong type or out of range.
     #[napi(constructor, catch_unwind, ts_args_type = "options: ClientOptions")]
     pub fn new(env: Env, options: Unknown) -> napi::Result<Self> {
-        let inner = guarded(&env, || {
-            read_options(&options).and_then(builder)?.build_async()
-        })?;
+        let inner = guarded(&env, || convert::client_options(&options)?.build_async())?;
         Ok(Client { inner })
     }
 
@@ -208,6 +184,12 @@ impl Client {
         })
     }
 
+    /// Every option in effect, with the defaults applied; never the secret.
+    #[napi(getter, catch_unwind, ts_return_type = "ClientConfig")]
+    pub fn config(&self) -> Value {
+        self.inner.config().to_json(Casing::Camel)
+    }
+
     /// One cashier link for 1 to 30 distinct orders (strings, BigInt or safe integers).
     #[napi(
         catch_unwind,
@@ -215,17 +197,20 @@ impl Client {
         ts_return_type = "Promise<PayUrl>"
     )]
     pub fn pay_url<'env>(&self, env: &'env Env, order_ids: Unknown) -> napi::Result<Object<'env>> {
-        let ids = convert::order_ids(&order_ids);
         let client = self.inner.clone();
         promise(
             env,
             &self.inner,
-            async move { client.pay_url(ids?).await },
+            || {
+                let ids = convert::order_ids(&order_ids)?;
+                Ok(async move { client.pay_url(ids).await })
+            },
             PayUrl::from,
         )
     }
 
     /// Links for any number of orders, in batches (default 10), in input order; repeats dropped.
+    /// At most `maxConcurrentBatches` links are fetched at once.
     #[napi(
         catch_unwind,
         ts_args_type = "orderIds: Array<string | bigint | number>, options?: PayUrlsOptions",
@@ -235,15 +220,18 @@ impl Client {
         &self,
         env: &'env Env,
         order_ids: Unknown,
-        options: Option<PayUrlsOptions>,
+        options: Option<Unknown>,
     ) -> napi::Result<Object<'env>> {
-        let ids = convert::order_ids(&order_ids);
-        let batch_size = options.and_then(|o| o.batch_size).unwrap_or(10) as usize;
         let client = self.inner.clone();
         promise(
             env,
             &self.inner,
-            async move { client.pay_urls(ids?, batch_size).await },
+            || {
+                let ids = convert::order_ids(&order_ids)?;
+                // The core has no default batch size; 10 is the gateway's advice.
+                let batch_size = convert::pay_urls_batch_size(options.as_ref())?.unwrap_or(10);
+                Ok(async move { client.pay_urls(ids, batch_size).await })
+            },
             |links| links.into_iter().map(PayUrl::from).collect::<Vec<_>>(),
         )
     }
@@ -259,12 +247,14 @@ impl Client {
         env: &'env Env,
         order_id: Unknown,
     ) -> napi::Result<Object<'env>> {
-        let id = convert::order_id(&order_id, "orderId");
         let client = self.inner.clone();
         promise(
             env,
             &self.inner,
-            async move { client.prepare_pay(id?).await },
+            || {
+                let id = convert::order_id(&order_id, "orderId")?;
+                Ok(async move { client.prepare_pay(id).await })
+            },
             Payment::from,
         )
     }
@@ -279,32 +269,36 @@ impl Client {
     pub fn request<'env>(
         &self,
         env: &'env Env,
-        method: String,
-        path: String,
+        method: Unknown,
+        path: Unknown,
         params: Option<Unknown>,
     ) -> napi::Result<Object<'env>> {
-        let prepared: dajisaas::Result<(Method, Params)> =
-            Method::parse(&method).and_then(|m| Ok((m, convert::params(params.as_ref())?)));
         let client = self.inner.clone();
         promise(
             env,
             &self.inner,
-            async move {
-                let (method, params) = prepared?;
-                client.request(method, path, params).await
+            || {
+                let method = Method::parse(&convert::string(&method, "method")?)?;
+                let path = convert::string(&path, "path")?;
+                let params = convert::params(params.as_ref())?;
+                Ok(async move { client.request(method, path, params).await })
             },
             |data| data,
         )
     }
 
-    /// `Client(appKey="...", baseUrl="...")`: never the secret.
-    #[napi(js_name = "toString")]
+    /// `Client(appKey="...", baseUrl="...", timeoutMs=30000, ...)`: every option in effect, as
+    /// `config` shows them; never the secret.
+    #[napi(js_name = "toString", catch_unwind)]
     pub fn to_string_js(&self) -> String {
-        let config = self.inner.config();
-        format!(
-            "Client(appKey={:?}, baseUrl={:?})",
-            config.app_key(),
-            config.base_url()
-        )
+        let shown = match self.inner.config().to_json(Casing::Camel) {
+            Value::Object(options) => options
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => String::new(),
+        };
+        format!("Client({shown})")
     }
 }

@@ -1,7 +1,11 @@
 //! JavaScript values to and from the core's types. Conversion only: what the values mean
-//! (order-id shape, limits) is validated by the core.
+//! (order-id shape, option ranges, limits) is validated by the core. Every argument arrives as
+//! `Unknown` and is converted here, so that a value of the wrong type is a `DajisaasError`
+//! (`invalid_argument`) naming the argument, never napi's own error.
 
-use dajisaas::{Error, ErrorCode, Params};
+use std::ops::RangeInclusive;
+
+use dajisaas::{Casing, ClientOptions, Error, Params};
 use napi::bindgen_prelude::{Array, BigInt, Object};
 use napi::{JsValue, Unknown, ValueType};
 use serde_json::{Map, Number, Value};
@@ -9,10 +13,6 @@ use serde_json::{Map, Number, Value};
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 /// Deep enough for any real request; stops runaway structures.
 const MAX_DEPTH: usize = 64;
-
-fn invalid(message: String) -> Error {
-    Error::new(ErrorCode::InvalidArgument, message)
-}
 
 fn kind(value: &Unknown<'_>) -> &'static str {
     match value.get_type() {
@@ -22,6 +22,7 @@ fn kind(value: &Unknown<'_>) -> &'static str {
         Ok(ValueType::Number) => "a number",
         Ok(ValueType::String) => "a string",
         Ok(ValueType::Symbol) => "a symbol",
+        Ok(ValueType::Object) if value.is_array().unwrap_or(false) => "an array",
         Ok(ValueType::Object) => "an object",
         Ok(ValueType::Function) => "a function",
         Ok(ValueType::BigInt) => "a bigint",
@@ -30,7 +31,7 @@ fn kind(value: &Unknown<'_>) -> &'static str {
 }
 
 fn napi_failure(what: &str, e: napi::Error) -> Error {
-    invalid(format!("{what} could not be read: {}", e.reason))
+    Error::invalid(format!("{what} could not be read: {}", e.reason))
 }
 
 /// A bigint as a JSON integer, when it fits 64 bits (signed or unsigned).
@@ -44,6 +45,164 @@ fn exact_integer(n: &BigInt) -> Option<Value> {
     }
 }
 
+/// A JavaScript value as a message shows it: numbers as JavaScript prints them (`1.5`, `NaN`,
+/// `Infinity`), anything else by its type.
+fn describe(value: &Unknown<'_>) -> String {
+    if value.get_type().ok() == Some(ValueType::Number)
+        && let Ok(n) = unsafe { value.cast::<f64>() }
+    {
+        return if n.is_nan() {
+            "NaN".into()
+        } else if n.is_infinite() {
+            if n > 0.0 { "Infinity" } else { "-Infinity" }.into()
+        } else {
+            n.to_string()
+        };
+    }
+    kind(value).into()
+}
+
+/// A string argument such as `secret`, `method` or `path`.
+pub fn string(value: &Unknown<'_>, what: &str) -> Result<String, Error> {
+    match value.get_type().map_err(|e| napi_failure(what, e))? {
+        ValueType::String => unsafe { value.cast::<String>() }.map_err(|e| napi_failure(what, e)),
+        _ => Err(Error::invalid(format!(
+            "{what} must be a string, not {}",
+            describe(value)
+        ))),
+    }
+}
+
+/// A whole number in `range`, exactly: `1.5`, `NaN`, `2 ** 32 + 2` or `'3'` is refused naming
+/// the argument, never truncated or wrapped. `undefined` and `null` are `None` (left out).
+fn whole_number(
+    value: &Unknown<'_>,
+    what: &str,
+    range: RangeInclusive<u64>,
+) -> Result<Option<u64>, Error> {
+    let read = |e| napi_failure(what, e);
+    let (n, shown) = match value.get_type().map_err(read)? {
+        ValueType::Undefined | ValueType::Null => return Ok(None),
+        ValueType::Number => {
+            let n = unsafe { value.cast::<f64>() }.map_err(read)?;
+            let whole = n.fract() == 0.0 && (0.0..=MAX_SAFE_INTEGER).contains(&n);
+            (whole.then_some(n as u64), describe(value))
+        }
+        ValueType::BigInt => match exact_integer(&unsafe { value.cast::<BigInt>() }.map_err(read)?)
+        {
+            Some(v) => (v.as_u64(), format!("{v}n")),
+            None => (None, "a bigint beyond 64 bits".into()),
+        },
+        _ => (None, describe(value)),
+    };
+    n.filter(|n| range.contains(n)).map(Some).ok_or_else(|| {
+        Error::invalid(format!(
+            "{what} must be a whole number from {} to {}, not {shown}",
+            range.start(),
+            range.end()
+        ))
+    })
+}
+
+/// The options object of `new Client(...)`, checked by the core: unknown names, wrong types and
+/// out-of-range numbers are `invalid_argument` errors naming the option. An option set to
+/// `undefined` or `null` is left out, so it takes the core's default.
+pub fn client_options(value: &Unknown<'_>) -> Result<ClientOptions, Error> {
+    if value.get_type().ok() != Some(ValueType::Object) || value.is_array().unwrap_or(false) {
+        return Err(Error::invalid(format!(
+            "options must be an object with appKey and appSecret, not {}",
+            kind(value)
+        )));
+    }
+    let read = |e| napi_failure("options", e);
+    let object = unsafe { value.cast::<Object>() }.map_err(read)?;
+    let mut map = Map::new();
+    for key in Object::keys(&object).map_err(read)? {
+        let Some(item) = object
+            .get::<Unknown>(&key)
+            .map_err(|e| napi_failure(&key, e))?
+        else {
+            continue;
+        };
+        match option_value(&item, &key)? {
+            Some(v) => {
+                map.insert(key, v);
+            }
+            None if item.get_type().ok() == Some(ValueType::Undefined) => {}
+            // A value JSON cannot hold (NaN, Infinity, a function, a symbol): the core still
+            // words the error, with its range, from a stand-in that no option accepts.
+            None => return Err(unholdable_option(key, describe(&item))),
+        }
+    }
+    ClientOptions::from_map(&map, Casing::Camel)
+}
+
+/// One option's value as JSON; `None` for `undefined` and values JSON cannot hold. Numbers are
+/// kept as they are (`1.9`, `2 ** 32`, `-1`) for the core to refuse.
+fn option_value(value: &Unknown<'_>, key: &str) -> Result<Option<Value>, Error> {
+    let read = |e| napi_failure(key, e);
+    Ok(match value.get_type().map_err(read)? {
+        ValueType::Undefined | ValueType::Function | ValueType::Symbol => None,
+        ValueType::Number => {
+            let n = unsafe { value.cast::<f64>() }.map_err(read)?;
+            if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER {
+                Some(Value::from(n as i64))
+            } else {
+                Number::from_f64(n).map(Value::Number)
+            }
+        }
+        ValueType::BigInt => exact_integer(&unsafe { value.cast::<BigInt>() }.map_err(read)?),
+        _ => to_json(value, key, 0)?,
+    })
+}
+
+/// The error for an option set to a value JSON cannot hold, worded by the core: it is asked about
+/// an empty array (which no option takes, and which it shows as "a list"), and "a list" is then
+/// replaced by what the value really was. Should the core word it otherwise, its own message is
+/// kept: still `invalid_argument` naming the option and its range.
+fn unholdable_option(key: String, shown: String) -> Error {
+    const STAND_IN: &str = "a list";
+    let probe = Map::from_iter([(key.clone(), Value::Array(Vec::new()))]);
+    match ClientOptions::from_map(&probe, Casing::Camel) {
+        Err(e) => match e.message().strip_suffix(STAND_IN) {
+            Some(start) => Error::invalid(format!("{start}{shown}")),
+            None => e,
+        },
+        Ok(_) => Error::invalid(format!("{key} cannot be {shown}")),
+    }
+}
+
+/// The options of `payUrls`: `{ batchSize }`, each optional.
+pub fn pay_urls_batch_size(value: Option<&Unknown<'_>>) -> Result<Option<usize>, Error> {
+    let Some(value) = value else { return Ok(None) };
+    match value.get_type().map_err(|e| napi_failure("options", e))? {
+        ValueType::Undefined | ValueType::Null => return Ok(None),
+        ValueType::Object if !value.is_array().unwrap_or(false) => {}
+        _ => {
+            return Err(Error::invalid(format!(
+                "options must be an object such as {{ batchSize: 10 }}, not {}",
+                kind(value)
+            )));
+        }
+    }
+    let read = |e| napi_failure("options", e);
+    let object = unsafe { value.cast::<Object>() }.map_err(read)?;
+    let mut batch_size = None;
+    for key in Object::keys(&object).map_err(read)? {
+        if key != "batchSize" {
+            return Err(Error::invalid(format!(
+                "unknown option {key:?}; the options are batchSize"
+            )));
+        }
+        if let Some(item) = object.get::<Unknown>(&key).map_err(read)? {
+            // The core checks the range as well, but names it batch_size.
+            let range = 1..=dajisaas::MAX_IDS_PER_LINK as u64;
+            batch_size = whole_number(&item, "batchSize", range)?.map(|n| n as usize);
+        }
+    }
+    Ok(batch_size)
+}
+
 /// One order id: a string as it is, a bigint or a safe integer in decimal.
 pub fn order_id(value: &Unknown<'_>, what: &str) -> Result<String, Error> {
     let read = |e| napi_failure(what, e);
@@ -53,14 +212,14 @@ pub fn order_id(value: &Unknown<'_>, what: &str) -> Result<String, Error> {
             let n = unsafe { value.cast::<BigInt>() }.map_err(read)?;
             exact_integer(&n)
                 .map(|v| v.to_string())
-                .ok_or_else(|| invalid(format!("{what} is a bigint beyond 64 bits")))
+                .ok_or_else(|| Error::invalid(format!("{what} is a bigint beyond 64 bits")))
         }
         ValueType::Number => {
             let n = unsafe { value.cast::<f64>() }.map_err(read)?;
             if n.fract() != 0.0 || !n.is_finite() {
-                Err(invalid(format!("{what} {n} is not an integer")))
+                Err(Error::invalid(format!("{what} {n} is not an integer")))
             } else if n.abs() > MAX_SAFE_INTEGER {
-                Err(invalid(format!(
+                Err(Error::invalid(format!(
                     "{what} {n} is above Number.MAX_SAFE_INTEGER and may already be rounded; \
                      pass 1688 order ids as strings or BigInt"
                 )))
@@ -68,7 +227,7 @@ pub fn order_id(value: &Unknown<'_>, what: &str) -> Result<String, Error> {
                 Ok(format!("{}", n as i64))
             }
         }
-        _ => Err(invalid(format!(
+        _ => Err(Error::invalid(format!(
             "{what} must be a string, bigint or safe integer, not {}",
             kind(value)
         ))),
@@ -78,7 +237,7 @@ pub fn order_id(value: &Unknown<'_>, what: &str) -> Result<String, Error> {
 /// An array of order ids.
 pub fn order_ids(value: &Unknown<'_>) -> Result<Vec<String>, Error> {
     if !value.is_array().unwrap_or(false) {
-        return Err(invalid(format!(
+        return Err(Error::invalid(format!(
             "orderIds must be an array, not {}",
             kind(value)
         )));
@@ -92,7 +251,7 @@ pub fn order_ids(value: &Unknown<'_>) -> Result<Vec<String>, Error> {
                 .map_err(|e| napi_failure(&what, e))?;
             match item {
                 Some(item) => order_id(&item, &what),
-                None => Err(invalid(format!("{what} is missing"))),
+                None => Err(Error::invalid(format!("{what} is missing"))),
             }
         })
         .collect()
@@ -113,10 +272,10 @@ pub fn params(value: Option<&Unknown<'_>>) -> Result<Params, Error> {
         ValueType::Object if !value.is_array().unwrap_or(false) => {
             match to_json(value, "params", 0)? {
                 Some(Value::Object(map)) => Ok(map),
-                _ => Err(invalid("params must be an object".into())),
+                _ => Err(Error::invalid("params must be an object")),
             }
         }
-        _ => Err(invalid(format!(
+        _ => Err(Error::invalid(format!(
             "params must be an object or JSON text, not {}",
             kind(value)
         ))),
@@ -126,7 +285,7 @@ pub fn params(value: Option<&Unknown<'_>>) -> Result<Params, Error> {
 /// `None` for `undefined` (left out of objects, like JSON.stringify does).
 fn to_json(value: &Unknown<'_>, path: &str, depth: usize) -> Result<Option<Value>, Error> {
     if depth > MAX_DEPTH {
-        return Err(invalid(format!(
+        return Err(Error::invalid(format!(
             "{path} is nested more than {MAX_DEPTH} levels deep"
         )));
     }
@@ -139,16 +298,18 @@ fn to_json(value: &Unknown<'_>, path: &str, depth: usize) -> Result<Option<Value
         ValueType::BigInt => {
             let n = unsafe { value.cast::<BigInt>() }.map_err(read)?;
             exact_integer(&n)
-                .ok_or_else(|| invalid(format!("{path} is a bigint beyond 64 bits")))?
+                .ok_or_else(|| Error::invalid(format!("{path} is a bigint beyond 64 bits")))?
         }
         ValueType::Number => {
             let n = unsafe { value.cast::<f64>() }.map_err(read)?;
             if !n.is_finite() {
-                return Err(invalid(format!("{path} is {n} and cannot be signed")));
+                return Err(Error::invalid(format!(
+                    "{path} is {n} and cannot be signed"
+                )));
             }
             if n.fract() == 0.0 {
                 if n.abs() > MAX_SAFE_INTEGER {
-                    return Err(invalid(format!(
+                    return Err(Error::invalid(format!(
                         "{path} {n} is above Number.MAX_SAFE_INTEGER and may already be rounded; \
                          pass it as a BigInt or a string"
                     )));
@@ -157,7 +318,7 @@ fn to_json(value: &Unknown<'_>, path: &str, depth: usize) -> Result<Option<Value
             } else {
                 Value::Number(
                     Number::from_f64(n)
-                        .ok_or_else(|| invalid(format!("{path} is not a number")))?,
+                        .ok_or_else(|| Error::invalid(format!("{path} is not a number")))?,
                 )
             }
         }
@@ -194,7 +355,7 @@ fn to_json(value: &Unknown<'_>, path: &str, depth: usize) -> Result<Option<Value
             Value::Object(map)
         }
         _ => {
-            return Err(invalid(format!(
+            return Err(Error::invalid(format!(
                 "{path} is {}, which cannot be signed",
                 kind(value)
             )));

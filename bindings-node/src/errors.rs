@@ -2,7 +2,6 @@
 //! `code`, `traceId`, `apiCode`, `httpStatus` and `attempts`.
 
 use std::cell::RefCell;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use napi::bindgen_prelude::{FnArgs, Function, JsObjectValue, Object};
 use napi::{Env, Status, Unknown, UnknownRef};
@@ -74,18 +73,7 @@ pub fn js_error(env: &Env, error: dajisaas::Error) -> napi::Error {
 }
 
 /// Runs `f` and throws its error as a `DajisaasError`; a panic becomes one with code
-/// `internal` instead of reaching JavaScript as a generic error (or aborting).
+/// `internal` (the core's panic boundary) instead of reaching JavaScript as a generic error.
 pub fn guarded<T>(env: &Env, f: impl FnOnce() -> dajisaas::Result<T>) -> napi::Result<T> {
-    let outcome = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
-        Err(dajisaas::Error::new(
-            dajisaas::ErrorCode::Internal,
-            format!("internal error (a bug): {what}"),
-        ))
-    });
-    outcome.map_err(|e| js_error(env, e))
+    dajisaas::catch_panic(f).map_err(|e| js_error(env, e))
 }

@@ -17,9 +17,13 @@ use crate::errors::guarded;
     catch_unwind,
     ts_args_type = "params: Record<string, unknown> | string, secret: string"
 )]
-pub fn sign(env: Env, params: Unknown, secret: String) -> napi::Result<String> {
+pub fn sign(env: Env, params: Unknown, secret: Unknown) -> napi::Result<String> {
     guarded(&env, || {
-        Ok(dajisaas::sign(&convert::params(Some(&params))?, &secret))
+        let params = convert::params(Some(&params))?;
+        Ok(dajisaas::sign(
+            &params,
+            &convert::string(&secret, "secret")?,
+        ))
     })
 }
 
@@ -40,6 +44,16 @@ pub fn signing_string_masked(env: Env, params: Unknown) -> napi::Result<String> 
 #[napi(js_name = "__panicForTests", skip_typescript)]
 pub fn panic_for_tests(env: Env) -> napi::Result<()> {
     guarded(&env, || panic!("deliberate panic for the test suite"))
+}
+
+/// Every error code the core has, in number order, so that a test can hold the TypeScript
+/// `ErrorCode` union to them.
+#[napi(js_name = "__errorCodesForTests", skip_typescript)]
+pub fn error_codes_for_tests() -> Vec<&'static str> {
+    dajisaas::ErrorCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect()
 }
 
 #[napi(module_exports)]

@@ -60,8 +60,8 @@ test('preparePay rejects bad single ids', async () => {
 test('other bad calls', async () => {
   const c = client(sandbox)
   const cases = [
-    [() => c.payUrls(['1'], { batchSize: 0 }), /batch_size is 0/],
-    [() => c.payUrls(['1'], { batchSize: 31 }), /batch_size is 31/],
+    [() => c.payUrls(['1'], { batchSize: 0 }), /^batchSize must be a whole number from 1 to 30, not 0$/],
+    [() => c.payUrls(['1'], { batchSize: 31 }), /^batchSize must be a whole number from 1 to 30, not 31$/],
     [() => c.request('DELETE', '/alibaba/x'), /GET or POST/],
     [() => c.request('GET', 'alibaba/x'), /absolute path/],
     [() => c.request('GET', '/alibaba/x?y=1'), /without query/],
@@ -82,25 +82,120 @@ test('other bad calls', async () => {
   await nothingSent()
 })
 
-test('bad configuration throws invalid_argument', async () => {
+test('bad configuration throws invalid_argument naming the option, and nothing is sent', async () => {
   const ok = { appKey: APP_KEY, appSecret: sandbox.secret, baseUrl: sandbox.url }
   const cases = [
-    [undefined, /options must be an object/],
-    [{ appKey: 'k' }, /Missing field `appSecret`/],
-    [{ ...ok, appKey: '' }, /app_key is empty/],
+    [undefined, /^options must be an object with appKey and appSecret, not undefined$/],
+    [null, /not null/],
+    [[ok], /not an array/],
+    [{ appKey: 'k' }, /^appSecret is required$/],
+    [{ ...ok, appKey: '' }, /^appKey is empty$/],
     [{ ...ok, appKey: ' k' }, /whitespace/],
-    [{ ...ok, appSecret: '   ' }, /app_secret is empty/],
+    [{ ...ok, appKey: 42 }, /^appKey must be a string, not 42$/],
+    [{ ...ok, appSecret: '   ' }, /^appSecret is empty$/],
     [{ ...ok, baseUrl: 'http://example.com' }, /plain http/],
     [{ ...ok, baseUrl: 'https://u:p@example.com' }, /credentials/],
-    [{ ...ok, timeoutMs: -1 }, /timeoutMs must be a positive number/],
-    [{ ...ok, timeoutMs: 0 }, /above zero/],
-    [{ ...ok, maxRetries: 4 }, /at most 3/],
-    [{ ...ok, orderIdFormat: 'csv' }, /options/],
+    // Numbers are taken exactly, never wrapped or truncated (2 ** 32 used to mean 0 retries).
+    [{ ...ok, maxRetries: 2 ** 32 }, /^maxRetries must be a whole number from 0 to 3, not 4294967296$/],
+    [{ ...ok, maxRetries: 1.9 }, /^maxRetries must be a whole number from 0 to 3, not 1\.9$/],
+    [{ ...ok, maxRetries: NaN }, /^maxRetries must be a whole number from 0 to 3, not NaN$/],
+    [{ ...ok, maxRetries: true }, /^maxRetries must be a whole number from 0 to 3, not true$/],
+    [{ ...ok, maxRetries: '3' }, /^maxRetries must be a whole number from 0 to 3, not the string "3"$/],
+    [{ ...ok, maxRetries: -1 }, /^maxRetries must be a whole number from 0 to 3, not -1$/],
+    [{ ...ok, maxRetries: 4 }, /^maxRetries must be a whole number from 0 to 3, not 4$/],
+    [{ ...ok, maxRetries: () => 3 }, /^maxRetries must be a whole number from 0 to 3, not a function$/],
+    [{ ...ok, maxRetries: 2n ** 70n }, /^maxRetries must be a whole number/],
+    [{ ...ok, timeoutMs: -1 }, /^timeoutMs must be a whole number from 1 to 600000 \(milliseconds\), not -1$/],
+    [{ ...ok, timeoutMs: 0 }, /^timeoutMs must be .* not 0$/],
+    [{ ...ok, timeoutMs: Infinity }, /^timeoutMs must be .* not Infinity$/],
+    [{ ...ok, connectTimeoutMs: 2.5 }, /^connectTimeoutMs must be .* not 2\.5$/],
+    [{ ...ok, backoffCapMs: 5_000_000 }, /^backoffCapMs must be a whole number from 0 to 60000 \(milliseconds\), not 5000000$/],
+    [{ ...ok, backoffBaseMs: 300, backoffCapMs: 200 }, /backoffBaseMs \(300 ms\) must not exceed backoffCapMs/],
+    [{ ...ok, maxConcurrentBatches: 0 }, /^maxConcurrentBatches must be a whole number from 1 to 16, not 0$/],
+    [{ ...ok, maxConcurrentBatches: 17 }, /^maxConcurrentBatches must be .* not 17$/],
+    [{ ...ok, orderIdFormat: 'csv' }, /^orderIdFormat: /],
+    [{ ...ok, dangerouslySendAppSecretInsteadOfSign: 1 }, /^dangerouslySendAppSecretInsteadOfSign must be true or false, not 1$/],
+    [{ ...ok, rootCertificatesPem: 'junk' }, /root certificates in rootCertificatesPem/],
+    [{ ...ok, maxRetry: 2 }, /^unknown option "maxRetry"; the options are appKey, appSecret, baseUrl, .*maxConcurrentBatches/],
+    [{ ...ok, timeout: 3000 }, /unknown option "timeout"/],
   ]
   for (const [options, pattern] of cases) {
-    assert.throws(() => new binding.Client(options), (e) => e instanceof binding.DajisaasError && e.code === 'invalid_argument' && pattern.test(e.message), String(pattern))
+    assert.throws(() => new binding.Client(options), (e) => {
+      assert.ok(e instanceof binding.DajisaasError, String(e))
+      assert.equal(e.code, 'invalid_argument')
+      assert.equal(e.attempts, 0)
+      assert.match(e.message, pattern)
+      assert.ok(!e.message.includes(sandbox.secret))
+      return true
+    })
   }
-  assert.throws(() => binding.sign([1, 2], 's'), { code: 'invalid_argument' })
+  await nothingSent()
+})
+
+test('undefined and null options are left out, so they take the defaults', () => {
+  const ok = { appKey: APP_KEY, appSecret: sandbox.secret, baseUrl: sandbox.url }
+  const config = new binding.Client({ ...ok, timeoutMs: undefined, maxRetries: null, orderIdFormat: null }).config
+  assert.equal(config.timeoutMs, 30000)
+  assert.equal(config.maxRetries, 3)
+  assert.equal(config.orderIdFormat, 'json_array')
+  // BigInt is taken exactly, as for order ids.
+  assert.equal(new binding.Client({ ...ok, maxRetries: 2n }).config.maxRetries, 2)
+})
+
+test('an argument of the wrong type rejects with invalid_argument; it never throws', async () => {
+  const c = client(sandbox)
+  const ids = ['2257455039610311973']
+  const cases = [
+    [() => c.request(123, '/x'), /^method must be a string, not 123$/],
+    [() => c.request('GET', 5), /^path must be a string, not 5$/],
+    [() => c.request(), /^method must be a string, not undefined$/],
+    [() => c.request('GET', '/x', 7), /^params must be an object or JSON text, not a number$/],
+    [() => c.payUrl('not an array'), /^orderIds must be an array, not a string$/],
+    [() => c.payUrl(), /^orderIds must be an array, not undefined$/],
+    [() => c.payUrls('x'), /^orderIds must be an array/],
+    // Never wrapped to 2 nor truncated to 1.
+    [() => c.payUrls(ids, { batchSize: 2 ** 32 + 2 }), /^batchSize must be a whole number from 1 to 30, not 4294967298$/],
+    [() => c.payUrls(ids, { batchSize: 1.5 }), /^batchSize must be a whole number from 1 to 30, not 1\.5$/],
+    [() => c.payUrls(ids, { batchSize: NaN }), /not NaN$/],
+    [() => c.payUrls(ids, { batchSize: -1 }), /not -1$/],
+    [() => c.payUrls(ids, { batchSize: '10' }), /not a string$/],
+    [() => c.payUrls(ids, { batchSize: 31n }), /not 31n$/],
+    [() => c.payUrls(ids, { batchsize: 5 }), /^unknown option "batchsize"; the options are batchSize$/],
+    [() => c.payUrls(ids, 10), /^options must be an object such as \{ batchSize: 10 \}, not a number$/],
+    [() => c.preparePay(), /^orderId must be a string, bigint or safe integer, not undefined$/],
+  ]
+  for (const [call, pattern] of cases) {
+    let promise
+    assert.doesNotThrow(() => { promise = call() }, String(pattern))
+    assert.ok(promise instanceof Promise)
+    await assert.rejects(promise, (e) => {
+      assert.ok(e instanceof binding.DajisaasError, String(e))
+      assert.equal(e.code, 'invalid_argument')
+      assert.equal(e.attempts, 0)
+      assert.match(e.message, pattern)
+      return true
+    })
+  }
+  // batchSize left out, undefined or null takes the default (10 ids per link).
+  for (const options of [undefined, null, {}, { batchSize: undefined }, { batchSize: null }]) {
+    const many = Array.from({ length: 11 }, (_, i) => String(i + 1))
+    assert.equal((await c.payUrls(many, options)).length, 2)
+  }
+  await sandbox.reset()
+  await nothingSent()
+})
+
+test('sign and signingStringMasked throw DajisaasError for arguments of the wrong type', async () => {
+  const cases = [
+    [() => binding.sign({}, 123), /^secret must be a string, not 123$/],
+    [() => binding.sign({}), /^secret must be a string, not undefined$/],
+    [() => binding.sign([1, 2], 's'), /params must be an object or JSON text, not an array/],
+    [() => binding.sign(5, 's'), /params must be an object or JSON text, not a number/],
+    [() => binding.signingStringMasked(true), /params must be an object or JSON text, not a boolean/],
+  ]
+  for (const [call, pattern] of cases) {
+    assert.throws(call, (e) => e instanceof binding.DajisaasError && e.code === 'invalid_argument' && pattern.test(e.message), String(pattern))
+  }
   await nothingSent()
 })
 

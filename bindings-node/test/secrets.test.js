@@ -1,6 +1,6 @@
 'use strict'
 
-// The secret never appears in toString, inspect, error messages or signed requests.
+// The secret never appears in toString, config, inspect, error messages or signed requests.
 const assert = require('node:assert/strict')
 const util = require('node:util')
 const { test, before, after } = require('node:test')
@@ -14,7 +14,7 @@ after(() => sandbox.stop())
 test('the secret is absent from every string the library produces', async () => {
   await sandbox.reset()
   const c = client(sandbox)
-  const shown = [String(c), `${c}`, util.inspect(c), JSON.stringify(c)]
+  const shown = [String(c), `${c}`, util.inspect(c), JSON.stringify(c), JSON.stringify(c.config), util.inspect(c.config)]
   shown.push(util.inspect(await c.payUrl(['1'])), util.inspect(await c.preparePay('2')))
   for (const id of ['9000000000000000001', '9004000000000000001', '9003000000000000001', 'x']) {
     await assert.rejects(c.preparePay(id), (e) => {
@@ -23,7 +23,8 @@ test('the secret is absent from every string the library produces', async () => 
     })
   }
   for (const text of shown) assert.ok(!text.includes(SECRET), text)
-  assert.match(String(c), /^Client\(appKey="node-test-key", baseUrl="http:\/\/127\.0\.0\.1:\d+\/"\)$/)
+  assert.match(String(c), /^Client\(appKey="node-test-key", baseUrl="http:\/\/127\.0\.0\.1:\d+\/", timeoutMs=700, .*\)$/)
+  assert.ok(!('appSecret' in c.config))
   assert.equal((await sandbox.stats()).requestsWithSecret, 0)
 })
 
@@ -49,6 +50,7 @@ test('TLS certificates are checked, and extra roots are trusted', async () => {
     const options = { appKey: APP_KEY, appSecret: SECRET, baseUrl: own.url, maxRetries: 0 }
     await assert.rejects(new binding.Client(options).payUrl(['1']), { code: 'connection', message: /certificate/ })
     const trusting = new binding.Client({ ...options, rootCertificatesPem: fs.readFileSync(caOut, 'utf8') })
+    assert.equal(trusting.config.rootCertificatesPem, 1)
     assert.equal((await trusting.payUrl(['1'])).attempts, 1)
     assert.throws(() => new binding.Client({ ...options, rootCertificatesPem: 'junk' }), { code: 'invalid_argument', message: /root certificates/ })
   } finally {
