@@ -229,7 +229,8 @@ impl Client {
             || {
                 let ids = convert::order_ids(&order_ids)?;
                 // The core has no default batch size; 10 is the gateway's advice.
-                let batch_size = convert::pay_urls_batch_size(options.as_ref())?.unwrap_or(10);
+                let batch_size = convert::pay_urls_batch_size(options.as_ref())?
+                    .unwrap_or(dajisaas::DEFAULT_BATCH_SIZE);
                 Ok(async move { client.pay_urls(ids, batch_size).await })
             },
             |links| links.into_iter().map(PayUrl::from).collect::<Vec<_>>(),

@@ -129,9 +129,15 @@ pub fn client_options(value: &Unknown<'_>) -> Result<ClientOptions, Error> {
                 map.insert(key, v);
             }
             None if item.get_type().ok() == Some(ValueType::Undefined) => {}
-            // A value JSON cannot hold (NaN, Infinity, a function, a symbol): the core still
-            // words the error, with its range, from a stand-in that no option accepts.
-            None => return Err(unholdable_option(key, describe(&item))),
+            // A value JSON cannot hold (NaN, Infinity, a function, a symbol): the core words
+            // the error, with the option's range, from how the value is shown.
+            None => {
+                return Err(ClientOptions::invalid_value(
+                    &key,
+                    Casing::Camel,
+                    &describe(&item),
+                ));
+            }
         }
     }
     ClientOptions::from_map(&map, Casing::Camel)
@@ -154,22 +160,6 @@ fn option_value(value: &Unknown<'_>, key: &str) -> Result<Option<Value>, Error> 
         ValueType::BigInt => exact_integer(&unsafe { value.cast::<BigInt>() }.map_err(read)?),
         _ => to_json(value, key, 0)?,
     })
-}
-
-/// The error for an option set to a value JSON cannot hold, worded by the core: it is asked about
-/// an empty array (which no option takes, and which it shows as "a list"), and "a list" is then
-/// replaced by what the value really was. Should the core word it otherwise, its own message is
-/// kept: still `invalid_argument` naming the option and its range.
-fn unholdable_option(key: String, shown: String) -> Error {
-    const STAND_IN: &str = "a list";
-    let probe = Map::from_iter([(key.clone(), Value::Array(Vec::new()))]);
-    match ClientOptions::from_map(&probe, Casing::Camel) {
-        Err(e) => match e.message().strip_suffix(STAND_IN) {
-            Some(start) => Error::invalid(format!("{start}{shown}")),
-            None => e,
-        },
-        Ok(_) => Error::invalid(format!("{key} cannot be {shown}")),
-    }
 }
 
 /// The options of `payUrls`: `{ batchSize }`, each optional.

@@ -57,7 +57,7 @@ pub use options::{
 pub use order_id::{
     MAX_IDS_PER_LINK, OrderIdFormat, validate_and_dedup_order_ids, validate_order_id,
 };
-pub use pay_url::PAY_URL_PATH;
+pub use pay_url::{DEFAULT_BATCH_SIZE, PAY_URL_PATH};
 pub use prepare_pay::PREPARE_PAY_PATH;
 pub use sign::{Params, SIGN_PARAM, canonical_string, parse_params, sign, signing_string_masked};
 pub use transport::{MAX_BODY_BYTES, Method};

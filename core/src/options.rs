@@ -112,6 +112,48 @@ impl OptionName {
         }
     }
 
+    /// The option a caller's name stands for; an unknown name is an `invalid_argument` listing
+    /// the options.
+    fn lookup(key: &str, casing: Casing) -> Result<OptionName> {
+        OptionName::ALL
+            .into_iter()
+            .find(|n| n.spelled(casing) == key)
+            .ok_or_else(|| {
+                let known: Vec<String> =
+                    OptionName::ALL.iter().map(|n| n.spelled(casing)).collect();
+                Error::invalid(format!(
+                    "unknown option {key:?}; the options are {}",
+                    known.join(", ")
+                ))
+            })
+    }
+
+    /// The allowed whole numbers of a numeric option (empty for the others).
+    fn range(self) -> RangeInclusive<u64> {
+        match self {
+            OptionName::TimeoutMs | OptionName::ConnectTimeoutMs => TIMEOUT_MS,
+            OptionName::BackoffBaseMs | OptionName::BackoffCapMs => BACKOFF_MS,
+            OptionName::MaxRetries => RETRIES,
+            OptionName::MaxConcurrentBatches => CONCURRENT_BATCHES,
+            _ => RangeInclusive::new(1, 0),
+        }
+    }
+
+    /// The error for a value this option cannot take, shown as `shown` (never the secret's).
+    fn wrong_value(self, casing: Casing, shown: &str) -> Error {
+        let name = self.spelled(casing);
+        match self {
+            OptionName::DangerouslySendAppSecretInsteadOfSign => {
+                Error::invalid(format!("{name} must be true or false, not {shown}"))
+            }
+            OptionName::AppSecret => Error::invalid(format!("{name} must be a string")),
+            _ if self.range().is_empty() => {
+                Error::invalid(format!("{name} must be a string, not {shown}"))
+            }
+            _ => out_of_range(self, casing, &self.range(), shown),
+        }
+    }
+
     /// The name as a language spells it: `max_retries`, `maxRetries` or `--max-retries`.
     pub fn spelled(self, casing: Casing) -> String {
         let snake = self.as_str();
@@ -187,17 +229,7 @@ impl ClientOptions {
             ..ClientOptions::default()
         };
         for (key, value) in map {
-            let name = OptionName::ALL
-                .into_iter()
-                .find(|n| n.spelled(casing) == *key)
-                .ok_or_else(|| {
-                    let known: Vec<String> =
-                        OptionName::ALL.iter().map(|n| n.spelled(casing)).collect();
-                    Error::invalid(format!(
-                        "unknown option {key:?}; the options are {}",
-                        known.join(", ")
-                    ))
-                })?;
+            let name = OptionName::lookup(key, casing)?;
             if !value.is_null() {
                 options.set(name, value)?;
             }
@@ -205,55 +237,44 @@ impl ClientOptions {
         Ok(options)
     }
 
+    /// The error `from_map` gives for option `key` set to a value it cannot take, for a value
+    /// that a binding cannot even express as JSON (NaN, a function): `shown` is how to show it.
+    pub fn invalid_value(key: &str, casing: Casing, shown: &str) -> Error {
+        match OptionName::lookup(key, casing) {
+            Ok(name) => name.wrong_value(casing, shown),
+            Err(unknown) => unknown,
+        }
+    }
+
     fn set(&mut self, name: OptionName, value: &Value) -> Result<()> {
-        let casing = self.casing;
-        let text = || -> Result<String> {
-            value.as_str().map(str::to_string).ok_or_else(|| {
-                // The secret's value is never shown, whatever its type.
-                let not = match name {
-                    OptionName::AppSecret => "another type".to_string(),
-                    _ => shown(value),
-                };
-                Error::invalid(format!(
-                    "{} must be a string, not {not}",
-                    name.spelled(casing)
-                ))
-            })
-        };
-        let int = |range: RangeInclusive<u64>| -> Result<u64> {
+        let wrong = || name.wrong_value(self.casing, &shown(value));
+        let text = || value.as_str().map(str::to_string).ok_or_else(wrong);
+        let int = || {
             value
                 .as_u64()
-                .filter(|n| range.contains(n))
-                .ok_or_else(|| out_of_range(name, casing, &range, &shown(value)))
+                .filter(|n| name.range().contains(n))
+                .ok_or_else(wrong)
         };
-        let ms = |range| int(range).map(Duration::from_millis);
+        let ms = || int().map(Duration::from_millis);
         match name {
             OptionName::AppKey => self.app_key = Some(text()?),
             OptionName::AppSecret => self.app_secret = Some(Secret::from(text()?)),
             OptionName::BaseUrl => self.base_url = Some(text()?),
-            OptionName::TimeoutMs => self.timeout = Some(ms(TIMEOUT_MS)?),
-            OptionName::ConnectTimeoutMs => self.connect_timeout = Some(ms(TIMEOUT_MS)?),
-            OptionName::BackoffBaseMs => self.backoff_base = Some(ms(BACKOFF_MS)?),
-            OptionName::BackoffCapMs => self.backoff_cap = Some(ms(BACKOFF_MS)?),
-            OptionName::MaxRetries => self.max_retries = Some(int(RETRIES)? as u32),
-            OptionName::MaxConcurrentBatches => {
-                self.max_concurrent_batches = Some(int(CONCURRENT_BATCHES)? as u32)
-            }
+            OptionName::TimeoutMs => self.timeout = Some(ms()?),
+            OptionName::ConnectTimeoutMs => self.connect_timeout = Some(ms()?),
+            OptionName::BackoffBaseMs => self.backoff_base = Some(ms()?),
+            OptionName::BackoffCapMs => self.backoff_cap = Some(ms()?),
+            OptionName::MaxRetries => self.max_retries = Some(int()? as u32),
+            OptionName::MaxConcurrentBatches => self.max_concurrent_batches = Some(int()? as u32),
             OptionName::OrderIdFormat => {
                 self.order_id_format = Some(OrderIdFormat::parse(&text()?).map_err(|e| {
-                    Error::invalid(format!("{}: {}", name.spelled(casing), e.message()))
+                    Error::invalid(format!("{}: {}", name.spelled(self.casing), e.message()))
                 })?)
             }
             OptionName::RootCertificatesPem => self.root_certificates_pem = vec![text()?.into()],
             OptionName::DangerouslySendAppSecretInsteadOfSign => {
-                let flag = value.as_bool().ok_or_else(|| {
-                    Error::invalid(format!(
-                        "{} must be true or false, not {}",
-                        name.spelled(casing),
-                        shown(value)
-                    ))
-                })?;
-                self.dangerously_send_app_secret_instead_of_sign = Some(flag);
+                self.dangerously_send_app_secret_instead_of_sign =
+                    Some(value.as_bool().ok_or_else(wrong)?)
             }
         }
         Ok(())
@@ -288,34 +309,26 @@ impl ClientOptions {
                 name(OptionName::AppSecret)
             )));
         }
-        let duration = |value: Option<Duration>, default, option, range| {
+        let duration = |value: Option<Duration>, default, option| {
             let value = value.unwrap_or(default);
-            check_range(option, casing, &range, value.as_millis().try_into().ok())?;
+            check_range(option, casing, value.as_millis().try_into().ok())?;
             Ok(value)
         };
-        let timeout = duration(
-            self.timeout,
-            DEFAULT_TIMEOUT,
-            OptionName::TimeoutMs,
-            TIMEOUT_MS,
-        )?;
+        let timeout = duration(self.timeout, DEFAULT_TIMEOUT, OptionName::TimeoutMs)?;
         let connect_timeout = duration(
             self.connect_timeout,
             DEFAULT_CONNECT_TIMEOUT,
             OptionName::ConnectTimeoutMs,
-            TIMEOUT_MS,
         )?;
         let backoff_base = duration(
             self.backoff_base,
             DEFAULT_BACKOFF_BASE,
             OptionName::BackoffBaseMs,
-            BACKOFF_MS,
         )?;
         let backoff_cap = duration(
             self.backoff_cap,
             DEFAULT_BACKOFF_CAP,
             OptionName::BackoffCapMs,
-            BACKOFF_MS,
         )?;
         if backoff_base > backoff_cap {
             return Err(Error::invalid(format!(
@@ -327,19 +340,13 @@ impl ClientOptions {
             )));
         }
         let max_retries = self.max_retries.unwrap_or(MAX_RETRIES_LIMIT);
-        check_range(
-            OptionName::MaxRetries,
-            casing,
-            &RETRIES,
-            Some(max_retries.into()),
-        )?;
+        check_range(OptionName::MaxRetries, casing, Some(max_retries.into()))?;
         let max_concurrent_batches = self
             .max_concurrent_batches
             .unwrap_or(DEFAULT_MAX_CONCURRENT_BATCHES);
         check_range(
             OptionName::MaxConcurrentBatches,
             casing,
-            &CONCURRENT_BATCHES,
             Some(max_concurrent_batches.into()),
         )?;
         let mut extra_roots = Vec::new();
@@ -446,16 +453,11 @@ fn out_of_range(
     ))
 }
 
-fn check_range(
-    name: OptionName,
-    casing: Casing,
-    range: &RangeInclusive<u64>,
-    value: Option<u64>,
-) -> Result<()> {
+fn check_range(name: OptionName, casing: Casing, value: Option<u64>) -> Result<()> {
     match value {
-        Some(v) if range.contains(&v) => Ok(()),
-        Some(v) => Err(out_of_range(name, casing, range, &v.to_string())),
-        None => Err(out_of_range(name, casing, range, "a larger number")),
+        Some(v) if name.range().contains(&v) => Ok(()),
+        Some(v) => Err(name.wrong_value(casing, &v.to_string())),
+        None => Err(name.wrong_value(casing, "a larger number")),
     }
 }
 

@@ -12,6 +12,9 @@ use crate::retry::{Step, with_retries};
 use crate::sign::Params;
 use crate::transport::{Method, Reply, SignedRequest, send};
 
+/// The batch size the gateway advises for `pay_urls`: more ids per link risk timeouts.
+pub const DEFAULT_BATCH_SIZE: usize = 10;
+
 /// The path of the payment-link endpoint.
 pub const PAY_URL_PATH: &str = "/alibaba/alipay/url/get";
 
