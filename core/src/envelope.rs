@@ -49,6 +49,11 @@ impl Envelope {
     }
 }
 
+/// Whether an envelope `code` is a 5xx: an upstream or server error reported by the gateway.
+pub(crate) fn is_server_error_code(code: i64) -> bool {
+    (500..600).contains(&code)
+}
+
 fn mentions_rate_limit(message: &str) -> bool {
     let lower = message.to_ascii_lowercase();
     [

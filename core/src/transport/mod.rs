@@ -2,13 +2,13 @@
 //!
 //! A request is built and signed once (every input problem surfaces here, before anything is
 //! sent) and may then be sent several times by the retry loop. Each send ends as a [`Reply`]
-//! (envelope code 200) or a [`Failure`] whose [`FailureKind`] tells the endpoints whether the
-//! request could have had an effect.
+//! (envelope code 200) or a [`Failure`], whose [`Failure::effect`] tells the endpoints whether
+//! the request could have had an effect.
 //!
 //! - `request`: validating and signing a request, its URL and body;
 //! - `send`: the HTTP client, sending once, reading the capped body, the log line;
 //! - `classify`: an HTTP status and a body become a [`Reply`] or a [`Failure`];
-//! - `failure`: the kinds of failure.
+//! - `failure`: the kinds of failure and the one rule "may it have had an effect?".
 
 mod classify;
 mod failure;
@@ -18,7 +18,7 @@ mod send;
 pub(crate) use classify::Reply;
 #[cfg(test)]
 pub(crate) use classify::classify_for_tests;
-pub(crate) use failure::{Failure, FailureKind};
+pub(crate) use failure::{Effect, Failure};
 pub use request::Method;
 pub(crate) use request::SignedRequest;
 pub use send::MAX_BODY_BYTES;
