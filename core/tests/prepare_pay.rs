@@ -248,3 +248,23 @@ fn no_scenario_deducts_an_order_twice() {
     }
     assert_no_double_deduction(&sb);
 }
+
+#[test]
+fn envelope_5xx_with_a_frequency_message_is_outcome_unknown_not_rate_limited() {
+    // API.md: a message about call frequency counts only when the code is not a 5xx.
+    let stub = common::Stub::start(
+        200,
+        r#"{"code":500,"message":"调用频率超限","traceId":"t500"}"#,
+    );
+    let c = Client::builder("k", "s")
+        .base_url(&stub.url)
+        .backoff(Duration::from_millis(1), Duration::from_millis(2))
+        .build()
+        .unwrap();
+    let e = c.prepare_pay(NORMAL).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::PaymentOutcomeUnknown, "{e}");
+    assert_eq!(e.attempts(), 1);
+    assert_eq!(e.api_code(), Some(500));
+    assert_eq!(e.trace_id(), Some("t500"));
+    assert_eq!(stub.requests(), 1);
+}

@@ -99,6 +99,7 @@ fn redact(message: &str, secret: &str) -> String {
 mod tests {
     use super::*;
     use crate::config::ClientBuilder;
+    use crate::transport::failure::Effect;
 
     fn config() -> Config {
         ClientBuilder::new("K", "S3CRET")
@@ -128,6 +129,29 @@ mod tests {
             kind(400, r#"{"code":400,"message":"bad"}"#),
             Some(FailureKind::Api)
         );
+    }
+
+    #[test]
+    fn a_5xx_envelope_code_is_never_a_rate_limit() {
+        let c = config();
+        let f = classify(
+            200,
+            "{\"code\":500,\"message\":\"调用频率超限\"}".as_bytes(),
+            &c,
+        )
+        .unwrap_err();
+        assert_eq!(f.kind, FailureKind::Api);
+        assert_eq!(f.error.code(), ErrorCode::Api);
+        assert_eq!(f.error.api_code(), Some(500));
+        assert_eq!(f.effect(), Effect::Possible);
+        let f = classify(
+            200,
+            "{\"code\":400,\"message\":\"调用频率超限\"}".as_bytes(),
+            &c,
+        )
+        .unwrap_err();
+        assert_eq!(f.kind, FailureKind::RateLimited);
+        assert_eq!(f.effect(), Effect::None);
     }
 
     #[test]
