@@ -131,6 +131,7 @@ impl<'a> PaymentGuard<'a> {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if !set.insert(order_id.to_string()) {
+            // TODO(payment_in_progress): ErrorCode::PaymentInProgress once error.rs has it.
             return Err(Error::invalid(format!(
                 "a payment for order {order_id} is already under way on this client; \
                  wait for its outcome instead of paying again"
