@@ -11,8 +11,11 @@ use crate::error::Error;
 /// Why an exchange failed, as far as its effect on the gateway goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FailureKind {
-    /// Connecting (DNS, TCP, TLS) failed: the request was never written.
+    /// Connecting (DNS, TCP, TLS) failed or ran out of time: the request was never written.
     NotSent,
+    /// The HTTP layer refused to build the request: nothing was sent, and sending it again
+    /// would be refused the same way.
+    NotBuilt,
     /// The gateway refused the call for its call-frequency limit.
     RateLimited,
     /// The request was sent but no complete answer came within the timeout.
@@ -51,16 +54,17 @@ impl Failure {
 
     /// May this failure have had an effect on the gateway?
     ///
-    /// - Nothing was sent, or the gateway refused the call for its call-frequency limit, or
+    /// - Nothing was sent (not built, or not connected), or the gateway refused the call for its call-frequency limit, or
     ///   answered with a 4xx (or 3xx) that is no envelope: no effect.
     /// - A timeout or a lost connection after sending, HTTP 5xx, an unreadable body: possible.
     /// - An envelope refusal (`code != 200`): possible when its code is a 5xx (an upstream error
     ///   the gateway reports may have happened after the deduction), none otherwise.
     pub fn effect(&self) -> Effect {
         match self.kind {
-            FailureKind::NotSent | FailureKind::RateLimited | FailureKind::HttpStatus => {
-                Effect::None
-            }
+            FailureKind::NotSent
+            | FailureKind::NotBuilt
+            | FailureKind::RateLimited
+            | FailureKind::HttpStatus => Effect::None,
             FailureKind::Timeout
             | FailureKind::Lost
             | FailureKind::ServerError
@@ -84,7 +88,10 @@ impl Failure {
             | FailureKind::Timeout
             | FailureKind::Lost
             | FailureKind::ServerError => true,
-            FailureKind::Decode | FailureKind::HttpStatus | FailureKind::Api => false,
+            FailureKind::NotBuilt
+            | FailureKind::Decode
+            | FailureKind::HttpStatus
+            | FailureKind::Api => false,
         }
     }
 }
@@ -104,7 +111,7 @@ mod tests {
     #[test]
     fn effect_follows_the_outcome_table() {
         use FailureKind::*;
-        for kind in [NotSent, RateLimited, HttpStatus] {
+        for kind in [NotSent, NotBuilt, RateLimited, HttpStatus] {
             assert_eq!(failure(kind, None).effect(), Effect::None, "{kind:?}");
         }
         for kind in [Timeout, Lost, ServerError, Decode] {
@@ -125,7 +132,7 @@ mod tests {
         for kind in [NotSent, RateLimited, Timeout, Lost, ServerError] {
             assert!(failure(kind, None).is_transient(), "{kind:?}");
         }
-        for kind in [Decode, HttpStatus, Api] {
+        for kind in [NotBuilt, Decode, HttpStatus, Api] {
             assert!(!failure(kind, Some(500)).is_transient(), "{kind:?}");
         }
     }

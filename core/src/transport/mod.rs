@@ -19,7 +19,7 @@ pub(crate) use classify::Reply;
 #[cfg(test)]
 pub(crate) use classify::classify_for_tests;
 pub(crate) use failure::{Effect, Failure};
-pub use request::Method;
 pub(crate) use request::SignedRequest;
+pub use request::{MAX_URL_BYTES, Method};
 pub use send::MAX_BODY_BYTES;
 pub(crate) use send::{http_client, send};

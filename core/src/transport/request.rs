@@ -36,6 +36,13 @@ impl Method {
     }
 }
 
+/// Longest request URL (scheme to query, in bytes) the client sends; a longer one is an
+/// `invalid_argument` before anything is sent. GET parameters travel in the URL, so this bounds
+/// them. The HTTP stack cannot send a URL of 64 KiB (`http::Uri` stops at 65,534 bytes) and
+/// common servers refuse far less (nginx and Apache 8 KiB by default, IIS 16 KiB); 16 KiB keeps
+/// every request the gateway could accept and refuses, up front, the ones it could not.
+pub const MAX_URL_BYTES: usize = 16 * 1024;
+
 /// Names the client fills in itself; callers may not pass them.
 pub(super) const RESERVED: [&str; 3] = ["appKey", "appSecret", SIGN_PARAM];
 
@@ -85,6 +92,14 @@ impl SignedRequest {
                 )
             })?),
         };
+        // The URL is not quoted: in debug mode it holds the secret.
+        let length = url.as_str().len();
+        if length > MAX_URL_BYTES {
+            return Err(Error::invalid(format!(
+                "the request URL would be {length} bytes, over the limit of {MAX_URL_BYTES} \
+                 (MAX_URL_BYTES); shorten the base URL, the path or the GET parameters"
+            )));
+        }
         Ok(SignedRequest {
             method,
             path: path.to_string(),

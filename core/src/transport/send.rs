@@ -115,8 +115,18 @@ async fn read_capped(
     }
 }
 
-/// A failure of `send()`: either nothing was written (connect phase) or the answer never came.
+/// A failure of `send()`: either nothing was written (the request could not be built, or the
+/// connect phase failed) or the answer never came.
 fn send_failure(e: &reqwest::Error, config: &Config) -> Failure {
+    if e.is_builder() {
+        return Failure::new(
+            FailureKind::NotBuilt,
+            Error::invalid(format!(
+                "the request could not be built, so nothing was sent: {}",
+                describe(e)
+            )),
+        );
+    }
     if e.is_connect() {
         let code = if e.is_timeout() {
             ErrorCode::Timeout
@@ -174,5 +184,33 @@ fn describe(e: &reqwest::Error) -> String {
         "unknown error".to_string()
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ClientBuilder;
+    use crate::transport::Effect;
+
+    #[test]
+    fn a_request_the_http_layer_cannot_build_is_invalid_argument_and_final() {
+        let config = ClientBuilder::new("k", "s").into_config().unwrap();
+        let e = reqwest::Client::new()
+            .get("http://127.0.0.1:9/")
+            .header("bad header", "v")
+            .build()
+            .unwrap_err();
+        assert!(e.is_builder());
+        let f = send_failure(&e, &config);
+        assert_eq!(f.kind, FailureKind::NotBuilt);
+        assert_eq!(f.error.code(), ErrorCode::InvalidArgument);
+        assert!(
+            f.error.message().contains("nothing was sent"),
+            "{}",
+            f.error
+        );
+        assert_eq!(f.effect(), Effect::None);
+        assert!(!f.is_transient());
     }
 }
