@@ -7,10 +7,12 @@
 //!
 //! - `request`: validating and signing a request, its URL and body;
 //! - `send`: the HTTP client, sending once, reading the capped body, the log line;
+//! - `deadline`: the connect phase and the total timeout, and why they never blur;
 //! - `classify`: an HTTP status and a body become a [`Reply`] or a [`Failure`];
 //! - `failure`: the kinds of failure and the one rule "may it have had an effect?".
 
 mod classify;
+mod deadline;
 mod failure;
 mod request;
 mod send;

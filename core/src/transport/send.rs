@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::error::{Error, ErrorCode};
 
 use super::classify::{Reply, classify};
+use super::deadline::{ConnectPhaseLayer, Elapsed, within};
 use super::failure::{Failure, FailureKind};
 use super::request::SignedRequest;
 
@@ -17,15 +18,19 @@ use super::request::SignedRequest;
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// Builds the HTTP client: rustls with certificate checks, no redirects (a signed payment must
-/// not be forwarded anywhere silently), proxies from the environment.
+/// not be forwarded anywhere silently), proxies from the environment. The total timeout is not
+/// reqwest's but [`within`]'s, and every connect is bounded by [`ConnectPhaseLayer`]: see
+/// `deadline.rs` for why a connect that runs out of time is then always "not sent".
 pub(crate) fn http_client(config: &Config) -> crate::Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder();
     if !config.extra_roots.is_empty() {
         builder = builder.tls_certs_merge(config.extra_roots.iter().cloned());
     }
     builder
-        .timeout(config.timeout)
         .connect_timeout(config.connect_timeout)
+        .connector_layer(ConnectPhaseLayer {
+            connect_timeout: config.connect_timeout,
+        })
         .user_agent(concat!("dajisaas-rust/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .pool_idle_timeout(Duration::from_secs(30))
@@ -81,9 +86,18 @@ async fn exchange(
             .body(body.clone()),
         None => http.get(request.url.clone()),
     };
-    let mut response = builder.send().await.map_err(|e| send_failure(&e, config))?;
+    let deadline = tokio::time::Instant::now() + config.timeout;
+    let mut response = match within(deadline, builder.send()).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(e)) => return Err(send_failure(&e, config)),
+        Err(Elapsed) => return Err(no_answer(config, "after sending the request")),
+    };
     let status = response.status().as_u16();
-    let body = read_capped(&mut response, config).await.map_err(|f| {
+    let body = match within(deadline, read_capped(&mut response, config)).await {
+        Ok(read) => read,
+        Err(Elapsed) => Err(no_answer(config, "while reading the response")),
+    }
+    .map_err(|f| {
         let error = f.error.with_http_status(Some(status));
         Failure::new(f.kind, error)
     })?;
@@ -151,13 +165,7 @@ fn send_failure(e: &reqwest::Error, config: &Config) -> Failure {
 
 fn after_send_failure(e: &reqwest::Error, config: &Config, when: &str) -> Failure {
     if e.is_timeout() {
-        Failure::new(
-            FailureKind::Timeout,
-            Error::new(
-                ErrorCode::Timeout,
-                format!("no complete answer within {:?} {when}", config.timeout),
-            ),
-        )
+        no_answer(config, when)
     } else {
         Failure::new(
             FailureKind::Lost,
@@ -167,6 +175,16 @@ fn after_send_failure(e: &reqwest::Error, config: &Config, when: &str) -> Failur
             ),
         )
     }
+}
+
+fn no_answer(config: &Config, when: &str) -> Failure {
+    Failure::new(
+        FailureKind::Timeout,
+        Error::new(
+            ErrorCode::Timeout,
+            format!("no complete answer within {:?} {when}", config.timeout),
+        ),
+    )
 }
 
 /// The error and its causes, without the URL (which holds the secret in debug mode).
