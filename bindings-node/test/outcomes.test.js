@@ -112,7 +112,7 @@ test('concurrent payments of one order never both go out', async () => {
   const refused = both.filter((r) => r.status === 'rejected')
   assert.equal(paid.length, 1)
   assert.equal(refused.length, 1)
-  assert.equal(refused[0].reason.code, 'invalid_argument')
+  assert.equal(refused[0].reason.code, 'payment_in_progress')
   assert.match(refused[0].reason.message, /already under way/)
   assert.equal(await sandbox.deductions('9007000000000000001'), 1)
 })

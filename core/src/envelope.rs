@@ -39,14 +39,23 @@ impl Envelope {
         })
     }
 
-    /// Whether the gateway says the app exceeded its call frequency.
+    /// Whether the gateway says the app exceeded its call frequency: by its code, or by a
+    /// message about call frequency only when the code is not a 5xx (API.md: a 5xx on a payment
+    /// is always "unknown", whatever its message says).
     pub fn is_rate_limited(&self) -> bool {
-        self.code == CODE_RATE_LIMITED || self.message.as_deref().is_some_and(mentions_rate_limit)
+        self.code == CODE_RATE_LIMITED
+            || (!is_server_error_code(self.code)
+                && self.message.as_deref().is_some_and(mentions_rate_limit))
     }
 
     pub fn message_or_default(&self) -> &str {
         self.message.as_deref().unwrap_or("(no message)")
     }
+}
+
+/// Whether an envelope `code` is a 5xx: an upstream or server error reported by the gateway.
+pub(crate) fn is_server_error_code(code: i64) -> bool {
+    (500..600).contains(&code)
 }
 
 fn mentions_rate_limit(message: &str) -> bool {
@@ -139,9 +148,22 @@ mod tests {
         let by_code = Envelope::parse(br#"{"code":429}"#).unwrap();
         assert!(by_code.is_rate_limited());
         let by_text =
-            Envelope::parse("{\"code\":500,\"message\":\"调用频率超限\"}".as_bytes()).unwrap();
+            Envelope::parse("{\"code\":400,\"message\":\"调用频率超限\"}".as_bytes()).unwrap();
         assert!(by_text.is_rate_limited());
         let other = Envelope::parse(br#"{"code":401,"message":"sign error"}"#).unwrap();
         assert!(!other.is_rate_limited());
+    }
+
+    #[test]
+    fn a_5xx_code_with_a_frequency_message_is_not_a_rate_limit() {
+        for code in [500, 502, 503, 599] {
+            for message in ["调用频率超限", "App call frequency exceeded", "rate limit"] {
+                let body = serde_json::json!({"code": code, "message": message}).to_string();
+                let env = Envelope::parse(body.as_bytes()).unwrap();
+                assert!(!env.is_rate_limited(), "{body}");
+            }
+        }
+        let not_5xx = Envelope::parse(br#"{"code":600,"message":"rate limit"}"#).unwrap();
+        assert!(not_5xx.is_rate_limited());
     }
 }

@@ -15,7 +15,7 @@ use crate::model::Payment;
 use crate::order_id::validate_order_id;
 use crate::retry::{Step, with_retries};
 use crate::sign::Params;
-use crate::transport::{Failure, FailureKind, Method, Reply, SignedRequest, send};
+use crate::transport::{Effect, Failure, Method, Reply, SignedRequest, send};
 
 /// The path of the password-free payment endpoint.
 pub const PREPARE_PAY_PATH: &str = "/alibaba/trade/pay/protocolPay/preparePay";
@@ -87,30 +87,20 @@ fn payment_step(reply: Reply, order_id: &str) -> Step<Paid> {
     }
 }
 
+/// A failed exchange: a payment that may have taken effect ends at once as "outcome unknown";
+/// one that surely did not is retried like any other write when that can help.
 fn failure_step(failure: Failure, order_id: &str) -> Step<Paid> {
-    let in_doubt = match failure.kind {
-        FailureKind::NotSent | FailureKind::RateLimited => return Step::Retry(failure.error),
-        FailureKind::Timeout
-        | FailureKind::Lost
-        | FailureKind::ServerError
-        | FailureKind::Decode => true,
-        // An upstream error reported by the gateway may have happened after the deduction.
-        FailureKind::Api => failure
-            .error
-            .api_code()
-            .is_some_and(|c| (500..600).contains(&c)),
-        FailureKind::HttpStatus => false,
-    };
-    if in_doubt {
-        let message = unknown_message(order_id, failure.error.message());
-        Step::Fail(
-            failure
-                .error
-                .into_code(ErrorCode::PaymentOutcomeUnknown)
-                .with_message(message),
-        )
-    } else {
-        Step::Fail(failure.error)
+    match failure.effect() {
+        Effect::Possible => {
+            let message = unknown_message(order_id, failure.error.message());
+            Step::Fail(
+                failure
+                    .error
+                    .into_code(ErrorCode::PaymentOutcomeUnknown)
+                    .with_message(message),
+            )
+        }
+        Effect::None => Step::for_write(failure),
     }
 }
 
@@ -141,10 +131,13 @@ impl<'a> PaymentGuard<'a> {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if !set.insert(order_id.to_string()) {
-            return Err(Error::invalid(format!(
-                "a payment for order {order_id} is already under way on this client; \
-                 wait for its outcome instead of paying again"
-            )));
+            return Err(Error::new(
+                ErrorCode::PaymentInProgress,
+                format!(
+                    "a payment for order {order_id} is already under way on this client; \
+                     nothing was sent: wait for its outcome instead of paying again"
+                ),
+            ));
         }
         Ok(PaymentGuard {
             paying,

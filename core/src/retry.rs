@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::transport::{Failure, FailureKind};
+use crate::transport::{Effect, Failure};
 
 /// What one attempt ended as, from the retry loop's point of view.
 pub(crate) enum Step<T> {
@@ -18,26 +18,23 @@ pub(crate) enum Step<T> {
 }
 
 impl<T> Step<T> {
-    /// A failed read (a link, a GET): anything that may be transient is retried.
+    /// A failed read (a link, a GET): anything transient is retried, whatever its effect.
     pub fn for_read(failure: Failure) -> Self {
-        match failure.kind {
-            FailureKind::NotSent
-            | FailureKind::RateLimited
-            | FailureKind::Timeout
-            | FailureKind::Lost
-            | FailureKind::ServerError => Step::Retry(failure.error),
-            FailureKind::Decode | FailureKind::HttpStatus | FailureKind::Api => {
-                Step::Fail(failure.error)
-            }
+        if failure.is_transient() {
+            Step::Retry(failure.error)
+        } else {
+            Step::Fail(failure.error)
         }
     }
 
-    /// A failed call that may change something: retried only when the gateway surely did not
-    /// act on it (never sent, or refused for the call-frequency limit).
+    /// A failed call that may change something: retried only when it is transient and the
+    /// gateway surely did not act on it ([`Effect::None`]: never sent, or refused for the
+    /// call-frequency limit).
     pub fn for_write(failure: Failure) -> Self {
-        match failure.kind {
-            FailureKind::NotSent | FailureKind::RateLimited => Step::Retry(failure.error),
-            _ => Step::Fail(failure.error),
+        if failure.is_transient() && failure.effect() == Effect::None {
+            Step::Retry(failure.error)
+        } else {
+            Step::Fail(failure.error)
         }
     }
 }

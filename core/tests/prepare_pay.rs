@@ -117,7 +117,7 @@ fn concurrent_payments_of_one_order_never_both_reach_the_gateway() {
         thread::sleep(Duration::from_millis(5));
     }
     let second = slow_client.prepare_pay(SLOW).unwrap_err();
-    assert_eq!(second.code(), ErrorCode::InvalidArgument);
+    assert_eq!(second.code(), ErrorCode::PaymentInProgress);
     assert!(
         second.message().contains("already under way"),
         "{}",
@@ -125,4 +125,24 @@ fn concurrent_payments_of_one_order_never_both_reach_the_gateway() {
     );
     assert_eq!(first.join().unwrap().unwrap().attempts, 1);
     assert_eq!((pay_calls(&sb, SLOW), deductions(&sb, SLOW)), (1, 1));
+}
+
+#[test]
+fn envelope_5xx_with_a_frequency_message_is_outcome_unknown_not_rate_limited() {
+    // API.md: a message about call frequency counts only when the code is not a 5xx.
+    let stub = common::Stub::start(
+        200,
+        r#"{"code":500,"message":"调用频率超限","traceId":"t500"}"#,
+    );
+    let c = Client::builder("k", "s")
+        .base_url(&stub.url)
+        .backoff(Duration::from_millis(1), Duration::from_millis(2))
+        .build()
+        .unwrap();
+    let e = c.prepare_pay(NORMAL).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::PaymentOutcomeUnknown, "{e}");
+    assert_eq!(e.attempts(), 1);
+    assert_eq!(e.api_code(), Some(500));
+    assert_eq!(e.trace_id(), Some("t500"));
+    assert_eq!(stub.requests(), 1);
 }

@@ -1,0 +1,234 @@
+//! Sending a signed request once over HTTP: the client, the exchange, the capped body read and
+//! the debug log line.
+
+use std::error::Error as _;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
+
+use crate::config::Config;
+use crate::error::{Error, ErrorCode};
+
+use super::classify::{Reply, classify};
+use super::deadline::{ConnectPhaseLayer, Elapsed, within};
+use super::failure::{Failure, FailureKind};
+use super::request::SignedRequest;
+
+/// Largest response body read; a larger one is a `decode` error, not a memory spike.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// Builds the HTTP client: rustls with certificate checks, no redirects (a signed payment must
+/// not be forwarded anywhere silently), proxies from the environment. The total timeout is not
+/// reqwest's but [`within`]'s, and every connect is bounded by [`ConnectPhaseLayer`]: see
+/// `deadline.rs` for why a connect that runs out of time is then always "not sent".
+pub(crate) fn http_client(config: &Config) -> crate::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder();
+    if !config.extra_roots.is_empty() {
+        builder = builder.tls_certs_merge(config.extra_roots.iter().cloned());
+    }
+    builder
+        .connect_timeout(config.connect_timeout)
+        .connector_layer(ConnectPhaseLayer {
+            connect_timeout: config.connect_timeout,
+        })
+        .user_agent(concat!("dajisaas-rust/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| {
+            Error::new(
+                ErrorCode::Internal,
+                format!("could not build the HTTP client: {}", describe(&e)),
+            )
+        })
+}
+
+/// Sends the request once; `attempt` (1-based) is for the log line.
+pub(crate) async fn send(
+    http: &reqwest::Client,
+    config: &Config,
+    request: &SignedRequest,
+    attempt: u32,
+) -> Result<Reply, Failure> {
+    let started = Instant::now();
+    let result = exchange(http, config, request).await;
+    let (status, trace_id) = match &result {
+        Ok(reply) => ("200".to_string(), reply.envelope.trace_id.clone()),
+        Err(f) => (
+            f.error
+                .http_status()
+                .map_or_else(|| format!("{:?}", f.kind), |s| s.to_string()),
+            f.error.trace_id().map(str::to_string),
+        ),
+    };
+    log::debug!(
+        target: "dajisaas",
+        "{} {} status={} traceId={} elapsed_ms={} attempt={}",
+        request.method.as_str(),
+        request.path,
+        status,
+        trace_id.as_deref().unwrap_or("-"),
+        started.elapsed().as_millis(),
+        attempt
+    );
+    result
+}
+
+async fn exchange(
+    http: &reqwest::Client,
+    config: &Config,
+    request: &SignedRequest,
+) -> Result<Reply, Failure> {
+    let builder = match &request.body {
+        Some(body) => http
+            .post(request.url.clone())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(body.clone()),
+        None => http.get(request.url.clone()),
+    };
+    let deadline = tokio::time::Instant::now() + config.timeout;
+    let mut response = match within(deadline, builder.send()).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(e)) => return Err(send_failure(&e, config)),
+        Err(Elapsed) => return Err(no_answer(config, "after sending the request")),
+    };
+    let status = response.status().as_u16();
+    let body = match within(deadline, read_capped(&mut response, config)).await {
+        Ok(read) => read,
+        Err(Elapsed) => Err(no_answer(config, "while reading the response")),
+    }
+    .map_err(|f| {
+        let error = f.error.with_http_status(Some(status));
+        Failure::new(f.kind, error)
+    })?;
+    classify(status, &body, config)
+}
+
+async fn read_capped(
+    response: &mut reqwest::Response,
+    config: &Config,
+) -> Result<Vec<u8>, Failure> {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(None) => return Ok(body),
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(Failure::new(
+                        FailureKind::Decode,
+                        Error::new(
+                            ErrorCode::Decode,
+                            format!("response body exceeds {MAX_BODY_BYTES} bytes"),
+                        ),
+                    ));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Err(e) => return Err(after_send_failure(&e, config, "while reading the response")),
+        }
+    }
+}
+
+/// A failure of `send()`: either nothing was written (the request could not be built, or the
+/// connect phase failed) or the answer never came.
+fn send_failure(e: &reqwest::Error, config: &Config) -> Failure {
+    if e.is_builder() {
+        return Failure::new(
+            FailureKind::NotBuilt,
+            Error::invalid(format!(
+                "the request could not be built, so nothing was sent: {}",
+                describe(e)
+            )),
+        );
+    }
+    if e.is_connect() {
+        let code = if e.is_timeout() {
+            ErrorCode::Timeout
+        } else {
+            ErrorCode::Connection
+        };
+        let host = config.base_url.host_str().unwrap_or("?");
+        let cause = describe(e);
+        let hint = if cause.to_ascii_lowercase().contains("certificate") {
+            "; the server's TLS certificate is not trusted (behind a TLS-inspecting proxy, add \
+             its CA with add_root_certificates_pem)"
+        } else {
+            ""
+        };
+        return Failure::new(
+            FailureKind::NotSent,
+            Error::new(code, format!("could not connect to {host}: {cause}{hint}")),
+        );
+    }
+    after_send_failure(e, config, "after sending the request")
+}
+
+fn after_send_failure(e: &reqwest::Error, config: &Config, when: &str) -> Failure {
+    if e.is_timeout() {
+        no_answer(config, when)
+    } else {
+        Failure::new(
+            FailureKind::Lost,
+            Error::new(
+                ErrorCode::Connection,
+                format!("connection lost {when}: {}", describe(e)),
+            ),
+        )
+    }
+}
+
+fn no_answer(config: &Config, when: &str) -> Failure {
+    Failure::new(
+        FailureKind::Timeout,
+        Error::new(
+            ErrorCode::Timeout,
+            format!("no complete answer within {:?} {when}", config.timeout),
+        ),
+    )
+}
+
+/// The error and its causes, without the URL (which holds the secret in debug mode).
+fn describe(e: &reqwest::Error) -> String {
+    let mut text = String::new();
+    let mut cause: Option<&dyn std::error::Error> = e.source();
+    while let Some(c) = cause {
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    if text.is_empty() {
+        "unknown error".to_string()
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ClientBuilder;
+    use crate::transport::Effect;
+
+    #[test]
+    fn a_request_the_http_layer_cannot_build_is_invalid_argument_and_final() {
+        let config = ClientBuilder::new("k", "s").into_config().unwrap();
+        let e = reqwest::Client::new()
+            .get("http://127.0.0.1:9/")
+            .header("bad header", "v")
+            .build()
+            .unwrap_err();
+        assert!(e.is_builder());
+        let f = send_failure(&e, &config);
+        assert_eq!(f.kind, FailureKind::NotBuilt);
+        assert_eq!(f.error.code(), ErrorCode::InvalidArgument);
+        assert!(
+            f.error.message().contains("nothing was sent"),
+            "{}",
+            f.error
+        );
+        assert_eq!(f.effect(), Effect::None);
+        assert!(!f.is_transient());
+    }
+}
