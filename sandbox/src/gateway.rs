@@ -17,12 +17,22 @@ use crate::state::{RecordedRequest, State};
 type Shared = Arc<State>;
 
 /// Every request outside `/_sandbox/` comes here.
+///
+/// The work is done on a task of its own: when the client goes away (a timeout, a cancelled
+/// call), hyper drops this future, but not the task, so a request once started is validated,
+/// booked and decided to the end, deduction included, like at the real gateway.
 pub(crate) async fn handle(
     AxumState(state): AxumState<Shared>,
     method: Method,
     uri: Uri,
     body: Bytes,
 ) -> Response {
+    tokio::spawn(process(state, method, uri, body))
+        .await
+        .unwrap_or_else(|_| server_error())
+}
+
+async fn process(state: Shared, method: Method, uri: Uri, body: Bytes) -> Response {
     let _in_flight = state.enter();
     state.record(RecordedRequest {
         method: method.to_string(),

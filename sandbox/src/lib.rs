@@ -11,6 +11,9 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
+//! A request it has started is finished even when the client goes away (a timeout, a cancelled
+//! call): its deduction happens all the same, as it would at the gateway.
+//!
 //! Besides the gateway's endpoints it serves `GET /_sandbox/stats` (counts, as JSON),
 //! `GET /_sandbox/requests` (the requests it received) and `POST /_sandbox/reset`.
 #![warn(missing_docs)]
@@ -157,7 +160,7 @@ impl Sandbox {
                         }
                     }
                 });
-                // Answers still held back (slow, hang) are dropped, not awaited.
+                // Requests still being handled (slow, hang) are dropped, not awaited.
                 runtime.shutdown_background();
             })?;
         Ok(Sandbox {
