@@ -11,7 +11,9 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! A request it has started is finished even when the client goes away (a timeout, a cancelled
+//! Like the real platform it never deducts an order twice: a payment call for an order already
+//! paid is declined ("order already paid") and counted in [`Stats::pay_calls_after_paid`]. A
+//! request it has started is finished even when the client goes away (a timeout, a cancelled
 //! call): its deduction happens all the same, as it would at the gateway.
 //!
 //! Besides the gateway's endpoints it serves `GET /_sandbox/stats` (counts, as JSON),

@@ -27,10 +27,17 @@ pub struct RecordedRequest {
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
-    /// Deductions per order: more than 1 anywhere means an order was paid twice.
+    /// Deductions per order. Like the real platform, the sandbox never deducts an order that is
+    /// already paid, so this is 0 or 1; second payment attempts show in `pay_calls_after_paid`.
     pub deductions: BTreeMap<String, u32>,
     /// Payment calls per order that passed the signature check.
     pub pay_calls: BTreeMap<String, u32>,
+    /// Payment calls that came for an order already deducted, whatever they were answered (those
+    /// that reach the order check are declined with "order already paid" and deduct nothing).
+    /// Above 0, a client tried to pay an order a second time.
+    pub pay_calls_after_paid: u64,
+    /// `pay_calls_after_paid` per order.
+    pub pay_calls_after_paid_by_order: BTreeMap<String, u32>,
     /// Link calls per order that passed the signature check.
     pub link_calls: BTreeMap<String, u32>,
     /// Every gateway request received, valid or not (`/_sandbox/` excluded).
@@ -49,6 +56,15 @@ pub struct Stats {
 struct Ledger {
     stats: Stats,
     log: VecDeque<RecordedRequest>,
+}
+
+/// What the order check found when a payment call acted on its order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OrderCheck {
+    /// Not paid before this call (and deducted now if the call was to deduct).
+    Unpaid,
+    /// Already deducted by an earlier call: nothing is deducted again.
+    AlreadyPaid,
 }
 
 pub(crate) struct State {
@@ -138,8 +154,21 @@ impl State {
         drawn
     }
 
-    pub fn deduct(&self, order_id: &str) {
-        bump(&mut self.ledger().stats.deductions, order_id);
+    /// The platform's order state check for a payment call, atomic with the deduction: an order
+    /// already deducted is never deducted again (the call is counted in `pay_calls_after_paid`);
+    /// otherwise the order is deducted if `deduct` says so.
+    pub fn check_order(&self, order_id: &str, deduct: bool) -> OrderCheck {
+        let mut ledger = self.ledger();
+        let stats = &mut ledger.stats;
+        if stats.deductions.get(order_id).is_some_and(|n| *n > 0) {
+            stats.pay_calls_after_paid += 1;
+            bump(&mut stats.pay_calls_after_paid_by_order, order_id);
+            return OrderCheck::AlreadyPaid;
+        }
+        if deduct {
+            bump(&mut stats.deductions, order_id);
+        }
+        OrderCheck::Unpaid
     }
 
     pub fn stats(&self) -> Stats {

@@ -33,16 +33,19 @@ pub fn client(sandbox: &Sandbox) -> Client {
     builder(sandbox).build().expect("client builds")
 }
 
-/// Fails if any order was deducted more than once.
+/// Fails if any order was paid twice. The sandbox declines a payment of an order already paid
+/// (so no order is ever deducted twice) and counts such calls: any of them means a second
+/// payment was sent.
 pub fn assert_no_double_deduction(sandbox: &Sandbox) {
-    let twice: Vec<_> = sandbox
-        .stats()
-        .deductions
-        .into_iter()
-        .filter(|(_, n)| *n > 1)
-        .collect();
+    let stats = sandbox.stats();
+    let twice: Vec<_> = stats.deductions.iter().filter(|(_, n)| **n > 1).collect();
     assert!(
         twice.is_empty(),
         "orders deducted more than once: {twice:?}"
+    );
+    assert_eq!(
+        stats.pay_calls_after_paid, 0,
+        "payment calls for orders already paid: {:?}",
+        stats.pay_calls_after_paid_by_order
     );
 }
