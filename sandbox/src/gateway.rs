@@ -47,6 +47,10 @@ async fn process(state: Shared, method: Method, uri: Uri, body: Bytes) -> Respon
     if let Some(why) = credentials_problem(&state, &params) {
         return refuse(401, why);
     }
+    // Past the credentials check the app key is the configured one.
+    if !state.admit(&state.config.app_key) {
+        return rate_limited();
+    }
     match (uri.path(), &method) {
         (PAY_URL_PATH, &Method::GET) => pay_url(&state, &params).await,
         (PREPARE_PAY_PATH, &Method::POST) => prepare_pay(&state, &params).await,

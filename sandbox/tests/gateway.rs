@@ -1,5 +1,5 @@
-//! The sandbox as a gateway: requests run to completion when the client goes away, and an order
-//! is never deducted twice.
+//! The sandbox as a gateway: requests run to completion when the client goes away, an order is
+//! never deducted twice, and the rate limit refuses calls past its budget.
 //!
 //! Most calls here are raw HTTP/1.1 over a TcpStream, signed by hand, so that what reaches the
 //! sandbox is exactly what the test says (no retries, no client-side bookkeeping).
@@ -9,13 +9,14 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use dajisaas::{Client, ErrorCode, PREPARE_PAY_PATH, Params};
+use dajisaas::{Client, ErrorCode, PAY_URL_PATH, PREPARE_PAY_PATH, Params};
 use dajisaas_sandbox::{Chaos, DEFAULT_APP_KEY, DEFAULT_APP_SECRET, Sandbox, SandboxConfig, Stats};
 use serde_json::{Value, json};
 
 const NORMAL: &str = "2257164624870311973";
 const DEDUCT_THEN_HANG: &str = "9002000000000000001";
 const DEDUCT_THEN_500: &str = "9003000000000000001";
+const RATE_LIMITED: &str = "9005000000000000001";
 const SLOW: &str = "9007000000000000001";
 const UNAVAILABLE_ONCE: &str = "9009000000000000001";
 const TRICKLE: &str = "9013000000000000001";
@@ -94,6 +95,14 @@ fn pay(sb: &Sandbox, order_id: &str) -> Option<Answer> {
         unreachable!()
     };
     call(sb, "POST", PREPARE_PAY_PATH, params, Duration::from_secs(3))
+}
+
+fn echo(sb: &Sandbox) -> Answer {
+    let params = json!({ "memo": "hi" });
+    let Value::Object(params) = params else {
+        unreachable!()
+    };
+    call(sb, "GET", "/alibaba/echo", params, Duration::from_secs(3)).expect("an answer")
 }
 
 fn deductions(stats: &Stats, id: &str) -> u32 {
@@ -188,6 +197,7 @@ fn an_order_already_paid_is_declined_and_not_deducted_again() {
     let served = serde_json::to_value(&stats).unwrap();
     assert_eq!(served["payCallsAfterPaid"], 2);
     assert_eq!(served["payCallsAfterPaidByOrder"][NORMAL], 2);
+    assert_eq!(served["rateLimited"], 0);
 }
 
 #[test]
@@ -331,4 +341,86 @@ fn chaos_never_deducts_twice_and_counts_every_call_after_paid() {
             .sum::<u64>(),
         expected_after_paid
     );
+}
+
+#[test]
+fn rate_limit_refuses_a_burst_past_its_budget() {
+    let sb = sandbox_with(|c| SandboxConfig { qps: Some(20), ..c });
+    let started = Instant::now();
+    let answers: Vec<Value> = (0..60).map(|_| echo(&sb).json()).collect();
+    let elapsed = started.elapsed().as_secs_f64();
+    let refused: Vec<&Value> = answers.iter().filter(|a| a["code"] == 429).collect();
+    assert!(!refused.is_empty(), "60 rapid calls with qps 20");
+    let admitted = answers.len() - refused.len();
+    assert!(
+        admitted as f64 <= 20.0 + elapsed * 20.0 + 1.0,
+        "{admitted} admitted in {elapsed:.3}s"
+    );
+    assert_eq!(sb.stats().rate_limited, refused.len() as u64);
+    // The gateway's call-frequency refusal, as the 9005 behaviour answers it.
+    let unlimited = sandbox_with(|c| c);
+    let pattern = pay(&unlimited, RATE_LIMITED).unwrap().json();
+    let limited = refused[0];
+    assert_eq!(limited["code"], pattern["code"]);
+    assert_eq!(limited["message"], pattern["message"]);
+    assert!(
+        limited["message"]
+            .as_str()
+            .unwrap()
+            .contains("call frequency"),
+        "{limited}"
+    );
+    assert_eq!(limited["data"], Value::Null);
+    assert_eq!(
+        unlimited.stats().rate_limited,
+        0,
+        "patterns are not counted"
+    );
+}
+
+#[test]
+fn rate_limit_lets_spaced_calls_through() {
+    let sb = sandbox_with(|c| SandboxConfig { qps: Some(20), ..c });
+    for _ in 0..25 {
+        let answer = echo(&sb).json();
+        assert_eq!(answer["code"], 200, "{answer}");
+        thread::sleep(Duration::from_millis(70));
+    }
+    assert_eq!(sb.stats().rate_limited, 0);
+}
+
+#[test]
+fn rate_limit_spares_the_sandbox_endpoints_and_skips_refused_calls_in_order_counts() {
+    let sb = sandbox_with(|c| SandboxConfig { qps: Some(1), ..c });
+    assert_eq!(echo(&sb).json()["code"], 200);
+    let refused = pay(&sb, NORMAL).unwrap().json();
+    assert_eq!(refused["code"], 429, "{refused}");
+    for _ in 0..10 {
+        let stats = call(
+            &sb,
+            "GET",
+            "/_sandbox/stats",
+            Params::new(),
+            Duration::from_secs(3),
+        )
+        .expect("an answer");
+        assert_eq!(stats.status, 200);
+        assert_eq!(stats.json()["rateLimited"], 1);
+    }
+    let stats = sb.stats();
+    assert!(
+        stats.pay_calls.is_empty(),
+        "refused before the order is read"
+    );
+    assert!(stats.deductions.is_empty());
+    // Links are limited the same way.
+    let params = json!({ "orderIdList": format!("[{NORMAL}]") });
+    let Value::Object(params) = params else {
+        unreachable!()
+    };
+    let link = call(&sb, "GET", PAY_URL_PATH, params, Duration::from_secs(3)).unwrap();
+    assert_eq!(link.json()["code"], 429);
+    // A reset refills the bucket.
+    sb.reset();
+    assert_eq!(echo(&sb).json()["code"], 200);
 }
