@@ -111,10 +111,13 @@ fn chaos_soak_never_pays_an_order_twice() {
     let stats = sandbox.stats();
     let outcomes = outcomes.into_inner().unwrap();
     assert_eq!(outcomes.len(), orders);
+    let again = &stats.pay_calls_after_paid_by_order;
+    let first: Vec<_> = again.iter().take(5).collect();
     assert_eq!(
-        stats.pay_calls_after_paid, 0,
-        "payment calls for orders already paid: {:?}",
-        stats.pay_calls_after_paid_by_order
+        stats.pay_calls_after_paid,
+        0,
+        "payment calls for orders already paid, in {} order(s), first: {first:?}",
+        again.len()
     );
     for (id, (outcome, _)) in &outcomes {
         let deducted = stats.deductions.get(id).copied().unwrap_or(0);
