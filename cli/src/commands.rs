@@ -120,6 +120,7 @@ pub fn sandbox(args: &SandboxArgs) -> Outcome {
         hang: Duration::from_millis(args.hang_ms),
         chaos: args.chaos_seed.map(|seed| Chaos { seed }),
         tls: args.tls,
+        qps: args.qps,
     };
     let sandbox = Sandbox::start(config).map_err(|e| {
         eprintln!(
@@ -136,8 +137,12 @@ pub fn sandbox(args: &SandboxArgs) -> Outcome {
     }
     // The first line is the address: scripts and test fixtures read it.
     println!("dajisaas sandbox listening on {}", sandbox.url());
+    let limit = match args.qps {
+        Some(n) => format!("rate limit {n} calls/s per app key"),
+        None => "no rate limit".to_string(),
+    };
     println!(
-        "app key {:?}; stats at {}/_sandbox/stats; Ctrl-C stops",
+        "app key {:?}; {limit}; stats at {}/_sandbox/stats; Ctrl-C stops",
         args.app_key,
         sandbox.url()
     );

@@ -226,6 +226,10 @@ struct SandboxArgs {
     /// Where --tls writes the CA certificate (PEM) that clients must trust.
     #[arg(long, value_name = "FILE")]
     ca_out: Option<std::path::PathBuf>,
+    /// Rate limit per app key: bursts of up to N calls, refilled at N a second; calls past it
+    /// get the gateway's call-frequency refusal (code 429). Default: no limit.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    qps: Option<u32>,
 }
 
 fn main() -> ExitCode {

@@ -12,17 +12,27 @@ use serde_json::{Value, json};
 
 use crate::behaviour::Behaviour;
 use crate::body;
-use crate::state::{RecordedRequest, State};
+use crate::state::{OrderCheck, RecordedRequest, State};
 
 type Shared = Arc<State>;
 
 /// Every request outside `/_sandbox/` comes here.
+///
+/// The work is done on a task of its own: when the client goes away (a timeout, a cancelled
+/// call), hyper drops this future, but not the task, so a request once started is validated,
+/// booked and decided to the end, deduction included, like at the real gateway.
 pub(crate) async fn handle(
     AxumState(state): AxumState<Shared>,
     method: Method,
     uri: Uri,
     body: Bytes,
 ) -> Response {
+    tokio::spawn(process(state, method, uri, body))
+        .await
+        .unwrap_or_else(|_| server_error())
+}
+
+async fn process(state: Shared, method: Method, uri: Uri, body: Bytes) -> Response {
     let _in_flight = state.enter();
     state.record(RecordedRequest {
         method: method.to_string(),
@@ -36,6 +46,10 @@ pub(crate) async fn handle(
     };
     if let Some(why) = credentials_problem(&state, &params) {
         return refuse(401, why);
+    }
+    // Past the credentials check the app key is the configured one.
+    if !state.admit(&state.config.app_key) {
+        return rate_limited();
     }
     match (uri.path(), &method) {
         (PAY_URL_PATH, &Method::GET) => pay_url(&state, &params).await,
@@ -143,6 +157,12 @@ fn paid_body(confirmed: bool) -> String {
 
 /// What a behaviour answers. `paying` is the order a payment call is for (links deduct nothing);
 /// `success` is the healthy answer.
+///
+/// A payment call meets, in this order: the gateway's own refusals (rate limit, 503, a dropped
+/// connection), which never look at the order; then the platform's order check, atomic with
+/// the deduction, which declines an order already paid; then the behaviour's answer. Behaviours
+/// that hold their answer deduct first and hold after (`9002` hang, `9013` trickle), except the
+/// slow one, which waits before it acts.
 async fn respond(
     state: &State,
     behaviour: Behaviour,
@@ -150,62 +170,56 @@ async fn respond(
     paying: Option<&str>,
     success: String,
 ) -> Response {
-    let deduct = || {
-        if let Some(order_id) = paying {
-            state.deduct(order_id);
-        }
+    let refusal = match behaviour {
+        Behaviour::RateLimited | Behaviour::ChaosRateLimit => Some(rate_limited()),
+        Behaviour::RateLimitedOnce if call == 1 => Some(rate_limited()),
+        Behaviour::Unavailable503Once if call == 1 => Some(unavailable()),
+        Behaviour::ChaosUnavailable => Some(unavailable()),
+        Behaviour::DropBeforeProcessing => Some(body::dropped(String::new())),
+        _ => None,
     };
-    match behaviour {
-        Behaviour::Decline | Behaviour::ChaosDecline => declined(paying.is_some()),
-        Behaviour::DeclineTwiceThenPay if call <= 2 && paying.is_some() => declined(true),
-        Behaviour::RateLimited | Behaviour::ChaosRateLimit => rate_limited(),
-        Behaviour::RateLimitedOnce if call == 1 => rate_limited(),
-        Behaviour::Unavailable503Once if call == 1 => unavailable(),
-        Behaviour::ChaosUnavailable => unavailable(),
-        Behaviour::DropBeforeProcessing => body::dropped(String::new()),
-        Behaviour::Slow => {
-            pause(state.config.slow).await;
-            deduct();
-            body::json(success)
+    if let Some(refusal) = refusal {
+        if let Some(order_id) = paying {
+            // Only counted, if the order was paid: the refusal comes before the order check.
+            state.check_order(order_id, false);
         }
+        return refusal;
+    }
+    if behaviour == Behaviour::Slow {
+        pause(state.config.slow).await;
+    }
+    let declines = match behaviour {
+        Behaviour::Decline | Behaviour::ChaosDecline => true,
+        Behaviour::DeclineTwiceThenPay => call <= 2 && paying.is_some(),
+        _ => false,
+    };
+    let check = paying.map(|order_id| state.check_order(order_id, !declines));
+    if check == Some(OrderCheck::AlreadyPaid) {
+        return already_paid();
+    }
+    match behaviour {
+        _ if declines => declined(paying.is_some()),
         Behaviour::DeductThenHang => {
-            deduct();
             pause(state.config.hang).await;
             body::json(success)
         }
-        Behaviour::DeductThen5xx => {
-            deduct();
-            server_error()
-        }
-        Behaviour::DeductThenMalformed => {
-            deduct();
-            malformed()
-        }
-        Behaviour::DeductThenDrop => {
-            deduct();
-            body::dropped(success)
-        }
-        Behaviour::DeductThenTruncated => {
-            deduct();
-            body::truncated(success)
-        }
-        Behaviour::DeductThenOversized => {
-            deduct();
-            body::oversized()
-        }
-        Behaviour::DeductThenTrickle => {
-            deduct();
-            body::trickle(success)
-        }
-        Behaviour::SuccessButNotConfirmed if paying.is_some() => {
-            deduct();
-            body::json(paid_body(false))
-        }
-        _ => {
-            deduct();
-            body::json(success)
-        }
+        Behaviour::DeductThen5xx => server_error(),
+        Behaviour::DeductThenMalformed => malformed(),
+        Behaviour::DeductThenDrop => body::dropped(success),
+        Behaviour::DeductThenTruncated => body::truncated(success),
+        Behaviour::DeductThenOversized => body::oversized(),
+        Behaviour::DeductThenTrickle => body::trickle(success),
+        Behaviour::SuccessButNotConfirmed if paying.is_some() => body::json(paid_body(false)),
+        _ => body::json(success),
     }
+}
+
+/// The platform's answer to a payment of an order that is already paid: declined, nothing taken.
+fn already_paid() -> Response {
+    ok(json!({
+        "success": false, "code": "ORDER_ALREADY_PAID",
+        "message": "订单已支付 (order already paid)", "result": null,
+    }))
 }
 
 fn declined(payment: bool) -> Response {

@@ -11,6 +11,11 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
+//! Like the real platform it never deducts an order twice: a payment call for an order already
+//! paid is declined ("order already paid") and counted in [`Stats::pay_calls_after_paid`]. A
+//! request it has started is finished even when the client goes away (a timeout, a cancelled
+//! call): its deduction happens all the same, as it would at the gateway.
+//!
 //! Besides the gateway's endpoints it serves `GET /_sandbox/stats` (counts, as JSON),
 //! `GET /_sandbox/requests` (the requests it received) and `POST /_sandbox/reset`.
 #![warn(missing_docs)]
@@ -62,6 +67,11 @@ pub struct SandboxConfig {
     pub chaos: Option<Chaos>,
     /// Serve HTTPS with a certificate from a throwaway CA (see [`Sandbox::ca_pem`]).
     pub tls: bool,
+    /// The gateway's rate limit: each app key may make bursts of up to this many calls, refilled
+    /// at this many calls a second; calls past it get the call-frequency refusal (envelope code
+    /// 429) and count in [`Stats::rate_limited`]. `/_sandbox/` endpoints are exempt. `None`
+    /// (the default): no limit; `Some(0)` refuses every call.
+    pub qps: Option<u32>,
 }
 
 impl Default for SandboxConfig {
@@ -75,6 +85,7 @@ impl Default for SandboxConfig {
             hang: Duration::from_secs(30),
             chaos: None,
             tls: false,
+            qps: None,
         }
     }
 }
@@ -98,6 +109,7 @@ impl fmt::Debug for SandboxConfig {
             .field("hang", &self.hang)
             .field("chaos", &self.chaos)
             .field("tls", &self.tls)
+            .field("qps", &self.qps)
             .finish()
     }
 }
@@ -157,7 +169,7 @@ impl Sandbox {
                         }
                     }
                 });
-                // Answers still held back (slow, hang) are dropped, not awaited.
+                // Requests still being handled (slow, hang) are dropped, not awaited.
                 runtime.shutdown_background();
             })?;
         Ok(Sandbox {
@@ -199,7 +211,7 @@ impl Sandbox {
         self.state.requests()
     }
 
-    /// Forgets every order, count and request.
+    /// Forgets every order, count and request, and refills the rate limit.
     pub fn reset(&self) {
         self.state.reset()
     }

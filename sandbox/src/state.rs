@@ -1,8 +1,10 @@
-//! What the sandbox remembers: deductions and calls per order, requests seen, load.
+//! What the sandbox remembers: deductions and calls per order, requests seen, load, and the
+//! per-app call budget of the rate limit.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -27,12 +29,23 @@ pub struct RecordedRequest {
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
-    /// Deductions per order: more than 1 anywhere means an order was paid twice.
+    /// Deductions per order. Like the real platform, the sandbox never deducts an order that is
+    /// already paid, so this is 0 or 1; second payment attempts show in `pay_calls_after_paid`.
     pub deductions: BTreeMap<String, u32>,
-    /// Payment calls per order that passed the signature check.
+    /// Payment calls per order that passed the signature check and the rate limit.
     pub pay_calls: BTreeMap<String, u32>,
-    /// Link calls per order that passed the signature check.
+    /// Payment calls that came for an order already deducted, whatever they were answered (those
+    /// that reach the order check are declined with "order already paid" and deduct nothing).
+    /// Above 0, a client tried to pay an order a second time.
+    pub pay_calls_after_paid: u64,
+    /// `pay_calls_after_paid` per order.
+    pub pay_calls_after_paid_by_order: BTreeMap<String, u32>,
+    /// Link calls per order that passed the signature check and the rate limit.
     pub link_calls: BTreeMap<String, u32>,
+    /// Calls refused by the rate limit (`SandboxConfig::qps`), with the gateway's
+    /// call-frequency refusal. Refusals of the `9005`/`9006` patterns and of chaos mode are not
+    /// counted here.
+    pub rate_limited: u64,
     /// Every gateway request received, valid or not (`/_sandbox/` excluded).
     pub requests: u64,
     /// Requests whose URI or body contained the app secret.
@@ -49,6 +62,23 @@ pub struct Stats {
 struct Ledger {
     stats: Stats,
     log: VecDeque<RecordedRequest>,
+    /// The rate limit's bucket per app key.
+    buckets: HashMap<String, Bucket>,
+}
+
+/// What the order check found when a payment call acted on its order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OrderCheck {
+    /// Not paid before this call (and deducted now if the call was to deduct).
+    Unpaid,
+    /// Already deducted by an earlier call: nothing is deducted again.
+    AlreadyPaid,
+}
+
+/// A token bucket: holds up to `rate` calls and refills at `rate` calls a second.
+struct Bucket {
+    tokens: f64,
+    last: Instant,
 }
 
 pub(crate) struct State {
@@ -138,8 +168,45 @@ impl State {
         drawn
     }
 
-    pub fn deduct(&self, order_id: &str) {
-        bump(&mut self.ledger().stats.deductions, order_id);
+    /// The platform's order state check for a payment call, atomic with the deduction: an order
+    /// already deducted is never deducted again (the call is counted in `pay_calls_after_paid`);
+    /// otherwise the order is deducted if `deduct` says so.
+    pub fn check_order(&self, order_id: &str, deduct: bool) -> OrderCheck {
+        let mut ledger = self.ledger();
+        let stats = &mut ledger.stats;
+        if stats.deductions.get(order_id).is_some_and(|n| *n > 0) {
+            stats.pay_calls_after_paid += 1;
+            bump(&mut stats.pay_calls_after_paid_by_order, order_id);
+            return OrderCheck::AlreadyPaid;
+        }
+        if deduct {
+            bump(&mut stats.deductions, order_id);
+        }
+        OrderCheck::Unpaid
+    }
+
+    /// Takes a call from `app_key`'s bucket when a rate limit is configured; false (and counted)
+    /// when the bucket is empty.
+    pub fn admit(&self, app_key: &str) -> bool {
+        let Some(qps) = self.config.qps else {
+            return true;
+        };
+        let rate = f64::from(qps);
+        let now = Instant::now();
+        let mut ledger = self.ledger();
+        let bucket = ledger.buckets.entry(app_key.to_string()).or_insert(Bucket {
+            tokens: rate,
+            last: now,
+        });
+        let refill = now.duration_since(bucket.last).as_secs_f64() * rate;
+        bucket.tokens = (bucket.tokens + refill).min(rate);
+        bucket.last = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            return true;
+        }
+        ledger.stats.rate_limited += 1;
+        false
     }
 
     pub fn stats(&self) -> Stats {

@@ -33,17 +33,23 @@ pub fn client(sandbox: &Sandbox) -> Client {
     builder(sandbox).build().expect("client builds")
 }
 
-/// Fails if any order was deducted more than once.
+/// Fails if any order was paid twice. The sandbox declines a payment of an order already paid
+/// (so no order is ever deducted twice) and counts such calls: any of them means a second
+/// payment was sent.
 pub fn assert_no_double_deduction(sandbox: &Sandbox) {
-    let twice: Vec<_> = sandbox
-        .stats()
-        .deductions
-        .into_iter()
-        .filter(|(_, n)| *n > 1)
-        .collect();
+    let stats = sandbox.stats();
+    let twice: Vec<_> = stats.deductions.iter().filter(|(_, n)| **n > 1).collect();
     assert!(
         twice.is_empty(),
         "orders deducted more than once: {twice:?}"
+    );
+    let again = &stats.pay_calls_after_paid_by_order;
+    let first: Vec<_> = again.iter().take(5).collect();
+    assert_eq!(
+        stats.pay_calls_after_paid,
+        0,
+        "payment calls for orders already paid, in {} order(s), first: {first:?}",
+        again.len()
     );
 }
 
