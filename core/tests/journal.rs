@@ -180,9 +180,16 @@ fn with_database(url: &str, db: &str) -> String {
 }
 
 async fn admin_client() -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(&pg_env().url, tokio_postgres::NoTls)
+    let url = &pg_env().url;
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
-        .expect("connect to the test PostgreSQL server");
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot reach the test PostgreSQL server DAJISAAS_TEST_POSTGRES_URL={url}: {e}. \
+                 Unset it to let the tests start a cluster, or start one with \
+                 `eval \"$(scripts/postgres.sh start)\"`"
+            )
+        });
     tokio::spawn(connection);
     client
 }

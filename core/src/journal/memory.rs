@@ -44,37 +44,38 @@ impl Backend for MemoryJournal {
     }
 
     fn mutate(&self, order_id: String, op: Op) -> JournalFuture<'_, Reply> {
-        let result = (|| {
+        // Nothing happens until the future is polled, as with the other stores.
+        Box::pin(async move {
             let mut rows = self.rows();
             let existing = rows.get(&order_id).cloned();
             let (reply, change) = op.apply(&order_id, now_millis(), existing)?;
             match change {
                 Change::Keep => {}
                 Change::Put(stored) => {
-                    rows.insert(order_id.clone(), *stored);
+                    rows.insert(order_id, *stored);
                 }
                 Change::Delete => {
                     rows.remove(&order_id);
                 }
             }
             Ok(reply)
-        })();
-        Box::pin(std::future::ready(result))
+        })
     }
 
     fn get(&self, order_id: String) -> JournalFuture<'_, Option<PaymentRecord>> {
-        let record = self.rows().get(&order_id).map(|s| s.record.clone());
-        Box::pin(std::future::ready(Ok(record)))
+        Box::pin(async move { Ok(self.rows().get(&order_id).map(|s| s.record.clone())) })
     }
 
     fn list(&self, state: Option<State>) -> JournalFuture<'_, Vec<PaymentRecord>> {
-        let mut records: Vec<PaymentRecord> = self
-            .rows()
-            .values()
-            .filter(|s| state.is_none_or(|wanted| s.record.state == wanted))
-            .map(|s| s.record.clone())
-            .collect();
-        super::sort_records(&mut records);
-        Box::pin(std::future::ready(Ok(records)))
+        Box::pin(async move {
+            let mut records: Vec<PaymentRecord> = self
+                .rows()
+                .values()
+                .filter(|s| state.is_none_or(|wanted| s.record.state == wanted))
+                .map(|s| s.record.clone())
+                .collect();
+            super::sort_records(&mut records);
+            Ok(records)
+        })
     }
 }

@@ -455,6 +455,10 @@ impl Outcome {
 
 /// A payment journal: the per-order records `prepare_pay` consults and updates. Every method is
 /// one atomic step of the store. Obtain one with [`open_journal`].
+///
+/// The futures do nothing until polled. Drive a claim and what follows it to the end (in a
+/// task the core owns, not in the caller's future): a step dropped midway may still have
+/// happened, and a claim nobody follows up expires into `unknown`.
 pub trait JournalStore: Send + Sync + fmt::Debug {
     /// The store's URL without any password (`memory`, `sqlite:///…`, `postgres://user@host/db`).
     fn url(&self) -> &str;
@@ -523,8 +527,16 @@ pub trait JournalStore: Send + Sync + fmt::Debug {
 /// schema if missing); `postgres://…` or `postgresql://…` a PostgreSQL database (connected at
 /// the first call, or by [`JournalStore::check`]).
 ///
+/// PostgreSQL TLS: `sslmode=require` (or `verify-full`/`verify-ca`: the same here) is rustls
+/// verifying the certificate chain and host name against the system's roots, or against the PEM
+/// file `sslrootcert=/abs/ca.pem`; `sslmode=disable` or no `sslmode` is plain TCP; `prefer` and
+/// `allow` are refused, since they fall back to plain text silently. A journal keeps up to 4
+/// connections, each driven by a thread of its own; times (leases) come from the database's
+/// clock.
+///
 /// Errors: `invalid_argument` for a URL of another scheme, a relative or empty SQLite path, a
-/// malformed PostgreSQL URL or a newer schema; `connection` when a SQLite file cannot be opened.
+/// malformed PostgreSQL URL, an unreadable `sslrootcert` or a newer schema; `connection` when a
+/// SQLite file cannot be opened (PostgreSQL: at the first call or [`JournalStore::check`]).
 pub fn open_journal(url: &str) -> Result<Arc<dyn JournalStore>> {
     let trimmed = url.trim();
     if trimmed.is_empty() || trimmed == DEFAULT_JOURNAL {

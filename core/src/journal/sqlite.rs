@@ -96,17 +96,18 @@ impl SqliteJournal {
             let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             f(&mut conn, &url)
         };
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => Box::pin(async move {
-                handle.spawn_blocking(job).await.map_err(|e| {
+        // Started when first polled, like the other stores; once started, it runs to its end.
+        Box::pin(async move {
+            match tokio::runtime::Handle::try_current() {
+                Ok(handle) => handle.spawn_blocking(job).await.map_err(|e| {
                     Error::new(
                         ErrorCode::Internal,
                         format!("journal: a SQLite task failed: {e}"),
                     )
-                })?
-            }),
-            Err(_) => Box::pin(std::future::ready(job())),
-        }
+                })?,
+                Err(_) => job(),
+            }
+        })
     }
 }
 
