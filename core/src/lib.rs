@@ -29,6 +29,7 @@ mod envelope;
 mod error;
 #[cfg(feature = "ffi")]
 pub mod ffi;
+mod journal;
 mod model;
 mod options;
 mod order_id;
@@ -49,6 +50,10 @@ pub use config::{
     MAX_RETRIES_LIMIT, Secret,
 };
 pub use error::{Error, ErrorCode, Result, catch_panic};
+pub use journal::{
+    ClaimOutcome, DEFAULT_JOURNAL, JOURNAL_SCHEMA_VERSION, JournalFuture, JournalStore,
+    MemoryJournal, Outcome, Owner, PaymentRecord, State, open_journal,
+};
 pub use model::{PayUrl, Payment};
 pub use options::{
     Casing, ClientOptions, DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, DEFAULT_CONNECT_TIMEOUT,

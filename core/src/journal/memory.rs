@@ -1,0 +1,81 @@
+//! The memory journal: one map per process, shared by every client of the process.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::{Backend, Change, JournalFuture, Op, PaymentRecord, Reply, State, Stored, now_millis};
+
+/// A journal kept in this process's memory. [`open_journal`](super::open_journal)`("memory")`
+/// returns the process's one shared instance ([`MemoryJournal::shared`]); [`MemoryJournal::new`]
+/// makes a separate one (tests).
+#[derive(Debug, Default)]
+pub struct MemoryJournal {
+    rows: Mutex<BTreeMap<String, Stored>>,
+}
+
+impl MemoryJournal {
+    /// A new, empty journal of its own (not the process-wide one).
+    pub fn new() -> MemoryJournal {
+        MemoryJournal::default()
+    }
+
+    /// The process's one memory journal, shared by every client that uses `memory`.
+    pub fn shared() -> Arc<MemoryJournal> {
+        static SHARED: OnceLock<Arc<MemoryJournal>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| Arc::new(MemoryJournal::new()))
+            .clone()
+    }
+
+    fn rows(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Stored>> {
+        self.rows
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Backend for MemoryJournal {
+    fn url(&self) -> &str {
+        "memory"
+    }
+
+    fn check(&self) -> JournalFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn mutate(&self, order_id: String, op: Op) -> JournalFuture<'_, Reply> {
+        // Nothing happens until the future is polled, as with the other stores.
+        Box::pin(async move {
+            let mut rows = self.rows();
+            let existing = rows.get(&order_id).cloned();
+            let (reply, change) = op.apply(&order_id, now_millis(), existing)?;
+            match change {
+                Change::Keep => {}
+                Change::Put(stored) => {
+                    rows.insert(order_id, *stored);
+                }
+                Change::Delete => {
+                    rows.remove(&order_id);
+                }
+            }
+            Ok(reply)
+        })
+    }
+
+    fn get(&self, order_id: String) -> JournalFuture<'_, Option<PaymentRecord>> {
+        Box::pin(async move { Ok(self.rows().get(&order_id).map(|s| s.record.clone())) })
+    }
+
+    fn list(&self, state: Option<State>) -> JournalFuture<'_, Vec<PaymentRecord>> {
+        Box::pin(async move {
+            let mut records: Vec<PaymentRecord> = self
+                .rows()
+                .values()
+                .filter(|s| state.is_none_or(|wanted| s.record.state == wanted))
+                .map(|s| s.record.clone())
+                .collect();
+            super::sort_records(&mut records);
+            Ok(records)
+        })
+    }
+}
