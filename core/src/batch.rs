@@ -91,6 +91,7 @@ mod tests {
             attempts: 1,
             trace_id: None,
             data: serde_json::Value::Null,
+            replayed: false,
         });
         let results = vec![
             paid.clone(),

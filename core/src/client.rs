@@ -1,6 +1,5 @@
 //! The clients: [`Client`] (blocking) and [`AsyncClient`], two faces of one shared core.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -9,6 +8,7 @@ use serde_json::Value;
 
 use crate::config::{ClientBuilder, Config};
 use crate::error::Result;
+use crate::journal::{PaymentRecord, State};
 use crate::model::{PayUrl, Payment};
 use crate::runtime::SharedRuntime;
 use crate::sign::Params;
@@ -17,8 +17,6 @@ use crate::transport::{Method, http_client};
 /// State shared by every clone of a client.
 pub(crate) struct Inner {
     pub config: Config,
-    /// Orders with a `prepare_pay` under way on this client: a second one is refused.
-    pub paying: Mutex<HashSet<String>>,
     /// Always `Some` until dropped (taken by `Drop`, which must not drop a parent's I/O).
     io: Mutex<Option<Arc<Io>>>,
 }
@@ -47,7 +45,6 @@ impl Inner {
         Ok(Inner {
             io: Mutex::new(Some(Io::new(&config)?)),
             config,
-            paying: Mutex::new(HashSet::new()),
         })
     }
 
@@ -196,9 +193,35 @@ impl Client {
     pub fn prepare_pay(&self, order_id: &str) -> Result<Payment> {
         let inner = self.inner.clone();
         let id = order_id.to_string();
+        self.inner.runtime()?.block_on(inner.prepare_pay(id))
+    }
+
+    /// The payment journal's record of an order (`None` if it has none).
+    pub fn payment_record(&self, order_id: &str) -> Result<Option<PaymentRecord>> {
+        let inner = self.inner.clone();
+        let id = order_id.to_string();
         self.inner
             .runtime()?
-            .block_on(async move { inner.prepare_pay(&id).await })
+            .block_on(async move { inner.payment_record(&id).await })
+    }
+
+    /// The payment journal's records: all of them, or those in `state`.
+    pub fn payment_records(&self, state: Option<State>) -> Result<Vec<PaymentRecord>> {
+        let inner = self.inner.clone();
+        self.inner
+            .runtime()?
+            .block_on(async move { inner.payment_records(state).await })
+    }
+
+    /// Records what a person found for an order whose payment's outcome is `unknown` (or whose
+    /// claim's owner died): `paid` true sets `paid`, false sets `not_paid` (then it can be paid
+    /// again). Any other state is an `invalid_argument` naming it.
+    pub fn resolve_payment(&self, order_id: &str, paid: bool, note: &str) -> Result<PaymentRecord> {
+        let inner = self.inner.clone();
+        let (id, note) = (order_id.to_string(), note.to_string());
+        self.inner
+            .runtime()?
+            .block_on(async move { inner.resolve_payment(&id, paid, &note).await })
     }
 
     /// Any other gateway endpoint, signed the same way: GET sends `params` as the query, POST
@@ -267,12 +290,46 @@ impl AsyncClient {
             .await
     }
 
-    /// See [`Client::prepare_pay`].
+    /// See [`Client::prepare_pay`]. The payment runs as a task of the client's own runtime:
+    /// dropping or cancelling this future (a timeout, `select!`) only stops waiting, and the
+    /// payment still runs to its recorded outcome.
     pub async fn prepare_pay(&self, order_id: String) -> Result<Payment> {
         let inner = self.inner.clone();
         self.inner
             .runtime()?
-            .spawn(async move { inner.prepare_pay(&order_id).await })
+            .run_owned(inner.prepare_pay(order_id))
+            .await
+    }
+
+    /// See [`Client::payment_record`].
+    pub async fn payment_record(&self, order_id: String) -> Result<Option<PaymentRecord>> {
+        let inner = self.inner.clone();
+        self.inner
+            .runtime()?
+            .spawn(async move { inner.payment_record(&order_id).await })
+            .await
+    }
+
+    /// See [`Client::payment_records`].
+    pub async fn payment_records(&self, state: Option<State>) -> Result<Vec<PaymentRecord>> {
+        let inner = self.inner.clone();
+        self.inner
+            .runtime()?
+            .spawn(async move { inner.payment_records(state).await })
+            .await
+    }
+
+    /// See [`Client::resolve_payment`].
+    pub async fn resolve_payment(
+        &self,
+        order_id: String,
+        paid: bool,
+        note: String,
+    ) -> Result<PaymentRecord> {
+        let inner = self.inner.clone();
+        self.inner
+            .runtime()?
+            .spawn(async move { inner.resolve_payment(&order_id, paid, &note).await })
             .await
     }
 

@@ -59,6 +59,7 @@ pub struct Config {
     pub(crate) send_app_secret: bool,
     pub(crate) max_concurrent_batches: usize,
     pub(crate) extra_roots: Vec<reqwest::Certificate>,
+    pub(crate) journal: std::sync::Arc<dyn crate::journal::JournalStore>,
 }
 
 impl fmt::Debug for Config {
@@ -76,6 +77,7 @@ impl fmt::Debug for Config {
             .field("send_app_secret", &self.send_app_secret)
             .field("max_concurrent_batches", &self.max_concurrent_batches)
             .field("extra_roots", &self.extra_roots.len())
+            .field("journal", &self.journal.url())
             .finish()
     }
 }
@@ -94,6 +96,11 @@ impl Config {
     /// Total time allowed for one request, from connect to the last byte of the body.
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// The payment journal this client consults before every payment.
+    pub fn journal(&self) -> &dyn crate::journal::JournalStore {
+        &*self.journal
     }
 
     /// How many times a failed call may be retried (0 to 3).
@@ -218,6 +225,14 @@ impl ClientBuilder {
     /// can see it. Never enable this in production.
     pub fn dangerously_send_app_secret_instead_of_sign(mut self, enabled: bool) -> Self {
         self.options.dangerously_send_app_secret_instead_of_sign = Some(enabled);
+        self
+    }
+
+    /// The payment journal (default `memory`, shared by every client of the process;
+    /// `memory:NAME` for a separate in-process one, `sqlite:///abs/path.db` or `postgres://…`
+    /// to share it between processes): see JOURNAL.md.
+    pub fn journal(mut self, url: impl Into<String>) -> Self {
+        self.options.journal = Some(url.into());
         self
     }
 

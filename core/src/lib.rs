@@ -33,6 +33,7 @@ mod journal;
 mod model;
 mod options;
 mod order_id;
+mod pay_once;
 mod pay_url;
 mod prepare_pay;
 #[cfg(test)]

@@ -30,6 +30,9 @@ pub struct Payment {
     pub trace_id: Option<String>,
     /// The whole `data` object, unknown fields included.
     pub data: Value,
+    /// True when this call sent no request: the payment journal already recorded the order as
+    /// paid, or this call waited for a payment of the order already under way in this process.
+    pub replayed: bool,
 }
 
 impl PayUrl {
@@ -43,9 +46,10 @@ impl PayUrl {
 
 impl Payment {
     /// The payment as the JSON object every language's JSON output uses:
-    /// `{"orderId","payChannel","attempts","traceId","data"}`.
+    /// `{"orderId","payChannel","attempts","traceId","replayed","data"}`.
     pub fn to_json(&self) -> Value {
         json!({"orderId": self.order_id, "payChannel": self.pay_channel,
-               "attempts": self.attempts, "traceId": self.trace_id, "data": self.data})
+               "attempts": self.attempts, "traceId": self.trace_id,
+               "replayed": self.replayed, "data": self.data})
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::config::{Config, DEFAULT_BASE_URL, MAX_RETRIES_LIMIT, Secret};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::order_id::OrderIdFormat;
 
 /// Default total time of one request.
@@ -73,11 +73,13 @@ pub enum OptionName {
     RootCertificatesPem,
     /// The gateway's debug mode that sends the secret.
     DangerouslySendAppSecretInsteadOfSign,
+    /// Where the payment journal lives (`memory`, `sqlite:///…`, `postgres://…`).
+    Journal,
 }
 
 impl OptionName {
     /// Every option, in documentation order.
-    pub const ALL: [OptionName; 12] = [
+    pub const ALL: [OptionName; 13] = [
         OptionName::AppKey,
         OptionName::AppSecret,
         OptionName::BaseUrl,
@@ -90,6 +92,7 @@ impl OptionName {
         OptionName::MaxConcurrentBatches,
         OptionName::RootCertificatesPem,
         OptionName::DangerouslySendAppSecretInsteadOfSign,
+        OptionName::Journal,
     ];
 
     /// The canonical snake_case name.
@@ -109,6 +112,7 @@ impl OptionName {
             OptionName::DangerouslySendAppSecretInsteadOfSign => {
                 "dangerously_send_app_secret_instead_of_sign"
             }
+            OptionName::Journal => "journal",
         }
     }
 
@@ -204,6 +208,9 @@ pub struct ClientOptions {
     pub root_certificates_pem: Vec<Vec<u8>>,
     /// DEBUGGING ONLY: send `appSecret` instead of a signature (default false).
     pub dangerously_send_app_secret_instead_of_sign: Option<bool>,
+    /// The payment journal's URL (default `memory`: shared by every client of the process);
+    /// `sqlite:///abs/path.db` or `postgres://…` to share it between processes (JOURNAL.md).
+    pub journal: Option<String>,
     /// How the caller spells option names, for error messages.
     pub casing: Casing,
 }
@@ -276,6 +283,7 @@ impl ClientOptions {
                 self.dangerously_send_app_secret_instead_of_sign =
                     Some(value.as_bool().ok_or_else(wrong)?)
             }
+            OptionName::Journal => self.journal = Some(text()?),
         }
         Ok(())
     }
@@ -367,7 +375,19 @@ impl ClientOptions {
         let base_url = self
             .base_url
             .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+        let journal = crate::journal::open_journal(
+            self.journal
+                .as_deref()
+                .unwrap_or(crate::journal::DEFAULT_JOURNAL),
+        )
+        .map_err(|e| match e.code() {
+            ErrorCode::InvalidArgument => {
+                Error::invalid(format!("{}: {}", name(OptionName::Journal), e.message()))
+            }
+            _ => e,
+        })?;
         Ok(Config {
+            journal,
             base_url: crate::config::parse_base_url(&base_url)?,
             app_key,
             app_secret,
@@ -418,6 +438,7 @@ impl Config {
                 OptionName::DangerouslySendAppSecretInsteadOfSign => {
                     Value::from(self.send_app_secret)
                 }
+                OptionName::Journal => Value::from(self.journal.url()),
             };
             map.insert(name.spelled(casing), value);
         }

@@ -3,9 +3,6 @@
 //! This moves money, so every outcome is classified by whether the deduction could have
 //! happened (see API.md): only outcomes where it surely did not are retried.
 
-use std::collections::HashSet;
-use std::sync::Mutex;
-
 use serde_json::Value;
 
 use crate::client::Inner;
@@ -20,14 +17,23 @@ use crate::transport::{Effect, Failure, Method, Reply, SignedRequest, send};
 /// The path of the password-free payment endpoint.
 pub const PREPARE_PAY_PATH: &str = "/alibaba/trade/pay/protocolPay/preparePay";
 
+/// The signed request of one payment: every input problem surfaces here, before the journal is
+/// consulted or anything is sent.
+pub(crate) fn payment_request(inner: &Inner, order_id: &str) -> Result<SignedRequest> {
+    validate_order_id(order_id, "orderId")?;
+    let mut params = Params::new();
+    params.insert("orderId".into(), Value::String(order_id.to_string()));
+    SignedRequest::new(&inner.config, Method::Post, PREPARE_PAY_PATH, params)
+}
+
 impl Inner {
-    pub(crate) async fn prepare_pay(&self, order_id: &str) -> Result<Payment> {
-        validate_order_id(order_id, "orderId")?;
-        let mut params = Params::new();
-        params.insert("orderId".into(), Value::String(order_id.to_string()));
-        let request = SignedRequest::new(&self.config, Method::Post, PREPARE_PAY_PATH, params)?;
-        let _guard = PaymentGuard::acquire(&self.paying, order_id)?;
-        let request = &request;
+    /// Sends the payment with the retries the outcome table allows. The journal and the
+    /// in-process coordination around it are in `pay_once`.
+    pub(crate) async fn send_payment(
+        &self,
+        request: &SignedRequest,
+        order_id: &str,
+    ) -> Result<Payment> {
         let ((pay_channel, trace_id, data), attempts) =
             with_retries(&self.config, |n| async move {
                 match send(&self.http(), &self.config, request, n).await {
@@ -42,6 +48,7 @@ impl Inner {
             attempts,
             trace_id,
             data,
+            replayed: false,
         })
     }
 }
@@ -116,42 +123,4 @@ fn unknown_message(order_id: &str, cause: &str) -> String {
         "payment outcome unknown for order {order_id}: {cause}. The money may have been taken: \
          check the order's payment status before paying it again"
     )
-}
-
-/// Marks an order as being paid on this client until dropped, so that two concurrent
-/// `prepare_pay` calls for it never both reach the gateway.
-struct PaymentGuard<'a> {
-    paying: &'a Mutex<HashSet<String>>,
-    order_id: String,
-}
-
-impl<'a> PaymentGuard<'a> {
-    fn acquire(paying: &'a Mutex<HashSet<String>>, order_id: &str) -> Result<Self> {
-        let mut set = paying
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !set.insert(order_id.to_string()) {
-            return Err(Error::new(
-                ErrorCode::PaymentInProgress,
-                format!(
-                    "a payment for order {order_id} is already under way on this client; \
-                     nothing was sent: wait for its outcome instead of paying again"
-                ),
-            ));
-        }
-        Ok(PaymentGuard {
-            paying,
-            order_id: order_id.to_string(),
-        })
-    }
-}
-
-impl Drop for PaymentGuard<'_> {
-    fn drop(&mut self) {
-        let mut set = self
-            .paying
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        set.remove(&self.order_id);
-    }
 }

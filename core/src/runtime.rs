@@ -106,6 +106,21 @@ impl SharedRuntime {
 }
 
 impl SharedRuntime {
+    /// Runs `future` as a task of this runtime and waits for its outcome. Dropping the returned
+    /// future only stops waiting: the task runs to its end (payments rely on it).
+    pub async fn run_owned<T: Send + 'static>(
+        &self,
+        future: impl Future<Output = Result<T>> + Send + 'static,
+    ) -> Result<T> {
+        match self.runtime().spawn(caught(future)).await {
+            Ok(result) => result,
+            Err(e) => Err(Error::new(
+                ErrorCode::Internal,
+                format!("client task failed: {e}"),
+            )),
+        }
+    }
+
     /// Runs `future` on the runtime and hands its outcome to `done` on a runtime thread; a panic
     /// becomes an `internal` error, so `done` is always called.
     pub fn detach<T: Send + 'static>(

@@ -853,7 +853,6 @@ fn outcomes_from_errors() {
     ));
     for code in [
         ErrorCode::PaymentOutcomeUnknown,
-        ErrorCode::Timeout,
         ErrorCode::Decode,
         ErrorCode::Internal,
     ] {
@@ -866,6 +865,7 @@ fn outcomes_from_errors() {
     for code in [
         ErrorCode::InvalidArgument,
         ErrorCode::Connection,
+        ErrorCode::Timeout,
         ErrorCode::RateLimited,
         ErrorCode::Api,
         ErrorCode::HttpStatus,
@@ -1080,3 +1080,197 @@ async fn postgres_tls_is_verified() {
     drop(store);
     drop_pg_database(&db).await;
 }
+
+// ----- prepare_pay through each store, against the sandbox -----
+
+mod through_prepare_pay {
+    use super::*;
+    use dajisaas::{AsyncClient, Client};
+    use dajisaas_sandbox::{DEFAULT_APP_KEY, DEFAULT_APP_SECRET, Sandbox, SandboxConfig};
+
+    const NORMAL: &str = "2257164624870311973";
+    const DECLINE: &str = "9000000000000000001";
+    const DEDUCT_THEN_500: &str = "9003000000000000001";
+    const UNAVAILABLE_ONCE: &str = "9009000000000000001";
+    const SLOW: &str = "9007000000000000001";
+    const HANG: &str = "9002000000000000001";
+    const FOREIGN: &str = "2257164624870311974";
+    const EXPIRED: &str = "2257164624870311975";
+
+    fn sandbox() -> Sandbox {
+        Sandbox::start(SandboxConfig {
+            slow: Duration::from_millis(300),
+            hang: Duration::from_secs(2),
+            ..SandboxConfig::default()
+        })
+        .expect("sandbox starts")
+    }
+
+    /// The client's journal URL for a fixture: a memory journal of its own for `Memory`.
+    fn journal_url(f: &Fixture, sb: &Sandbox) -> String {
+        if f.url == "memory" {
+            format!("memory:{}", sb.url())
+        } else {
+            f.url.clone()
+        }
+    }
+
+    fn client(f: &Fixture, sb: &Sandbox) -> AsyncClient {
+        Client::builder(DEFAULT_APP_KEY, DEFAULT_APP_SECRET)
+            .base_url(sb.url())
+            .journal(journal_url(f, sb))
+            .timeout(Duration::from_millis(1000))
+            .backoff(Duration::from_millis(1), Duration::from_millis(5))
+            .build_async()
+            .expect("client builds")
+    }
+
+    fn calls(sb: &Sandbox, id: &str) -> u32 {
+        sb.stats().pay_calls.get(id).copied().unwrap_or(0)
+    }
+
+    /// Every row of JOURNAL.md's table as `prepare_pay` meets it; the sandbox's call counts
+    /// show which rows sent nothing.
+    pub(super) async fn rows(kind: Kind) {
+        let f = Fixture::new(kind).await;
+        let sb = sandbox();
+        let c = client(&f, &sb);
+        let store = open_journal(&journal_url(&f, &sb)).unwrap();
+        let pay = |id: &'static str| c.prepare_pay(id.to_string());
+
+        // none → claim, send, record paid; paid → the recorded payment, no request.
+        let first = pay(NORMAL).await.unwrap();
+        assert!(!first.replayed);
+        let again = pay(NORMAL).await.unwrap();
+        assert!(again.replayed, "{again:?}");
+        assert_eq!(again.trace_id, first.trace_id);
+        assert_eq!(calls(&sb, NORMAL), 1);
+        let record = c.payment_record(NORMAL.into()).await.unwrap().unwrap();
+        assert_eq!(record.state, State::Paid);
+
+        // declined → a new payment is sent.
+        assert_eq!(
+            pay(DECLINE).await.unwrap_err().code(),
+            ErrorCode::PaymentDeclined
+        );
+        assert_eq!(
+            c.payment_record(DECLINE.into())
+                .await
+                .unwrap()
+                .unwrap()
+                .state,
+            State::Declined
+        );
+        pay(DECLINE).await.unwrap_err();
+        assert_eq!(calls(&sb, DECLINE), 8);
+
+        // unknown → refused at once, naming resolve_payment, until resolved.
+        assert_eq!(
+            pay(DEDUCT_THEN_500).await.unwrap_err().code(),
+            ErrorCode::PaymentOutcomeUnknown
+        );
+        let refused = pay(DEDUCT_THEN_500).await.unwrap_err();
+        assert_eq!(refused.code(), ErrorCode::PaymentOutcomeUnknown);
+        assert_eq!(refused.attempts(), 0);
+        assert!(refused.message().contains("resolve_payment"), "{refused}");
+        assert_eq!(calls(&sb, DEDUCT_THEN_500), 1);
+        let resolved = c
+            .resolve_payment(
+                DEDUCT_THEN_500.into(),
+                true,
+                "seen in 1688's order details".into(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resolved.state, State::Paid);
+        assert!(pay(DEDUCT_THEN_500).await.unwrap().replayed);
+        assert_eq!(calls(&sb, DEDUCT_THEN_500), 1);
+
+        // not_paid → sent again (9009: a 503 without deduction, then paid).
+        pay(UNAVAILABLE_ONCE).await.unwrap_err();
+        c.resolve_payment(UNAVAILABLE_ONCE.into(), false, "no Alipay record".into())
+            .await
+            .unwrap();
+        assert!(!pay(UNAVAILABLE_ONCE).await.unwrap().replayed);
+        assert_eq!(calls(&sb, UNAVAILABLE_ONCE), 2);
+
+        // in_flight by another owner with a live lease → payment_in_progress, no request.
+        let stranger = Owner {
+            host: "elsewhere".into(),
+            pid: 1,
+            client_id: "another".into(),
+        };
+        claimed(store.claim(FOREIGN, &stranger, LONG).await.unwrap());
+        let busy = pay(FOREIGN).await.unwrap_err();
+        assert_eq!(busy.code(), ErrorCode::PaymentInProgress, "{busy}");
+        // in_flight whose lease expired → unknown, no request.
+        claimed(
+            store
+                .claim(EXPIRED, &stranger, Duration::from_millis(1))
+                .await
+                .unwrap(),
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let expired = pay(EXPIRED).await.unwrap_err();
+        assert_eq!(
+            expired.code(),
+            ErrorCode::PaymentOutcomeUnknown,
+            "{expired}"
+        );
+        assert_eq!(calls(&sb, FOREIGN) + calls(&sb, EXPIRED), 0);
+
+        // in_flight in this process → wait for that payment and return its outcome.
+        let (a, b) = tokio::join!(pay(SLOW), async {
+            while calls(&sb, SLOW) == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            pay(SLOW).await
+        });
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!((a.replayed, b.replayed), (false, true));
+        assert_eq!(a.trace_id, b.trace_id);
+        assert_eq!(calls(&sb, SLOW), 1);
+
+        let unknown = c.payment_records(Some(State::Unknown)).await.unwrap();
+        assert_eq!(
+            unknown
+                .iter()
+                .map(|r| r.order_id.as_str())
+                .collect::<Vec<_>>(),
+            [EXPIRED]
+        );
+        assert_eq!(sb.stats().pay_calls_after_paid, 0);
+        f.finish().await;
+    }
+
+    /// A cancelled await only stops waiting: the payment runs on, and a second call at once
+    /// gets its outcome instead of paying again.
+    pub(super) async fn cancellation(kind: Kind) {
+        let f = Fixture::new(kind).await;
+        let sb = sandbox();
+        let c = client(&f, &sb);
+        let cancelled =
+            tokio::time::timeout(Duration::from_millis(300), c.prepare_pay(HANG.into())).await;
+        assert!(cancelled.is_err(), "the await timed out");
+        let second = c.prepare_pay(HANG.into()).await.unwrap_err();
+        assert_eq!(second.code(), ErrorCode::PaymentOutcomeUnknown, "{second}");
+        let stats = sb.stats();
+        assert_eq!(stats.deductions.get(HANG), Some(&1));
+        assert_eq!(stats.pay_calls.get(HANG), Some(&1));
+        assert_eq!(stats.pay_calls_after_paid, 0);
+        // And a third call, later, is refused by the journal without a request.
+        assert_eq!(c.prepare_pay(HANG.into()).await.unwrap_err().attempts(), 0);
+        assert_eq!(sb.stats().pay_calls.get(HANG), Some(&1));
+        f.finish().await;
+    }
+}
+
+async fn prepare_pay_rows(kind: Kind) {
+    through_prepare_pay::rows(kind).await
+}
+
+async fn prepare_pay_cancellation(kind: Kind) {
+    through_prepare_pay::cancellation(kind).await
+}
+
+for_each_store!(prepare_pay_rows, prepare_pay_cancellation);

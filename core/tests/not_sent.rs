@@ -51,6 +51,7 @@ fn full_listener() -> FullListener {
 
 fn stalled_client(full: &FullListener) -> ClientBuilder {
     Client::builder("k", "s")
+        .journal(format!("memory:{}", full.addr))
         .base_url(format!("http://{}", full.addr))
         .backoff(Duration::from_millis(1), Duration::from_millis(2))
 }

@@ -56,6 +56,7 @@ fn not_sent_is_retried_and_reported_as_connection() {
         .unwrap()
         .port();
     let c = Client::builder("k", "s")
+        .journal(format!("memory:refused-{port}"))
         .base_url(format!("http://127.0.0.1:{port}"))
         .backoff(Duration::from_millis(1), Duration::from_millis(2))
         .build()
@@ -67,17 +68,23 @@ fn not_sent_is_retried_and_reported_as_connection() {
 }
 
 #[test]
-fn after_an_unknown_outcome_the_caller_may_pay_again_deliberately() {
-    // HTTP 503 is an unknown outcome (outcomes.json); the caller checked the order, found it
-    // unpaid, and pays it again: a new call, not a retry.
+fn after_an_unknown_outcome_the_order_is_paid_again_only_once_resolved() {
+    // HTTP 503 is an unknown outcome (outcomes.json). The journal refuses to pay again until the
+    // caller has checked the order, found it unpaid, and said so: then a new payment goes out.
     let sb = sandbox();
-    let e = client(&sb).prepare_pay(UNAVAILABLE_ONCE).unwrap_err();
+    let c = client(&sb);
+    let e = c.prepare_pay(UNAVAILABLE_ONCE).unwrap_err();
     assert_eq!(e.code(), ErrorCode::PaymentOutcomeUnknown);
     assert_eq!(deductions(&sb, UNAVAILABLE_ONCE), 0);
+    let refused = client(&sb).prepare_pay(UNAVAILABLE_ONCE).unwrap_err();
     assert_eq!(
-        client(&sb).prepare_pay(UNAVAILABLE_ONCE).unwrap().attempts,
-        1
+        (refused.code(), refused.attempts()),
+        (ErrorCode::PaymentOutcomeUnknown, 0)
     );
+    assert_eq!(pay_calls(&sb, UNAVAILABLE_ONCE), 1);
+    c.resolve_payment(UNAVAILABLE_ONCE, false, "no deduction in Alipay's records")
+        .unwrap();
+    assert_eq!(c.prepare_pay(UNAVAILABLE_ONCE).unwrap().attempts, 1);
     assert_eq!(deductions(&sb, UNAVAILABLE_ONCE), 1);
 }
 
@@ -93,6 +100,7 @@ fn connection_lost_after_sending_is_outcome_unknown() {
         assert!(String::from_utf8_lossy(&buf[..n]).starts_with("POST "));
     });
     let c = Client::builder("k", "s")
+        .journal(format!("memory:hang-up-{port}"))
         .base_url(format!("http://127.0.0.1:{port}"))
         .build()
         .unwrap();
@@ -103,7 +111,7 @@ fn connection_lost_after_sending_is_outcome_unknown() {
 }
 
 #[test]
-fn concurrent_payments_of_one_order_never_both_reach_the_gateway() {
+fn a_second_payment_of_an_order_under_way_waits_for_its_outcome() {
     let sb = sandbox();
     let slow_client = builder(&sb)
         .timeout(Duration::from_secs(5))
@@ -116,14 +124,12 @@ fn concurrent_payments_of_one_order_never_both_reach_the_gateway() {
     while pay_calls(&sb, SLOW) == 0 {
         thread::sleep(Duration::from_millis(5));
     }
-    let second = slow_client.prepare_pay(SLOW).unwrap_err();
-    assert_eq!(second.code(), ErrorCode::PaymentInProgress);
-    assert!(
-        second.message().contains("already under way"),
-        "{}",
-        second.message()
-    );
-    assert_eq!(first.join().unwrap().unwrap().attempts, 1);
+    // Another client of the same process and journal: it sends nothing and returns the first
+    // payment's outcome.
+    let second = builder(&sb).build().unwrap().prepare_pay(SLOW).unwrap();
+    let first = first.join().unwrap().unwrap();
+    assert_eq!((first.replayed, second.replayed), (false, true));
+    assert_eq!(second.trace_id, first.trace_id);
     assert_eq!((pay_calls(&sb, SLOW), deductions(&sb, SLOW)), (1, 1));
 }
 
@@ -135,6 +141,7 @@ fn envelope_5xx_with_a_frequency_message_is_outcome_unknown_not_rate_limited() {
         r#"{"code":500,"message":"调用频率超限","traceId":"t500"}"#,
     );
     let c = Client::builder("k", "s")
+        .journal(format!("memory:{}", stub.url))
         .base_url(&stub.url)
         .backoff(Duration::from_millis(1), Duration::from_millis(2))
         .build()

@@ -8,9 +8,19 @@ use super::{Backend, Change, JournalFuture, Op, PaymentRecord, Reply, State, Sto
 /// A journal kept in this process's memory. [`open_journal`](super::open_journal)`("memory")`
 /// returns the process's one shared instance ([`MemoryJournal::shared`]); [`MemoryJournal::new`]
 /// makes a separate one (tests).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryJournal {
+    url: String,
     rows: Mutex<BTreeMap<String, Stored>>,
+}
+
+impl Default for MemoryJournal {
+    fn default() -> Self {
+        MemoryJournal {
+            url: "memory".into(),
+            rows: Mutex::default(),
+        }
+    }
 }
 
 impl MemoryJournal {
@@ -27,6 +37,25 @@ impl MemoryJournal {
             .clone()
     }
 
+    /// The process's memory journal named `name` (`memory:NAME`): every client that names it
+    /// shares it, apart from the default one. Test suites give each test its own.
+    pub fn named(name: &str) -> Arc<MemoryJournal> {
+        static NAMED: OnceLock<Mutex<BTreeMap<String, Arc<MemoryJournal>>>> = OnceLock::new();
+        let mut named = NAMED
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        named
+            .entry(name.to_string())
+            .or_insert_with(|| {
+                Arc::new(MemoryJournal {
+                    url: format!("memory:{name}"),
+                    rows: Mutex::default(),
+                })
+            })
+            .clone()
+    }
+
     fn rows(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Stored>> {
         self.rows
             .lock()
@@ -36,7 +65,7 @@ impl MemoryJournal {
 
 impl Backend for MemoryJournal {
     fn url(&self) -> &str {
-        "memory"
+        &self.url
     }
 
     fn check(&self) -> JournalFuture<'_, ()> {

@@ -413,18 +413,22 @@ impl Outcome {
     }
 
     /// The outcome of a failed payment, or `None` for a failure that surely sent nothing that
-    /// could deduct (`invalid_argument`, `connection` before sending, `rate_limited`, `api`
+    /// could deduct (`invalid_argument`, `connection` or `timeout` before sending, `rate_limited`, `api`
     /// refusals, `http_status`, `payment_in_progress`): release the claim then.
     /// `payment_declined` is [`Outcome::Declined`]; anything else (`payment_outcome_unknown`,
-    /// and, to be safe, `timeout`, `decode` and `internal`) is [`Outcome::Unknown`].
+    /// and, to be safe, `decode` and `internal`) is [`Outcome::Unknown`].
     pub fn from_error(error: &Error) -> Option<Outcome> {
         let trace_ids: Vec<String> = error.trace_id().map(str::to_string).into_iter().collect();
         let attempts = error.attempts();
         let error_code = error.code().as_str().to_string();
         let message = error.message().to_string();
+        // prepare_pay reports every failure that may have had an effect as
+        // payment_outcome_unknown, so a `timeout` or `connection` it returns is one that sent
+        // nothing (a connect that failed or ran out of time).
         match error.code() {
             ErrorCode::InvalidArgument
             | ErrorCode::Connection
+            | ErrorCode::Timeout
             | ErrorCode::RateLimited
             | ErrorCode::Api
             | ErrorCode::HttpStatus
@@ -542,13 +546,21 @@ pub fn open_journal(url: &str) -> Result<Arc<dyn JournalStore>> {
     if trimmed.is_empty() || trimmed == DEFAULT_JOURNAL {
         return Ok(MemoryJournal::shared());
     }
+    if let Some(name) = trimmed.strip_prefix("memory:") {
+        if name.is_empty() || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(Error::invalid(format!(
+                "journal {trimmed:?}: a memory journal's name must be non-empty, without spaces"
+            )));
+        }
+        return Ok(MemoryJournal::named(name));
+    }
     let scheme = trimmed.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
     match scheme.as_deref() {
         Some("sqlite") => Ok(Arc::new(sqlite::SqliteJournal::open(trimmed)?)),
         Some("postgres" | "postgresql") => Ok(Arc::new(postgres::PostgresJournal::open(trimmed)?)),
         _ => Err(Error::invalid(format!(
-            "journal {:?}: expected \"memory\", \"sqlite:///absolute/path.db\" or \
-             \"postgres://user@host:port/database\"",
+            "journal {:?}: expected \"memory\", \"memory:NAME\", \"sqlite:///absolute/path.db\" \
+             or \"postgres://user@host:port/database\"",
             redact(trimmed)
         ))),
     }

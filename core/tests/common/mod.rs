@@ -22,8 +22,11 @@ pub fn sandbox_with(f: impl FnOnce(SandboxConfig) -> SandboxConfig) -> Sandbox {
     Sandbox::start(f(config)).expect("sandbox starts")
 }
 
+/// A client of `sandbox` whose memory journal is the sandbox's own (shared by the clients of
+/// this sandbox, not by other tests' that pay the same ids).
 pub fn builder(sandbox: &Sandbox) -> ClientBuilder {
     Client::builder(DEFAULT_APP_KEY, DEFAULT_APP_SECRET)
+        .journal(format!("memory:{}", sandbox.url()))
         .base_url(sandbox.url())
         .timeout(TIMEOUT)
         .backoff(Duration::from_millis(1), Duration::from_millis(5))
