@@ -96,7 +96,7 @@ c_symbols_only_in_the_c_library() {
   local python_module node_module
   python_module=$(find .venv/lib -name '_dajisaas*.so' | head -n 1)
   node_module=$(ls bindings-node/dajisaas.*.node)
-  nm -D --defined-only target/c-install/lib/libdajisaas.so | grep -q ' T daji_pay_url$' &&
+  nm -D --defined-only target/c-install/lib/libdajisaas.so | grep -q ' T daji_client_pay_url$' &&
     ! nm -D --defined-only "$python_module" | grep ' daji_' &&
     ! nm -D --defined-only "$node_module" | grep ' daji_'
 }

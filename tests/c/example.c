@@ -6,7 +6,8 @@
 #include <dajisaas.h>
 
 int main(void) {
-  daji_client_options options = daji_client_options_default();
+  daji_client_options options;
+  daji_client_options_init(&options, sizeof options); /* the library's defaults */
   options.app_key = getenv("DAJISAAS_APP_KEY");
   options.app_secret = getenv("DAJISAAS_APP_SECRET");
   options.base_url = getenv("DAJISAAS_BASE_URL"); /* NULL: the production gateway */
@@ -14,23 +15,23 @@ int main(void) {
   daji_client *client = NULL;
   daji_error_info error;
   if (daji_client_new(&options, &client) != DAJI_OK) {
-    daji_last_error(&error);
+    daji_error_info_last(&error);
     fprintf(stderr, "bad settings: %s\n", error.message);
     return 1;
   }
 
   const char *orders[] = {"2257455039610311973"};
   char *url = NULL;
-  if (daji_pay_url(client, orders, 1, &url, NULL) == DAJI_OK) {
+  if (daji_client_pay_url(client, orders, 1, &url, NULL) == DAJI_OK) {
     printf("pay here: %s\n", url);
     daji_string_free(url);
   }
 
-  daji_status status = daji_prepare_pay(client, "2257455039610311973", NULL);
+  daji_status status = daji_client_prepare_pay(client, "2257455039610311973", NULL);
   if (status == DAJI_OK) {
     printf("paid\n");
   } else {
-    daji_last_error(&error);
+    daji_error_info_last(&error);
     fprintf(stderr, "%s: %s (traceId %s, %u attempts)\n", daji_status_name(status), error.message,
             error.trace_id ? error.trace_id : "-", error.attempts);
     if (status == DAJI_PAYMENT_OUTCOME_UNKNOWN) fprintf(stderr, "check the order before paying again\n");

@@ -2,8 +2,11 @@
 # The C library end to end: install it (shared and static library, header, pkg-config file)
 # into a scratch prefix, build the C test against the installed copy with -Wall -Wextra -Werror,
 # and run it against fresh sandboxes: linked to the shared library, to the static library, under
-# valgrind, and built by clang with AddressSanitizer (and its leak checker). Then build and run
-# the README's example through pkg-config.
+# valgrind, and built by clang with AddressSanitizer (and its leak checker) and
+# UndefinedBehaviorSanitizer. Then build and run the README's example through pkg-config.
+# The C test runs every row of the behaviour table tests/vectors/outcomes.json, converted here to
+# a TSV (the client's options, then one line per row); each sandbox is started with the table's
+# settings, and its counters are checked against the table's afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if ! command -v clang >/dev/null; then
@@ -33,17 +36,46 @@ clang $CFLAGS -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanit
 cc $CFLAGS tests/c/example.c $(pkg-config --cflags --libs dajisaas) \
   -Wl,-rpath,"$prefix/lib" -o "$out/example"
 
+# The behaviour table as TSV: "option NAME VALUE" lines, then
+# "row ORDER_ID ENDPOINT CODE ATTEMPTS HTTP_STATUS API_CODE TRACE_ID [MESSAGE_PART...]"
+# (CODE "ok" for a success, 0 for a null number, TRACE_ID 1 or 0).
+table=tests/vectors/outcomes.json
+outcomes=$out/outcomes.tsv
+sandbox_args=$(python3 - "$table" "$outcomes" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+def field(value):
+    text = str(value)
+    if "\t" in text or "\n" in text:
+        sys.exit(f"{text!r}: tabs and newlines cannot go into the TSV")
+    return text
+with open(sys.argv[2], "w") as out:
+    for name, value in doc["client"].items():
+        out.write(f"option\t{field(name)}\t{field(value)}\n")
+    for row in doc["rows"]:
+        fields = ["row", row["order_id"], row["endpoint"], row["code"] or "ok", row["attempts"],
+                  row["http_status"] or 0, row["api_code"] or 0, int(row["trace_id"])]
+        fields += row["message_contains"]
+        out.write("\t".join(field(f) for f in fields) + "\n")
+sandbox = doc["sandbox"]
+print(f"--slow-ms {sandbox['slow_ms']} --hang-ms {sandbox['hang_ms']} --latency-ms {sandbox['latency_ms']}")
+PY
+)
+
 vectors=tests/vectors/sign.tsv
+table_run() {
+  DAJI_SANDBOX_ARGS=$sandbox_args DAJI_EXPECT_OUTCOMES=$table scripts/with-sandbox.sh "$@"
+}
 echo "--- shared library"
-scripts/with-sandbox.sh "$out/test_shared" "$vectors"
+table_run "$out/test_shared" "$vectors" "$outcomes"
 echo "--- bad arguments only: the sandbox must receive nothing"
 DAJI_EXPECT_REQUESTS=0 scripts/with-sandbox.sh "$out/test_shared" --bad-arguments-only
 echo "--- static library"
-scripts/with-sandbox.sh "$out/test_static" "$vectors"
-echo "--- shared library under valgrind"
-scripts/with-sandbox.sh valgrind -q --leak-check=full --errors-for-leak-kinds=definite,possible \
-  --error-exitcode=1 "$out/test_shared" "$vectors"
+table_run "$out/test_static" "$vectors" "$outcomes"
+echo "--- shared library under valgrind (the table's rows one at a time, for its timeouts)"
+DAJI_TABLE_THREADS=1 table_run valgrind -q --leak-check=full --errors-for-leak-kinds=definite,possible \
+  --error-exitcode=1 "$out/test_shared" "$vectors" "$outcomes"
 echo "--- built by clang with AddressSanitizer and UndefinedBehaviorSanitizer"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 scripts/with-sandbox.sh "$out/test_asan" "$vectors"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 table_run "$out/test_asan" "$vectors" "$outcomes"
 echo "--- the README example, built with pkg-config"
 scripts/with-sandbox.sh "$out/example"

@@ -21,6 +21,7 @@ namespace Dajisaas
         PaymentDeclined = 8,
         PaymentOutcomeUnknown = 9,
         Internal = 10,
+        PaymentInProgress = 11,
     }
 
     /// <summary>A failed call, with what the gateway and the library know about it.</summary>
@@ -47,9 +48,19 @@ namespace Dajisaas
         }
     }
 
+    /// <summary>How order ids are sent (daji_order_id_format; a uint32_t field in C).</summary>
+    public enum OrderIdFormat : uint
+    {
+        JsonArray = 0,
+        CommaSeparated = 1,
+    }
+
+    /// <summary>daji_client_options, field for field. Filled by daji_client_options_init with
+    /// its size, so that the library takes its defaults for any field added after this one.</summary>
     [StructLayout(LayoutKind.Sequential)]
     internal struct ClientOptions
     {
+        public uint StructSize;
         public IntPtr AppKey;
         public IntPtr AppSecret;
         public IntPtr BaseUrl;
@@ -58,9 +69,10 @@ namespace Dajisaas
         public uint MaxRetries;
         public uint BackoffBaseMs;
         public uint BackoffCapMs;
-        public int OrderIdFormat;
+        public uint OrderIdFormat;
         public byte DangerouslySendAppSecretInsteadOfSign;
         public IntPtr RootCertificatesPem;
+        public uint MaxConcurrentBatches;
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -89,12 +101,13 @@ namespace Dajisaas
     internal static class Native
     {
         private const string Lib = "dajisaas";
-        [DllImport(Lib)] internal static extern ClientOptions daji_client_options_default();
+        [DllImport(Lib)] internal static extern Status daji_client_options_init(ref ClientOptions options, UIntPtr size);
         [DllImport(Lib)] internal static extern Status daji_client_new(ref ClientOptions options, out ClientHandle client);
         [DllImport(Lib)] internal static extern void daji_client_free(IntPtr client);
-        [DllImport(Lib)] internal static extern Status daji_pay_url(ClientHandle client, IntPtr[] orderIds, UIntPtr count, out IntPtr url, IntPtr resultJson);
-        [DllImport(Lib)] internal static extern Status daji_prepare_pay(ClientHandle client, IntPtr orderId, out IntPtr resultJson);
-        [DllImport(Lib)] internal static extern Status daji_last_error(out ErrorInfo info);
+        [DllImport(Lib)] internal static extern Status daji_client_config_json(ClientHandle client, out IntPtr json);
+        [DllImport(Lib)] internal static extern Status daji_client_pay_url(ClientHandle client, IntPtr[] orderIds, UIntPtr count, out IntPtr url, IntPtr resultJson);
+        [DllImport(Lib)] internal static extern Status daji_client_prepare_pay(ClientHandle client, IntPtr orderId, out IntPtr resultJson);
+        [DllImport(Lib)] internal static extern Status daji_error_info_last(out ErrorInfo info);
         [DllImport(Lib)] internal static extern IntPtr daji_status_name(int status);
         [DllImport(Lib)] internal static extern void daji_string_free(IntPtr s);
 
@@ -127,7 +140,7 @@ namespace Dajisaas
         internal static DajisaasException LastError(Status status)
         {
             ErrorInfo info;
-            daji_last_error(out info);
+            daji_error_info_last(out info);
             return new DajisaasException(status, FromUtf8(daji_status_name((int)status)),
                 FromUtf8(info.Message), FromUtf8(info.TraceId), info.ApiCode, info.HttpStatus, info.Attempts);
         }
@@ -138,16 +151,22 @@ namespace Dajisaas
     {
         private readonly ClientHandle handle;
 
-        public Client(string appKey, string appSecret, string baseUrl = null, uint timeoutMs = 30000)
+        /// <summary>A client; the options left null take the library's defaults.</summary>
+        public Client(string appKey, string appSecret, string baseUrl = null, uint? timeoutMs = null,
+                      OrderIdFormat? orderIdFormat = null, uint? maxConcurrentBatches = null)
         {
-            ClientOptions options = Native.daji_client_options_default();
+            ClientOptions options = new ClientOptions();
+            Status status = Native.daji_client_options_init(ref options, (UIntPtr)Marshal.SizeOf(typeof(ClientOptions)));
+            if (status != Status.Ok) throw Native.LastError(status);
+            if (timeoutMs.HasValue) options.TimeoutMs = timeoutMs.Value;
+            if (orderIdFormat.HasValue) options.OrderIdFormat = (uint)orderIdFormat.Value;
+            if (maxConcurrentBatches.HasValue) options.MaxConcurrentBatches = maxConcurrentBatches.Value;
             options.AppKey = Native.ToUtf8(appKey);
             options.AppSecret = Native.ToUtf8(appSecret);
             options.BaseUrl = Native.ToUtf8(baseUrl);
-            options.TimeoutMs = timeoutMs;
             try
             {
-                Status status = Native.daji_client_new(ref options, out handle);
+                status = Native.daji_client_new(ref options, out handle);
                 if (status != Status.Ok) throw Native.LastError(status);
             }
             finally
@@ -166,7 +185,7 @@ namespace Dajisaas
             {
                 for (int i = 0; i < ids.Length; i++) ids[i] = Native.ToUtf8(orderIds[i]);
                 IntPtr url;
-                Status status = Native.daji_pay_url(handle, ids, (UIntPtr)ids.Length, out url, IntPtr.Zero);
+                Status status = Native.daji_client_pay_url(handle, ids, (UIntPtr)ids.Length, out url, IntPtr.Zero);
                 if (status != Status.Ok) throw Native.LastError(status);
                 return Native.Take(url);
             }
@@ -184,7 +203,7 @@ namespace Dajisaas
             try
             {
                 IntPtr json;
-                Status status = Native.daji_prepare_pay(handle, id, out json);
+                Status status = Native.daji_client_prepare_pay(handle, id, out json);
                 if (status != Status.Ok) throw Native.LastError(status);
                 return Native.Take(json);
             }
@@ -192,6 +211,15 @@ namespace Dajisaas
             {
                 Marshal.FreeHGlobal(id);
             }
+        }
+
+        /// <summary>The effective settings as JSON, defaults applied, without the secret.</summary>
+        public string ConfigJson()
+        {
+            IntPtr json;
+            Status status = Native.daji_client_config_json(handle, out json);
+            if (status != Status.Ok) throw Native.LastError(status);
+            return Native.Take(json);
         }
 
         public void Dispose()

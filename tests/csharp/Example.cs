@@ -44,6 +44,17 @@ public static class Example
 
             DajisaasException invalid = Failure(() => client.PayUrl("12a"));
             Check(invalid != null && invalid.Code == "invalid_argument" && invalid.Message.Contains("digits"), "invalid id");
+
+            string config = client.ConfigJson();
+            Check(config.Contains("\"timeout_ms\":5000") && !config.Contains(secret), "config: " + config);
+        }
+        // The struct's layout, up to its last field: the options set reach the library.
+        using (Client client = new Client(key, secret, url, null, OrderIdFormat.CommaSeparated, 2))
+        {
+            string config = client.ConfigJson();
+            Check(config.Contains("\"order_id_format\":\"comma_separated\"")
+                  && config.Contains("\"max_concurrent_batches\":2"), "options: " + config);
+            Check(client.PayUrl("2257455039610311973", "2257455039610311974").StartsWith("https://cashier.alipay.com/"), "two orders");
         }
         DajisaasException badConfig = Failure(() => new Client("", "s"));
         Check(badConfig != null && badConfig.Status == Status.InvalidArgument, "bad configuration");

@@ -1,30 +1,80 @@
-//! The C ABI (feature `ffi`): `libdajisaas.so` / `libdajisaas.a` and `include/dajisaas.h`.
+//! The C ABI (feature `ffi`): libdajisaas.so, libdajisaas.a and include/dajisaas.h.
 //!
-//! Conventions, after rustls-ffi: `daji_<noun>_<verb>` names, an opaque client handle, a panic
-//! boundary and NULL/UTF-8 checks on every export, results written to out-parameters only on
-//! success, every returned string freed with `daji_string_free`. The last failure on the calling
-//! thread is read with `daji_last_error`.
+//! Names
+//! - A function about one of the API's types is named `daji_<type>_<verb>`: the type's name
+//!   without its `daji_` prefix, then what the function does (rustls-ffi's rule):
+//!   daji_client_new, daji_client_free, daji_client_pay_url, daji_client_pay_urls,
+//!   daji_client_prepare_pay, daji_client_request, daji_client_config_json,
+//!   daji_client_options_init, daji_error_info_last, daji_status_name, and daji_string_free for
+//!   the strings the library returns.
+//! - The two functions that belong to no type are named for what they do or give: daji_sign
+//!   and daji_version.
+//!
+//! Statuses and errors
+//! - Every function that can fail returns a daji_status: DAJI_OK (0) or the failure. The
+//!   numbers are fixed and never reused. daji_status_name() gives a status's stable name, the
+//!   code name every language shows ("payment_declined").
+//! - Every function that returns a daji_status sets the calling thread's last error (clears it
+//!   on success); daji_error_info_last() reads it: the message, the gateway's traceId, the
+//!   envelope (api) code, the HTTP status and the attempts made. The other functions leave it
+//!   as it is.
+//! - DAJI_PAYMENT_OUTCOME_UNKNOWN from daji_client_prepare_pay means the money may have been
+//!   taken: check the order before paying it again. DAJI_PAYMENT_IN_PROGRESS means a payment of
+//!   the order is already under way on this client: nothing was sent. The library never pays an
+//!   order twice by retrying.
+//!
+//! Ownership
+//! - Out-parameters are written only on success. Every string the library returns through an
+//!   out-parameter is the caller's: free it with daji_string_free(). Strings in daji_error_info
+//!   and those of daji_version() and daji_status_name() belong to the library: do not free them.
+//! - Strings passed in are borrowed for the duration of the call only.
+//!
+//! Options
+//! - daji_client_options carries its own size, so that options added later never break a
+//!   program compiled against an older header: fill it with
+//!   daji_client_options_init(&options, sizeof options), which writes the library's defaults
+//!   (read from the library at run time, not compiled into the program) and struct_size, then
+//!   set the fields you need. daji_client_new reads only the first struct_size bytes; every
+//!   option past them takes the library's default.
+//! - Enumerations and flags in it are fixed-width integers (uint32_t, uint8_t), checked: a
+//!   value out of range gives DAJI_INVALID_ARGUMENT naming the field.
+//!
+//! Safety and threads
+//! - NULL pointers, invalid UTF-8, out-of-range values and sizes give DAJI_INVALID_ARGUMENT,
+//!   never a crash. Every function runs behind a panic boundary: no panic crosses into the
+//!   caller (a bug gives DAJI_INTERNAL).
+//! - A daji_client may be shared by any number of threads; calls block the calling thread until
+//!   the gateway answers (or the timeout passes).
+//! - Calls also work while a thread or the process exits: from atexit handlers, C++ static
+//!   destructors and pthread_key destructors. There daji_error_info_last() still gives the exact
+//!   status, api_code, http_status and attempts, but a fixed message and no traceId.
 #![allow(non_camel_case_types)]
 // The C callers' contracts are in each function's documentation (it becomes the header).
 #![allow(clippy::missing_safety_doc)]
 
 mod boundary;
 
-use std::ffi::{CString, c_char};
+use std::ffi::{CStr, CString, c_char};
+use std::mem::{MaybeUninit, offset_of, size_of};
 use std::ptr;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::client::Client;
-use crate::config::ClientBuilder;
+use crate::client::AsyncClient;
+use crate::config::{MAX_RETRIES_LIMIT, Secret};
 use crate::error::{Error, ErrorCode};
-use crate::model::{PayUrl, Payment};
+use crate::options::{
+    Casing, ClientOptions, DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_CONCURRENT_BATCHES, DEFAULT_TIMEOUT,
+};
 use crate::order_id::OrderIdFormat;
 use crate::sign::{parse_params, sign};
 use crate::transport::Method;
 
-use boundary::{LAST_ERROR, optional_text, out_param, owned, run, text};
+use boundary::{block_on, guard, optional_text, out_param, owned, run, text};
 
 /// The outcome of every call. The numbers are fixed and never reused.
 #[repr(C)]
@@ -52,7 +102,8 @@ pub enum daji_status {
     DAJI_PAYMENT_OUTCOME_UNKNOWN = 9,
     /// A bug: a caught panic or an impossible state.
     DAJI_INTERNAL = 10,
-    /// A payment of this order is already under way; nothing was sent.
+    /// A payment of this order is already under way on this client; nothing was sent. Wait for
+    /// its outcome (or check the order) instead of paying again.
     DAJI_PAYMENT_IN_PROGRESS = 11,
 }
 
@@ -74,7 +125,8 @@ impl From<ErrorCode> for daji_status {
     }
 }
 
-/// How `orderIdList` is written on the wire.
+/// The values of `daji_client_options.order_id_format`: how `orderIdList` is written on the
+/// wire. The field is a uint32_t; any other value is refused.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum daji_order_id_format {
@@ -84,35 +136,47 @@ pub enum daji_order_id_format {
     DAJI_ORDER_IDS_COMMA_SEPARATED = 1,
 }
 
-/// Settings of a client. Start from `daji_client_options_default()` and set the credentials.
-/// The strings are copied by `daji_client_new`; they need not outlive the call.
+/// Settings of a client. Fill it with `daji_client_options_init(&options, sizeof options)`,
+/// then set the credentials and whatever else you need. The strings are copied by
+/// `daji_client_new`; they need not outlive the call. New fields are only ever added at the end.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct daji_client_options {
+    /// The size of this struct as the program knows it (`sizeof(daji_client_options)` when it
+    /// was compiled), set by `daji_client_options_init`. Fields past it take the defaults.
+    pub struct_size: u32,
     /// App key (required, UTF-8).
     pub app_key: *const c_char,
     /// App secret (required, UTF-8). Never logged, never in an error message.
     pub app_secret: *const c_char,
-    /// Gateway address; NULL for https://openapi.dajisaas.com. Plain http only for loopback.
+    /// Gateway address; NULL for `https://openapi.dajisaas.com`. Plain http only for loopback.
     pub base_url: *const c_char,
-    /// Total time of one request in milliseconds (default 30000).
+    /// Total time of one request in milliseconds, 1 to 600000 (default 30000).
     pub timeout_ms: u32,
-    /// Time to connect in milliseconds (default 10000).
+    /// Time to connect in milliseconds, 1 to 600000 (default 10000).
     pub connect_timeout_ms: u32,
     /// Retries after a retryable failure, 0 to 3 (default 3).
     pub max_retries: u32,
-    /// First backoff step in milliseconds (default 200).
+    /// First backoff step in milliseconds, 0 to 60000 (default 200).
     pub backoff_base_ms: u32,
-    /// Longest backoff in milliseconds (default 5000).
+    /// Longest backoff in milliseconds, 0 to 60000, not below the first step (default 5000).
     pub backoff_cap_ms: u32,
-    /// How order ids are sent (default JSON array).
-    pub order_id_format: daji_order_id_format,
-    /// DEBUGGING ONLY: send the secret instead of a signature. Never in production.
-    pub dangerously_send_app_secret_instead_of_sign: bool,
+    /// How order ids are sent: `DAJI_ORDER_IDS_JSON_ARRAY` (0, the default) or
+    /// `DAJI_ORDER_IDS_COMMA_SEPARATED` (1).
+    pub order_id_format: u32,
+    /// DEBUGGING ONLY: 1 sends the secret instead of a signature; 0 (the default) signs. Never 1
+    /// in production. Any other value is refused.
+    pub dangerously_send_app_secret_instead_of_sign: u8,
     /// CA certificates (PEM, one or more) to trust besides the system's, for networks whose
     /// proxy inspects TLS; NULL for none. Certificates are always checked.
     pub root_certificates_pem: *const c_char,
+    /// Link batches `daji_client_pay_urls` fetches at once, 1 to 16 (default 4).
+    pub max_concurrent_batches: u32,
 }
+
+/// Largest `struct_size` accepted: far above any future options struct, low enough to refuse
+/// garbage.
+const MAX_OPTIONS_SIZE: usize = 4096;
 
 /// What is known about the last failure on the calling thread.
 #[repr(C)]
@@ -135,115 +199,370 @@ pub struct daji_error_info {
 /// A client of the gateway: opaque, created by `daji_client_new`, freed by `daji_client_free`.
 /// One client may be used by many threads at once.
 pub struct daji_client {
-    inner: Client,
+    inner: AsyncClient,
 }
 
-/// The library version, e.g. "0.1.0" (a static string: do not free).
+/// The library version, e.g. "0.1.0". A static string: do not free. Any thread, any time.
 #[unsafe(no_mangle)]
 pub extern "C" fn daji_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    guard(c"".as_ptr(), || {
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    })
 }
 
-/// The stable name of a status, e.g. "payment_declined" ("ok" for DAJI_OK, "unknown" for a
-/// number that is not a status). A static string: do not free.
+/// The names of the statuses, from `ErrorCode::as_str`, built once.
+fn status_names() -> &'static [(i32, CString)] {
+    static NAMES: OnceLock<Vec<(i32, CString)>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        ErrorCode::ALL
+            .iter()
+            .filter_map(|code| Some((code.number(), CString::new(code.as_str()).ok()?)))
+            .collect()
+    })
+}
+
+/// The stable name of a status, e.g. "payment_declined": the code name every language shows
+/// ("ok" for DAJI_OK, "unknown" for a number that is not a status). A static string: do not
+/// free. Any thread, any time.
 #[unsafe(no_mangle)]
 pub extern "C" fn daji_status_name(status: i32) -> *const c_char {
-    let name: &'static str = match status {
-        0 => "ok\0",
-        n => ErrorCode::ALL
+    guard(c"unknown".as_ptr(), || {
+        if status == 0 {
+            return c"ok".as_ptr();
+        }
+        status_names()
             .iter()
-            .find(|c| c.number() == n)
-            .map_or("unknown\0", |c| match c {
-                ErrorCode::InvalidArgument => "invalid_argument\0",
-                ErrorCode::Connection => "connection\0",
-                ErrorCode::Timeout => "timeout\0",
-                ErrorCode::HttpStatus => "http_status\0",
-                ErrorCode::Decode => "decode\0",
-                ErrorCode::Api => "api\0",
-                ErrorCode::RateLimited => "rate_limited\0",
-                ErrorCode::PaymentDeclined => "payment_declined\0",
-                ErrorCode::PaymentOutcomeUnknown => "payment_outcome_unknown\0",
-                ErrorCode::Internal => "internal\0",
-                ErrorCode::PaymentInProgress => "payment_in_progress\0",
-            }),
-    };
-    name.as_ptr().cast()
+            .find(|(number, _)| *number == status)
+            .map_or(c"unknown".as_ptr(), |(_, name)| name.as_ptr())
+    })
 }
 
-/// The defaults: no credentials, the production gateway, 30 s timeout, 10 s connect timeout,
-/// 3 retries, 200 ms to 5 s backoff, JSON-array order ids.
-#[unsafe(no_mangle)]
-pub extern "C" fn daji_client_options_default() -> daji_client_options {
+fn millis(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
+}
+
+/// The options with this library's defaults, as `daji_client_options_init` writes them.
+fn default_options(struct_size: u32) -> daji_client_options {
     daji_client_options {
+        struct_size,
         app_key: ptr::null(),
         app_secret: ptr::null(),
         base_url: ptr::null(),
-        timeout_ms: 30_000,
-        connect_timeout_ms: 10_000,
-        max_retries: 3,
-        backoff_base_ms: 200,
-        backoff_cap_ms: 5_000,
-        order_id_format: daji_order_id_format::DAJI_ORDER_IDS_JSON_ARRAY,
-        dangerously_send_app_secret_instead_of_sign: false,
+        timeout_ms: millis(DEFAULT_TIMEOUT),
+        connect_timeout_ms: millis(DEFAULT_CONNECT_TIMEOUT),
+        max_retries: MAX_RETRIES_LIMIT,
+        backoff_base_ms: millis(DEFAULT_BACKOFF_BASE),
+        backoff_cap_ms: millis(DEFAULT_BACKOFF_CAP),
+        order_id_format: match OrderIdFormat::default() {
+            OrderIdFormat::JsonArray => daji_order_id_format::DAJI_ORDER_IDS_JSON_ARRAY as u32,
+            OrderIdFormat::CommaSeparated => {
+                daji_order_id_format::DAJI_ORDER_IDS_COMMA_SEPARATED as u32
+            }
+        },
+        dangerously_send_app_secret_instead_of_sign: 0,
         root_certificates_pem: ptr::null(),
+        max_concurrent_batches: DEFAULT_MAX_CONCURRENT_BATCHES,
     }
 }
 
-/// Fills `info` with the last failure on this thread. The strings stay valid until the next
-/// `daji_*` call on this thread; do not free them. Returns the last status.
+/// `value` as a struct with its padding zeroed, so that copying its bytes copies no undefined
+/// ones.
+fn zero_padded(value: daji_client_options) -> MaybeUninit<daji_client_options> {
+    let mut out = MaybeUninit::<daji_client_options>::zeroed();
+    let p = out.as_mut_ptr();
+    // SAFETY: `p` points to `out`, a whole struct; each field is written in place.
+    unsafe {
+        (&raw mut (*p).struct_size).write(value.struct_size);
+        (&raw mut (*p).app_key).write(value.app_key);
+        (&raw mut (*p).app_secret).write(value.app_secret);
+        (&raw mut (*p).base_url).write(value.base_url);
+        (&raw mut (*p).timeout_ms).write(value.timeout_ms);
+        (&raw mut (*p).connect_timeout_ms).write(value.connect_timeout_ms);
+        (&raw mut (*p).max_retries).write(value.max_retries);
+        (&raw mut (*p).backoff_base_ms).write(value.backoff_base_ms);
+        (&raw mut (*p).backoff_cap_ms).write(value.backoff_cap_ms);
+        (&raw mut (*p).order_id_format).write(value.order_id_format);
+        (&raw mut (*p).dangerously_send_app_secret_instead_of_sign)
+            .write(value.dangerously_send_app_secret_instead_of_sign);
+        (&raw mut (*p).root_certificates_pem).write(value.root_certificates_pem);
+        (&raw mut (*p).max_concurrent_batches).write(value.max_concurrent_batches);
+    }
+    out
+}
+
+fn check_size(size: usize, what: &str) -> crate::Result<()> {
+    if size < size_of::<u32>() || size > MAX_OPTIONS_SIZE {
+        return Err(Error::invalid(format!(
+            "{what} is {size}; it must be the size of the program's daji_client_options \
+             (sizeof options), from {} to {MAX_OPTIONS_SIZE}",
+            size_of::<u32>()
+        )));
+    }
+    Ok(())
+}
+
+/// Fills the first `size` bytes of `*options` with this library's defaults (no credentials, the
+/// production gateway, 30 s timeout, 10 s connect timeout, 3 retries, 200 ms to 5 s backoff,
+/// JSON-array order ids, 4 concurrent batches, signed requests: the values come from the library
+/// at run time) and sets `struct_size` to `size`. Pass `sizeof options`: a program compiled
+/// against an older, smaller struct passes its own size and keeps working. Bytes past this
+/// library's struct (a program compiled against a newer header) are zeroed. Bytes past `size`
+/// are not touched.
 ///
 /// # Safety
-/// `info` is NULL (then only the status is returned) or points to writable memory.
+/// `options` is NULL or points to `size` writable bytes. Any thread.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daji_last_error(info: *mut daji_error_info) -> daji_status {
-    LAST_ERROR.with(|cell| {
-        let last = cell.borrow();
-        let status = last
-            .as_ref()
-            .map_or(daji_status::DAJI_OK, |l| l.error.code().into());
+pub unsafe extern "C" fn daji_client_options_init(
+    options: *mut daji_client_options,
+    size: usize,
+) -> daji_status {
+    run(|| {
+        out_param(options, "options")?;
+        check_size(size, "size")?;
+        let defaults = zero_padded(default_options(size as u32));
+        let known = size.min(size_of::<daji_client_options>());
+        let dst = options.cast::<u8>();
+        // SAFETY: `dst` has `size` writable bytes per the caller's contract; `known <= size` and
+        // the defaults have `known` readable bytes.
+        unsafe {
+            ptr::copy_nonoverlapping(defaults.as_ptr().cast::<u8>(), dst, known);
+            ptr::write_bytes(dst.add(known), 0, size - known);
+        }
+        Ok(())
+    })
+}
+
+/// The options the caller set, read from the first `struct_size` bytes: every field past them
+/// is left out (`None`), so that the core's default applies.
+///
+/// # Safety
+/// `options` is non-NULL and points to at least `struct_size` readable bytes (per the
+/// caller's contract), whose strings are NULL or NUL-terminated.
+unsafe fn read_options(options: *const daji_client_options) -> crate::Result<ClientOptions> {
+    // SAFETY: the first field is readable in any struct the caller can have filled.
+    let size = unsafe { options.cast::<u32>().read_unaligned() } as usize;
+    if size == 0 {
+        return Err(Error::invalid(
+            "struct_size is 0: fill the options with \
+             daji_client_options_init(&options, sizeof options) first",
+        ));
+    }
+    check_size(size, "struct_size")?;
+    let ours = size_of::<daji_client_options>();
+    let bytes = options.cast::<u8>();
+    if size > ours {
+        // SAFETY: `size` bytes are readable per the caller's contract.
+        let newer = unsafe { std::slice::from_raw_parts(bytes.add(ours), size - ours) };
+        if newer.iter().any(|b| *b != 0) {
+            return Err(Error::invalid(format!(
+                "struct_size is {size}, and fields past this library's {ours} bytes are set: \
+                 the program was compiled against a newer dajisaas.h than this library \
+                 (version {}) supports",
+                env!("CARGO_PKG_VERSION")
+            )));
+        }
+    }
+    let mut copy = zero_padded(default_options(0));
+    // SAFETY: `min(size, ours)` bytes are readable from the caller and writable in `copy`.
+    unsafe {
+        ptr::copy_nonoverlapping(bytes, copy.as_mut_ptr().cast::<u8>(), size.min(ours));
+    }
+    // SAFETY: every field is an integer or a raw pointer, for which any bytes are valid.
+    let o = unsafe { copy.assume_init() };
+    macro_rules! given {
+        ($field:ident) => {{
+            let end = offset_of!(daji_client_options, $field) + size_of_val(&o.$field);
+            if end <= size { Some(o.$field) } else { None }
+        }};
+    }
+    let string = |p: Option<*const c_char>, what: &str| -> crate::Result<Option<String>> {
+        match p {
+            Some(p) => Ok(unsafe { optional_text(p, what) }?.map(str::to_string)),
+            None => Ok(None),
+        }
+    };
+    let ms = |v: Option<u32>| v.map(|v| Duration::from_millis(u64::from(v)));
+    let order_id_format = match given!(order_id_format) {
+        None => None,
+        Some(0) => Some(OrderIdFormat::JsonArray),
+        Some(1) => Some(OrderIdFormat::CommaSeparated),
+        Some(other) => {
+            return Err(Error::invalid(format!(
+                "order_id_format is {other}; it must be DAJI_ORDER_IDS_JSON_ARRAY (0) or \
+                 DAJI_ORDER_IDS_COMMA_SEPARATED (1)"
+            )));
+        }
+    };
+    let send_secret = match given!(dangerously_send_app_secret_instead_of_sign) {
+        None => None,
+        Some(0) => Some(false),
+        Some(1) => Some(true),
+        Some(other) => {
+            return Err(Error::invalid(format!(
+                "dangerously_send_app_secret_instead_of_sign is {other}; it must be 0 or 1"
+            )));
+        }
+    };
+    let roots = match given!(root_certificates_pem) {
+        // SAFETY: NUL-terminated per the caller's contract.
+        Some(p) if !p.is_null() => vec![unsafe { CStr::from_ptr(p) }.to_bytes().to_vec()],
+        _ => Vec::new(),
+    };
+    Ok(ClientOptions {
+        app_key: string(given!(app_key), "app_key")?,
+        app_secret: string(given!(app_secret), "app_secret")?.map(Secret::from),
+        base_url: string(given!(base_url), "base_url")?,
+        timeout: ms(given!(timeout_ms)),
+        connect_timeout: ms(given!(connect_timeout_ms)),
+        max_retries: given!(max_retries),
+        backoff_base: ms(given!(backoff_base_ms)),
+        backoff_cap: ms(given!(backoff_cap_ms)),
+        order_id_format,
+        max_concurrent_batches: given!(max_concurrent_batches),
+        root_certificates_pem: roots,
+        dangerously_send_app_secret_instead_of_sign: send_secret,
+        casing: Casing::Snake,
+    })
+}
+
+/// Creates a client from options filled by `daji_client_options_init`. Only the first
+/// `options->struct_size` bytes are read; the options past them take the library's defaults.
+/// On success `*client_out` is the new handle, to free with `daji_client_free`. Bad settings give
+/// `DAJI_INVALID_ARGUMENT` naming the field and leave `*client_out` as it was.
+///
+/// # Safety
+/// `options` is NULL or points to `options->struct_size` readable bytes, whose strings are NULL
+/// or NUL-terminated; `client_out` is NULL or writable. Any thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn daji_client_new(
+    options: *const daji_client_options,
+    client_out: *mut *mut daji_client,
+) -> daji_status {
+    run(|| {
+        out_param(client_out, "client_out")?;
+        if options.is_null() {
+            return Err(Error::invalid("options is NULL"));
+        }
+        let client = build(unsafe { read_options(options) }?)?;
+        let handle = Box::into_raw(Box::new(daji_client {
+            inner: client.to_async(),
+        }));
+        LIVE_CLIENTS.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: checked non-NULL above.
+        unsafe { client_out.write(handle) };
+        Ok(())
+    })
+}
+
+/// Clients made by `daji_client_new` and not yet freed. While one is alive, so is the I/O
+/// runtime they share.
+static LIVE_CLIENTS: AtomicUsize = AtomicUsize::new(0);
+
+/// Builds the client. While this thread exits, after its thread-locals were destroyed, tokio
+/// cannot start the I/O runtime from it (it enters the runtime through its own thread-local,
+/// and panics). If no client is alive, the new one must start the runtime, so it is then built
+/// on a short-lived helper thread; otherwise it joins the running runtime from here.
+fn build(options: ClientOptions) -> crate::Result<crate::Client> {
+    let exiting = matches!(
+        tokio::runtime::Handle::try_current(),
+        Err(e) if e.is_thread_local_destroyed()
+    );
+    if !exiting || LIVE_CLIENTS.load(Ordering::SeqCst) > 0 {
+        return options.build();
+    }
+    std::thread::Builder::new()
+        .name("dajisaas-new".into())
+        .spawn(move || options.build())
+        .map_err(|e| {
+            Error::new(
+                ErrorCode::Internal,
+                format!("no thread to start the client on: {e}"),
+            )
+        })?
+        .join()
+        .unwrap_or_else(|panic| Err(Error::from_panic(&*panic)))
+}
+
+/// Frees a client. NULL is ignored. Every call using it, on any thread, must have returned. The
+/// library's I/O threads stop when the last client is freed.
+///
+/// # Safety
+/// `client` is NULL or a handle from `daji_client_new` not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn daji_client_free(client: *mut daji_client) {
+    guard((), || {
+        if !client.is_null() {
+            // SAFETY: it came from Box::into_raw in daji_client_new, per the caller's contract.
+            LIVE_CLIENTS.fetch_sub(1, Ordering::SeqCst);
+            drop(unsafe { Box::from_raw(client) });
+        }
+    })
+}
+
+/// # Safety
+/// `client` is NULL or a live handle.
+unsafe fn client_ref<'a>(client: *const daji_client) -> crate::Result<&'a AsyncClient> {
+    // SAFETY: NULL or live per the caller's contract.
+    unsafe { client.as_ref() }
+        .map(|c| &c.inner)
+        .ok_or_else(|| Error::invalid("client is NULL"))
+}
+
+/// Fills `*info` with the last outcome of a status-returning call on this thread and returns
+/// its status. The strings stay valid until the next `daji_*` call on this thread that returns a
+/// status, or until the thread exits; do not free them. After the thread's storage was freed
+/// (calls from atexit handlers, static destructors, pthread_key destructors) the status,
+/// api_code, http_status and attempts are still exact, but the message is a fixed text and
+/// trace_id is NULL.
+///
+/// # Safety
+/// `info` is NULL (then only the status is returned) or points to a writable daji_error_info.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn daji_error_info_last(info: *mut daji_error_info) -> daji_status {
+    guard(daji_status::DAJI_INTERNAL, || {
+        let last = boundary::last_numbers();
         if !info.is_null() {
-            let filled = match last.as_ref() {
-                Some(l) => daji_error_info {
-                    status,
-                    message: l.message.as_ptr(),
-                    trace_id: l.trace_id.as_ref().map_or(ptr::null(), |t| t.as_ptr()),
-                    api_code: l.error.api_code().unwrap_or(0),
-                    http_status: l.error.http_status().unwrap_or(0),
-                    attempts: l.error.attempts(),
-                },
-                None => daji_error_info {
-                    status,
-                    message: c"".as_ptr(),
-                    trace_id: ptr::null(),
-                    api_code: 0,
-                    http_status: 0,
-                    attempts: 0,
-                },
+            let (message, trace_id) = if last.status == daji_status::DAJI_OK {
+                (c"".as_ptr(), ptr::null())
+            } else if last.text_kept {
+                boundary::last_text().unwrap_or((boundary::NO_MESSAGE.as_ptr(), ptr::null()))
+            } else {
+                (boundary::NO_MESSAGE.as_ptr(), ptr::null())
+            };
+            let filled = daji_error_info {
+                status: last.status,
+                message,
+                trace_id,
+                api_code: last.api_code,
+                http_status: last.http_status,
+                attempts: last.attempts,
             };
             // SAFETY: non-NULL and writable per the caller's contract.
             unsafe { info.write(filled) };
         }
-        status
+        last.status
     })
 }
 
-/// Frees a string returned by this library. NULL is ignored.
+/// Frees a string returned by this library through an out-parameter. NULL is ignored.
 ///
 /// # Safety
-/// `s` is NULL or a string from this library not yet freed.
+/// `s` is NULL or a string from this library not yet freed. Any thread.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn daji_string_free(s: *mut c_char) {
-    if !s.is_null() {
-        // SAFETY: it came from CString::into_raw in this library, per the caller's contract.
-        drop(unsafe { CString::from_raw(s) });
-    }
+    guard((), || {
+        if !s.is_null() {
+            // SAFETY: it came from CString::into_raw in this library, per the caller's contract.
+            drop(unsafe { CString::from_raw(s) });
+        }
+    })
 }
 
 /// Signs `params_json` (a JSON object of request parameters) with `secret`. On success
 /// `*sign_out` is the 32-digit uppercase hex signature, to free with `daji_string_free`.
 ///
 /// # Safety
-/// The strings are NULL or NUL-terminated; `sign_out` is NULL or writable.
+/// The strings are NULL or NUL-terminated; `sign_out` is NULL or writable. Any thread.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn daji_sign(
     params_json: *const c_char,
@@ -260,98 +579,41 @@ pub unsafe extern "C" fn daji_sign(
     })
 }
 
-/// Creates a client. On success `*client_out` is the new handle, to free with
-/// `daji_client_free`. Bad settings give `DAJI_INVALID_ARGUMENT` and leave `*client_out` as it was.
+/// The client's effective settings as a JSON object, with the defaults applied and without the
+/// secret: `{"app_key","base_url","timeout_ms","connect_timeout_ms","max_retries",
+/// "backoff_base_ms","backoff_cap_ms","order_id_format","max_concurrent_batches",
+/// "root_certificates_pem" (how many certificates were added),
+/// "dangerously_send_app_secret_instead_of_sign"}`. On success `*json_out` is it, to free with
+/// `daji_string_free`.
 ///
 /// # Safety
-/// `options` is NULL or points to options whose strings are NULL or NUL-terminated;
-/// `client_out` is NULL or writable.
+/// `client` is NULL or live; `json_out` is NULL or writable. Any thread.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daji_client_new(
-    options: *const daji_client_options,
-    client_out: *mut *mut daji_client,
+pub unsafe extern "C" fn daji_client_config_json(
+    client: *const daji_client,
+    json_out: *mut *mut c_char,
 ) -> daji_status {
     run(|| {
-        out_param(client_out, "client_out")?;
-        if options.is_null() {
-            return Err(Error::invalid("options is NULL"));
-        }
-        // SAFETY: non-NULL per the check; readable per the caller's contract.
-        let o = unsafe { *options };
-        let mut builder =
-            ClientBuilder::new(unsafe { text(o.app_key, "options.app_key") }?, unsafe {
-                text(o.app_secret, "options.app_secret")
-            }?);
-        if let Some(url) = unsafe { optional_text(o.base_url, "options.base_url") }? {
-            builder = builder.base_url(url);
-        }
-        let roots =
-            unsafe { optional_text(o.root_certificates_pem, "options.root_certificates_pem") }?;
-        if let Some(pem) = roots {
-            builder = builder.add_root_certificates_pem(pem);
-        }
-        let ms = |v: u32| Duration::from_millis(u64::from(v));
-        let format = match o.order_id_format {
-            daji_order_id_format::DAJI_ORDER_IDS_JSON_ARRAY => OrderIdFormat::JsonArray,
-            daji_order_id_format::DAJI_ORDER_IDS_COMMA_SEPARATED => OrderIdFormat::CommaSeparated,
-        };
-        let client = builder
-            .timeout(ms(o.timeout_ms))
-            .connect_timeout(ms(o.connect_timeout_ms))
-            .max_retries(o.max_retries)
-            .backoff(ms(o.backoff_base_ms), ms(o.backoff_cap_ms))
-            .order_id_format(format)
-            .dangerously_send_app_secret_instead_of_sign(
-                o.dangerously_send_app_secret_instead_of_sign,
-            )
-            .build()?;
-        let handle = Box::into_raw(Box::new(daji_client { inner: client }));
+        out_param(json_out, "json_out")?;
+        let client = unsafe { client_ref(client) }?;
+        let json = client.config().to_json(Casing::Snake).to_string();
         // SAFETY: checked non-NULL above.
-        unsafe { client_out.write(handle) };
+        unsafe { json_out.write(owned(json)?) };
         Ok(())
     })
-}
-
-/// Frees a client. NULL is ignored. Calls still running on other threads must have returned.
-///
-/// # Safety
-/// `client` is NULL or a handle from `daji_client_new` not yet freed.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn daji_client_free(client: *mut daji_client) {
-    if !client.is_null() {
-        // SAFETY: it came from Box::into_raw in daji_client_new, per the caller's contract.
-        drop(unsafe { Box::from_raw(client) });
-    }
-}
-
-/// # Safety
-/// `client` is NULL or a live handle.
-unsafe fn client_ref<'a>(client: *const daji_client) -> crate::Result<&'a Client> {
-    // SAFETY: NULL or live per the caller's contract.
-    unsafe { client.as_ref() }
-        .map(|c| &c.inner)
-        .ok_or_else(|| Error::invalid("client is NULL"))
-}
-
-fn link_json(link: PayUrl) -> Value {
-    json!({"url": link.url, "orderIds": link.order_ids, "traceId": link.trace_id,
-           "attempts": link.attempts, "data": link.data})
-}
-
-fn payment_json(p: Payment) -> Value {
-    json!({"orderId": p.order_id, "payChannel": p.pay_channel, "attempts": p.attempts,
-           "traceId": p.trace_id, "data": p.data})
 }
 
 /// A cashier link for 1 to 30 distinct orders. On success `*url_out` is the URL and, if
 /// `result_json_out` is not NULL, `*result_json_out` is
 /// `{"url","orderIds","traceId","attempts","data"}` as JSON; free both with `daji_string_free`.
+/// Blocks until the gateway answers; retried on connection failures, timeouts, 5xx and rate
+/// limits.
 ///
 /// # Safety
 /// `client` is NULL or live; `order_ids` is NULL or `count` NUL-terminated strings; the
-/// out-parameters are NULL or writable.
+/// out-parameters are NULL or writable. Any thread, several at once.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daji_pay_url(
+pub unsafe extern "C" fn daji_client_pay_url(
     client: *const daji_client,
     order_ids: *const *const c_char,
     count: usize,
@@ -362,14 +624,16 @@ pub unsafe extern "C" fn daji_pay_url(
         out_param(url_out, "url_out")?;
         let client = unsafe { client_ref(client) }?;
         let ids = unsafe { boundary::order_ids(order_ids, count) }?;
-        let link = client.pay_url(&ids)?;
+        let c = client.clone();
+        let link = block_on(client, async move { c.pay_url(ids).await })?;
         let url = owned(link.url.clone())?;
         if !result_json_out.is_null() {
-            match owned(link_json(link).to_string()) {
+            match owned(link.to_json().to_string()) {
                 // SAFETY: checked non-NULL.
                 Ok(json) => unsafe { result_json_out.write(json) },
                 Err(e) => {
-                    unsafe { daji_string_free(url) };
+                    // SAFETY: `url` came from `owned` just above and was not handed out.
+                    drop(unsafe { CString::from_raw(url) });
                     return Err(e);
                 }
             }
@@ -380,14 +644,14 @@ pub unsafe extern "C" fn daji_pay_url(
     })
 }
 
-/// Links for any number of orders: repeats dropped, batches of `batch_size` (1 to 30), in input
-/// order. On success `*result_json_out` is a JSON array of `{"url","orderIds","traceId",
-/// "attempts","data"}`, to free with `daji_string_free`.
+/// Links for any number of orders: repeats dropped, batches of `batch_size` (1 to 30) fetched
+/// `max_concurrent_batches` at a time, in input order. On success `*result_json_out` is a JSON
+/// array of `{"url","orderIds","traceId","attempts","data"}`, to free with `daji_string_free`.
 ///
 /// # Safety
-/// As for `daji_pay_url`.
+/// As for `daji_client_pay_url`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daji_pay_urls(
+pub unsafe extern "C" fn daji_client_pay_urls(
     client: *const daji_client,
     order_ids: *const *const c_char,
     count: usize,
@@ -398,8 +662,9 @@ pub unsafe extern "C" fn daji_pay_urls(
         out_param(result_json_out, "result_json_out")?;
         let client = unsafe { client_ref(client) }?;
         let ids = unsafe { boundary::order_ids(order_ids, count) }?;
-        let links = client.pay_urls(&ids, batch_size)?;
-        let json = Value::Array(links.into_iter().map(link_json).collect()).to_string();
+        let c = client.clone();
+        let links = block_on(client, async move { c.pay_urls(ids, batch_size).await })?;
+        let json = Value::Array(links.iter().map(|l| l.to_json()).collect()).to_string();
         // SAFETY: checked non-NULL above.
         unsafe { result_json_out.write(owned(json)?) };
         Ok(())
@@ -409,24 +674,27 @@ pub unsafe extern "C" fn daji_pay_urls(
 /// Pays one order without the buyer's password. `DAJI_OK` means paid; then, if
 /// `result_json_out` is not NULL, it receives `{"orderId","payChannel","attempts","traceId",
 /// "data"}` (free with `daji_string_free`). `DAJI_PAYMENT_OUTCOME_UNKNOWN` means the money may
-/// have been taken: check the order before paying again. Retries never pay an order twice.
+/// have been taken: check the order before paying again. `DAJI_PAYMENT_IN_PROGRESS` means a
+/// payment of this order is already under way on this client (another thread): nothing was
+/// sent. Retries never pay an order twice.
 ///
 /// # Safety
 /// `client` is NULL or live; `order_id` is NULL or NUL-terminated; `result_json_out` is NULL or
-/// writable.
+/// writable. Any thread, several at once.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daji_prepare_pay(
+pub unsafe extern "C" fn daji_client_prepare_pay(
     client: *const daji_client,
     order_id: *const c_char,
     result_json_out: *mut *mut c_char,
 ) -> daji_status {
     run(|| {
         let client = unsafe { client_ref(client) }?;
-        let id = unsafe { text(order_id, "order_id") }?;
-        let payment = client.prepare_pay(id)?;
+        let id = unsafe { text(order_id, "order_id") }?.to_string();
+        let c = client.clone();
+        let payment = block_on(client, async move { c.prepare_pay(id).await })?;
         if !result_json_out.is_null() {
             // SAFETY: checked non-NULL.
-            unsafe { result_json_out.write(owned(payment_json(payment).to_string())?) };
+            unsafe { result_json_out.write(owned(payment.to_json().to_string())?) };
         }
         Ok(())
     })
@@ -434,12 +702,13 @@ pub unsafe extern "C" fn daji_prepare_pay(
 
 /// Any other endpoint, signed: `method` is "GET" or "POST", `params_json` a JSON object or NULL.
 /// On success `*data_json_out` is the envelope's `data` as JSON, to free with `daji_string_free`.
+/// GETs are retried like links; POSTs only when nothing was sent or the call was rate limited.
 ///
 /// # Safety
 /// `client` is NULL or live; the strings are NULL or NUL-terminated; `data_json_out` is NULL or
-/// writable.
+/// writable. Any thread, several at once.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daji_request(
+pub unsafe extern "C" fn daji_client_request(
     client: *const daji_client,
     method: *const c_char,
     path: *const c_char,
@@ -450,12 +719,13 @@ pub unsafe extern "C" fn daji_request(
         out_param(data_json_out, "data_json_out")?;
         let client = unsafe { client_ref(client) }?;
         let method = Method::parse(unsafe { text(method, "method") }?)?;
-        let path = unsafe { text(path, "path") }?;
+        let path = unsafe { text(path, "path") }?.to_string();
         let params = match unsafe { optional_text(params_json, "params_json") }? {
             Some(json) => parse_params(json)?,
             None => Default::default(),
         };
-        let data = client.request(method, path, params)?;
+        let c = client.clone();
+        let data = block_on(client, async move { c.request(method, path, params).await })?;
         // SAFETY: checked non-NULL above.
         unsafe { data_json_out.write(owned(data.to_string())?) };
         Ok(())
@@ -466,18 +736,48 @@ pub unsafe extern "C" fn daji_request(
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use std::ffi::CStr;
 
     /// Random bytes as a C string (NULs removed, so that it is one string).
     fn c_string(bytes: Vec<u8>) -> CString {
         CString::new(bytes.into_iter().filter(|b| *b != 0).collect::<Vec<u8>>()).unwrap()
     }
 
+    fn initialised() -> daji_client_options {
+        let mut options = MaybeUninit::<daji_client_options>::uninit();
+        let status =
+            unsafe { daji_client_options_init(options.as_mut_ptr(), size_of_val(&options)) };
+        assert_eq!(status, daji_status::DAJI_OK);
+        unsafe { options.assume_init() }
+    }
+
+    fn last_message() -> String {
+        let mut info = unsafe { std::mem::zeroed::<daji_error_info>() };
+        unsafe { daji_error_info_last(&mut info) };
+        unsafe { CStr::from_ptr(info.message) }
+            .to_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn config_json(client: *const daji_client) -> Value {
+        let mut json = ptr::null_mut();
+        assert_eq!(
+            unsafe { daji_client_config_json(client, &mut json) },
+            daji_status::DAJI_OK
+        );
+        let text = unsafe { CStr::from_ptr(json) }
+            .to_str()
+            .unwrap()
+            .to_string();
+        unsafe { daji_string_free(json) };
+        serde_json::from_str(&text).unwrap()
+    }
+
     /// One client for every case, whose requests are refused at once (nothing listens on 9).
     fn refused_client() -> *const daji_client {
-        static CLIENT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        static CLIENT: OnceLock<usize> = OnceLock::new();
         *CLIENT.get_or_init(|| {
-            let mut options = daji_client_options_default();
+            let mut options = initialised();
             options.app_key = c"k".as_ptr();
             options.app_secret = c"s".as_ptr();
             options.base_url = c"http://127.0.0.1:9".as_ptr();
@@ -506,18 +806,18 @@ mod tests {
             let statuses = unsafe {
                 [
                     daji_sign(a.as_ptr(), b.as_ptr(), &mut out),
-                    daji_pay_url(client, [a.as_ptr(), b.as_ptr()].as_ptr(), 2, &mut out2, ptr::null_mut()),
-                    daji_pay_urls(client, [c.as_ptr()].as_ptr(), 1, 10, &mut out2),
-                    daji_prepare_pay(client, a.as_ptr(), ptr::null_mut()),
-                    daji_request(client, a.as_ptr(), b.as_ptr(), c.as_ptr(), &mut out2),
+                    daji_client_pay_url(client, [a.as_ptr(), b.as_ptr()].as_ptr(), 2, &mut out2, ptr::null_mut()),
+                    daji_client_pay_urls(client, [c.as_ptr()].as_ptr(), 1, 10, &mut out2),
+                    daji_client_prepare_pay(client, a.as_ptr(), ptr::null_mut()),
+                    daji_client_request(client, a.as_ptr(), b.as_ptr(), c.as_ptr(), &mut out2),
                 ]
             };
             for status in statuses {
                 // Every outcome is a status; a random id can only fail (or reach the refused port).
-                prop_assert!((status as i32) <= 10);
+                prop_assert!((status as i32) <= 11);
                 prop_assert_ne!(status, daji_status::DAJI_INTERNAL);
             }
-            let mut options = daji_client_options_default();
+            let mut options = initialised();
             options.app_key = a.as_ptr();
             options.app_secret = b.as_ptr();
             options.base_url = c.as_ptr();
@@ -531,17 +831,44 @@ mod tests {
                 daji_string_free(out2);
             }
         }
+
+        #[test]
+        fn any_flag_or_format_value_is_checked(flag in any::<u8>(), format in any::<u32>()) {
+            let mut options = initialised();
+            options.app_key = c"k".as_ptr();
+            options.app_secret = c"s".as_ptr();
+            options.dangerously_send_app_secret_instead_of_sign = flag;
+            options.order_id_format = format;
+            let mut made = ptr::null_mut();
+            let status = unsafe { daji_client_new(&options, &mut made) };
+            if flag <= 1 && format <= 1 {
+                prop_assert_eq!(status, daji_status::DAJI_OK);
+                let json = config_json(made);
+                prop_assert_eq!(&json["dangerously_send_app_secret_instead_of_sign"], &Value::from(flag == 1));
+                let name = if format == 0 { "json_array" } else { "comma_separated" };
+                prop_assert_eq!(&json["order_id_format"], &Value::from(name));
+            } else {
+                prop_assert_eq!(status, daji_status::DAJI_INVALID_ARGUMENT);
+                prop_assert!(made.is_null());
+                let message = last_message();
+                let field = if format > 1 { "order_id_format" } else { "dangerously_send_app_secret_instead_of_sign" };
+                prop_assert!(message.starts_with(field), "{}", message);
+            }
+            unsafe { daji_client_free(made) };
+        }
     }
 
     #[test]
-    fn statuses_match_error_code_numbers() {
+    fn statuses_match_error_code_numbers_and_names() {
         for code in ErrorCode::ALL {
             assert_eq!(daji_status::from(code) as i32, code.number());
             let name = unsafe { CStr::from_ptr(daji_status_name(code.number())) };
             assert_eq!(name.to_str().unwrap(), code.as_str());
         }
-        let unknown = unsafe { CStr::from_ptr(daji_status_name(99)) };
-        assert_eq!(unknown.to_str().unwrap(), "unknown");
+        for (number, name) in [(0, "ok"), (99, "unknown"), (-1, "unknown")] {
+            let got = unsafe { CStr::from_ptr(daji_status_name(number)) };
+            assert_eq!(got.to_str().unwrap(), name);
+        }
     }
 
     #[test]
@@ -552,17 +879,139 @@ mod tests {
         assert!(out.is_null());
         let mut info = unsafe { std::mem::zeroed::<daji_error_info>() };
         assert_eq!(
-            unsafe { daji_last_error(&mut info) },
+            unsafe { daji_error_info_last(&mut info) },
             daji_status::DAJI_INVALID_ARGUMENT
         );
-        let message = unsafe { CStr::from_ptr(info.message) }.to_str().unwrap();
-        assert!(message.contains("JSON object"), "{message}");
+        assert!(last_message().contains("JSON object"));
+        // The _free functions leave the last error alone.
+        unsafe { daji_string_free(ptr::null_mut()) };
+        unsafe { daji_client_free(ptr::null_mut()) };
+        assert_eq!(
+            unsafe { daji_error_info_last(ptr::null_mut()) },
+            daji_status::DAJI_INVALID_ARGUMENT
+        );
         let ok = unsafe { daji_sign(c"{}".as_ptr(), c"s".as_ptr(), &mut out) };
         assert_eq!(ok, daji_status::DAJI_OK);
         assert_eq!(
-            unsafe { daji_last_error(ptr::null_mut()) },
+            unsafe { daji_error_info_last(ptr::null_mut()) },
             daji_status::DAJI_OK
         );
+        assert_eq!(last_message(), "");
         unsafe { daji_string_free(out) };
+    }
+
+    #[test]
+    fn init_writes_the_core_defaults_and_only_size_bytes() {
+        let o = initialised();
+        assert_eq!(o.struct_size as usize, size_of::<daji_client_options>());
+        assert_eq!(o.timeout_ms, 30_000);
+        assert_eq!(o.max_concurrent_batches, DEFAULT_MAX_CONCURRENT_BATCHES);
+        assert!(o.app_key.is_null() && o.root_certificates_pem.is_null());
+
+        let old = offset_of!(daji_client_options, max_concurrent_batches);
+        let mut bytes = [0xABu8; size_of::<daji_client_options>()];
+        let status = unsafe { daji_client_options_init(bytes.as_mut_ptr().cast(), old) };
+        assert_eq!(status, daji_status::DAJI_OK);
+        assert!(bytes[old..].iter().all(|b| *b == 0xAB), "bytes past size");
+
+        let mut larger = [0xABu8; size_of::<daji_client_options>() + 16];
+        unsafe { daji_client_options_init(larger.as_mut_ptr().cast(), larger.len()) };
+        assert!(
+            larger[size_of::<daji_client_options>()..]
+                .iter()
+                .all(|b| *b == 0)
+        );
+
+        for size in [0, 3, MAX_OPTIONS_SIZE + 1] {
+            let status = unsafe { daji_client_options_init(bytes.as_mut_ptr().cast(), size) };
+            assert_eq!(status, daji_status::DAJI_INVALID_ARGUMENT, "{size}");
+        }
+        let status = unsafe { daji_client_options_init(ptr::null_mut(), 80) };
+        assert_eq!(status, daji_status::DAJI_INVALID_ARGUMENT);
+    }
+
+    #[test]
+    fn a_smaller_struct_takes_the_defaults_past_its_size() {
+        let mut options = initialised();
+        options.app_key = c"k".as_ptr();
+        options.app_secret = c"s".as_ptr();
+        let mut full = ptr::null_mut();
+        assert_eq!(
+            unsafe { daji_client_new(&options, &mut full) },
+            daji_status::DAJI_OK
+        );
+        // A program compiled before max_concurrent_batches: whatever lies past its struct is
+        // not read.
+        options.struct_size = offset_of!(daji_client_options, max_concurrent_batches) as u32;
+        options.max_concurrent_batches = 999;
+        let mut old = ptr::null_mut();
+        assert_eq!(
+            unsafe { daji_client_new(&options, &mut old) },
+            daji_status::DAJI_OK,
+            "{}",
+            last_message()
+        );
+        assert_eq!(config_json(old), config_json(full));
+        assert_eq!(
+            config_json(old)["max_concurrent_batches"],
+            DEFAULT_MAX_CONCURRENT_BATCHES
+        );
+        // Too small for the credentials: they are left out, and required.
+        options.struct_size = offset_of!(daji_client_options, app_secret) as u32;
+        let mut made = ptr::null_mut();
+        assert_eq!(
+            unsafe { daji_client_new(&options, &mut made) },
+            daji_status::DAJI_INVALID_ARGUMENT
+        );
+        assert_eq!(last_message(), "app_secret is required");
+        unsafe {
+            daji_client_free(old);
+            daji_client_free(full);
+        }
+    }
+
+    #[test]
+    fn struct_size_is_checked() {
+        #[repr(C)]
+        struct Newer {
+            options: daji_client_options,
+            future_option: u64,
+        }
+        let mut newer = MaybeUninit::<Newer>::uninit();
+        let status =
+            unsafe { daji_client_options_init(newer.as_mut_ptr().cast(), size_of::<Newer>()) };
+        assert_eq!(status, daji_status::DAJI_OK);
+        let mut newer = unsafe { newer.assume_init() };
+        assert_eq!(newer.future_option, 0);
+        newer.options.app_key = c"k".as_ptr();
+        newer.options.app_secret = c"s".as_ptr();
+        let mut made = ptr::null_mut();
+        let new = |o: &Newer, made: &mut *mut daji_client| unsafe {
+            daji_client_new((o as *const Newer).cast(), made)
+        };
+        assert_eq!(new(&newer, &mut made), daji_status::DAJI_OK);
+        unsafe { daji_client_free(made) };
+        newer.future_option = 1;
+        assert_eq!(new(&newer, &mut made), daji_status::DAJI_INVALID_ARGUMENT);
+        assert!(
+            last_message().contains("newer dajisaas.h"),
+            "{}",
+            last_message()
+        );
+
+        let mut options = initialised();
+        options.app_key = c"k".as_ptr();
+        options.app_secret = c"s".as_ptr();
+        for size in [0, 2, 5000] {
+            options.struct_size = size;
+            let mut made = ptr::null_mut();
+            let status = unsafe { daji_client_new(&options, &mut made) };
+            assert_eq!(status, daji_status::DAJI_INVALID_ARGUMENT, "{size}");
+            assert!(
+                last_message().starts_with("struct_size is"),
+                "{}",
+                last_message()
+            );
+        }
     }
 }
