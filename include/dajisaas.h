@@ -138,6 +138,11 @@ typedef enum daji_order_id_format {
 } daji_order_id_format;
 
 /**
+ * The state of an order's payment in the journal.
+ */
+typedef struct State State;
+
+/**
  * A client of the gateway: opaque, created by `daji_client_new`, freed by `daji_client_free`.
  * One client may be used by many threads at once.
  */
@@ -205,6 +210,11 @@ typedef struct daji_client_options {
    * Link batches `daji_client_pay_urls` fetches at once, 1 to 16 (default 4).
    */
   uint32_t max_concurrent_batches;
+  /**
+   * The payment journal: NULL or "memory" for the process's memory journal (the default),
+   * "sqlite:///abs/path.db" or "postgres://user@host:port/db" to share it between processes.
+   */
+  const char *journal;
 } daji_client_options;
 
 /**
@@ -364,12 +374,15 @@ enum daji_status daji_client_pay_urls(const struct daji_client *client,
                                       char **result_json_out);
 
 /**
- * Pays one order without the buyer's password. `DAJI_OK` means paid; then, if
- * `result_json_out` is not NULL, it receives `{"orderId","payChannel","attempts","traceId",
- * "data"}` (free with `daji_string_free`). `DAJI_PAYMENT_OUTCOME_UNKNOWN` means the money may
- * have been taken: check the order before paying again. `DAJI_PAYMENT_IN_PROGRESS` means a
- * payment of this order is already under way on this client (another thread): nothing was
- * sent. Retries never pay an order twice.
+ * Pays one order without the buyer's password, consulting the client's payment journal first.
+ * `DAJI_OK` means paid; then, if `result_json_out` is not NULL, it receives `{"orderId",
+ * "payChannel","attempts","traceId","replayed","data"}` (free with `daji_string_free`);
+ * `replayed` is true when no request was sent (the journal had it paid, or another thread of
+ * this process was paying it and this call waited for that payment's outcome).
+ * `DAJI_PAYMENT_OUTCOME_UNKNOWN` means the money may have been taken: check the order, then
+ * record what happened with `daji_client_resolve_payment`. `DAJI_PAYMENT_IN_PROGRESS` means
+ * another process or machine sharing the journal is paying it: nothing was sent. Retries never
+ * pay an order twice.
  *
  * # Safety
  * `client` is NULL or live; `order_id` is NULL or NUL-terminated; `result_json_out` is NULL or
@@ -378,6 +391,48 @@ enum daji_status daji_client_pay_urls(const struct daji_client *client,
 enum daji_status daji_client_prepare_pay(const struct daji_client *client,
                                          const char *order_id,
                                          char **result_json_out);
+
+/**
+ * The journal's record of one order as JSON (`{"orderId","state","attempts","traceIds",
+ * "payChannel","errorCode","message","owner","leaseUntil","createdAt","updatedAt","resolvedBy",
+ * "note"}`), or the JSON text `null` when it has none. Free `*record_json_out` with
+ * `daji_string_free`.
+ *
+ * # Safety
+ * `client` is NULL or live; `order_id` is NULL or NUL-terminated; `record_json_out` is NULL or
+ * writable. Any thread.
+ */
+enum daji_status daji_client_payment_record(const struct daji_client *client,
+                                            const char *order_id,
+                                            char **record_json_out);
+
+/**
+ * The journal's records as a JSON array: all of them (`state` NULL), or those in `state`
+ * ("in_flight", "paid", "declined", "unknown", "not_paid"). Free `*records_json_out` with
+ * `daji_string_free`.
+ *
+ * # Safety
+ * As for `daji_client_payment_record`; `state` is NULL or NUL-terminated.
+ */
+enum daji_status daji_client_payment_records(const struct daji_client *client,
+                                             const char *state,
+                                             char **records_json_out);
+
+/**
+ * Records what a person found for an order whose payment's outcome is unknown: `paid` 1 sets
+ * it `paid`, 0 sets it `not_paid` (then it can be paid again); `note` (NULL for none) says how
+ * it was checked. Any other state is `DAJI_INVALID_ARGUMENT` naming it. On success, if
+ * `record_json_out` is not NULL, it receives the record as JSON (free with `daji_string_free`).
+ *
+ * # Safety
+ * `client` is NULL or live; the strings are NULL or NUL-terminated; `record_json_out` is NULL
+ * or writable. Any thread.
+ */
+enum daji_status daji_client_resolve_payment(const struct daji_client *client,
+                                             const char *order_id,
+                                             uint8_t paid,
+                                             const char *note,
+                                             char **record_json_out);
 
 /**
  * Any other endpoint, signed: `method` is "GET" or "POST", `params_json` a JSON object or NULL.

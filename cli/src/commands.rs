@@ -66,7 +66,11 @@ pub fn pay(args: &PayArgs) -> Outcome {
     // Every id is checked before any order is paid; an order listed twice is paid once.
     let ids =
         dajisaas::validate_and_dedup_order_ids(&args.order_ids).map_err(|e| fail(&e, as_json))?;
-    let client = args.connection.client().map_err(|e| fail(&e, as_json))?;
+    let mut connection = args.connection.clone();
+    if connection.journal.is_none() {
+        connection.journal = Some(crate::journal::default_url().map_err(|e| fail(&e, as_json))?);
+    }
+    let client = connection.client().map_err(|e| fail(&e, as_json))?;
     let mut results = Vec::with_capacity(ids.len());
     for id in &ids {
         let result = client.prepare_pay(id);

@@ -2,6 +2,7 @@
 
 mod commands;
 mod demo;
+mod journal;
 mod output;
 
 use std::process::ExitCode;
@@ -33,6 +34,8 @@ enum Command {
     Pay(PayArgs),
     /// Call any other gateway endpoint, signed; prints the envelope's data.
     Request(RequestArgs),
+    /// Read the payment journal, or record what you found for an order whose outcome is unknown.
+    Journal(JournalArgs),
     /// Run the sandbox gateway on 127.0.0.1 until interrupted.
     Sandbox(SandboxArgs),
     /// Start an embedded sandbox and walk through links and payments, good and bad.
@@ -41,7 +44,7 @@ enum Command {
 
 /// Where and as whom to call the gateway. Each client option has a flag of the same name; a
 /// flag left out takes the library's default.
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct Connection {
     /// App key.
     #[arg(long, env = "DAJISAAS_APP_KEY")]
@@ -80,6 +83,10 @@ struct Connection {
     /// DEBUGGING ONLY: send the app secret instead of a signature. Never in production.
     #[arg(long)]
     dangerously_send_app_secret_instead_of_sign: bool,
+    /// The payment journal: memory, sqlite:///abs/path.db or postgres://… (`daji pay`'s default
+    /// is a SQLite file in your data directory, so that a re-run never pays again).
+    #[arg(long, env = "DAJISAAS_JOURNAL", value_name = "URL")]
+    journal: Option<String>,
     /// Log each request (method, path, status, traceId, elapsed, attempt) to stderr.
     #[arg(short, long)]
     verbose: bool,
@@ -103,7 +110,7 @@ impl Connection {
             })?),
             None => None,
         };
-        let flags: [(OptionName, Option<Value>); 12] = [
+        let flags: [(OptionName, Option<Value>); 13] = [
             (OptionName::AppKey, Some(self.app_key.as_str().into())),
             (OptionName::AppSecret, Some(self.app_secret.as_str().into())),
             (
@@ -136,6 +143,10 @@ impl Connection {
             (
                 OptionName::DangerouslySendAppSecretInsteadOfSign,
                 Some(self.dangerously_send_app_secret_instead_of_sign.into()),
+            ),
+            (
+                OptionName::Journal,
+                self.journal.as_deref().map(Value::from),
             ),
         ];
         let map: Map<String, Value> = flags
@@ -180,6 +191,51 @@ struct PayArgs {
     order_ids: Vec<String>,
     #[command(flatten)]
     connection: Connection,
+}
+
+#[derive(Args)]
+struct JournalArgs {
+    #[command(subcommand)]
+    command: JournalCommand,
+    /// The payment journal (default: the SQLite file `daji pay` uses).
+    #[arg(long, env = "DAJISAAS_JOURNAL", value_name = "URL", global = true)]
+    journal: Option<String>,
+    /// Print as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum JournalCommand {
+    /// One order's record.
+    Show {
+        /// The 1688 order id.
+        order_id: String,
+    },
+    /// Every record, or those in one state (in_flight, paid, declined, unknown, not_paid).
+    List {
+        /// Only records in this state.
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Record what you found for an order whose payment's outcome is unknown.
+    Resolve {
+        /// The 1688 order id.
+        order_id: String,
+        /// The order was paid (the journal then replays it instead of paying again).
+        #[arg(
+            long,
+            conflicts_with = "not_paid",
+            required_unless_present = "not_paid"
+        )]
+        paid: bool,
+        /// The order was not paid (it can then be paid again).
+        #[arg(long)]
+        not_paid: bool,
+        /// How you checked (kept in the record).
+        #[arg(long, default_value = "")]
+        note: String,
+    },
 }
 
 #[derive(Args)]
@@ -239,6 +295,7 @@ fn main() -> ExitCode {
         Command::PayUrl(args) => commands::pay_url(&args),
         Command::Pay(args) => commands::pay(&args),
         Command::Request(args) => commands::request(&args),
+        Command::Journal(args) => journal::run(&args),
         Command::Sandbox(args) => commands::sandbox(&args),
         Command::Demo => demo::run(),
     };

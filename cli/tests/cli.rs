@@ -12,13 +12,33 @@ fn sandbox() -> Sandbox {
     Sandbox::start(SandboxConfig::default()).unwrap()
 }
 
+/// A data directory of its own for each call (so `daji pay`'s default SQLite journal starts
+/// empty), unless a test shares one between calls.
+fn fresh_data_dir() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "daji-cli-data-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// Runs `daji` with credentials for `sandbox` in the environment.
 fn daji(sandbox: &Sandbox, args: &[&str]) -> Output {
+    daji_with_data(sandbox, args, &fresh_data_dir())
+}
+
+fn daji_with_data(sandbox: &Sandbox, args: &[&str], data: &std::path::Path) -> Output {
     Command::new(DAJI)
         .args(args)
         .env("DAJISAAS_APP_KEY", DEFAULT_APP_KEY)
         .env("DAJISAAS_APP_SECRET", DEFAULT_APP_SECRET)
         .env("DAJISAAS_BASE_URL", sandbox.url())
+        .env("XDG_DATA_HOME", data)
+        .env_remove("DAJISAAS_JOURNAL")
         .output()
         .unwrap()
 }
@@ -301,4 +321,53 @@ fn tls_sandbox_needs_the_ca_and_works_with_it() {
     );
     assert!(trusted.status.success(), "{}", stderr(&trusted));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_rerun_of_daji_pay_never_pays_again_and_the_journal_reconciles() {
+    let sb = sandbox();
+    let data = fresh_data_dir();
+    let paid = "2257164624870311990";
+    let unknown = "9003000000000000090";
+    let first = daji_with_data(&sb, &["pay", "--json", paid, unknown], &data);
+    assert_eq!(first.status.code(), Some(19), "{}", stderr(&first));
+    // The re-run (a crashed night job started again) sends nothing for either order.
+    let again = daji_with_data(&sb, &["pay", "--json", paid, unknown], &data);
+    let reports: Value = serde_json::from_str(&stdout(&again)).unwrap();
+    assert_eq!(reports[0]["payment"]["replayed"], true, "{reports}");
+    assert_eq!(reports[1]["error"]["attempts"], 0, "{reports}");
+    assert_eq!(sb.stats().pay_calls.get(paid), Some(&1));
+    assert_eq!(sb.stats().pay_calls.get(unknown), Some(&1));
+
+    let listed = daji_with_data(
+        &sb,
+        &["journal", "list", "--state", "unknown", "--json"],
+        &data,
+    );
+    let records: Value = serde_json::from_str(&stdout(&listed)).unwrap();
+    assert_eq!(records.as_array().unwrap().len(), 1, "{records}");
+    assert_eq!(records[0]["orderId"], unknown);
+    let resolved = daji_with_data(
+        &sb,
+        &[
+            "journal",
+            "resolve",
+            unknown,
+            "--paid",
+            "--note",
+            "seen in 1688",
+            "--json",
+        ],
+        &data,
+    );
+    assert!(resolved.status.success(), "{}", stderr(&resolved));
+    let shown = daji_with_data(&sb, &["journal", "show", unknown, "--json"], &data);
+    let record: Value = serde_json::from_str(&stdout(&shown)).unwrap();
+    assert_eq!(record[0]["state"], "paid", "{record}");
+    assert_eq!(record[0]["note"], "seen in 1688");
+    // Resolving an order that is not unknown names its state.
+    let refused = daji_with_data(&sb, &["journal", "resolve", paid, "--not-paid"], &data);
+    assert_eq!(refused.status.code(), Some(11), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("paid"), "{}", stderr(&refused));
+    std::fs::remove_dir_all(&data).unwrap();
 }

@@ -73,6 +73,7 @@ namespace Dajisaas
         public byte DangerouslySendAppSecretInsteadOfSign;
         public IntPtr RootCertificatesPem;
         public uint MaxConcurrentBatches;
+        public IntPtr Journal;
     }
 
     [StructLayout(LayoutKind.Sequential)]

@@ -66,6 +66,7 @@ use serde_json::Value;
 use crate::client::AsyncClient;
 use crate::config::{MAX_RETRIES_LIMIT, Secret};
 use crate::error::{Error, ErrorCode};
+use crate::journal::State;
 use crate::options::{
     Casing, ClientOptions, DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_CONCURRENT_BATCHES, DEFAULT_TIMEOUT,
@@ -172,6 +173,9 @@ pub struct daji_client_options {
     pub root_certificates_pem: *const c_char,
     /// Link batches `daji_client_pay_urls` fetches at once, 1 to 16 (default 4).
     pub max_concurrent_batches: u32,
+    /// The payment journal: NULL or "memory" for the process's memory journal (the default),
+    /// "sqlite:///abs/path.db" or "postgres://user@host:port/db" to share it between processes.
+    pub journal: *const c_char,
 }
 
 /// Largest `struct_size` accepted: far above any future options struct, low enough to refuse
@@ -262,6 +266,7 @@ fn default_options(struct_size: u32) -> daji_client_options {
         dangerously_send_app_secret_instead_of_sign: 0,
         root_certificates_pem: ptr::null(),
         max_concurrent_batches: DEFAULT_MAX_CONCURRENT_BATCHES,
+        journal: ptr::null(),
     }
 }
 
@@ -286,6 +291,7 @@ fn zero_padded(value: daji_client_options) -> MaybeUninit<daji_client_options> {
             .write(value.dangerously_send_app_secret_instead_of_sign);
         (&raw mut (*p).root_certificates_pem).write(value.root_certificates_pem);
         (&raw mut (*p).max_concurrent_batches).write(value.max_concurrent_batches);
+        (&raw mut (*p).journal).write(value.journal);
     }
     out
 }
@@ -421,6 +427,7 @@ unsafe fn read_options(options: *const daji_client_options) -> crate::Result<Cli
         max_concurrent_batches: given!(max_concurrent_batches),
         root_certificates_pem: roots,
         dangerously_send_app_secret_instead_of_sign: send_secret,
+        journal: string(given!(journal), "journal")?,
         casing: Casing::Snake,
     })
 }
@@ -671,12 +678,15 @@ pub unsafe extern "C" fn daji_client_pay_urls(
     })
 }
 
-/// Pays one order without the buyer's password. `DAJI_OK` means paid; then, if
-/// `result_json_out` is not NULL, it receives `{"orderId","payChannel","attempts","traceId",
-/// "data"}` (free with `daji_string_free`). `DAJI_PAYMENT_OUTCOME_UNKNOWN` means the money may
-/// have been taken: check the order before paying again. `DAJI_PAYMENT_IN_PROGRESS` means a
-/// payment of this order is already under way on this client (another thread): nothing was
-/// sent. Retries never pay an order twice.
+/// Pays one order without the buyer's password, consulting the client's payment journal first.
+/// `DAJI_OK` means paid; then, if `result_json_out` is not NULL, it receives `{"orderId",
+/// "payChannel","attempts","traceId","replayed","data"}` (free with `daji_string_free`);
+/// `replayed` is true when no request was sent (the journal had it paid, or another thread of
+/// this process was paying it and this call waited for that payment's outcome).
+/// `DAJI_PAYMENT_OUTCOME_UNKNOWN` means the money may have been taken: check the order, then
+/// record what happened with `daji_client_resolve_payment`. `DAJI_PAYMENT_IN_PROGRESS` means
+/// another process or machine sharing the journal is paying it: nothing was sent. Retries never
+/// pay an order twice.
 ///
 /// # Safety
 /// `client` is NULL or live; `order_id` is NULL or NUL-terminated; `result_json_out` is NULL or
@@ -695,6 +705,104 @@ pub unsafe extern "C" fn daji_client_prepare_pay(
         if !result_json_out.is_null() {
             // SAFETY: checked non-NULL.
             unsafe { result_json_out.write(owned(payment.to_json().to_string())?) };
+        }
+        Ok(())
+    })
+}
+
+/// The journal's record of one order as JSON (`{"orderId","state","attempts","traceIds",
+/// "payChannel","errorCode","message","owner","leaseUntil","createdAt","updatedAt","resolvedBy",
+/// "note"}`), or the JSON text `null` when it has none. Free `*record_json_out` with
+/// `daji_string_free`.
+///
+/// # Safety
+/// `client` is NULL or live; `order_id` is NULL or NUL-terminated; `record_json_out` is NULL or
+/// writable. Any thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn daji_client_payment_record(
+    client: *const daji_client,
+    order_id: *const c_char,
+    record_json_out: *mut *mut c_char,
+) -> daji_status {
+    run(|| {
+        out_param(record_json_out, "record_json_out")?;
+        let client = unsafe { client_ref(client) }?;
+        let id = unsafe { text(order_id, "order_id") }?.to_string();
+        let c = client.clone();
+        let record = block_on(client, async move { c.payment_record(id).await })?;
+        let json = record.map_or(Value::Null, |r| r.to_json()).to_string();
+        // SAFETY: checked non-NULL above.
+        unsafe { record_json_out.write(owned(json)?) };
+        Ok(())
+    })
+}
+
+/// The journal's records as a JSON array: all of them (`state` NULL), or those in `state`
+/// ("in_flight", "paid", "declined", "unknown", "not_paid"). Free `*records_json_out` with
+/// `daji_string_free`.
+///
+/// # Safety
+/// As for `daji_client_payment_record`; `state` is NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn daji_client_payment_records(
+    client: *const daji_client,
+    state: *const c_char,
+    records_json_out: *mut *mut c_char,
+) -> daji_status {
+    run(|| {
+        out_param(records_json_out, "records_json_out")?;
+        let client = unsafe { client_ref(client) }?;
+        let state = unsafe { optional_text(state, "state") }?
+            .map(State::parse)
+            .transpose()?;
+        let c = client.clone();
+        let records = block_on(client, async move { c.payment_records(state).await })?;
+        let json = Value::Array(records.iter().map(|r| r.to_json()).collect()).to_string();
+        // SAFETY: checked non-NULL above.
+        unsafe { records_json_out.write(owned(json)?) };
+        Ok(())
+    })
+}
+
+/// Records what a person found for an order whose payment's outcome is unknown: `paid` 1 sets
+/// it `paid`, 0 sets it `not_paid` (then it can be paid again); `note` (NULL for none) says how
+/// it was checked. Any other state is `DAJI_INVALID_ARGUMENT` naming it. On success, if
+/// `record_json_out` is not NULL, it receives the record as JSON (free with `daji_string_free`).
+///
+/// # Safety
+/// `client` is NULL or live; the strings are NULL or NUL-terminated; `record_json_out` is NULL
+/// or writable. Any thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn daji_client_resolve_payment(
+    client: *const daji_client,
+    order_id: *const c_char,
+    paid: u8,
+    note: *const c_char,
+    record_json_out: *mut *mut c_char,
+) -> daji_status {
+    run(|| {
+        let client = unsafe { client_ref(client) }?;
+        let id = unsafe { text(order_id, "order_id") }?.to_string();
+        let paid = match paid {
+            0 => false,
+            1 => true,
+            other => {
+                return Err(Error::invalid(format!(
+                    "paid is {other}; it must be 0 or 1"
+                )));
+            }
+        };
+        let note = unsafe { optional_text(note, "note") }?
+            .unwrap_or_default()
+            .to_string();
+        let c = client.clone();
+        let record = block_on(
+            client,
+            async move { c.resolve_payment(id, paid, note).await },
+        )?;
+        if !record_json_out.is_null() {
+            // SAFETY: checked non-NULL.
+            unsafe { record_json_out.write(owned(record.to_json().to_string())?) };
         }
         Ok(())
     })
