@@ -15,6 +15,29 @@ export type ErrorCode =
   | 'internal'
   | 'payment_in_progress'
 
+/** A payment journal record's state. */
+export type PaymentState = 'in_flight' | 'paid' | 'declined' | 'unknown' | 'not_paid'
+
+/** What the payment journal knows about one order's payment (JOURNAL.md). Times are UTC. */
+export interface PaymentRecord {
+  orderId: string
+  state: PaymentState
+  /** Requests sent in the last payment. */
+  attempts: number
+  traceIds: string[]
+  payChannel: string | null
+  errorCode: string | null
+  message: string | null
+  /** The gateway's `data` of the paying answer, for replays. */
+  data: unknown
+  owner: { host: string; pid: number; clientId: string }
+  leaseUntil: string | null
+  createdAt: string
+  updatedAt: string
+  resolvedBy: string | null
+  note: string | null
+}
+
 /**
  * Every failure of this library: thrown by `sign`, `signingStringMasked`, `new Client` and
  * `Client.fromEnv`, and the rejection of every Promise (a bad argument rejects, never throws).

@@ -15,6 +15,29 @@ export type ErrorCode =
   | 'internal'
   | 'payment_in_progress'
 
+/** A payment journal record's state. */
+export type PaymentState = 'in_flight' | 'paid' | 'declined' | 'unknown' | 'not_paid'
+
+/** What the payment journal knows about one order's payment (JOURNAL.md). Times are UTC. */
+export interface PaymentRecord {
+  orderId: string
+  state: PaymentState
+  /** Requests sent in the last payment. */
+  attempts: number
+  traceIds: string[]
+  payChannel: string | null
+  errorCode: string | null
+  message: string | null
+  /** The gateway's `data` of the paying answer, for replays. */
+  data: unknown
+  owner: { host: string; pid: number; clientId: string }
+  leaseUntil: string | null
+  createdAt: string
+  updatedAt: string
+  resolvedBy: string | null
+  note: string | null
+}
+
 /**
  * Every failure of this library: thrown by `sign`, `signingStringMasked`, `new Client` and
  * `Client.fromEnv`, and the rejection of every Promise (a bad argument rejects, never throws).
@@ -66,6 +89,15 @@ export declare class Client {
   payUrls(orderIds: Array<string | bigint | number>, options?: PayUrlsOptions): Promise<Array<PayUrl>>
   /** Pays one order without the buyer's password; retries can never pay it twice. */
   preparePay(orderId: string | bigint | number): Promise<Payment>
+  /** The payment journal's record of an order, or `null` when it has none. */
+  paymentRecord(orderId: string | bigint | number): Promise<PaymentRecord | null>
+  /** The payment journal's records: all, or those in `state`. */
+  paymentRecords(options?: { state?: PaymentState }): Promise<Array<PaymentRecord>>
+  /**
+   * Records what a person found for an order whose payment's outcome is unknown: `paid`
+   * true sets `paid`, false `not_paid` (it can then be paid again).
+   */
+  resolvePayment(orderId: string | bigint | number, resolution: { paid: boolean, note?: string }): Promise<PaymentRecord>
   /**
    * Any other gateway endpoint, signed. `params` is an object, or JSON text for values a
    * JavaScript number cannot hold. Resolves to the envelope's `data`.
@@ -93,6 +125,8 @@ export interface ClientConfig {
   /** How many extra CA certificates are trusted (the PEM text itself is not shown). */
   rootCertificatesPem: number
   dangerouslySendAppSecretInsteadOfSign: boolean
+  /** The payment journal's URL, without any password. */
+  journal: string
 }
 
 /**
@@ -122,6 +156,11 @@ export interface ClientOptions {
   rootCertificatesPem?: string
   /** DEBUGGING ONLY: send the secret instead of a signature. Never in production. */
   dangerouslySendAppSecretInsteadOfSign?: boolean
+  /**
+   * The payment journal: `'memory'` (default, shared by the process), `'memory:NAME'`,
+   * `'sqlite:///abs/path.db'` or `'postgres://…'` to share it between processes.
+   */
+  journal?: string
 }
 
 /** How `orderIdList` is written on the wire. */
@@ -133,6 +172,11 @@ export interface Payment {
   payChannel?: string
   attempts: number
   traceId?: string
+  /**
+   * True when no request was sent: the journal had the order paid, or this call waited for a
+   * payment of it already under way in this process.
+   */
+  replayed: boolean
   /** The whole `data` object of the answer; integers beyond 2^53 arrive as BigInt. */
   data: any
 }

@@ -5,7 +5,7 @@
 
 use std::future::Future;
 
-use dajisaas::{Casing, Method};
+use dajisaas::{PaymentRecord, State, Casing, Method};
 use napi::bindgen_prelude::{Object, ToNapiValue};
 use napi::{Env, Unknown};
 use napi_derive::napi;
@@ -57,6 +57,9 @@ pub struct ClientOptions {
     pub root_certificates_pem: Option<String>,
     /// DEBUGGING ONLY: send the secret instead of a signature. Never in production.
     pub dangerously_send_app_secret_instead_of_sign: Option<bool>,
+    /// The payment journal: `'memory'` (default, shared by the process), `'memory:NAME'`,
+    /// `'sqlite:///abs/path.db'` or `'postgres://…'` to share it between processes.
+    pub journal: Option<String>,
 }
 
 /// What `client.config` shows: every option in effect, defaults applied, never the secret.
@@ -76,6 +79,8 @@ pub struct ClientConfig {
     /// How many extra CA certificates are trusted (the PEM text itself is not shown).
     pub root_certificates_pem: u32,
     pub dangerously_send_app_secret_instead_of_sign: bool,
+    /// The payment journal's URL, without any password.
+    pub journal: String,
 }
 
 /// A cashier link for one or more orders.
@@ -97,6 +102,9 @@ pub struct Payment {
     pub pay_channel: Option<String>,
     pub attempts: u32,
     pub trace_id: Option<String>,
+    /// True when no request was sent: the journal had the order paid, or this call waited for a
+    /// payment of it already under way in this process.
+    pub replayed: bool,
     /// The whole `data` object of the answer; integers beyond 2^53 arrive as BigInt.
     pub data: Value,
 }
@@ -128,6 +136,7 @@ impl From<dajisaas::Payment> for Payment {
             pay_channel: p.pay_channel,
             attempts: p.attempts,
             trace_id: p.trace_id,
+            replayed: p.replayed,
             data: p.data,
         }
     }
@@ -257,6 +266,82 @@ impl Client {
                 Ok(async move { client.prepare_pay(id).await })
             },
             Payment::from,
+        )
+    }
+
+    /// The payment journal's record of an order, or `null` when it has none.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "orderId: string | bigint | number",
+        ts_return_type = "Promise<PaymentRecord | null>"
+    )]
+    pub fn payment_record<'env>(
+        &self,
+        env: &'env Env,
+        order_id: Unknown,
+    ) -> napi::Result<Object<'env>> {
+        let client = self.inner.clone();
+        promise(
+            env,
+            &self.inner,
+            || {
+                let id = convert::order_id(&order_id, "orderId")?;
+                Ok(async move { client.payment_record(id).await })
+            },
+            |record| record.map_or(Value::Null, |r| r.to_json()),
+        )
+    }
+
+    /// The payment journal's records: all, or those in `state`.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "options?: { state?: PaymentState }",
+        ts_return_type = "Promise<Array<PaymentRecord>>"
+    )]
+    pub fn payment_records<'env>(
+        &self,
+        env: &'env Env,
+        options: Option<Unknown>,
+    ) -> napi::Result<Object<'env>> {
+        let client = self.inner.clone();
+        promise(
+            env,
+            &self.inner,
+            || {
+                let state = convert::optional_string_field(options.as_ref(), "state")?
+                    .map(|s| State::parse(&s))
+                    .transpose()?;
+                Ok(async move { client.payment_records(state).await })
+            },
+            |records| Value::Array(records.iter().map(PaymentRecord::to_json).collect()),
+        )
+    }
+
+    /// Records what a person found for an order whose payment's outcome is unknown: `paid`
+    /// true sets `paid`, false `not_paid` (it can then be paid again).
+    #[napi(
+        catch_unwind,
+        ts_args_type = "orderId: string | bigint | number, resolution: { paid: boolean, note?: string }",
+        ts_return_type = "Promise<PaymentRecord>"
+    )]
+    pub fn resolve_payment<'env>(
+        &self,
+        env: &'env Env,
+        order_id: Unknown,
+        resolution: Unknown,
+    ) -> napi::Result<Object<'env>> {
+        let client = self.inner.clone();
+        promise(
+            env,
+            &self.inner,
+            || {
+                let id = convert::order_id(&order_id, "orderId")?;
+                let paid = convert::bool_field(&resolution, "paid")?;
+                let note = convert::optional_string_field(Some(&resolution), "note")?
+                    .unwrap_or_default();
+                Ok(async move { client.resolve_payment(id, paid, note).await })
+            },
+            |record| record.to_json(),
         )
     }
 

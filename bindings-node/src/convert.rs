@@ -352,3 +352,45 @@ fn to_json(value: &Unknown<'_>, path: &str, depth: usize) -> Result<Option<Value
         }
     }))
 }
+
+/// `object[name]` as a string, `None` when the object or the field is absent (`undefined`).
+pub fn optional_string_field(object: Option<&Unknown<'_>>, name: &str) -> Result<Option<String>, Error> {
+    let Some(value) = field(object, name)? else {
+        return Ok(None);
+    };
+    string(&value, name).map(Some)
+}
+
+/// `object[name]` as a boolean, required.
+pub fn bool_field(object: &Unknown<'_>, name: &str) -> Result<bool, Error> {
+    let value = field(Some(object), name)?
+        .ok_or_else(|| Error::invalid(format!("{name} is required (true or false)")))?;
+    match value.get_type().map_err(|e| napi_failure(name, e))? {
+        ValueType::Boolean => unsafe { value.cast::<bool>() }.map_err(|e| napi_failure(name, e)),
+        _ => Err(Error::invalid(format!(
+            "{name} must be true or false, not {}",
+            describe(&value)
+        ))),
+    }
+}
+
+/// A field of an options object; `None` for no object or an `undefined`/`null` field.
+fn field<'env>(object: Option<&Unknown<'env>>, name: &str) -> Result<Option<Unknown<'env>>, Error> {
+    let Some(object) = object else { return Ok(None) };
+    let read = |e| napi_failure(name, e);
+    match object.get_type().map_err(read)? {
+        ValueType::Undefined | ValueType::Null => return Ok(None),
+        ValueType::Object => {}
+        _ => {
+            return Err(Error::invalid(format!(
+                "options must be an object, not {}",
+                kind(object)
+            )));
+        }
+    }
+    let object = unsafe { object.cast::<Object>() }.map_err(read)?;
+    let value: Option<Unknown> = object.get(name).map_err(read)?;
+    Ok(value.filter(|v| {
+        !matches!(v.get_type(), Ok(ValueType::Undefined | ValueType::Null))
+    }))
+}

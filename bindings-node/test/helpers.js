@@ -42,8 +42,13 @@ async function startSandbox({ latencyMs = 0, slowMs = 1500, hangMs = 3000, secre
   }
 }
 
+let journals = 0
+/** A client of `sandbox` with a payment journal of its own, so that tests paying the same ids do
+ * not see each other's payments. */
 function client(sandbox, options = {}) {
+  journals += 1
   return new binding.Client({
+    journal: `memory:${sandbox.url}#${journals}`,
     appKey: APP_KEY,
     appSecret: sandbox.secret,
     baseUrl: sandbox.url,
