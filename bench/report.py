@@ -42,7 +42,7 @@ CHECKS = [
      lambda: results["node_pay_url_us"]["ratio"], "≤ 0.33× (3× faster)", lambda r: r <= 1 / 3),
     ("Node, one payUrl vs the Rust core", "node_pay_url_us",
      lambda: core_ratio("node_pay_url_us"), "≤ 1.5× the core", lambda r: r <= 1.5),
-    ("C, one daji_pay_url vs the Rust core", "c_pay_url_us",
+    ("C, one daji_client_pay_url vs the Rust core", "c_pay_url_us",
      lambda: core_ratio("c_pay_url_us"), "≤ 1.1× the core", lambda r: r <= 1.1),
     ("Node, 256 in flight, 20 ms latency", "node_256_in_flight_calls_per_s",
      lambda: results["node_256_in_flight_calls_per_s"]["ratio"], "≥ 0.9× fetch", lambda r: r >= 0.9),

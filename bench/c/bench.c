@@ -1,4 +1,4 @@
-/* Per-call cost of daji_pay_url from C: bench.c CALLS ROUNDS, with DAJISAAS_* set. Prints one
+/* Per-call cost of daji_client_pay_url from C: bench.c CALLS ROUNDS, with DAJISAAS_* set. Prints one
  * JSON line (the median of the rounds); bench/report.py compares it with the Rust core's. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -25,7 +25,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   int calls = atoi(argv[1]), rounds = atoi(argv[2]);
-  daji_client_options options = daji_client_options_default();
+  daji_client_options options;
+  daji_client_options_init(&options, sizeof options);
   options.app_key = getenv("DAJISAAS_APP_KEY");
   options.app_secret = getenv("DAJISAAS_APP_SECRET");
   options.base_url = getenv("DAJISAAS_BASE_URL");
@@ -38,7 +39,7 @@ int main(int argc, char **argv) {
     double start = now_us();
     for (int i = 0; i < calls; i++) {
       char *url = NULL;
-      if (daji_pay_url(client, ids, 1, &url, NULL) != DAJI_OK) return 1;
+      if (daji_client_pay_url(client, ids, 1, &url, NULL) != DAJI_OK) return 1;
       daji_string_free(url);
     }
     if (r >= 0) per_call[r] = (now_us() - start) / calls;

@@ -5,7 +5,7 @@
 
 use std::future::Future;
 
-use dajisaas::{PaymentRecord, State, Casing, Method};
+use dajisaas::{Casing, Method, PaymentRecord, State};
 use napi::bindgen_prelude::{Object, ToNapiValue};
 use napi::{Env, Unknown};
 use napi_derive::napi;
@@ -337,8 +337,8 @@ impl Client {
             || {
                 let id = convert::order_id(&order_id, "orderId")?;
                 let paid = convert::bool_field(&resolution, "paid")?;
-                let note = convert::optional_string_field(Some(&resolution), "note")?
-                    .unwrap_or_default();
+                let note =
+                    convert::optional_string_field(Some(&resolution), "note")?.unwrap_or_default();
                 Ok(async move { client.resolve_payment(id, paid, note).await })
             },
             |record| record.to_json(),

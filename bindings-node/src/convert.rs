@@ -354,7 +354,10 @@ fn to_json(value: &Unknown<'_>, path: &str, depth: usize) -> Result<Option<Value
 }
 
 /// `object[name]` as a string, `None` when the object or the field is absent (`undefined`).
-pub fn optional_string_field(object: Option<&Unknown<'_>>, name: &str) -> Result<Option<String>, Error> {
+pub fn optional_string_field(
+    object: Option<&Unknown<'_>>,
+    name: &str,
+) -> Result<Option<String>, Error> {
     let Some(value) = field(object, name)? else {
         return Ok(None);
     };
@@ -376,7 +379,9 @@ pub fn bool_field(object: &Unknown<'_>, name: &str) -> Result<bool, Error> {
 
 /// A field of an options object; `None` for no object or an `undefined`/`null` field.
 fn field<'env>(object: Option<&Unknown<'env>>, name: &str) -> Result<Option<Unknown<'env>>, Error> {
-    let Some(object) = object else { return Ok(None) };
+    let Some(object) = object else {
+        return Ok(None);
+    };
     let read = |e| napi_failure(name, e);
     match object.get_type().map_err(read)? {
         ValueType::Undefined | ValueType::Null => return Ok(None),
@@ -390,7 +395,5 @@ fn field<'env>(object: Option<&Unknown<'env>>, name: &str) -> Result<Option<Unkn
     }
     let object = unsafe { object.cast::<Object>() }.map_err(read)?;
     let value: Option<Unknown> = object.get(name).map_err(read)?;
-    Ok(value.filter(|v| {
-        !matches!(v.get_type(), Ok(ValueType::Undefined | ValueType::Null))
-    }))
+    Ok(value.filter(|v| !matches!(v.get_type(), Ok(ValueType::Undefined | ValueType::Null))))
 }
