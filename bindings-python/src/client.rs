@@ -3,21 +3,22 @@
 use dajisaas::{Casing, ClientOptions, Config, Method};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use pyo3_async_runtimes::tokio::future_into_py;
 use serde_json::{Map, Value};
 
-use crate::convert::{self, Json};
-use crate::errors::{run, to_py_err};
+use crate::convert;
+use crate::errors::run;
 use crate::results::{PayUrl, Payment};
+use crate::{blocking, bridge};
 
 /// The options of either client: the credentials and the keyword arguments as one JSON map, read
 /// by the core, which knows every option's type, range and default. Nothing is defaulted here.
 fn options(
+    py: Python<'_>,
     app_key: &Bound<'_, PyAny>,
     app_secret: &Bound<'_, PyAny>,
     keywords: Option<&Bound<'_, PyDict>>,
 ) -> dajisaas::Result<ClientOptions> {
-    crate::refresh_logging_levels();
+    let _ = crate::logs::refresh_levels(py);
     let mut given = Vec::new();
     for (name, value) in keywords.into_iter().flat_map(|k| k.iter()) {
         // Keyword names are always str.
@@ -45,8 +46,8 @@ fn options(
     ClientOptions::from_map(&map, Casing::Snake)
 }
 
-fn method(text: &str) -> PyResult<Method> {
-    run(|| Method::parse(text))
+fn method(py: Python<'_>, text: &str) -> PyResult<Method> {
+    run(py, || Method::parse(text))
 }
 
 /// The client's effective options (defaults applied, secret left out) as a dict.
@@ -67,10 +68,34 @@ fn describe(py: Python<'_>, class: &str, config: &Config) -> PyResult<String> {
     Ok(format!("{class}({})", fields.join(", ")))
 }
 
-/// A blocking client, safe to share between threads; the GIL is released during every call.
+fn pay_url_object(py: Python<'_>, link: dajisaas::PayUrl) -> PyResult<Py<PyAny>> {
+    Ok(Py::new(py, PayUrl::from(link))?.into_any())
+}
+
+fn pay_url_list(py: Python<'_>, links: Vec<dajisaas::PayUrl>) -> PyResult<Py<PyAny>> {
+    let links = links
+        .into_iter()
+        .map(|link| Py::new(py, PayUrl::from(link)))
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(pyo3::types::PyList::new(py, links)?.into_any().unbind())
+}
+
+fn payment_object(py: Python<'_>, payment: dajisaas::Payment) -> PyResult<Py<PyAny>> {
+    Ok(Py::new(py, Payment::from(payment))?.into_any())
+}
+
+fn json_object(py: Python<'_>, data: Value) -> PyResult<Py<PyAny>> {
+    Ok(convert::to_python(py, &data)?.unbind())
+}
+
+/// A blocking client, safe to share between threads. Each call runs on the core's runtime while
+/// the calling thread waits with the GIL released, waking every 100 ms for signal handlers.
 #[pyclass(frozen, module = "dajisaas._dajisaas")]
 pub struct Client {
-    inner: dajisaas::Client,
+    /// The async face of the core client: blocking calls are started with `start` and waited
+    /// for here (see `blocking`), never with the core's own blocking wait, which cannot be
+    /// interrupted.
+    inner: dajisaas::AsyncClient,
 }
 
 #[pymethods]
@@ -78,19 +103,24 @@ impl Client {
     #[new]
     #[pyo3(signature = (app_key, app_secret, **options))]
     fn new(
+        py: Python<'_>,
         app_key: &Bound<'_, PyAny>,
         app_secret: &Bound<'_, PyAny>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let inner = run(|| self::options(app_key, app_secret, options)?.build())?;
-        Ok(Client { inner })
+        let inner = run(py, || {
+            self::options(py, app_key, app_secret, options)?.build()
+        })?;
+        Ok(Client {
+            inner: inner.to_async(),
+        })
     }
 
     #[staticmethod]
-    fn from_env() -> PyResult<Self> {
-        crate::refresh_logging_levels();
+    fn from_env(py: Python<'_>) -> PyResult<Self> {
+        let _ = crate::logs::refresh_levels(py);
         Ok(Client {
-            inner: run(dajisaas::Client::from_env)?,
+            inner: run(py, dajisaas::Client::from_env)?.to_async(),
         })
     }
 
@@ -101,9 +131,9 @@ impl Client {
     }
 
     fn pay_url(&self, py: Python<'_>, order_ids: &Bound<'_, PyAny>) -> PyResult<PayUrl> {
-        let ids = run(|| convert::order_ids(order_ids))?;
-        let client = &self.inner;
-        py.detach(|| run(|| client.pay_url(&ids))).map(PayUrl::from)
+        let ids = run(py, || convert::order_ids(order_ids))?;
+        let client = self.inner.clone();
+        blocking::call(py, &self.inner, async move { client.pay_url(ids).await }).map(PayUrl::from)
     }
 
     #[pyo3(signature = (order_ids, batch_size=10))]
@@ -113,16 +143,18 @@ impl Client {
         order_ids: &Bound<'_, PyAny>,
         batch_size: usize,
     ) -> PyResult<Vec<PayUrl>> {
-        let ids = run(|| convert::order_ids(order_ids))?;
-        let client = &self.inner;
-        let links = py.detach(|| run(|| client.pay_urls(&ids, batch_size)))?;
+        let ids = run(py, || convert::order_ids(order_ids))?;
+        let client = self.inner.clone();
+        let links = blocking::call(py, &self.inner, async move {
+            client.pay_urls(ids, batch_size).await
+        })?;
         Ok(links.into_iter().map(PayUrl::from).collect())
     }
 
     fn prepare_pay(&self, py: Python<'_>, order_id: &Bound<'_, PyAny>) -> PyResult<Payment> {
-        let id = run(|| convert::order_id(order_id, "orderId"))?;
-        let client = &self.inner;
-        py.detach(|| run(|| client.prepare_pay(&id)))
+        let id = run(py, || convert::order_id(order_id, "orderId"))?;
+        let client = self.inner.clone();
+        blocking::call(py, &self.inner, async move { client.prepare_pay(id).await })
             .map(Payment::from)
     }
 
@@ -134,10 +166,13 @@ impl Client {
         path: &str,
         params: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let method = self::method(method)?;
-        let params = run(|| convert::params(params))?;
-        let client = &self.inner;
-        let data = py.detach(|| run(|| client.request(method, path, params)))?;
+        let method = self::method(py, method)?;
+        let params = run(py, || convert::params(params))?;
+        let client = self.inner.clone();
+        let path = path.to_string();
+        let data = blocking::call(py, &self.inner, async move {
+            client.request(method, path, params).await
+        })?;
         convert::to_python(py, &data)
     }
 
@@ -146,7 +181,8 @@ impl Client {
     }
 }
 
-/// The asyncio client: the same calls as `Client`, as coroutines.
+/// The asyncio client: the same calls as `Client`, each returning an `asyncio.Future` of the
+/// running loop, which the loop's own thread settles (see `bridge`).
 #[pyclass(frozen, module = "dajisaas._dajisaas")]
 pub struct AsyncClient {
     inner: dajisaas::AsyncClient,
@@ -157,19 +193,22 @@ impl AsyncClient {
     #[new]
     #[pyo3(signature = (app_key, app_secret, **options))]
     fn new(
+        py: Python<'_>,
         app_key: &Bound<'_, PyAny>,
         app_secret: &Bound<'_, PyAny>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let inner = run(|| self::options(app_key, app_secret, options)?.build_async())?;
+        let inner = run(py, || {
+            self::options(py, app_key, app_secret, options)?.build_async()
+        })?;
         Ok(AsyncClient { inner })
     }
 
     #[staticmethod]
-    fn from_env() -> PyResult<Self> {
-        crate::refresh_logging_levels();
+    fn from_env(py: Python<'_>) -> PyResult<Self> {
+        let _ = crate::logs::refresh_levels(py);
         Ok(AsyncClient {
-            inner: run(dajisaas::AsyncClient::from_env)?,
+            inner: run(py, dajisaas::AsyncClient::from_env)?,
         })
     }
 
@@ -184,15 +223,14 @@ impl AsyncClient {
         py: Python<'py>,
         order_ids: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let ids = run(|| convert::order_ids(order_ids))?;
+        let ids = run(py, || convert::order_ids(order_ids))?;
         let client = self.inner.clone();
-        future_into_py(py, async move {
-            client
-                .pay_url(ids)
-                .await
-                .map(PayUrl::from)
-                .map_err(to_py_err)
-        })
+        bridge::start(
+            py,
+            &self.inner,
+            async move { client.pay_url(ids).await },
+            pay_url_object,
+        )
     }
 
     #[pyo3(signature = (order_ids, batch_size=10))]
@@ -202,12 +240,14 @@ impl AsyncClient {
         order_ids: &Bound<'py, PyAny>,
         batch_size: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let ids = run(|| convert::order_ids(order_ids))?;
+        let ids = run(py, || convert::order_ids(order_ids))?;
         let client = self.inner.clone();
-        future_into_py(py, async move {
-            let links = client.pay_urls(ids, batch_size).await.map_err(to_py_err)?;
-            Ok(links.into_iter().map(PayUrl::from).collect::<Vec<_>>())
-        })
+        bridge::start(
+            py,
+            &self.inner,
+            async move { client.pay_urls(ids, batch_size).await },
+            pay_url_list,
+        )
     }
 
     fn prepare_pay<'py>(
@@ -215,15 +255,14 @@ impl AsyncClient {
         py: Python<'py>,
         order_id: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let id = run(|| convert::order_id(order_id, "orderId"))?;
+        let id = run(py, || convert::order_id(order_id, "orderId"))?;
         let client = self.inner.clone();
-        future_into_py(py, async move {
-            client
-                .prepare_pay(id)
-                .await
-                .map(Payment::from)
-                .map_err(to_py_err)
-        })
+        bridge::start(
+            py,
+            &self.inner,
+            async move { client.prepare_pay(id).await },
+            payment_object,
+        )
     }
 
     #[pyo3(signature = (method, path, params=None))]
@@ -234,17 +273,16 @@ impl AsyncClient {
         path: &str,
         params: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let method = self::method(method)?;
-        let params = run(|| convert::params(params))?;
+        let method = self::method(py, method)?;
+        let params = run(py, || convert::params(params))?;
         let client = self.inner.clone();
         let path = path.to_string();
-        future_into_py(py, async move {
-            client
-                .request(method, path, params)
-                .await
-                .map(Json)
-                .map_err(to_py_err)
-        })
+        bridge::start(
+            py,
+            &self.inner,
+            async move { client.request(method, path, params).await },
+            json_object,
+        )
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
