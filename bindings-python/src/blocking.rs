@@ -99,14 +99,22 @@ impl<T> Slot<T> {
         self.ready.notify_one();
     }
 
-    /// The outcome if it comes within `timeout`.
-    fn take(&self, timeout: Duration) -> Option<dajisaas::Result<T>> {
+    /// The outcome if it comes within `timeout`. A slot no core task holds any more (its task
+    /// was dropped without an outcome) answers with an `internal` error instead of waiting on.
+    fn take(self: &Arc<Self>, timeout: Duration) -> Option<dajisaas::Result<T>> {
         let guard = self.value.lock().unwrap_or_else(|p| p.into_inner());
         let (mut guard, _) = self
             .ready
             .wait_timeout_while(guard, timeout, |v| v.is_none())
             .unwrap_or_else(|p| p.into_inner());
-        guard.take()
+        guard.take().or_else(|| {
+            (Arc::strong_count(self) == 1).then(|| {
+                Err(dajisaas::Error::new(
+                    dajisaas::ErrorCode::Internal,
+                    "the call's task ended without an outcome",
+                ))
+            })
+        })
     }
 }
 
