@@ -50,6 +50,9 @@ class Payment:
 class Client:
     """A blocking client, safe to share between threads; the GIL is released during calls.
 
+    A waiting call wakes every 100 ms to run signal handlers: their exceptions (Ctrl-C's
+    ``KeyboardInterrupt``) propagate at once while the call runs to its outcome in the core.
+
     ``options`` are the keyword options of ``ClientOptions`` (durations in whole milliseconds:
     ``timeout_ms``, ``connect_timeout_ms``, ``backoff_base_ms``, ``backoff_cap_ms``). An option
     left out takes the core's default; ``config`` shows the values in effect. A wrong type, an
@@ -75,7 +78,11 @@ class Client:
         """Any other gateway endpoint, signed; returns the envelope's ``data``."""
 
 class AsyncClient:
-    """The asyncio twin of ``Client``: the same options and calls, as coroutines."""
+    """The asyncio twin of ``Client``: the same options and calls, awaitable.
+
+    Each call returns an ``asyncio.Future`` of the running loop, settled on the loop's own
+    thread. Cancelling it only stops the waiting: the call runs to its outcome in the core.
+    """
 
     def __init__(self, app_key: str, app_secret: str, **options: Unpack[ClientOptions]) -> None: ...
     @staticmethod
