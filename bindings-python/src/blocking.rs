@@ -2,8 +2,7 @@
 //!
 //! A blocking call runs on the core's runtime as its own task (`AsyncClient::start`) and hands
 //! its outcome to a slot; the calling Python thread waits on that slot with the GIL released,
-//! waking every [`TICK`] to emit queued log records and to run Python's signal handlers
-//! (`check_signals`). A handler's exception propagates at once; the call goes on in the core to
+//! waking every [`TICK`] to run Python's signal handlers (`check_signals`). A handler's exception propagates at once; the call goes on in the core to
 //! its outcome (a payment already sent is never abandoned half-way by the library), and that
 //! outcome is dropped in Rust. The core's thread only fills the slot: it never touches Python.
 //!
@@ -74,17 +73,18 @@ pub fn detached<T: Send>(py: Python<'_>, f: impl FnOnce() -> T + Send) -> T {
     value
 }
 
-/// The `atexit` hook (registered when the module loads, so it runs before the interpreter
-/// finalizes, after every non-daemon thread has been joined).
+/// The native part of the `atexit` hook (`dajisaas._runtime`, registered when the package
+/// loads, so it runs before the interpreter finalizes, after every non-daemon thread has been
+/// joined): nothing more is delivered to Python.
 #[pyfunction]
-pub fn _at_exit(py: Python<'_>) -> PyResult<()> {
+pub fn _stop_delivery(py: Python<'_>) {
     EXITING.store(true, Ordering::SeqCst);
+    crate::logs::stop();
     // Let the threads already on their way back in through, while attaching is still safe.
     let deadline = Instant::now() + Duration::from_secs(2);
     while REATTACHING.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
         py.detach(|| std::thread::sleep(Duration::from_millis(1)));
     }
-    crate::logs::stop(py)
 }
 
 /// One outcome, handed over from a core thread.
@@ -119,7 +119,8 @@ impl<T> Slot<T> {
 }
 
 /// Runs `call` on the core's runtime and waits for its outcome on this (Python) thread, with
-/// the GIL released, waking every [`TICK`] for signal handlers and log records.
+/// the GIL released, waking every [`TICK`] for signal handlers. (The Python wrapper emits the
+/// queued log records when this returns.)
 pub fn call<T: Send + 'static>(
     py: Python<'_>,
     client: &dajisaas::AsyncClient,
@@ -141,24 +142,9 @@ pub fn call<T: Send + 'static>(
         }
     }
     loop {
-        let outcome = detached(py, || slot.take(TICK));
-        // Records logged during the call, emitted on this thread.
-        let logged = crate::logs::flush(py);
-        if let Some(outcome) = outcome {
-            return match (outcome, logged) {
-                (Ok(value), Ok(())) => Ok(value),
-                (Err(error), Ok(())) => Err(to_py_err(py, error)),
-                // A signal handler (or a log handler) raised while the records were emitted:
-                // its exception wins, as it would over any statement it interrupts, and a
-                // library error is kept as its context, class intact.
-                (Ok(_), Err(interrupt)) => Err(interrupt),
-                (Err(error), Err(interrupt)) => {
-                    interrupt.set_context(py, Some(to_py_err(py, error)));
-                    Err(interrupt)
-                }
-            };
+        if let Some(outcome) = detached(py, || slot.take(TICK)) {
+            return outcome.map_err(|e| to_py_err(py, e));
         }
-        logged?;
         py.check_signals()?;
     }
 }

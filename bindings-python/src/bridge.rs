@@ -1,17 +1,20 @@
 //! The asyncio bridge: awaited calls finish on the event loop's own thread.
 //!
-//! - An `AsyncClient` method, called on the loop's thread, creates an `asyncio.Future` with
-//!   `loop.create_future()`, files it under a number in the loop's [`LoopBridge`] and starts the
-//!   call on the core's runtime with `dajisaas::AsyncClient::start`.
+//! - An `AsyncClient` method (Python, `dajisaas/_clients.py`), called on the loop's thread,
+//!   creates an `asyncio.Future` with `loop.create_future()` and hands it, with the loop's
+//!   [`LoopBridge`], to the native method, which files it under a number and starts the call on
+//!   the core's runtime with `dajisaas::AsyncClient::start`.
 //! - When the call ends, the core's thread pushes (number, outcome) into the bridge's [`Sink`],
 //!   plain Rust data, and writes one byte to a socket pair that the sink owns, if no byte is
 //!   already pending. That is all a core thread ever does: it never takes the GIL and never
 //!   touches a Python object.
-//! - The loop watches the socket's read end (`loop.add_reader`); its callback, [`LoopBridge`]'s
-//!   `_drain`, runs on the loop's thread: it reads the bytes, takes every queued outcome, makes
-//!   the Python result or exception there and sets the futures, skipping those already done
-//!   (cancelled: cancelling only stops the waiting; the core's task goes on to its outcome). It
-//!   then emits the queued log records.
+//! - The loop watches the socket's read end (`loop.add_reader`); its callback (Python,
+//!   `dajisaas/_runtime.py`) runs on the loop's thread: [`LoopBridge`]'s `take` reads the bytes
+//!   and builds each result or exception without running bytecode, then the callback sets the
+//!   futures, skipping those already done (cancelled: cancelling only stops the waiting; the
+//!   core's task goes on to its outcome), and emits the queued log records. The Python code runs
+//!   with no Rust frame under it: a daemon thread that the interpreter ends at exit never
+//!   unwinds through Rust.
 //! - The socket pair lives as long as the sink, which every unfinished call holds: its file
 //!   descriptors are never closed (and so never reused) while a core thread may still write.
 //! - One bridge per event loop (a `WeakKeyDictionary` keyed by the loop), so a client works across
@@ -29,7 +32,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 
 use crate::blocking::{exiting, exiting_error};
 use crate::errors::to_py_err;
@@ -116,126 +118,67 @@ impl Drop for LoopBridge {
 
 #[pymethods]
 impl LoopBridge {
-    /// The loop's reader callback: settles the futures of the calls that finished.
-    fn _drain(&self, py: Python<'_>) -> PyResult<()> {
-        let mut first_error = None;
-        for (id, outcome) in self.sink.take() {
-            let future = self
-                .pending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&id);
-            let Some(future) = future else { continue };
-            let future = future.bind(py);
-            // Cancelled: the caller stopped waiting; the outcome is dropped.
-            match future.call_method0(pyo3::intern!(py, "done")) {
-                Ok(done) if done.is_truthy().unwrap_or(true) => continue,
-                Ok(_) => {}
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                    continue;
-                }
-            }
-            let settled = match outcome(py) {
-                Ok(value) => future.call_method1(pyo3::intern!(py, "set_result"), (value,)),
-                Err(error) => {
-                    future.call_method1(pyo3::intern!(py, "set_exception"), (error.into_value(py),))
-                }
-            };
-            // Setting a future can run Python code (the loop's call_soon), where a signal
-            // handler may raise: the other futures are still set, then that exception goes on.
-            if let Err(e) = settled {
-                first_error.get_or_insert(e);
-            }
-        }
-        if let Err(e) = crate::logs::flush(py) {
-            first_error.get_or_insert(e);
-        }
-        first_error.map_or(Ok(()), Err)
+    #[new]
+    fn new(py: Python<'_>) -> PyResult<Self> {
+        let sink = Sink::new().map_err(|e| {
+            to_py_err(
+                py,
+                dajisaas::Error::new(
+                    dajisaas::ErrorCode::Internal,
+                    format!("the event-loop wake-up socket could not be made: {e}"),
+                ),
+            )
+        })?;
+        Ok(LoopBridge {
+            sink: Arc::new(sink),
+            pending: Mutex::new(HashMap::new()),
+            next: AtomicU64::new(0),
+        })
     }
 
-    /// Calls started on this loop and not yet settled (for tests).
+    /// The socket the loop watches (`loop.add_reader`). It stays open while any call holds the
+    /// sink, so its number is never reused under a core thread that may still write.
+    fn fileno(&self) -> i32 {
+        self.sink.reader.as_raw_fd()
+    }
+
+    /// On the loop's thread, from the reader callback: `(future, ok, value)` for every call that
+    /// finished, its result or exception built here. Runs no Python bytecode.
+    fn take<'py>(&self, py: Python<'py>) -> Vec<(Py<PyAny>, bool, Py<PyAny>)> {
+        let finished = self.sink.take();
+        let mut settled = Vec::with_capacity(finished.len());
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        for (id, outcome) in finished {
+            let Some(future) = pending.remove(&id) else {
+                continue;
+            };
+            match outcome(py) {
+                Ok(value) => settled.push((future, true, value)),
+                Err(error) => settled.push((future, false, error.into_value(py).into_any())),
+            }
+        }
+        settled
+    }
+
+    /// Calls started on this loop and not yet taken (for tests).
     fn _pending(&self) -> usize {
         self.pending.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 }
 
-static BRIDGES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-/// The bridge of `event_loop`, made and registered with the loop on its first call.
-fn bridge_for<'py>(
-    py: Python<'py>,
-    event_loop: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, LoopBridge>> {
-    let bridges = BRIDGES
-        .get_or_try_init(py, || {
-            py.import("weakref")?
-                .getattr("WeakKeyDictionary")?
-                .call0()
-                .map(Bound::unbind)
-        })?
-        .bind(py);
-    if let Ok(found) = bridges
-        .call_method1(pyo3::intern!(py, "get"), (event_loop,))?
-        .cast_into::<LoopBridge>()
-    {
-        return Ok(found);
-    }
-    let sink = Sink::new().map_err(|e| {
-        to_py_err(
-            py,
-            dajisaas::Error::new(
-                dajisaas::ErrorCode::Internal,
-                format!("the event-loop wake-up socket could not be made: {e}"),
-            ),
-        )
-    })?;
-    let fd = sink.reader.as_raw_fd();
-    let bridge = Bound::new(
-        py,
-        LoopBridge {
-            sink: Arc::new(sink),
-            pending: Mutex::new(HashMap::new()),
-            next: AtomicU64::new(0),
-        },
-    )?;
-    event_loop.call_method1("add_reader", (fd, bridge.getattr("_drain")?))?;
-    bridges.set_item(event_loop, &bridge)?;
-    Ok(bridge)
-}
-
-/// The bridge of the running loop (for tests).
-#[pyfunction]
-pub fn _loop_bridge<'py>(py: Python<'py>) -> PyResult<Bound<'py, LoopBridge>> {
-    bridge_for(py, &running_loop(py)?)
-}
-
-fn running_loop<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-    GET_RUNNING_LOOP
-        .get_or_try_init(py, || {
-            py.import("asyncio")?
-                .getattr("get_running_loop")
-                .map(Bound::unbind)
-        })?
-        .bind(py)
-        .call0()
-}
-
-/// Starts `call` on the core's runtime and returns an `asyncio.Future` of the running loop that
-/// the loop itself settles with `convert(result)` or the error's exception.
-pub fn start<'py, T: Send + 'static>(
-    py: Python<'py>,
+/// Files `future` (made by the running loop, whose bridge is `bridge`) and starts `call` on the
+/// core's runtime; the loop settles the future with `convert(result)` or the error's exception.
+pub fn start<T: Send + 'static>(
+    py: Python<'_>,
+    bridge: &Bound<'_, LoopBridge>,
+    future: &Bound<'_, PyAny>,
     client: &dajisaas::AsyncClient,
     call: impl Future<Output = dajisaas::Result<T>> + Send + 'static,
     convert: fn(Python<'_>, T) -> PyResult<Py<PyAny>>,
-) -> PyResult<Bound<'py, PyAny>> {
+) -> PyResult<()> {
     if exiting() {
         return Err(exiting_error(py));
     }
-    let event_loop = running_loop(py)?;
-    let bridge = bridge_for(py, &event_loop)?;
-    let future = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
     let bridge = bridge.get();
     let id = bridge.next.fetch_add(1, Ordering::Relaxed);
     bridge
@@ -251,5 +194,5 @@ pub fn start<'py, T: Send + 'static>(
         });
         sink.push(id, outcome);
     });
-    Ok(future)
+    Ok(())
 }

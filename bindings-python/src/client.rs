@@ -5,20 +5,19 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use serde_json::{Map, Value};
 
+use crate::blocking;
+use crate::bridge::{self, LoopBridge};
 use crate::convert;
 use crate::errors::run;
 use crate::results::{PayUrl, Payment};
-use crate::{blocking, bridge};
 
 /// The options of either client: the credentials and the keyword arguments as one JSON map, read
 /// by the core, which knows every option's type, range and default. Nothing is defaulted here.
 fn options(
-    py: Python<'_>,
     app_key: &Bound<'_, PyAny>,
     app_secret: &Bound<'_, PyAny>,
     keywords: Option<&Bound<'_, PyDict>>,
 ) -> dajisaas::Result<ClientOptions> {
-    let _ = crate::logs::refresh_levels(py);
     let mut given = Vec::new();
     for (name, value) in keywords.into_iter().flat_map(|k| k.iter()) {
         // Keyword names are always str.
@@ -88,8 +87,9 @@ fn json_object(py: Python<'_>, data: Value) -> PyResult<Py<PyAny>> {
     Ok(convert::to_python(py, &data)?.unbind())
 }
 
-/// A blocking client, safe to share between threads. Each call runs on the core's runtime while
-/// the calling thread waits with the GIL released, waking every 100 ms for signal handlers.
+/// The native half of the blocking client (the Python `Client` wraps it and emits the log
+/// records when a call returns). Each call runs on the core's runtime while the calling thread
+/// waits with the GIL released, waking every 100 ms for signal handlers.
 #[pyclass(frozen, module = "dajisaas._dajisaas")]
 pub struct Client {
     /// The async face of the core client: blocking calls are started with `start` and waited
@@ -108,9 +108,7 @@ impl Client {
         app_secret: &Bound<'_, PyAny>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let inner = run(py, || {
-            self::options(py, app_key, app_secret, options)?.build()
-        })?;
+        let inner = run(py, || self::options(app_key, app_secret, options)?.build())?;
         Ok(Client {
             inner: inner.to_async(),
         })
@@ -118,7 +116,6 @@ impl Client {
 
     #[staticmethod]
     fn from_env(py: Python<'_>) -> PyResult<Self> {
-        let _ = crate::logs::refresh_levels(py);
         Ok(Client {
             inner: run(py, dajisaas::Client::from_env)?.to_async(),
         })
@@ -181,8 +178,8 @@ impl Client {
     }
 }
 
-/// The asyncio client: the same calls as `Client`, each returning an `asyncio.Future` of the
-/// running loop, which the loop's own thread settles (see `bridge`).
+/// The native half of the asyncio client (the Python `AsyncClient` wraps it): each call settles
+/// a future of the running loop, on that loop's own thread (see `bridge`).
 #[pyclass(frozen, module = "dajisaas._dajisaas")]
 pub struct AsyncClient {
     inner: dajisaas::AsyncClient,
@@ -199,14 +196,13 @@ impl AsyncClient {
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let inner = run(py, || {
-            self::options(py, app_key, app_secret, options)?.build_async()
+            self::options(app_key, app_secret, options)?.build_async()
         })?;
         Ok(AsyncClient { inner })
     }
 
     #[staticmethod]
     fn from_env(py: Python<'_>) -> PyResult<Self> {
-        let _ = crate::logs::refresh_levels(py);
         Ok(AsyncClient {
             inner: run(py, dajisaas::AsyncClient::from_env)?,
         })
@@ -218,67 +214,85 @@ impl AsyncClient {
         config_dict(py, self.inner.config())
     }
 
-    fn pay_url<'py>(
+    /// Starts the call; `future` (made by the running loop, whose bridge is `bridge`) is
+    /// settled by that loop. The Python `AsyncClient` makes both.
+    fn pay_url(
         &self,
-        py: Python<'py>,
-        order_ids: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+        py: Python<'_>,
+        bridge: &Bound<'_, LoopBridge>,
+        future: &Bound<'_, PyAny>,
+        order_ids: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let ids = run(py, || convert::order_ids(order_ids))?;
         let client = self.inner.clone();
         bridge::start(
             py,
+            bridge,
+            future,
             &self.inner,
             async move { client.pay_url(ids).await },
             pay_url_object,
         )
     }
 
-    #[pyo3(signature = (order_ids, batch_size=10))]
-    fn pay_urls<'py>(
+    #[pyo3(signature = (bridge, future, order_ids, batch_size=10))]
+    fn pay_urls(
         &self,
-        py: Python<'py>,
-        order_ids: &Bound<'py, PyAny>,
+        py: Python<'_>,
+        bridge: &Bound<'_, LoopBridge>,
+        future: &Bound<'_, PyAny>,
+        order_ids: &Bound<'_, PyAny>,
         batch_size: usize,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    ) -> PyResult<()> {
         let ids = run(py, || convert::order_ids(order_ids))?;
         let client = self.inner.clone();
         bridge::start(
             py,
+            bridge,
+            future,
             &self.inner,
             async move { client.pay_urls(ids, batch_size).await },
             pay_url_list,
         )
     }
 
-    fn prepare_pay<'py>(
+    fn prepare_pay(
         &self,
-        py: Python<'py>,
-        order_id: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+        py: Python<'_>,
+        bridge: &Bound<'_, LoopBridge>,
+        future: &Bound<'_, PyAny>,
+        order_id: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let id = run(py, || convert::order_id(order_id, "orderId"))?;
         let client = self.inner.clone();
         bridge::start(
             py,
+            bridge,
+            future,
             &self.inner,
             async move { client.prepare_pay(id).await },
             payment_object,
         )
     }
 
-    #[pyo3(signature = (method, path, params=None))]
-    fn request<'py>(
+    #[pyo3(signature = (bridge, future, method, path, params=None))]
+    fn request(
         &self,
-        py: Python<'py>,
+        py: Python<'_>,
+        bridge: &Bound<'_, LoopBridge>,
+        future: &Bound<'_, PyAny>,
         method: &str,
         path: &str,
-        params: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         let method = self::method(py, method)?;
         let params = run(py, || convert::params(params))?;
         let client = self.inner.clone();
         let path = path.to_string();
         bridge::start(
             py,
+            bridge,
+            future,
             &self.inner,
             async move { client.request(method, path, params).await },
             json_object,

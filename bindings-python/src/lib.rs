@@ -15,12 +15,18 @@
 //!   loop is woken through a socket pair it watches (`loop.add_reader`); the loop's own thread
 //!   makes the Python objects and sets the futures, skipping cancelled ones.
 //! - Logging (`logs`): records are queued by a `log::Log` of this module (levels read from
-//!   Python's logging on Python threads) and emitted by the thread that finishes a blocking call,
-//!   by an event loop when it drains, and by the `atexit` hook.
+//!   Python's logging on Python threads) and emitted by Python code (`dajisaas/_runtime.py`) on
+//!   the thread that finishes a blocking call, on an event loop when it drains, and in the
+//!   `atexit` hook.
+//! - Python code that may give up the GIL (logging handlers, `loop.create_future`, setting
+//!   futures) never runs with a Rust frame under it: the clients' Python halves
+//!   (`dajisaas/_clients.py`) and the loop's reader callback do that. A daemon thread that the
+//!   interpreter ends at exit (it never gets the GIL back) then never unwinds through Rust.
 //! - Exceptions (`errors`) are built without running Python bytecode, so no signal handler can
 //!   fire in the middle and replace the library's error.
-//! - Exit: an `atexit` hook stops all delivery to Python; calls still running are abandoned on
-//!   the Python side and end in the core, their outcomes dropped in Rust.
+//! - Exit: an `atexit` hook (`dajisaas/_runtime.py`, calling `_stop_delivery`) stops all
+//!   delivery to Python; calls still running are abandoned on the Python side and end in the
+//!   core, their outcomes dropped in Rust.
 
 mod blocking;
 mod bridge;
@@ -82,11 +88,8 @@ fn _error_with_signal_pending_for_tests(py: Python<'_>, code: &str, signum: i32)
 
 #[pymodule]
 fn _dajisaas(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    let py = m.py();
-    errors::load(py)?;
-    logs::install(py)?;
-    py.import("atexit")?
-        .call_method1("register", (wrap_pyfunction!(blocking::_at_exit, m)?,))?;
+    errors::load(m.py())?;
+    logs::install();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<client::Client>()?;
     m.add_class::<client::AsyncClient>()?;
@@ -96,7 +99,9 @@ fn _dajisaas(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(signing_string_masked, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_error_with_signal_pending_for_tests, m)?)?;
-    m.add_function(wrap_pyfunction!(bridge::_loop_bridge, m)?)?;
+    m.add_function(wrap_pyfunction!(blocking::_stop_delivery, m)?)?;
+    m.add_function(wrap_pyfunction!(logs::_set_log_levels, m)?)?;
+    m.add_function(wrap_pyfunction!(logs::_take_log_records, m)?)?;
     m.add_class::<bridge::LoopBridge>()?;
     Ok(())
 }

@@ -1,9 +1,10 @@
 //! The core's log records, queued on whatever thread logs them and emitted to Python's `logging`
-//! only by Python threads: the caller of a blocking call when it returns (and every tick while it
-//! waits), an event loop when it drains finished calls, and the `atexit` hook. No thread of the
-//! core ever attaches to the interpreter to log.
+//! only by Python code on Python threads (`dajisaas/_runtime.py`): the caller of a blocking call
+//! when it returns, an event loop when it drains finished calls, and the `atexit` hook. No thread
+//! of the core ever attaches to the interpreter to log, and no logging handler runs with a Rust
+//! frame under it.
 //!
-//! Levels are read from Python's logging on Python threads (when the module loads and when a
+//! Levels are read from Python's logging on Python threads (when the package loads and when a
 //! client is created) and kept in atomics, so a disabled record costs nothing and is never
 //! queued. The queue is bounded: past [`CAPACITY`] records, new ones are counted and dropped, and
 //! the count is reported as one warning at the next flush.
@@ -15,7 +16,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 
 /// Records kept waiting for a Python thread; more are dropped and counted.
 pub const CAPACITY: usize = 10_000;
@@ -113,23 +113,9 @@ impl Log for QueueLogger {
 }
 
 /// Installs the queueing logger (once; if another `log` logger is already installed in this
-/// process, the core's records go there instead) and reads the levels.
-pub fn install(py: Python<'_>) -> PyResult<()> {
+/// process, the core's records go there instead). Levels come from `_set_log_levels`.
+pub fn install() {
     let _ = log::set_logger(&LOGGER);
-    refresh_levels(py)
-}
-
-static GET_LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-fn get_logger<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    GET_LOGGER
-        .get_or_try_init(py, || {
-            py.import("logging")?
-                .getattr("getLogger")
-                .map(Bound::unbind)
-        })?
-        .bind(py)
-        .call1((name,))
 }
 
 /// Python's logging level number as the most verbose `log` level it lets through.
@@ -144,23 +130,15 @@ fn filter_for_python_level(level: i64) -> LevelFilter {
     }
 }
 
-fn effective_filter(py: Python<'_>, name: &str) -> PyResult<LevelFilter> {
-    let level: i64 = get_logger(py, name)?
-        .call_method0("getEffectiveLevel")?
-        .extract()?;
-    // NOTSET (0) as an effective level means "everything".
-    Ok(filter_for_python_level(level))
-}
-
-/// Reads the effective levels of the logger "dajisaas" and of the root logger. Called on a
-/// Python thread only.
-pub fn refresh_levels(py: Python<'_>) -> PyResult<()> {
-    let ours = effective_filter(py, "dajisaas")?;
-    let others = effective_filter(py, "")?;
+/// The effective levels of the logger "dajisaas" and of the root logger, read by Python code on
+/// a Python thread (`dajisaas._runtime.refresh_levels`).
+#[pyfunction]
+pub fn _set_log_levels(ours: i64, others: i64) {
+    let ours = filter_for_python_level(ours);
+    let others = filter_for_python_level(others);
     OURS.store(ours as usize, Ordering::Relaxed);
     OTHERS.store(others as usize, Ordering::Relaxed);
     log::set_max_level(ours.max(others));
-    Ok(())
 }
 
 fn python_level(level: Level) -> i32 {
@@ -173,67 +151,37 @@ fn python_level(level: Level) -> i32 {
     }
 }
 
-fn emit(py: Python<'_>, record: Queued) -> PyResult<()> {
-    let level = python_level(record.level);
-    let logger = get_logger(py, &record.logger)?;
-    if !logger.call_method1("isEnabledFor", (level,))?.is_truthy()? {
-        return Ok(());
-    }
-    let made = logger.call_method1(
-        "makeRecord",
-        (
-            &record.logger,
-            level,
-            &record.file,
-            record.line,
-            &record.message,
-            (),
-            py.None(),
-        ),
-    )?;
-    // The time the core logged it, not the time a Python thread got to emit it.
-    let created = record.created;
-    made.setattr("created", created)?;
-    made.setattr("msecs", (created.fract() * 1000.0).floor())?;
-    logger.call_method1("handle", (made,))?;
-    Ok(())
-}
+/// One record as Python emits it: (logger, level, file, line, message, created).
+type PyRecord = (String, i32, String, u32, String, f64);
 
-/// Emits the queued records through Python's logging, on the calling (Python) thread. An
-/// exception from a handler stops the flush and is returned; the records not yet emitted stay
-/// queued for the next flush.
-pub fn flush(py: Python<'_>) -> PyResult<()> {
+/// The queued records and the number dropped since the last take, or `None` when nothing
+/// waits; Python code emits them (`dajisaas._runtime.emit_logs`) on the calling thread.
+#[pyfunction]
+pub fn _take_log_records() -> Option<(usize, Vec<PyRecord>)> {
     if !WAITING.load(Ordering::Acquire) {
-        return Ok(());
+        return None;
     }
-    loop {
-        let (next, dropped) = {
-            let mut queue = QUEUE.lock().unwrap_or_else(|p| p.into_inner());
-            let dropped = std::mem::take(&mut queue.dropped);
-            let next = queue.records.pop_front();
-            if next.is_none() {
-                WAITING.store(false, Ordering::Release);
-            }
-            (next, dropped)
-        };
-        if dropped > 0 {
-            get_logger(py, "dajisaas")?.call_method1(
-                "warning",
-                (format!(
-                    "{dropped} log record(s) of the core were dropped: more than {CAPACITY} waited for a Python thread"
-                ),),
-            )?;
-        }
-        match next {
-            Some(record) => emit(py, record)?,
-            None => return Ok(()),
-        }
-    }
+    let mut queue = QUEUE.lock().unwrap_or_else(|p| p.into_inner());
+    WAITING.store(false, Ordering::Release);
+    let dropped = std::mem::take(&mut queue.dropped);
+    let records = queue
+        .records
+        .drain(..)
+        .map(|r| {
+            (
+                r.logger,
+                python_level(r.level),
+                r.file,
+                r.line,
+                r.message,
+                r.created,
+            )
+        })
+        .collect();
+    Some((dropped, records))
 }
 
-/// The `atexit` hook's part: nothing more is queued; what waits is emitted now, while the
-/// interpreter still runs.
-pub fn stop(py: Python<'_>) -> PyResult<()> {
+/// The `atexit` hook's part: nothing more is queued.
+pub fn stop() {
     STOPPED.store(true, Ordering::SeqCst);
-    flush(py)
 }

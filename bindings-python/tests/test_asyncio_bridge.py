@@ -44,7 +44,7 @@ def test_cancelling_stops_waiting_and_the_core_finishes_the_payment(sandbox: San
     async def main() -> int:
         with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(client.prepare_pay(order), 0.2)
-        bridge = getattr(dajisaas._dajisaas, "_loop_bridge")()
+        bridge = dajisaas._runtime._bridges[asyncio.get_running_loop()]
         assert bridge._pending() == 1
         # The payment goes on in the core; once it ends, the loop drops its outcome.
         deadline = time.monotonic() + 5

@@ -22,9 +22,8 @@ records are emitted by those Python threads. An atexit hook stops all of it, so 
 exits cleanly whatever calls are still in flight.
 """
 
+from ._clients import AsyncClient, Client
 from ._dajisaas import (
-    AsyncClient,
-    Client,
     PayUrl,
     Payment,
     __version__,
