@@ -7,8 +7,7 @@ call's future on the running loop and finding that loop's bridge.
 
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Mapping, Optional
 
 from . import _dajisaas as _native
 from ._runtime import bridge as _bridge
@@ -16,12 +15,23 @@ from ._runtime import emit_logs as _emit_logs
 from ._runtime import refresh_levels as _refresh_levels
 
 if TYPE_CHECKING:
+    import asyncio
+
     from typing_extensions import Unpack
 
     from ._dajisaas import Method, OrderId, PayUrl, Payment
     from ._options import ClientConfig, ClientOptions
 
-_get_running_loop = asyncio.get_running_loop
+# asyncio.get_running_loop, imported when the first AsyncClient is made: importing asyncio costs
+# more than the rest of the package, and a blocking-only program never needs it.
+_get_running_loop: Callable[[], asyncio.AbstractEventLoop]
+
+
+def _import_asyncio() -> None:
+    global _get_running_loop
+    from asyncio import get_running_loop
+
+    _get_running_loop = get_running_loop
 
 
 class Client:
@@ -100,12 +110,14 @@ class AsyncClient:
     __slots__ = ("_native",)
 
     def __init__(self, app_key: str, app_secret: str, **options: Unpack[ClientOptions]) -> None:
+        _import_asyncio()
         _refresh_levels()
         self._native = _native.AsyncClient(app_key, app_secret, **options)
 
     @staticmethod
     def from_env() -> AsyncClient:
         """A client from DAJISAAS_APP_KEY, DAJISAAS_APP_SECRET and DAJISAAS_BASE_URL."""
+        _import_asyncio()
         _refresh_levels()
         client = AsyncClient.__new__(AsyncClient)
         client._native = _native.AsyncClient.from_env()

@@ -15,13 +15,15 @@ Python threads, with no Rust frame under it:
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import logging
 import weakref
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from . import _dajisaas as _native
+
+if TYPE_CHECKING:
+    import asyncio
 
 _bridges: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]" = weakref.WeakKeyDictionary()
 
