@@ -38,6 +38,8 @@ CHECKS = [
      lambda: results["python_pay_url_vs_httpx_us"]["ratio"], "≤ 0.33× (3× faster)", lambda r: r <= 1 / 3),
     ("Python, one pay_url vs the Rust core", "python_pay_url_us",
      lambda: core_ratio("python_pay_url_us"), "≤ 1.5× the core", lambda r: r <= 1.5),
+    ("Python, one awaited pay_url vs the Rust core", "python_await_pay_url_us",
+     lambda: core_ratio("python_await_pay_url_us"), "≤ 1.5× the core", lambda r: r <= 1.5),
     ("Node, one payUrl vs fetch", "node_pay_url_us",
      lambda: results["node_pay_url_us"]["ratio"], "≤ 0.33× (3× faster)", lambda r: r <= 1 / 3),
     ("Node, one payUrl vs the Rust core", "node_pay_url_us",
@@ -50,6 +52,8 @@ CHECKS = [
      lambda: results["node_64_in_flight_calls_per_s"]["ratio"], "≥ 2× fetch", lambda r: r >= 2),
     ("Python, 32 threads, one client, 20 ms latency", "python_32_threads_calls_per_s",
      lambda: results["python_32_threads_calls_per_s"]["ratio"], "≥ 20× one thread", lambda r: r >= 20),
+    ("Python, 256 awaits in flight, 20 ms latency", "python_256_awaits_calls_per_s",
+     lambda: results["python_256_awaits_calls_per_s"]["ratio"], "≥ 5× 32 threads", lambda r: r >= 5),
     ("Python sign(), 5 params", "python_sign_us",
      lambda: results["python_sign_us"]["ratio"], "≤ 0.5× (2× faster)", lambda r: r <= 0.5),
     ("Python RSS growth", "python_rss_growth_mb", lambda: value("python_rss_growth_mb"), "< 10 MB", lambda v: v < 10),
@@ -99,6 +103,7 @@ def chart(path):
 
     bars = [("Rust core", "rust_core_pay_url_us", "value"), ("raw reqwest (Rust)", "rust_core_pay_url_us", "baseline_value"),
             ("C (libdajisaas)", "c_pay_url_us", "value"), ("Python dajisaas", "python_pay_url_us", "value"),
+            ("Python dajisaas, awaited", "python_await_pay_url_us", "value"),
             ("Python httpx", "python_pay_url_vs_httpx_us", "baseline_value"), ("Python requests", "python_pay_url_us", "baseline_value"),
             ("Node dajisaas", "node_pay_url_us", "value"), ("Node fetch", "node_pay_url_us", "baseline_value")]
     bars = [(label, results[f][k]) for label, f, k in bars if f in results]

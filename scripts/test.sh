@@ -64,6 +64,12 @@ python_tests() {
   (cd bindings-python && ../.venv/bin/python -m pytest -q -p no:cacheprovider tests)
 }
 
+python_exit_stress() {
+  # Scripts that exit while calls, loops, daemon threads, logging or a SIGINT are in flight, 50
+  # fresh interpreters each (in parallel): every one must exit 0, none with a fatal error.
+  .venv/bin/python bindings-python/tests/exit_stress.py --runs 50
+}
+
 python_types() {
   .venv/bin/mypy --strict --no-incremental bindings-python/tests/typed_example.py
 }
@@ -108,6 +114,7 @@ suite "rust tests (core, sandbox, daji cli)" cargo test --workspace --locked
 suite "python: venv, pip install, wheel" python_setup
 suite "python: pytest against the sandbox" python_tests
 suite "python: mypy --strict on the typed example" python_types
+suite "python: exit stress (fresh interpreters exiting mid-call, 50 runs per scenario)" python_exit_stress
 suite "node: npm ci, build, generated files current" node_setup
 suite "node: node --test against the sandbox" node_tests
 suite "node: tsc --strict on the typed example" node_types

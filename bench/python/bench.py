@@ -1,10 +1,12 @@
-"""Python benchmarks: dajisaas against requests and httpx doing the same signed call, sign()
+"""Python benchmarks: dajisaas against requests and httpx doing the same signed call, an awaited
+call (AsyncClient) against the blocking one, 256 concurrent awaits against 32 threads, sign()
 against a hashlib signer, threads, memory, import time. Prints one JSON line per figure.
 
 Usage: bench.py URL SLOW_URL KEY SECRET SCALE   (SLOW_URL: a sandbox with 20 ms latency;
 SCALE 1 for the full run, smaller for a smoke run)
 """
 
+import asyncio
 import hashlib
 import json
 import os
@@ -83,6 +85,74 @@ def sequential():
     emit("python_pay_url_vs_httpx_us", costs["ours"], "µs/call", "httpx.Client", costs["httpx"])
 
 
+def awaited():
+    """One awaited pay_url at a time on one event loop, rounds interleaved with the blocking
+    Client; report.py compares it with the Rust core's per-call cost."""
+    aclient = dajisaas.AsyncClient(KEY, SECRET, base_url=URL)
+    client = dajisaas.Client(KEY, SECRET, base_url=URL)
+    loop = asyncio.new_event_loop()
+
+    async def batch(calls):
+        start = time.perf_counter()
+        for _ in range(calls):
+            link = await aclient.pay_url([ORDER])
+            assert ORDER in link.url
+        return (time.perf_counter() - start) / calls * 1e6
+
+    def blocking(calls):
+        return per_call_us(lambda: client.pay_url([ORDER]), calls)
+
+    calls = int(1000 * SCALE) or 20
+    loop.run_until_complete(batch(max(1, calls // 10)))
+    blocking(max(1, calls // 10))
+    samples = {"awaited": [], "blocking": []}
+    for _ in range(5):
+        samples["awaited"].append(loop.run_until_complete(batch(calls)))
+        samples["blocking"].append(blocking(calls))
+    loop.close()
+    emit("python_await_pay_url_us", statistics.median(samples["awaited"]), "µs/call",
+         "the blocking Client", statistics.median(samples["blocking"]))
+
+
+def awaits_in_flight():
+    """256 awaits in flight on one loop against the sandbox with 20 ms latency, against 32
+    threads sharing one blocking Client on the same sandbox."""
+    aclient = dajisaas.AsyncClient(KEY, SECRET, base_url=SLOW_URL)
+    per_task = max(2, int(20 * SCALE))
+
+    async def run(calls_each):
+        async def worker():
+            for _ in range(calls_each):
+                await aclient.pay_url([ORDER])
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(256)))
+        return 256 * calls_each / (time.perf_counter() - start)
+
+    asyncio.run(run(1))  # opens the connections
+    awaits = asyncio.run(run(per_task))
+
+    client = dajisaas.Client(KEY, SECRET, base_url=SLOW_URL)
+    per_thread = max(5, int(50 * SCALE))
+
+    def work():
+        for _ in range(per_thread):
+            client.pay_url([ORDER])
+
+    def threads_round():
+        pool = [threading.Thread(target=work) for _ in range(32)]
+        start = time.perf_counter()
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+        return 32 * per_thread / (time.perf_counter() - start)
+
+    threads_round()  # opens the connections
+    emit("python_256_awaits_calls_per_s", awaits, "calls/s", "32 threads, one blocking Client",
+         threads_round())
+
+
 def signing():
     params = {"appKey": KEY, "orderId": ORDER, "keyword": "女装 连衣裙", "page": "2", "pageSize": "20"}
     assert dajisaas.sign(params, SECRET) == hashlib_sign(params, SECRET)
@@ -143,5 +213,5 @@ def import_time():
     emit("python_import_ms_added", median_ms("import dajisaas") - base, "ms", "python -c pass (ms)", base)
 
 
-for step in (sequential, signing, threads, memory, import_time):
+for step in (sequential, awaited, awaits_in_flight, signing, threads, memory, import_time):
     step()

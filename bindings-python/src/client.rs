@@ -3,11 +3,12 @@
 use dajisaas::{Casing, ClientOptions, Config, Method};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use pyo3_async_runtimes::tokio::future_into_py;
 use serde_json::{Map, Value};
 
-use crate::convert::{self, Json};
-use crate::errors::{run, to_py_err};
+use crate::blocking;
+use crate::bridge::{self, LoopBridge};
+use crate::convert;
+use crate::errors::run;
 use crate::results::{PayUrl, Payment};
 
 /// The options of either client: the credentials and the keyword arguments as one JSON map, read
@@ -17,7 +18,6 @@ fn options(
     app_secret: &Bound<'_, PyAny>,
     keywords: Option<&Bound<'_, PyDict>>,
 ) -> dajisaas::Result<ClientOptions> {
-    crate::refresh_logging_levels();
     let mut given = Vec::new();
     for (name, value) in keywords.into_iter().flat_map(|k| k.iter()) {
         // Keyword names are always str.
@@ -45,8 +45,8 @@ fn options(
     ClientOptions::from_map(&map, Casing::Snake)
 }
 
-fn method(text: &str) -> PyResult<Method> {
-    run(|| Method::parse(text))
+fn method(py: Python<'_>, text: &str) -> PyResult<Method> {
+    run(py, || Method::parse(text))
 }
 
 /// The client's effective options (defaults applied, secret left out) as a dict.
@@ -67,10 +67,35 @@ fn describe(py: Python<'_>, class: &str, config: &Config) -> PyResult<String> {
     Ok(format!("{class}({})", fields.join(", ")))
 }
 
-/// A blocking client, safe to share between threads; the GIL is released during every call.
+fn pay_url_object(py: Python<'_>, link: dajisaas::PayUrl) -> PyResult<Py<PyAny>> {
+    Ok(Py::new(py, PayUrl::from(link))?.into_any())
+}
+
+fn pay_url_list(py: Python<'_>, links: Vec<dajisaas::PayUrl>) -> PyResult<Py<PyAny>> {
+    let links = links
+        .into_iter()
+        .map(|link| Py::new(py, PayUrl::from(link)))
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(pyo3::types::PyList::new(py, links)?.into_any().unbind())
+}
+
+fn payment_object(py: Python<'_>, payment: dajisaas::Payment) -> PyResult<Py<PyAny>> {
+    Ok(Py::new(py, Payment::from(payment))?.into_any())
+}
+
+fn json_object(py: Python<'_>, data: Value) -> PyResult<Py<PyAny>> {
+    Ok(convert::to_python(py, &data)?.unbind())
+}
+
+/// The native half of the blocking client (the Python `Client` wraps it and emits the log
+/// records when a call returns). Each call runs on the core's runtime while the calling thread
+/// waits with the GIL released, waking every 100 ms for signal handlers.
 #[pyclass(frozen, module = "dajisaas._dajisaas")]
 pub struct Client {
-    inner: dajisaas::Client,
+    /// The async face of the core client: blocking calls are started with `start` and waited
+    /// for here (see `blocking`), never with the core's own blocking wait, which cannot be
+    /// interrupted.
+    inner: dajisaas::AsyncClient,
 }
 
 #[pymethods]
@@ -78,19 +103,21 @@ impl Client {
     #[new]
     #[pyo3(signature = (app_key, app_secret, **options))]
     fn new(
+        py: Python<'_>,
         app_key: &Bound<'_, PyAny>,
         app_secret: &Bound<'_, PyAny>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let inner = run(|| self::options(app_key, app_secret, options)?.build())?;
-        Ok(Client { inner })
+        let inner = run(py, || self::options(app_key, app_secret, options)?.build())?;
+        Ok(Client {
+            inner: inner.to_async(),
+        })
     }
 
     #[staticmethod]
-    fn from_env() -> PyResult<Self> {
-        crate::refresh_logging_levels();
+    fn from_env(py: Python<'_>) -> PyResult<Self> {
         Ok(Client {
-            inner: run(dajisaas::Client::from_env)?,
+            inner: run(py, dajisaas::Client::from_env)?.to_async(),
         })
     }
 
@@ -101,9 +128,9 @@ impl Client {
     }
 
     fn pay_url(&self, py: Python<'_>, order_ids: &Bound<'_, PyAny>) -> PyResult<PayUrl> {
-        let ids = run(|| convert::order_ids(order_ids))?;
-        let client = &self.inner;
-        py.detach(|| run(|| client.pay_url(&ids))).map(PayUrl::from)
+        let ids = run(py, || convert::order_ids(order_ids))?;
+        let client = self.inner.clone();
+        blocking::call(py, &self.inner, async move { client.pay_url(ids).await }).map(PayUrl::from)
     }
 
     #[pyo3(signature = (order_ids, batch_size=10))]
@@ -113,16 +140,18 @@ impl Client {
         order_ids: &Bound<'_, PyAny>,
         batch_size: usize,
     ) -> PyResult<Vec<PayUrl>> {
-        let ids = run(|| convert::order_ids(order_ids))?;
-        let client = &self.inner;
-        let links = py.detach(|| run(|| client.pay_urls(&ids, batch_size)))?;
+        let ids = run(py, || convert::order_ids(order_ids))?;
+        let client = self.inner.clone();
+        let links = blocking::call(py, &self.inner, async move {
+            client.pay_urls(ids, batch_size).await
+        })?;
         Ok(links.into_iter().map(PayUrl::from).collect())
     }
 
     fn prepare_pay(&self, py: Python<'_>, order_id: &Bound<'_, PyAny>) -> PyResult<Payment> {
-        let id = run(|| convert::order_id(order_id, "orderId"))?;
-        let client = &self.inner;
-        py.detach(|| run(|| client.prepare_pay(&id)))
+        let id = run(py, || convert::order_id(order_id, "orderId"))?;
+        let client = self.inner.clone();
+        blocking::call(py, &self.inner, async move { client.prepare_pay(id).await })
             .map(Payment::from)
     }
 
@@ -134,10 +163,13 @@ impl Client {
         path: &str,
         params: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let method = self::method(method)?;
-        let params = run(|| convert::params(params))?;
-        let client = &self.inner;
-        let data = py.detach(|| run(|| client.request(method, path, params)))?;
+        let method = self::method(py, method)?;
+        let params = run(py, || convert::params(params))?;
+        let client = self.inner.clone();
+        let path = path.to_string();
+        let data = blocking::call(py, &self.inner, async move {
+            client.request(method, path, params).await
+        })?;
         convert::to_python(py, &data)
     }
 
@@ -146,7 +178,8 @@ impl Client {
     }
 }
 
-/// The asyncio client: the same calls as `Client`, as coroutines.
+/// The native half of the asyncio client (the Python `AsyncClient` wraps it): each call settles
+/// a future of the running loop, on that loop's own thread (see `bridge`).
 #[pyclass(frozen, module = "dajisaas._dajisaas")]
 pub struct AsyncClient {
     inner: dajisaas::AsyncClient,
@@ -157,19 +190,21 @@ impl AsyncClient {
     #[new]
     #[pyo3(signature = (app_key, app_secret, **options))]
     fn new(
+        py: Python<'_>,
         app_key: &Bound<'_, PyAny>,
         app_secret: &Bound<'_, PyAny>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let inner = run(|| self::options(app_key, app_secret, options)?.build_async())?;
+        let inner = run(py, || {
+            self::options(app_key, app_secret, options)?.build_async()
+        })?;
         Ok(AsyncClient { inner })
     }
 
     #[staticmethod]
-    fn from_env() -> PyResult<Self> {
-        crate::refresh_logging_levels();
+    fn from_env(py: Python<'_>) -> PyResult<Self> {
         Ok(AsyncClient {
-            inner: run(dajisaas::AsyncClient::from_env)?,
+            inner: run(py, dajisaas::AsyncClient::from_env)?,
         })
     }
 
@@ -179,72 +214,89 @@ impl AsyncClient {
         config_dict(py, self.inner.config())
     }
 
-    fn pay_url<'py>(
+    /// Starts the call; `future` (made by the running loop, whose bridge is `bridge`) is
+    /// settled by that loop. The Python `AsyncClient` makes both.
+    fn pay_url(
         &self,
-        py: Python<'py>,
-        order_ids: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let ids = run(|| convert::order_ids(order_ids))?;
+        py: Python<'_>,
+        bridge: &Bound<'_, LoopBridge>,
+        future: &Bound<'_, PyAny>,
+        order_ids: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let ids = run(py, || convert::order_ids(order_ids))?;
         let client = self.inner.clone();
-        future_into_py(py, async move {
-            client
-                .pay_url(ids)
-                .await
-                .map(PayUrl::from)
-                .map_err(to_py_err)
-        })
+        bridge::start(
+            py,
+            bridge,
+            future,
+            &self.inner,
+            async move { client.pay_url(ids).await },
+            pay_url_object,
+        )
     }
 
-    #[pyo3(signature = (order_ids, batch_size=10))]
-    fn pay_urls<'py>(
+    #[pyo3(signature = (bridge, future, order_ids, batch_size=10))]
+    fn pay_urls(
         &self,
-        py: Python<'py>,
-        order_ids: &Bound<'py, PyAny>,
+        py: Python<'_>,
+        bridge: &Bound<'_, LoopBridge>,
+        future: &Bound<'_, PyAny>,
+        order_ids: &Bound<'_, PyAny>,
         batch_size: usize,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let ids = run(|| convert::order_ids(order_ids))?;
+    ) -> PyResult<()> {
+        let ids = run(py, || convert::order_ids(order_ids))?;
         let client = self.inner.clone();
-        future_into_py(py, async move {
-            let links = client.pay_urls(ids, batch_size).await.map_err(to_py_err)?;
-            Ok(links.into_iter().map(PayUrl::from).collect::<Vec<_>>())
-        })
+        bridge::start(
+            py,
+            bridge,
+            future,
+            &self.inner,
+            async move { client.pay_urls(ids, batch_size).await },
+            pay_url_list,
+        )
     }
 
-    fn prepare_pay<'py>(
+    fn prepare_pay(
         &self,
-        py: Python<'py>,
-        order_id: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let id = run(|| convert::order_id(order_id, "orderId"))?;
+        py: Python<'_>,
+        bridge: &Bound<'_, LoopBridge>,
+        future: &Bound<'_, PyAny>,
+        order_id: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let id = run(py, || convert::order_id(order_id, "orderId"))?;
         let client = self.inner.clone();
-        future_into_py(py, async move {
-            client
-                .prepare_pay(id)
-                .await
-                .map(Payment::from)
-                .map_err(to_py_err)
-        })
+        bridge::start(
+            py,
+            bridge,
+            future,
+            &self.inner,
+            async move { client.prepare_pay(id).await },
+            payment_object,
+        )
     }
 
-    #[pyo3(signature = (method, path, params=None))]
-    fn request<'py>(
+    #[pyo3(signature = (bridge, future, method, path, params=None))]
+    fn request(
         &self,
-        py: Python<'py>,
+        py: Python<'_>,
+        bridge: &Bound<'_, LoopBridge>,
+        future: &Bound<'_, PyAny>,
         method: &str,
         path: &str,
-        params: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let method = self::method(method)?;
-        let params = run(|| convert::params(params))?;
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let method = self::method(py, method)?;
+        let params = run(py, || convert::params(params))?;
         let client = self.inner.clone();
         let path = path.to_string();
-        future_into_py(py, async move {
-            client
-                .request(method, path, params)
-                .await
-                .map(Json)
-                .map_err(to_py_err)
-        })
+        bridge::start(
+            py,
+            bridge,
+            future,
+            &self.inner,
+            async move { client.request(method, path, params).await },
+            json_object,
+        )
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

@@ -14,11 +14,16 @@ do the client options' checks and defaults (``ClientOptions`` lists the options;
 out takes the core's default, and ``client.config`` shows the values in effect).
 Requests are logged at DEBUG under the logger "dajisaas", never with the secret. Logging levels
 are read when a client is created: configure logging first.
+
+The core's threads never run Python code: an ``AsyncClient`` call's outcome is handed to the
+event loop's own thread (woken through a socket it watches), a ``Client`` call waits on the
+caller's thread (waking every 100 ms for signal handlers, so Ctrl-C arrives at once), and log
+records are emitted by those Python threads. An atexit hook stops all of it, so the interpreter
+exits cleanly whatever calls are still in flight.
 """
 
+from ._clients import AsyncClient, Client
 from ._dajisaas import (
-    AsyncClient,
-    Client,
     PayUrl,
     Payment,
     __version__,

@@ -1,5 +1,6 @@
 """Type stubs of the native module (see __init__.py for the package's documentation)."""
 
+import asyncio
 from typing import Any, Iterable, Literal, Mapping, Optional, Union
 
 from typing_extensions import Unpack
@@ -47,45 +48,57 @@ class Payment:
     def data(self) -> dict[str, Any]:
         """The whole ``data`` object of the answer, unknown fields included."""
 
+# The native halves of the clients; the public ``Client`` and ``AsyncClient`` are in _clients.py.
+
 class Client:
-    """A blocking client, safe to share between threads; the GIL is released during calls.
-
-    ``options`` are the keyword options of ``ClientOptions`` (durations in whole milliseconds:
-    ``timeout_ms``, ``connect_timeout_ms``, ``backoff_base_ms``, ``backoff_cap_ms``). An option
-    left out takes the core's default; ``config`` shows the values in effect. A wrong type, an
-    unknown name or a number out of range raises ``InvalidArgumentError`` naming the option.
-    """
-
     def __init__(self, app_key: str, app_secret: str, **options: Unpack[ClientOptions]) -> None: ...
     @staticmethod
-    def from_env() -> "Client":
-        """A client from DAJISAAS_APP_KEY, DAJISAAS_APP_SECRET and DAJISAAS_BASE_URL."""
+    def from_env() -> "Client": ...
     @property
-    def config(self) -> ClientConfig:
-        """The options in effect: every option, defaults applied, the secret left out."""
-    def pay_url(self, order_ids: Iterable[OrderId]) -> PayUrl:
-        """One cashier link for 1 to 30 distinct orders."""
-    def pay_urls(self, order_ids: Iterable[OrderId], batch_size: int = 10) -> list[PayUrl]:
-        """Links for any number of orders, in batches, in input order; repeats dropped."""
-    def prepare_pay(self, order_id: OrderId) -> Payment:
-        """Pays one order without the buyer's password; never sent twice by retries."""
+    def config(self) -> ClientConfig: ...
+    def pay_url(self, order_ids: Iterable[OrderId]) -> PayUrl: ...
+    def pay_urls(self, order_ids: Iterable[OrderId], batch_size: int = 10) -> list[PayUrl]: ...
+    def prepare_pay(self, order_id: OrderId) -> Payment: ...
     def request(
         self, method: Method, path: str, params: Optional[Mapping[str, Any]] = None
-    ) -> Any:
-        """Any other gateway endpoint, signed; returns the envelope's ``data``."""
+    ) -> Any: ...
+
+class LoopBridge:
+    """One event loop's side of the asyncio bridge (see _runtime.py)."""
+
+    def __init__(self) -> None: ...
+    def fileno(self) -> int: ...
+    def take(self) -> list[tuple["asyncio.Future[Any]", bool, Any]]: ...
+    def _pending(self) -> int: ...
 
 class AsyncClient:
-    """The asyncio twin of ``Client``: the same options and calls, as coroutines."""
-
     def __init__(self, app_key: str, app_secret: str, **options: Unpack[ClientOptions]) -> None: ...
     @staticmethod
     def from_env() -> "AsyncClient": ...
     @property
-    def config(self) -> ClientConfig:
-        """The options in effect: every option, defaults applied, the secret left out."""
-    async def pay_url(self, order_ids: Iterable[OrderId]) -> PayUrl: ...
-    async def pay_urls(self, order_ids: Iterable[OrderId], batch_size: int = 10) -> list[PayUrl]: ...
-    async def prepare_pay(self, order_id: OrderId) -> Payment: ...
-    async def request(
-        self, method: Method, path: str, params: Optional[Mapping[str, Any]] = None
-    ) -> Any: ...
+    def config(self) -> ClientConfig: ...
+    def pay_url(
+        self, bridge: LoopBridge, future: "asyncio.Future[PayUrl]", order_ids: Iterable[OrderId]
+    ) -> None: ...
+    def pay_urls(
+        self,
+        bridge: LoopBridge,
+        future: "asyncio.Future[list[PayUrl]]",
+        order_ids: Iterable[OrderId],
+        batch_size: int = 10,
+    ) -> None: ...
+    def prepare_pay(
+        self, bridge: LoopBridge, future: "asyncio.Future[Payment]", order_id: OrderId
+    ) -> None: ...
+    def request(
+        self,
+        bridge: LoopBridge,
+        future: "asyncio.Future[Any]",
+        method: Method,
+        path: str,
+        params: Optional[Mapping[str, Any]] = None,
+    ) -> None: ...
+
+def _set_log_levels(ours: int, others: int) -> None: ...
+def _take_log_records() -> Optional[tuple[int, list[tuple[str, int, str, int, str, float]]]]: ...
+def _stop_delivery() -> None: ...

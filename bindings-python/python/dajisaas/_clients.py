@@ -1,0 +1,165 @@
+"""``Client`` and ``AsyncClient``: thin Python halves over the native clients.
+
+They do, in Python and on the calling thread, what must not run under a Rust frame (see
+``_runtime``): emitting the core's log records when a blocking call returns, and making an awaited
+call's future on the running loop and finding that loop's bridge.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Mapping, Optional
+
+from . import _dajisaas as _native
+from ._runtime import bridge as _bridge
+from ._runtime import emit_logs as _emit_logs
+from ._runtime import refresh_levels as _refresh_levels
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from typing_extensions import Unpack
+
+    from ._dajisaas import Method, OrderId, PayUrl, Payment
+    from ._options import ClientConfig, ClientOptions
+
+# asyncio.get_running_loop, imported when the first AsyncClient is made: importing asyncio costs
+# more than the rest of the package, and a blocking-only program never needs it.
+_get_running_loop: Callable[[], asyncio.AbstractEventLoop]
+
+
+def _import_asyncio() -> None:
+    global _get_running_loop
+    from asyncio import get_running_loop
+
+    _get_running_loop = get_running_loop
+
+
+class Client:
+    """A blocking client, safe to share between threads; the GIL is released during calls.
+
+    ``options`` are the keyword options of ``ClientOptions`` (durations in whole milliseconds:
+    ``timeout_ms``, ``connect_timeout_ms``, ``backoff_base_ms``, ``backoff_cap_ms``). An option
+    left out takes the core's default; ``config`` shows the values in effect. A wrong type, an
+    unknown name or a number out of range raises ``InvalidArgumentError`` naming the option.
+
+    A waiting call wakes every 100 ms to run signal handlers: their exceptions (Ctrl-C's
+    ``KeyboardInterrupt``) propagate at once while the call runs to its outcome in the core.
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(self, app_key: str, app_secret: str, **options: Unpack[ClientOptions]) -> None:
+        _refresh_levels()
+        self._native = _native.Client(app_key, app_secret, **options)
+
+    @staticmethod
+    def from_env() -> Client:
+        """A client from DAJISAAS_APP_KEY, DAJISAAS_APP_SECRET and DAJISAAS_BASE_URL."""
+        _refresh_levels()
+        client = Client.__new__(Client)
+        client._native = _native.Client.from_env()
+        return client
+
+    @property
+    def config(self) -> ClientConfig:
+        """The options in effect: every option, defaults applied, the secret left out."""
+        config: ClientConfig = self._native.config
+        return config
+
+    def pay_url(self, order_ids: Iterable[OrderId]) -> PayUrl:
+        """One cashier link for 1 to 30 distinct orders."""
+        try:
+            return self._native.pay_url(order_ids)
+        finally:
+            _emit_logs()
+
+    def pay_urls(self, order_ids: Iterable[OrderId], batch_size: int = 10) -> List[PayUrl]:
+        """Links for any number of orders, in batches, in input order; repeats dropped."""
+        try:
+            return self._native.pay_urls(order_ids, batch_size)
+        finally:
+            _emit_logs()
+
+    def prepare_pay(self, order_id: OrderId) -> Payment:
+        """Pays one order without the buyer's password; never sent twice by retries."""
+        try:
+            return self._native.prepare_pay(order_id)
+        finally:
+            _emit_logs()
+
+    def request(
+        self, method: Method, path: str, params: Optional[Mapping[str, Any]] = None
+    ) -> Any:
+        """Any other gateway endpoint, signed; returns the envelope's ``data``."""
+        try:
+            return self._native.request(method, path, params)
+        finally:
+            _emit_logs()
+
+    def __repr__(self) -> str:
+        return repr(self._native)
+
+
+class AsyncClient:
+    """The asyncio twin of ``Client``: the same options and calls, awaitable.
+
+    Each call returns an ``asyncio.Future`` of the running loop, settled on the loop's own
+    thread. Cancelling it only stops the waiting: the call runs to its outcome in the core.
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(self, app_key: str, app_secret: str, **options: Unpack[ClientOptions]) -> None:
+        _import_asyncio()
+        _refresh_levels()
+        self._native = _native.AsyncClient(app_key, app_secret, **options)
+
+    @staticmethod
+    def from_env() -> AsyncClient:
+        """A client from DAJISAAS_APP_KEY, DAJISAAS_APP_SECRET and DAJISAAS_BASE_URL."""
+        _import_asyncio()
+        _refresh_levels()
+        client = AsyncClient.__new__(AsyncClient)
+        client._native = _native.AsyncClient.from_env()
+        return client
+
+    @property
+    def config(self) -> ClientConfig:
+        """The options in effect: every option, defaults applied, the secret left out."""
+        config: ClientConfig = self._native.config
+        return config
+
+    def pay_url(self, order_ids: Iterable[OrderId]) -> asyncio.Future[PayUrl]:
+        """One cashier link for 1 to 30 distinct orders."""
+        loop = _get_running_loop()
+        future: asyncio.Future[PayUrl] = loop.create_future()
+        self._native.pay_url(_bridge(loop), future, order_ids)
+        return future
+
+    def pay_urls(
+        self, order_ids: Iterable[OrderId], batch_size: int = 10
+    ) -> asyncio.Future[List[PayUrl]]:
+        """Links for any number of orders, in batches, in input order; repeats dropped."""
+        loop = _get_running_loop()
+        future: asyncio.Future[List[PayUrl]] = loop.create_future()
+        self._native.pay_urls(_bridge(loop), future, order_ids, batch_size)
+        return future
+
+    def prepare_pay(self, order_id: OrderId) -> asyncio.Future[Payment]:
+        """Pays one order without the buyer's password; never sent twice by retries."""
+        loop = _get_running_loop()
+        future: asyncio.Future[Payment] = loop.create_future()
+        self._native.prepare_pay(_bridge(loop), future, order_id)
+        return future
+
+    def request(
+        self, method: Method, path: str, params: Optional[Mapping[str, Any]] = None
+    ) -> asyncio.Future[Any]:
+        """Any other gateway endpoint, signed; returns the envelope's ``data``."""
+        loop = _get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._native.request(_bridge(loop), future, method, path, params)
+        return future
+
+    def __repr__(self) -> str:
+        return repr(self._native)

@@ -1,0 +1,96 @@
+"""The Python side of the threads design (see the native module's docs, src/lib.rs).
+
+The core's threads never touch Python. What they produce is picked up here, by Python code on
+Python threads, with no Rust frame under it:
+
+- ``emit_logs``: the core's queued log records, emitted through ``logging`` by the thread that
+  finished a blocking call, by an event loop when it drains, and by the ``atexit`` hook.
+- ``bridge``/``_drain``: each event loop gets a native ``LoopBridge``, whose socket the loop
+  watches; when the core finishes calls it writes a byte there, and ``_drain``, on the loop's
+  thread, takes the results (built natively, without bytecode) and sets the futures, skipping
+  the cancelled ones.
+- ``_at_exit``: stops every delivery to Python before the interpreter finalizes, then emits the
+  last records.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import weakref
+from typing import TYPE_CHECKING, Any, Optional
+
+from . import _dajisaas as _native
+
+if TYPE_CHECKING:
+    import asyncio
+
+_bridges: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]" = weakref.WeakKeyDictionary()
+
+
+def refresh_levels() -> None:
+    """Hands the effective levels of the "dajisaas" and root loggers to the core."""
+    _native._set_log_levels(
+        logging.getLogger("dajisaas").getEffectiveLevel(), logging.getLogger().getEffectiveLevel()
+    )
+
+
+def emit_logs() -> None:
+    """Emits the core's queued log records on this thread."""
+    taken = _native._take_log_records()
+    if taken is None:
+        return
+    dropped, records = taken
+    for name, level, path, line, message, created in records:
+        logger = logging.getLogger(name)
+        if not logger.isEnabledFor(level):
+            continue
+        record = logger.makeRecord(name, level, path, line, message, (), None)
+        # When the core logged it, not when a Python thread got to emit it.
+        record.created = created
+        record.msecs = (created - int(created)) * 1000
+        record.relativeCreated = (created - logging._startTime) * 1000  # type: ignore[attr-defined]
+        logger.handle(record)
+    if dropped:
+        logging.getLogger("dajisaas").warning(
+            "%d log record(s) of the core were dropped: too many waited for a Python thread",
+            dropped,
+        )
+
+
+def bridge(loop: asyncio.AbstractEventLoop) -> Any:
+    """The native bridge of ``loop``, made and watched by the loop on its first call."""
+    found = _bridges.get(loop)
+    if found is None:
+        found = _native.LoopBridge()
+        loop.add_reader(found.fileno(), _drain, found)
+        _bridges[loop] = found
+    return found
+
+
+def _drain(bridge: Any) -> None:
+    """The loop's reader callback: settles the futures of the calls that finished."""
+    error: Optional[BaseException] = None
+    for future, ok, value in bridge.take():
+        if future.done():  # cancelled: the caller stopped waiting
+            continue
+        try:
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+        except BaseException as e:  # a signal handler's exception: set the others first
+            if error is None:
+                error = e
+    emit_logs()
+    if error is not None:
+        raise error
+
+
+def _at_exit() -> None:
+    _native._stop_delivery()
+    emit_logs()
+
+
+refresh_levels()
+atexit.register(_at_exit)

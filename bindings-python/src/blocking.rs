@@ -1,0 +1,150 @@
+//! The blocking client's waits, and what happens at interpreter exit.
+//!
+//! A blocking call runs on the core's runtime as its own task (`AsyncClient::start`) and hands
+//! its outcome to a slot; the calling Python thread waits on that slot with the GIL released,
+//! waking every [`TICK`] to run Python's signal handlers (`check_signals`). A handler's exception propagates at once; the call goes on in the core to
+//! its outcome (a payment already sent is never abandoned half-way by the library), and that
+//! outcome is dropped in Rust. The core's thread only fills the slot: it never touches Python.
+//!
+//! Exit: the `atexit` hook sets [`EXITING`]. From then on nothing is delivered to Python: the
+//! event-loop bridges drop finished calls, the logger queues nothing, and a (daemon) thread still
+//! waiting in a blocking call never attaches again (it parks until the process ends), because a
+//! thread that attaches to a finalizing interpreter is ended inside the attach. Threads that
+//! were already on their way back in when the flag was set are let in first: the hook gives up
+//! the GIL until they are through.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use pyo3::prelude::*;
+
+use crate::errors::to_py_err;
+
+/// How often a waiting call wakes to run signal handlers and emit log records.
+pub const TICK: Duration = Duration::from_millis(100);
+
+/// Set by the `atexit` hook.
+static EXITING: AtomicBool = AtomicBool::new(false);
+/// Threads between "not exiting yet" and holding the GIL again.
+static REATTACHING: AtomicUsize = AtomicUsize::new(0);
+
+pub fn exiting() -> bool {
+    EXITING.load(Ordering::SeqCst)
+}
+
+/// The error of a call started after the `atexit` hook ran.
+pub fn exiting_error(py: Python<'_>) -> PyErr {
+    to_py_err(
+        py,
+        dajisaas::Error::new(
+            dajisaas::ErrorCode::Internal,
+            "the interpreter is exiting: no new call is started",
+        ),
+    )
+}
+
+/// Called with the GIL released, just before attaching again: counts the thread as on its way
+/// back in, or, once the interpreter is exiting, never returns.
+fn before_attach() {
+    REATTACHING.fetch_add(1, Ordering::SeqCst);
+    if EXITING.load(Ordering::SeqCst) {
+        REATTACHING.fetch_sub(1, Ordering::SeqCst);
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+/// Called once attached again.
+fn after_attach() {
+    REATTACHING.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// Runs `f` with the GIL released; an exiting interpreter is never attached to again.
+pub fn detached<T: Send>(py: Python<'_>, f: impl FnOnce() -> T + Send) -> T {
+    let value = py.detach(|| {
+        let value = f();
+        before_attach();
+        value
+    });
+    after_attach();
+    value
+}
+
+/// The native part of the `atexit` hook (`dajisaas._runtime`, registered when the package
+/// loads, so it runs before the interpreter finalizes, after every non-daemon thread has been
+/// joined): nothing more is delivered to Python.
+#[pyfunction]
+pub fn _stop_delivery(py: Python<'_>) {
+    EXITING.store(true, Ordering::SeqCst);
+    crate::logs::stop();
+    // Let the threads already on their way back in through, while attaching is still safe.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while REATTACHING.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        py.detach(|| std::thread::sleep(Duration::from_millis(1)));
+    }
+}
+
+/// One outcome, handed over from a core thread.
+struct Slot<T> {
+    value: Mutex<Option<dajisaas::Result<T>>>,
+    ready: Condvar,
+}
+
+impl<T> Slot<T> {
+    fn put(&self, value: dajisaas::Result<T>) {
+        *self.value.lock().unwrap_or_else(|p| p.into_inner()) = Some(value);
+        self.ready.notify_one();
+    }
+
+    /// The outcome if it comes within `timeout`. A slot no core task holds any more (its task
+    /// was dropped without an outcome) answers with an `internal` error instead of waiting on.
+    fn take(self: &Arc<Self>, timeout: Duration) -> Option<dajisaas::Result<T>> {
+        let guard = self.value.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut guard, _) = self
+            .ready
+            .wait_timeout_while(guard, timeout, |v| v.is_none())
+            .unwrap_or_else(|p| p.into_inner());
+        guard.take().or_else(|| {
+            (Arc::strong_count(self) == 1).then(|| {
+                Err(dajisaas::Error::new(
+                    dajisaas::ErrorCode::Internal,
+                    "the call's task ended without an outcome",
+                ))
+            })
+        })
+    }
+}
+
+/// Runs `call` on the core's runtime and waits for its outcome on this (Python) thread, with
+/// the GIL released, waking every [`TICK`] for signal handlers. (The Python wrapper emits the
+/// queued log records when this returns.)
+pub fn call<T: Send + 'static>(
+    py: Python<'_>,
+    client: &dajisaas::AsyncClient,
+    call: impl Future<Output = dajisaas::Result<T>> + Send + 'static,
+) -> PyResult<T> {
+    let slot = Arc::new(Slot {
+        value: Mutex::new(None),
+        ready: Condvar::new(),
+    });
+    let filler = slot.clone();
+    client.start(call, move |outcome| filler.put(outcome));
+    if exiting() {
+        // Only code run after the atexit hook gets here (a later atexit hook, a daemon thread):
+        // wait holding the GIL, since a thread that lets it go may never get it back.
+        loop {
+            if let Some(outcome) = slot.take(TICK) {
+                return outcome.map_err(|e| to_py_err(py, e));
+            }
+        }
+    }
+    loop {
+        if let Some(outcome) = detached(py, || slot.take(TICK)) {
+            return outcome.map_err(|e| to_py_err(py, e));
+        }
+        py.check_signals()?;
+    }
+}
