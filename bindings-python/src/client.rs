@@ -155,6 +155,55 @@ impl Client {
             .map(Payment::from)
     }
 
+    /// The journal's record of an order as a dict, or None.
+    fn payment_record<'py>(
+        &self,
+        py: Python<'py>,
+        order_id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = run(py, || convert::order_id(order_id, "orderId"))?;
+        let client = self.inner.clone();
+        let record = blocking::call(
+            py,
+            &self.inner,
+            async move { client.payment_record(id).await },
+        )?;
+        convert::to_python(py, &record.map_or(Value::Null, |r| r.to_json()))
+    }
+
+    /// The journal's records (dicts): all, or those in `state`.
+    #[pyo3(signature = (state=None))]
+    fn payment_records<'py>(
+        &self,
+        py: Python<'py>,
+        state: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let state = run(py, || state.map(dajisaas::State::parse).transpose())?;
+        let client = self.inner.clone();
+        let records = blocking::call(py, &self.inner, async move {
+            client.payment_records(state).await
+        })?;
+        let records = Value::Array(records.iter().map(|r| r.to_json()).collect());
+        convert::to_python(py, &records)
+    }
+
+    /// Records what a person found for an order whose outcome is unknown.
+    #[pyo3(signature = (order_id, *, paid, note=""))]
+    fn resolve_payment<'py>(
+        &self,
+        py: Python<'py>,
+        order_id: &Bound<'py, PyAny>,
+        paid: bool,
+        note: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = run(py, || convert::order_id(order_id, "orderId"))?;
+        let (client, note) = (self.inner.clone(), note.to_string());
+        let record = blocking::call(py, &self.inner, async move {
+            client.resolve_payment(id, paid, note).await
+        })?;
+        convert::to_python(py, &record.to_json())
+    }
+
     #[pyo3(signature = (method, path, params=None))]
     fn request<'py>(
         &self,
@@ -272,6 +321,74 @@ impl AsyncClient {
             &self.inner,
             async move { client.prepare_pay(id).await },
             payment_object,
+        )
+    }
+
+    fn payment_record(
+        &self,
+        py: Python<'_>,
+        bridge: &Bound<'_, LoopBridge>,
+        future: &Bound<'_, PyAny>,
+        order_id: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let id = run(py, || convert::order_id(order_id, "orderId"))?;
+        let client = self.inner.clone();
+        bridge::start(
+            py,
+            bridge,
+            future,
+            &self.inner,
+            async move {
+                let record = client.payment_record(id).await?;
+                Ok(record.map_or(Value::Null, |r| r.to_json()))
+            },
+            json_object,
+        )
+    }
+
+    #[pyo3(signature = (bridge, future, state=None))]
+    fn payment_records(
+        &self,
+        py: Python<'_>,
+        bridge: &Bound<'_, LoopBridge>,
+        future: &Bound<'_, PyAny>,
+        state: Option<&str>,
+    ) -> PyResult<()> {
+        let state = run(py, || state.map(dajisaas::State::parse).transpose())?;
+        let client = self.inner.clone();
+        bridge::start(
+            py,
+            bridge,
+            future,
+            &self.inner,
+            async move {
+                let records = client.payment_records(state).await?;
+                Ok(Value::Array(records.iter().map(|r| r.to_json()).collect()))
+            },
+            json_object,
+        )
+    }
+
+    #[pyo3(signature = (bridge, future, order_id, *, paid, note=""))]
+    #[allow(clippy::too_many_arguments)]
+    fn resolve_payment(
+        &self,
+        py: Python<'_>,
+        bridge: &Bound<'_, LoopBridge>,
+        future: &Bound<'_, PyAny>,
+        order_id: &Bound<'_, PyAny>,
+        paid: bool,
+        note: &str,
+    ) -> PyResult<()> {
+        let id = run(py, || convert::order_id(order_id, "orderId"))?;
+        let (client, note) = (self.inner.clone(), note.to_string());
+        bridge::start(
+            py,
+            bridge,
+            future,
+            &self.inner,
+            async move { Ok(client.resolve_payment(id, paid, note).await?.to_json()) },
+            json_object,
         )
     }
 

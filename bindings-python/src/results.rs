@@ -58,6 +58,10 @@ pub struct Payment {
     attempts: u32,
     #[pyo3(get)]
     trace_id: Option<String>,
+    /// True when no request was sent: the journal had the order paid, or this call waited for a
+    /// payment of it already under way in this process.
+    #[pyo3(get)]
+    replayed: bool,
     raw: Value,
 }
 
@@ -71,8 +75,8 @@ impl Payment {
 
     fn __repr__(&self) -> String {
         format!(
-            "Payment(order_id={:?}, pay_channel={:?}, attempts={}, trace_id={:?})",
-            self.order_id, self.pay_channel, self.attempts, self.trace_id
+            "Payment(order_id={:?}, pay_channel={:?}, attempts={}, trace_id={:?}, replayed={})",
+            self.order_id, self.pay_channel, self.attempts, self.trace_id, self.replayed
         )
     }
 }
@@ -84,6 +88,7 @@ impl From<dajisaas::Payment> for Payment {
             pay_channel: p.pay_channel,
             attempts: p.attempts,
             trace_id: p.trace_id,
+            replayed: p.replayed,
             raw: p.data,
         }
     }

@@ -96,6 +96,24 @@ def secret_never_logged() -> Iterator[None]:
     assert not leaked, leaked
 
 
+@pytest.fixture(autouse=True)
+def journal_per_test(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """Every client a test makes without a ``journal`` gets that test's own memory journal: the
+    default one is shared by the whole process, and tests pay the same order ids again."""
+    from dajisaas import _clients
+
+    name = "memory:" + "".join(c if c.isalnum() else "_" for c in request.node.nodeid)
+    for cls in ("Client", "AsyncClient"):
+        real = getattr(_clients._native, cls)
+
+        def make(*args: Any, _real: Any = real, **options: Any) -> Any:
+            options.setdefault("journal", name)
+            return _real(*args, **options)
+
+        make.from_env = real.from_env  # type: ignore[attr-defined]
+        monkeypatch.setattr(_clients._native, cls, make)
+
+
 @pytest.fixture(scope="session")
 def sandbox_process() -> Iterator[Sandbox]:
     sb = Sandbox()

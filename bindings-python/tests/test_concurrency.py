@@ -66,18 +66,56 @@ def test_async_client_calls_and_errors(sandbox: Sandbox) -> None:
     assert sandbox.stats()["requests"] == 4
 
 
-def test_concurrent_payment_of_one_order_is_refused(sandbox: Sandbox) -> None:
+def test_a_second_payment_of_an_order_under_way_waits_for_it(sandbox: Sandbox) -> None:
     client = dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url, timeout_ms=5000)
-    results: list[object] = []
+    results: list[dajisaas.Payment] = []
     first = threading.Thread(target=lambda: results.append(client.prepare_pay("9007000000000000001")))
     first.start()
     while not sandbox.stats()["payCalls"]:
         pass
-    # payment_in_progress once the core's per-client guard reports it (a parallel change);
-    # invalid_argument until then. Either way nothing is sent.
-    with pytest.raises(
-        (dajisaas.PaymentInProgressError, dajisaas.InvalidArgumentError), match="already under way"
-    ):
-        client.prepare_pay("9007000000000000001")
+    # Sends nothing: waits for the payment under way and returns its outcome.
+    second = client.prepare_pay("9007000000000000001")
     first.join()
+    assert (results[0].replayed, second.replayed) == (False, True)
+    assert second.trace_id == results[0].trace_id
+    assert sandbox.stats()["payCalls"]["9007000000000000001"] == 1
     assert sandbox.deductions("9007000000000000001") == 1
+
+
+def test_the_journal_replays_refuses_and_reconciles(sandbox: Sandbox) -> None:
+    client = dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url, timeout_ms=1000)
+    paid = client.prepare_pay("2257164624870311982")
+    again = client.prepare_pay(2257164624870311982)
+    assert again.replayed and again.trace_id == paid.trace_id
+    with pytest.raises(dajisaas.PaymentOutcomeUnknownError) as first:
+        client.prepare_pay("9003000000000000082")
+    assert first.value.attempts == 1
+    with pytest.raises(dajisaas.PaymentOutcomeUnknownError, match="resolve_payment") as refused:
+        client.prepare_pay("9003000000000000082")
+    assert refused.value.attempts == 0
+    unknown = client.payment_records("unknown")
+    assert [r["orderId"] for r in unknown] == ["9003000000000000082"]
+    with pytest.raises(dajisaas.InvalidArgumentError, match="paid"):
+        client.resolve_payment("2257164624870311982", paid=False)
+    record = client.resolve_payment("9003000000000000082", paid=True, note="seen in 1688")
+    assert record["state"] == "paid"
+    assert client.payment_record("9003000000000000082")["note"] == "seen in 1688"  # type: ignore[index]
+    assert client.payment_record("2257164624870319999") is None
+    stats = sandbox.stats()
+    assert stats["payCalls"]["2257164624870311982"] == 1
+    assert stats["payCalls"]["9003000000000000082"] == 1
+    assert stats["payCallsAfterPaid"] == 0
+
+
+def test_the_async_journal_calls(sandbox: Sandbox) -> None:
+    async def run() -> None:
+        client = dajisaas.AsyncClient(APP_KEY, sandbox.secret, base_url=sandbox.url)
+        await client.prepare_pay("2257164624870311983")
+        assert (await client.prepare_pay("2257164624870311983")).replayed
+        record = await client.payment_record("2257164624870311983")
+        assert record is not None and record["state"] == "paid"
+        assert [r["orderId"] for r in await client.payment_records("paid")] == ["2257164624870311983"]
+        with pytest.raises(dajisaas.InvalidArgumentError):
+            await client.resolve_payment("2257164624870311983", paid=True)
+
+    asyncio.run(run())

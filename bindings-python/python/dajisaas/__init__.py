@@ -45,13 +45,15 @@ from ._errors import (
     RateLimitedError,
     TimeoutError,
 )
-from ._options import ClientConfig, ClientOptions, OrderIdFormat
+from ._options import ClientConfig, ClientOptions, OrderIdFormat, PaymentRecord, PaymentState
 
 __all__ = [
     "ApiError",
     "AsyncClient",
     "Client",
     "ClientConfig",
+    "PaymentRecord",
+    "PaymentState",
     "ClientOptions",
     "ConnectionError",
     "DajisaasError",

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from ._dajisaas import Method, OrderId, PayUrl, Payment
-    from ._options import ClientConfig, ClientOptions
+    from ._options import ClientConfig, ClientOptions, PaymentRecord, PaymentState
 
 # asyncio.get_running_loop, imported when the first AsyncClient is made: importing asyncio costs
 # more than the rest of the package, and a blocking-only program never needs it.
@@ -87,6 +87,31 @@ class Client:
         finally:
             _emit_logs()
 
+    def payment_record(self, order_id: OrderId) -> Optional[PaymentRecord]:
+        """The payment journal's record of an order, or None."""
+        try:
+            record: Optional[PaymentRecord] = self._native.payment_record(order_id)
+            return record
+        finally:
+            _emit_logs()
+
+    def payment_records(self, state: Optional[PaymentState] = None) -> List[PaymentRecord]:
+        """The payment journal's records: all, or those in ``state``."""
+        try:
+            records: List[PaymentRecord] = self._native.payment_records(state)
+            return records
+        finally:
+            _emit_logs()
+
+    def resolve_payment(self, order_id: OrderId, *, paid: bool, note: str = "") -> PaymentRecord:
+        """Records what a person found for an order whose payment's outcome is unknown: ``paid``
+        True sets ``paid``, False ``not_paid`` (it can then be paid again)."""
+        try:
+            record: PaymentRecord = self._native.resolve_payment(order_id, paid=paid, note=note)
+            return record
+        finally:
+            _emit_logs()
+
     def request(
         self, method: Method, path: str, params: Optional[Mapping[str, Any]] = None
     ) -> Any:
@@ -150,6 +175,31 @@ class AsyncClient:
         loop = _get_running_loop()
         future: asyncio.Future[Payment] = loop.create_future()
         self._native.prepare_pay(_bridge(loop), future, order_id)
+        return future
+
+    def payment_record(self, order_id: OrderId) -> asyncio.Future[Optional[PaymentRecord]]:
+        """See ``Client.payment_record``."""
+        loop = _get_running_loop()
+        future: asyncio.Future[Optional[PaymentRecord]] = loop.create_future()
+        self._native.payment_record(_bridge(loop), future, order_id)
+        return future
+
+    def payment_records(
+        self, state: Optional[PaymentState] = None
+    ) -> asyncio.Future[List[PaymentRecord]]:
+        """See ``Client.payment_records``."""
+        loop = _get_running_loop()
+        future: asyncio.Future[List[PaymentRecord]] = loop.create_future()
+        self._native.payment_records(_bridge(loop), future, state)
+        return future
+
+    def resolve_payment(
+        self, order_id: OrderId, *, paid: bool, note: str = ""
+    ) -> asyncio.Future[PaymentRecord]:
+        """See ``Client.resolve_payment``."""
+        loop = _get_running_loop()
+        future: asyncio.Future[PaymentRecord] = loop.create_future()
+        self._native.resolve_payment(_bridge(loop), future, order_id, paid=paid, note=note)
         return future
 
     def request(

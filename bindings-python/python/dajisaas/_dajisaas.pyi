@@ -5,7 +5,7 @@ from typing import Any, Iterable, Literal, Mapping, Optional, Union
 
 from typing_extensions import Unpack
 
-from ._options import ClientConfig, ClientOptions
+from ._options import ClientConfig, ClientOptions, PaymentRecord, PaymentState
 
 OrderId = Union[str, int]
 Method = Literal["GET", "POST", "get", "post"]
@@ -59,6 +59,9 @@ class Client:
     def pay_url(self, order_ids: Iterable[OrderId]) -> PayUrl: ...
     def pay_urls(self, order_ids: Iterable[OrderId], batch_size: int = 10) -> list[PayUrl]: ...
     def prepare_pay(self, order_id: OrderId) -> Payment: ...
+    def payment_record(self, order_id: OrderId) -> Optional[PaymentRecord]: ...
+    def payment_records(self, state: Optional[PaymentState] = None) -> list[PaymentRecord]: ...
+    def resolve_payment(self, order_id: OrderId, *, paid: bool, note: str = "") -> PaymentRecord: ...
     def request(
         self, method: Method, path: str, params: Optional[Mapping[str, Any]] = None
     ) -> Any: ...
@@ -89,6 +92,27 @@ class AsyncClient:
     ) -> None: ...
     def prepare_pay(
         self, bridge: LoopBridge, future: "asyncio.Future[Payment]", order_id: OrderId
+    ) -> None: ...
+    def payment_record(
+        self,
+        bridge: LoopBridge,
+        future: "asyncio.Future[Optional[PaymentRecord]]",
+        order_id: OrderId,
+    ) -> None: ...
+    def payment_records(
+        self,
+        bridge: LoopBridge,
+        future: "asyncio.Future[list[PaymentRecord]]",
+        state: Optional[PaymentState] = None,
+    ) -> None: ...
+    def resolve_payment(
+        self,
+        bridge: LoopBridge,
+        future: "asyncio.Future[PaymentRecord]",
+        order_id: OrderId,
+        *,
+        paid: bool,
+        note: str = "",
     ) -> None: ...
     def request(
         self,

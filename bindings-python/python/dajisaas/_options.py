@@ -6,7 +6,7 @@ defaults live in the Rust core, the same for every language: an option left out 
 default, and ``client.config`` shows the value in effect.
 """
 
-from typing import Literal, TypedDict
+from typing import Any, Dict, List, Literal, Optional, TypedDict
 
 OrderIdFormat = Literal["json_array", "comma_separated"]
 
@@ -30,6 +30,7 @@ class ClientOptions(TypedDict, total=False):
     max_concurrent_batches: int
     root_certificates_pem: str
     dangerously_send_app_secret_instead_of_sign: bool
+    journal: str
 
 
 class ClientConfig(TypedDict):
@@ -47,3 +48,26 @@ class ClientConfig(TypedDict):
     max_concurrent_batches: int
     root_certificates_pem: int
     dangerously_send_app_secret_instead_of_sign: bool
+    journal: str
+
+
+PaymentState = Literal["in_flight", "paid", "declined", "unknown", "not_paid"]
+
+
+class PaymentRecord(TypedDict):
+    """What the payment journal knows about one order's payment. Times are UTC (RFC 3339)."""
+
+    orderId: str
+    state: PaymentState
+    attempts: int
+    traceIds: List[str]
+    payChannel: Optional[str]
+    errorCode: Optional[str]
+    message: Optional[str]
+    data: Any
+    owner: Dict[str, Any]
+    leaseUntil: Optional[str]
+    createdAt: str
+    updatedAt: str
+    resolvedBy: Optional[str]
+    note: Optional[str]
