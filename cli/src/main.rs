@@ -52,8 +52,8 @@ struct Connection {
     /// App secret (never printed).
     #[arg(long, env = "DAJISAAS_APP_SECRET", hide_env_values = true)]
     app_secret: String,
-    /// Gateway address (default: the production gateway, openapi.dajisaas.com over https); plain http only for loopback
-    /// hosts such as the sandbox.
+    /// Gateway address (default: the production gateway, openapi.dajisaas.com over https);
+    /// plain http only for loopback hosts such as the sandbox.
     #[arg(long, env = "DAJISAAS_BASE_URL")]
     base_url: Option<String>,
     /// Total time of one request, in milliseconds (default 30000).
