@@ -87,7 +87,8 @@ pub struct PayUrl {
     pub trace_id: Option<String>,
     pub attempts: u32,
     /// The whole `data` object of the answer; integers beyond 2^53 arrive as BigInt.
-    pub data: Value,
+    #[napi(ts_type = "any")]
+    pub data: convert::Json,
 }
 
 /// A completed password-free payment.
@@ -98,7 +99,8 @@ pub struct Payment {
     pub attempts: u32,
     pub trace_id: Option<String>,
     /// The whole `data` object of the answer; integers beyond 2^53 arrive as BigInt.
-    pub data: Value,
+    #[napi(ts_type = "any")]
+    pub data: convert::Json,
 }
 
 /// Options of `payUrls`.
@@ -116,7 +118,7 @@ impl From<dajisaas::PayUrl> for PayUrl {
             order_ids: p.order_ids,
             trace_id: p.trace_id,
             attempts: p.attempts,
-            data: p.data,
+            data: convert::Json(p.data),
         }
     }
 }
@@ -128,7 +130,7 @@ impl From<dajisaas::Payment> for Payment {
             pay_channel: p.pay_channel,
             attempts: p.attempts,
             trace_id: p.trace_id,
-            data: p.data,
+            data: convert::Json(p.data),
         }
     }
 }
@@ -284,7 +286,7 @@ impl Client {
                 let params = convert::params(params.as_ref())?;
                 Ok(async move { client.request(method, path, params).await })
             },
-            |data| data,
+            convert::Json,
         )
     }
 

@@ -6,8 +6,8 @@
 use std::ops::RangeInclusive;
 
 use dajisaas::{Casing, ClientOptions, Error, Params};
-use napi::bindgen_prelude::{Array, BigInt, Object};
-use napi::{JsValue, Unknown, ValueType};
+use napi::bindgen_prelude::{Array, BigInt, FromNapiValue, Null, Object, ToNapiValue};
+use napi::{Env, JsValue, Unknown, ValueType, sys};
 use serde_json::{Map, Number, Value};
 
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
@@ -286,9 +286,11 @@ fn to_json(value: &Unknown<'_>, path: &str, depth: usize) -> Result<Option<Value
         ValueType::Boolean => Value::Bool(unsafe { value.cast::<bool>() }.map_err(read)?),
         ValueType::String => Value::String(unsafe { value.cast::<String>() }.map_err(read)?),
         ValueType::BigInt => {
+            // Any size: the exact digits are signed and sent.
             let n = unsafe { value.cast::<BigInt>() }.map_err(read)?;
-            exact_integer(&n)
-                .ok_or_else(|| Error::invalid(format!("{path} is a bigint beyond 64 bits")))?
+            Value::Number(bigint_to_decimal(&n).parse::<Number>().map_err(|e| {
+                Error::invalid(format!("{path} could not be read as an integer: {e}"))
+            })?)
         }
         ValueType::Number => {
             let n = unsafe { value.cast::<f64>() }.map_err(read)?;
@@ -351,4 +353,145 @@ fn to_json(value: &Unknown<'_>, path: &str, depth: usize) -> Result<Option<Value
             )));
         }
     }))
+}
+
+/// A bigint's exact decimal digits, whatever its size.
+fn bigint_to_decimal(n: &BigInt) -> String {
+    const CHUNK: u64 = 10_000_000_000_000_000_000; // 10^19, the largest power of ten in a u64
+    let mut words: Vec<u64> = n.words.clone();
+    let mut chunks = Vec::new();
+    while words.iter().any(|&w| w != 0) {
+        // words /= 10^19, most significant word first; the remainder is the next 19 digits.
+        let mut rest: u128 = 0;
+        for word in words.iter_mut().rev() {
+            let current = (rest << 64) | u128::from(*word);
+            *word = (current / u128::from(CHUNK)) as u64;
+            rest = current % u128::from(CHUNK);
+        }
+        chunks.push(rest as u64);
+        while words.last() == Some(&0) {
+            words.pop();
+        }
+    }
+    let mut text = String::new();
+    if n.sign_bit && !chunks.is_empty() {
+        text.push('-');
+    }
+    match chunks.split_last() {
+        None => text.push('0'),
+        Some((most, others)) => {
+            text.push_str(&most.to_string());
+            for chunk in others.iter().rev() {
+                text.push_str(&format!("{chunk:019}"));
+            }
+        }
+    }
+    text
+}
+
+/// A bigint from decimal digits (an optional `-`, then digits), whatever their number.
+fn bigint_from_decimal(text: &str) -> Option<BigInt> {
+    let (sign_bit, digits) = match text.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, text),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut words: Vec<u64> = vec![0];
+    for chunk in digits.as_bytes().chunks(19) {
+        let scale = 10u128.pow(chunk.len() as u32);
+        // `chunk` is ASCII digits, at most 19 of them: it fits a u64.
+        let mut carry: u128 = std::str::from_utf8(chunk).ok()?.parse::<u64>().ok()?.into();
+        for word in &mut words {
+            let current = u128::from(*word) * scale + carry;
+            *word = current as u64;
+            carry = current >> 64;
+        }
+        if carry > 0 {
+            words.push(carry as u64);
+        }
+    }
+    Some(BigInt { sign_bit, words })
+}
+
+/// JSON from the gateway as JavaScript values, as `JSON.parse` makes them (`1e400` is
+/// `Infinity`), except that integers beyond `Number.MAX_SAFE_INTEGER` arrive as `BigInt` with
+/// every digit, where `JSON.parse` would round them.
+pub struct Json(pub Value);
+
+impl ToNapiValue for Json {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        unsafe { to_js(env, &val.0) }
+    }
+}
+
+/// Only so that result objects (`#[napi(object)]`, which go both ways) can hold `Json`: results
+/// are never read back from JavaScript.
+impl FromNapiValue for Json {
+    unsafe fn from_napi_value(env: sys::napi_env, napi_val: sys::napi_value) -> napi::Result<Self> {
+        unsafe { Value::from_napi_value(env, napi_val) }.map(Json)
+    }
+}
+
+/// A borrowed value, for the items of arrays and objects.
+struct JsonRef<'a>(&'a Value);
+
+impl ToNapiValue for JsonRef<'_> {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        unsafe { to_js(env, val.0) }
+    }
+}
+
+/// Safety: `env` is the environment of the call being answered (napi's `ToNapiValue` contract).
+unsafe fn to_js(env: sys::napi_env, value: &Value) -> napi::Result<sys::napi_value> {
+    unsafe {
+        match value {
+            Value::Null => Null::to_napi_value(env, Null),
+            Value::Bool(b) => bool::to_napi_value(env, *b),
+            Value::Number(n) => number_to_js(env, n),
+            Value::String(s) => <&str>::to_napi_value(env, s),
+            Value::Array(items) => {
+                let js_env = Env::from_raw(env);
+                let mut array = js_env.create_array(items.len() as u32)?;
+                for (i, item) in items.iter().enumerate() {
+                    array.set(i as u32, JsonRef(item))?;
+                }
+                Ok(array.raw())
+            }
+            Value::Object(map) => {
+                let js_env = Env::from_raw(env);
+                let mut object = Object::new(&js_env)?;
+                for (key, item) in map {
+                    object.set(key, JsonRef(item))?;
+                }
+                Ok(object.raw())
+            }
+        }
+    }
+}
+
+/// Safety: as [`to_js`].
+unsafe fn number_to_js(env: sys::napi_env, n: &Number) -> napi::Result<sys::napi_value> {
+    let text = n.as_str();
+    unsafe {
+        if !text.contains(['.', 'e', 'E']) {
+            if let Ok(i) = text.parse::<i64>()
+                && i.unsigned_abs() <= MAX_SAFE_INTEGER as u64
+            {
+                // `-0` stays negative zero, as JSON.parse makes it.
+                let float = if i == 0 && text.starts_with('-') {
+                    -0.0
+                } else {
+                    i as f64
+                };
+                return f64::to_napi_value(env, float);
+            }
+            if let Some(big) = bigint_from_decimal(text) {
+                return BigInt::to_napi_value(env, big);
+            }
+        }
+        // The nearest double, as JSON.parse reads it (`1e400` is Infinity).
+        f64::to_napi_value(env, text.parse::<f64>().unwrap_or(f64::NAN))
+    }
 }

@@ -15,9 +15,10 @@ pub(crate) struct Reply {
 pub(super) fn classify(status: u16, body: &[u8], config: &Config) -> Result<Reply, Failure> {
     let parsed = Envelope::parse(body);
     let secret = config.app_secret.expose();
+    // Taken whenever they can be found, even from a body that is not a usable envelope.
     let (trace_id, api_code) = match &parsed {
         Ok(env) => (env.trace_id.clone(), Some(env.code)),
-        Err(_) => (None, None),
+        Err(not) => (not.trace_id.clone(), not.code),
     };
     let fail = |kind, code, message: String| {
         Err(Failure::new(
@@ -44,10 +45,10 @@ pub(super) fn classify(status: u16, body: &[u8], config: &Config) -> Result<Repl
     }
     let success = (200..300).contains(&status);
     match parsed {
-        Err(why) if success => fail(
+        Err(not) if success => fail(
             FailureKind::Decode,
             ErrorCode::Decode,
-            format!("gateway answered HTTP {status} but the {why}"),
+            format!("gateway answered HTTP {status} but the {}", not.why),
         ),
         Err(_) => fail(
             FailureKind::HttpStatus,

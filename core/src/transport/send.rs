@@ -1,7 +1,10 @@
 //! Sending a signed request once over HTTP: the client, the exchange, the capped body read and
 //! the debug log line.
 
+use std::cell::Cell;
 use std::error::Error as _;
+use std::future::Future;
+use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
@@ -16,6 +19,21 @@ use super::request::SignedRequest;
 
 /// Largest response body read; a larger one is a `decode` error, not a memory spike.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+tokio::task_local! {
+    /// The HTTP status of the last answer an attempt received (see [`with_answer_status`]).
+    static ANSWER_STATUS: Cell<Option<u16>>;
+}
+
+/// Runs one attempt and reports, with its output, the HTTP status of the last answer [`send`]
+/// received while it ran (`None` when nothing was answered): so that an error the caller makes
+/// of an answer (a declined payment, a link refused in `data`) carries its HTTP status too.
+pub(crate) async fn with_answer_status<F: Future>(attempt: F) -> (F::Output, Option<u16>) {
+    let mut scoped = pin!(ANSWER_STATUS.scope(Cell::new(None), attempt));
+    let output = scoped.as_mut().await;
+    let status = scoped.as_mut().take_value().and_then(Cell::into_inner);
+    (output, status)
+}
 
 /// Builds the HTTP client: rustls with certificate checks, no redirects (a signed payment must
 /// not be forwarded anywhere silently), proxies from the environment. The total timeout is not
@@ -93,6 +111,8 @@ async fn exchange(
         Err(Elapsed) => return Err(no_answer(config, "after sending the request")),
     };
     let status = response.status().as_u16();
+    // Outside `with_answer_status` (no attempt scope) there is nothing to tell.
+    let _ = ANSWER_STATUS.try_with(|answered| answered.set(Some(status)));
     let body = match within(deadline, read_capped(&mut response, config)).await {
         Ok(read) => read,
         Err(Elapsed) => Err(no_answer(config, "while reading the response")),
