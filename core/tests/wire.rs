@@ -129,3 +129,40 @@ fn a_broken_body_still_gives_its_trace_id_and_code() {
         (ErrorCode::HttpStatus, Some(502), Some(503), Some("tr-cut"))
     );
 }
+
+#[test]
+fn numbers_are_sent_as_they_are_signed_and_the_gateway_accepts_the_signature() {
+    let sb = common::sandbox();
+    let c = common::client(&sb);
+    let text =
+        r#"{"x":12345678901234567890123,"f":1.0,"g":[1e-7,0.00001,1e21,-0.0],"h":{"n":2.50}}"#;
+    let params = dajisaas::parse_params(text).unwrap();
+    assert_eq!(
+        dajisaas::canonical_string(&params),
+        r#"f=1&g=[1e-7,0.00001,1e+21,0]&h={"n":2.5}&x=12345678901234567890123"#
+    );
+    // The sandbox checks the signature against what it received: a mismatch would be `api`.
+    c.request(Method::Post, "/alibaba/order/preview", params.clone())
+        .unwrap();
+    c.request(Method::Get, "/alibaba/product/search", params)
+        .unwrap();
+    let sent = sb.requests();
+    assert!(
+        sent[0].body.contains(
+            r#""x":12345678901234567890123,"f":1,"g":[1e-7,0.00001,1e+21,0],"h":{"n":2.5}"#
+        ),
+        "{}",
+        sent[0].body
+    );
+    assert!(
+        sent[1]
+            .uri
+            .contains("x=12345678901234567890123&f=1&g=%5B1e-7%2C0.00001%2C1e%2B21%2C0%5D"),
+        "{}",
+        sent[1].uri
+    );
+    // A float beyond a double's range cannot be signed: refused before sending.
+    let e = dajisaas::parse_params(r#"{"x":1e400}"#).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument);
+    assert_eq!(sb.requests().len(), 2);
+}
