@@ -80,3 +80,14 @@ test('JSON text and BigInt params keep integers of any size exactly', () => {
   assert.equal(binding.signingStringMasked({ x: 12345678901234567890123n, y: -(2n ** 70n) }),
     'x=12345678901234567890123&y=-1180591620717411303424&secret=***')
 })
+
+test('signed mode never garbles the gateway\'s message; the debug mode masks whole occurrences only', async () => {
+  const s = await stub(200, '{"code":401,"message":"debugpass refused the call, not debugpassword","traceId":"t"}')
+  const baseUrl = `http://127.0.0.1:${s.address().port}`
+  const signed = new binding.Client({ appKey: 'k', appSecret: 's', baseUrl, maxRetries: 0 })
+  await assert.rejects(signed.payUrl(['1']), { code: 'api', message: /: debugpass refused the call, not debugpassword$/ })
+  assert.throws(() => new binding.Client({ appKey: 'k', appSecret: 'short', baseUrl, dangerouslySendAppSecretInsteadOfSign: true }),
+    { code: 'invalid_argument', message: /at least 8 characters/ })
+  const debug = new binding.Client({ appKey: 'k', appSecret: 'debugpass', baseUrl, maxRetries: 0, dangerouslySendAppSecretInsteadOfSign: true })
+  await assert.rejects(debug.payUrl(['1']), { code: 'api', message: /: \*\*\* refused the call, not debugpassword$/ })
+})

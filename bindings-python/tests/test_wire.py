@@ -120,3 +120,23 @@ def test_a_broken_body_keeps_its_trace_id(stubs: list[Stub]) -> None:
 def test_integers_beyond_64_bits_are_signed_exactly() -> None:
     shown = dajisaas.signing_string_masked({"big": 12345678901234567890123, "neg": -(2**70)})
     assert shown == "big=12345678901234567890123&neg=-1180591620717411303424&secret=***"
+
+
+def test_signed_mode_never_garbles_the_gateways_message(stubs: list[Stub]) -> None:
+    stub = start(stubs, 200, '{"code":401,"message":"gateway refused the call: bad sign","traceId":"t"}')
+    client = dajisaas.Client("k", "s", base_url=stub.url, max_retries=0)
+    with pytest.raises(dajisaas.ApiError) as caught:
+        client.pay_url(["1"])
+    assert caught.value.message.endswith("gateway refused the call: bad sign")
+
+
+def test_debug_mode_masks_whole_occurrences_and_needs_8_characters(stubs: list[Stub]) -> None:
+    stub = start(stubs, 200, '{"code":401,"message":"debugpass is wrong, not debugpassword","traceId":"t"}')
+    with pytest.raises(dajisaas.InvalidArgumentError, match="at least 8 characters"):
+        dajisaas.Client("k", "short", base_url=stub.url, dangerously_send_app_secret_instead_of_sign=True)
+    client = dajisaas.Client("k", "debugpass", base_url=stub.url, max_retries=0,
+                             dangerously_send_app_secret_instead_of_sign=True)
+    with pytest.raises(dajisaas.ApiError) as caught:
+        client.pay_url(["1"])
+    assert caught.value.message.endswith("*** is wrong, not debugpassword")
+    assert stub.requests == 1

@@ -25,6 +25,11 @@ pub const DEFAULT_BACKOFF_CAP: Duration = Duration::from_secs(5);
 /// Default number of link batches `pay_urls` fetches at once.
 pub const DEFAULT_MAX_CONCURRENT_BATCHES: u32 = 4;
 
+/// Shortest app secret the debug mode that sends it (`dangerously_send_app_secret_instead_of_sign`)
+/// accepts: in that mode the gateway's messages are masked for the secret, and a short one could
+/// be an ordinary word.
+pub(crate) const MIN_DEBUG_SECRET_CHARS: usize = 8;
+
 /// Allowed timeouts, in milliseconds: up to 10 minutes.
 const TIMEOUT_MS: RangeInclusive<u64> = 1..=600_000;
 /// Allowed backoff steps, in milliseconds: up to 60 s, so that a seconds/milliseconds mix-up
@@ -309,6 +314,20 @@ impl ClientOptions {
                 name(OptionName::AppSecret)
             )));
         }
+        let send_app_secret = self
+            .dangerously_send_app_secret_instead_of_sign
+            .unwrap_or(false);
+        let length = app_secret.expose().chars().count();
+        if send_app_secret && length < MIN_DEBUG_SECRET_CHARS {
+            // Messages from the gateway are masked for whole occurrences of the secret in this
+            // mode (classify.rs); a shorter secret would be too likely to be an ordinary word.
+            return Err(Error::invalid(format!(
+                "{} is too short for {}: that mode takes secrets of at least \
+                 {MIN_DEBUG_SECRET_CHARS} characters (this one has {length})",
+                name(OptionName::AppSecret),
+                name(OptionName::DangerouslySendAppSecretInsteadOfSign)
+            )));
+        }
         let duration = |value: Option<Duration>, default, option| {
             let value = value.unwrap_or(default);
             check_range(option, casing, value.as_millis().try_into().ok())?;
@@ -377,9 +396,7 @@ impl ClientOptions {
             backoff_base,
             backoff_cap,
             order_id_format: self.order_id_format.unwrap_or_default(),
-            send_app_secret: self
-                .dangerously_send_app_secret_instead_of_sign
-                .unwrap_or(false),
+            send_app_secret,
             max_concurrent_batches: max_concurrent_batches as usize,
             extra_roots,
         })
@@ -542,6 +559,29 @@ mod tests {
             msg(json!({"app_key": "k"}), Casing::Snake),
             "app_secret is required"
         );
+    }
+
+    #[test]
+    fn the_debug_mode_takes_secrets_of_at_least_8_characters() {
+        let build = |secret: &str, debug: bool| {
+            from(
+                json!({"appKey": "k", "appSecret": secret,
+                       "dangerouslySendAppSecretInsteadOfSign": debug}),
+                Casing::Camel,
+            )
+        };
+        let e = build("s", true).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "appSecret is too short for dangerouslySendAppSecretInsteadOfSign: that mode takes \
+             secrets of at least 8 characters (this one has 1)"
+        );
+        assert!(!e.message().contains("\"s\""));
+        assert!(build("密钥密钥密钥密", true).is_err());
+        assert!(build("密钥密钥密钥密钥", true).is_ok());
+        assert!(build("12345678", true).is_ok());
+        // Signed mode: the secret never leaves the process; any length.
+        assert!(build("s", false).is_ok());
     }
 
     #[test]
