@@ -53,6 +53,9 @@ pub struct ClientOptions {
     pub order_id_format: Option<OrderIdFormat>,
     /// Link batches `payUrls` fetches at once, 1 to 16 (default 4).
     pub max_concurrent_batches: Option<u32>,
+    /// Requests (and so connections) in flight at most, 1 to 1024 (default 64); more wait their
+    /// turn, and the wait is not part of their timeout.
+    pub max_connections: Option<u32>,
     /// CA certificates (PEM) to trust besides the system's, for TLS-inspecting proxies.
     pub root_certificates_pem: Option<String>,
     /// DEBUGGING ONLY: send the secret instead of a signature. Never in production.
@@ -73,6 +76,7 @@ pub struct ClientConfig {
     pub backoff_cap_ms: u32,
     pub order_id_format: OrderIdFormat,
     pub max_concurrent_batches: u32,
+    pub max_connections: u32,
     /// How many extra CA certificates are trusted (the PEM text itself is not shown).
     pub root_certificates_pem: u32,
     pub dangerously_send_app_secret_instead_of_sign: bool,
