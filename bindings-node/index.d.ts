@@ -122,6 +122,7 @@ export interface ClientConfig {
   backoffCapMs: number
   orderIdFormat: OrderIdFormat
   maxConcurrentBatches: number
+  maxConnections: number
   /** How many extra CA certificates are trusted (the PEM text itself is not shown). */
   rootCertificatesPem: number
   dangerouslySendAppSecretInsteadOfSign: boolean
@@ -152,6 +153,11 @@ export interface ClientOptions {
   orderIdFormat?: OrderIdFormat
   /** Link batches `payUrls` fetches at once, 1 to 16 (default 4). */
   maxConcurrentBatches?: number
+  /**
+   * Requests (and so connections) in flight at most, 1 to 1024 (default 64); more wait their
+   * turn, and the wait is not part of their timeout.
+   */
+  maxConnections?: number
   /** CA certificates (PEM) to trust besides the system's, for TLS-inspecting proxies. */
   rootCertificatesPem?: string
   /** DEBUGGING ONLY: send the secret instead of a signature. Never in production. */

@@ -215,6 +215,10 @@ typedef struct daji_client_options {
    * "sqlite:///abs/path.db" or "postgres://user@host:port/db" to share it between processes.
    */
   const char *journal;
+  /**
+   * Most connections open at once, 1 to 1024 (default 64); calls beyond it wait their turn.
+   */
+  uint32_t max_connections;
 } daji_client_options;
 
 /**

@@ -53,6 +53,9 @@ pub struct ClientOptions {
     pub order_id_format: Option<OrderIdFormat>,
     /// Link batches `payUrls` fetches at once, 1 to 16 (default 4).
     pub max_concurrent_batches: Option<u32>,
+    /// Requests (and so connections) in flight at most, 1 to 1024 (default 64); more wait their
+    /// turn, and the wait is not part of their timeout.
+    pub max_connections: Option<u32>,
     /// CA certificates (PEM) to trust besides the system's, for TLS-inspecting proxies.
     pub root_certificates_pem: Option<String>,
     /// DEBUGGING ONLY: send the secret instead of a signature. Never in production.
@@ -76,6 +79,7 @@ pub struct ClientConfig {
     pub backoff_cap_ms: u32,
     pub order_id_format: OrderIdFormat,
     pub max_concurrent_batches: u32,
+    pub max_connections: u32,
     /// How many extra CA certificates are trusted (the PEM text itself is not shown).
     pub root_certificates_pem: u32,
     pub dangerously_send_app_secret_instead_of_sign: bool,
@@ -92,7 +96,8 @@ pub struct PayUrl {
     pub trace_id: Option<String>,
     pub attempts: u32,
     /// The whole `data` object of the answer; integers beyond 2^53 arrive as BigInt.
-    pub data: Value,
+    #[napi(ts_type = "any")]
+    pub data: convert::Json,
 }
 
 /// A completed password-free payment.
@@ -106,7 +111,8 @@ pub struct Payment {
     /// payment of it already under way in this process.
     pub replayed: bool,
     /// The whole `data` object of the answer; integers beyond 2^53 arrive as BigInt.
-    pub data: Value,
+    #[napi(ts_type = "any")]
+    pub data: convert::Json,
 }
 
 /// Options of `payUrls`.
@@ -124,7 +130,7 @@ impl From<dajisaas::PayUrl> for PayUrl {
             order_ids: p.order_ids,
             trace_id: p.trace_id,
             attempts: p.attempts,
-            data: p.data,
+            data: convert::Json(p.data),
         }
     }
 }
@@ -137,7 +143,7 @@ impl From<dajisaas::Payment> for Payment {
             attempts: p.attempts,
             trace_id: p.trace_id,
             replayed: p.replayed,
-            data: p.data,
+            data: convert::Json(p.data),
         }
     }
 }
@@ -369,7 +375,7 @@ impl Client {
                 let params = convert::params(params.as_ref())?;
                 Ok(async move { client.request(method, path, params).await })
             },
-            |data| data,
+            convert::Json,
         )
     }
 

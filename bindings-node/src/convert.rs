@@ -3,11 +3,12 @@
 //! `Unknown` and is converted here, so that a value of the wrong type is a `DajisaasError`
 //! (`invalid_argument`) naming the argument, never napi's own error.
 
+use std::ffi::CStr;
 use std::ops::RangeInclusive;
 
 use dajisaas::{Casing, ClientOptions, Error, Params};
-use napi::bindgen_prelude::{Array, BigInt, Object};
-use napi::{JsValue, Unknown, ValueType};
+use napi::bindgen_prelude::{Array, BigInt, FromNapiValue, Null, Object, ToNapiValue};
+use napi::{Env, JsValue, Unknown, ValueType, sys};
 use serde_json::{Map, Number, Value};
 
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
@@ -247,8 +248,9 @@ pub fn order_ids(value: &Unknown<'_>) -> Result<Vec<String>, Error> {
         .collect()
 }
 
-/// Request parameters: an object (converted like JSON.stringify would, but keeping integers
-/// exact), or JSON text for values a JavaScript number cannot hold.
+/// Request parameters: an object (read as JSON.stringify would, see [`Reader`], but keeping
+/// integers exact and refusing what JSON.stringify would silently lose), or JSON text for values
+/// a JavaScript number cannot hold.
 pub fn params(value: Option<&Unknown<'_>>) -> Result<Params, Error> {
     let Some(value) = value else {
         return Ok(Params::new());
@@ -272,85 +274,606 @@ pub fn params(value: Option<&Unknown<'_>>) -> Result<Params, Error> {
     }
 }
 
-/// `None` for `undefined` (left out of objects, like JSON.stringify does).
+/// A value as JSON, read as `JSON.stringify` reads it; `None` for `undefined` (left out of
+/// objects, `null` in arrays, as JSON.stringify does). See [`Reader`].
 fn to_json(value: &Unknown<'_>, path: &str, depth: usize) -> Result<Option<Value>, Error> {
-    if depth > MAX_DEPTH {
-        return Err(Error::invalid(format!(
-            "{path} is nested more than {MAX_DEPTH} levels deep"
-        )));
+    let JsValueParts { env, raw } = parts(value);
+    Reader::new(env).read(raw, "", path, depth)
+}
+
+struct JsValueParts {
+    env: sys::napi_env,
+    raw: sys::napi_value,
+}
+
+fn parts(value: &Unknown<'_>) -> JsValueParts {
+    let inner = value.value();
+    JsValueParts {
+        env: inner.env,
+        raw: inner.value,
     }
-    let read = |e| napi_failure(path, e);
-    Ok(Some(match value.get_type().map_err(read)? {
-        ValueType::Undefined => return Ok(None),
-        ValueType::Null => Value::Null,
-        ValueType::Boolean => Value::Bool(unsafe { value.cast::<bool>() }.map_err(read)?),
-        ValueType::String => Value::String(unsafe { value.cast::<String>() }.map_err(read)?),
-        ValueType::BigInt => {
-            let n = unsafe { value.cast::<BigInt>() }.map_err(read)?;
-            exact_integer(&n)
-                .ok_or_else(|| Error::invalid(format!("{path} is a bigint beyond 64 bits")))?
+}
+
+/// Most elements an array parameter may have (a Proxy may claim any length).
+const MAX_ARRAY_LENGTH: u32 = 1_000_000;
+
+/// The global constructors and functions the reader compares values with, fetched once per
+/// conversion, when the first object is met.
+struct Globals {
+    array: sys::napi_value,
+    is_array: sys::napi_value,
+    number: sys::napi_value,
+    string: sys::napi_value,
+    boolean: sys::napi_value,
+    boolean_value_of: sys::napi_value,
+    bigint: sys::napi_value,
+    bigint_value_of: sys::napi_value,
+    /// Node's `Buffer` (undefined elsewhere).
+    buffer: sys::napi_value,
+    /// Objects whose data JSON.stringify would silently drop (`{}`): refused.
+    refused: [(sys::napi_value, &'static str); 4],
+}
+
+/// Reads JavaScript values as `JSON.stringify` does, except where it would silently lose data:
+///
+/// - `toJSON` is honoured (a `Date` becomes its ISO string; the method gets the property name,
+///   the index, or `""` at the top);
+/// - boxed primitives are unboxed (`new String('s')` is `"s"`, `new Number(1)` is `1`, `Object(1n)`
+///   is `1n`);
+/// - objects contribute their own enumerable string-keyed properties, in `Object.keys` order;
+///   arrays (anything `Array.isArray` accepts, Proxies of arrays included) their elements;
+///   `undefined` is left out of objects and is `null` in arrays;
+/// - where JSON.stringify keeps integers only up to 2^53, a `BigInt` of any size is exact (a whole
+///   number beyond 2^53 is refused: it may already be rounded);
+/// - where JSON.stringify would write `{}` or `null` or leave a value out, the reader refuses it
+///   with an `invalid_argument` naming its path: `Buffer`s and other typed arrays, `ArrayBuffer`,
+///   `DataView`, `Map`, `Set`, `WeakMap`, `WeakSet`, `Promise` (whatever their `toJSON`),
+///   functions, symbols, `NaN` and the infinities.
+///
+/// An exception thrown by a getter, a Proxy trap, `toJSON` or `valueOf` becomes an
+/// `invalid_argument` carrying its message.
+struct Reader {
+    env: sys::napi_env,
+    globals: Option<Globals>,
+}
+
+impl Reader {
+    fn new(env: sys::napi_env) -> Self {
+        Reader { env, globals: None }
+    }
+
+    /// Turns a failed N-API status into an error naming `path`, clearing (and quoting) the
+    /// JavaScript exception behind it, if any.
+    fn check(&self, status: sys::napi_status, path: &str) -> Result<(), Error> {
+        if status == sys::Status::napi_ok {
+            return Ok(());
         }
-        ValueType::Number => {
-            let n = unsafe { value.cast::<f64>() }.map_err(read)?;
-            if !n.is_finite() {
-                return Err(Error::invalid(format!(
-                    "{path} is {n} and cannot be signed"
-                )));
+        let why = self
+            .take_exception()
+            .unwrap_or_else(|| format!("N-API status {status}"));
+        Err(Error::invalid(format!("{path} could not be read: {why}")))
+    }
+
+    fn take_exception(&self) -> Option<String> {
+        let mut pending = false;
+        unsafe { sys::napi_is_exception_pending(self.env, &mut pending) };
+        if !pending {
+            return None;
+        }
+        let mut exception = std::ptr::null_mut();
+        let mut text = std::ptr::null_mut();
+        unsafe {
+            sys::napi_get_and_clear_last_exception(self.env, &mut exception);
+            if sys::napi_coerce_to_string(self.env, exception, &mut text) != sys::Status::napi_ok {
+                sys::napi_get_and_clear_last_exception(self.env, &mut exception);
+                return Some("an exception".into());
             }
-            if n.fract() == 0.0 {
-                if n.abs() > MAX_SAFE_INTEGER {
-                    return Err(Error::invalid(format!(
-                        "{path} {n} is above Number.MAX_SAFE_INTEGER and may already be rounded; \
-                         pass it as a BigInt or a string"
-                    )));
-                }
-                Value::from(n as i64)
+            Unknown::from_raw_unchecked(self.env, text)
+                .cast::<String>()
+                .ok()
+        }
+    }
+
+    fn type_of(&self, value: sys::napi_value, path: &str) -> Result<ValueType, Error> {
+        unsafe { Unknown::from_raw_unchecked(self.env, value) }
+            .get_type()
+            .map_err(|e| napi_failure(path, e))
+    }
+
+    fn named(
+        &self,
+        object: sys::napi_value,
+        name: &CStr,
+        path: &str,
+    ) -> Result<sys::napi_value, Error> {
+        let mut out = std::ptr::null_mut();
+        let status =
+            unsafe { sys::napi_get_named_property(self.env, object, name.as_ptr(), &mut out) };
+        self.check(status, path)?;
+        Ok(out)
+    }
+
+    fn call(
+        &self,
+        this: sys::napi_value,
+        function: sys::napi_value,
+        args: &[sys::napi_value],
+        path: &str,
+    ) -> Result<sys::napi_value, Error> {
+        let mut out = std::ptr::null_mut();
+        let status = unsafe {
+            sys::napi_call_function(
+                self.env,
+                this,
+                function,
+                args.len(),
+                args.as_ptr(),
+                &mut out,
+            )
+        };
+        self.check(status, path)?;
+        Ok(out)
+    }
+
+    fn string(&self, text: &str, path: &str) -> Result<sys::napi_value, Error> {
+        let mut out = std::ptr::null_mut();
+        let status = unsafe {
+            sys::napi_create_string_utf8(
+                self.env,
+                text.as_ptr().cast(),
+                text.len() as isize,
+                &mut out,
+            )
+        };
+        self.check(status, path)?;
+        Ok(out)
+    }
+
+    /// A yes/no N-API question (`napi_is_buffer`, ...); `false` if it cannot be answered.
+    fn is(
+        &self,
+        question: unsafe extern "C" fn(
+            sys::napi_env,
+            sys::napi_value,
+            *mut bool,
+        ) -> sys::napi_status,
+        value: sys::napi_value,
+    ) -> bool {
+        let mut answer = false;
+        let status = unsafe { question(self.env, value, &mut answer) };
+        status == sys::Status::napi_ok && answer
+    }
+
+    fn instance_of(&self, value: sys::napi_value, constructor: sys::napi_value) -> bool {
+        let mut answer = false;
+        let status = unsafe { sys::napi_instanceof(self.env, value, constructor, &mut answer) };
+        if status != sys::Status::napi_ok {
+            // A throwing Symbol.hasInstance: not that kind of object.
+            let _ = self.take_exception();
+            return false;
+        }
+        answer
+    }
+
+    fn globals(&mut self, path: &str) -> Result<&Globals, Error> {
+        if self.globals.is_none() {
+            let mut global = std::ptr::null_mut();
+            self.check(unsafe { sys::napi_get_global(self.env, &mut global) }, path)?;
+            let get = |name: &CStr| self.named(global, name, path);
+            let prototype_value_of = |constructor: sys::napi_value| {
+                let prototype = self.named(constructor, c"prototype", path)?;
+                self.named(prototype, c"valueOf", path)
+            };
+            let array = get(c"Array")?;
+            let boolean = get(c"Boolean")?;
+            let bigint = get(c"BigInt")?;
+            self.globals = Some(Globals {
+                array,
+                is_array: self.named(array, c"isArray", path)?,
+                number: get(c"Number")?,
+                string: get(c"String")?,
+                boolean,
+                boolean_value_of: prototype_value_of(boolean)?,
+                bigint,
+                bigint_value_of: prototype_value_of(bigint)?,
+                buffer: get(c"Buffer")?,
+                refused: [
+                    (get(c"Map")?, "a Map"),
+                    (get(c"Set")?, "a Set"),
+                    (get(c"WeakMap")?, "a WeakMap"),
+                    (get(c"WeakSet")?, "a WeakSet"),
+                ],
+            });
+        }
+        Ok(self.globals.as_ref().expect("set above"))
+    }
+
+    /// What an object is when it is one the reader refuses.
+    fn refused_kind(
+        &mut self,
+        object: sys::napi_value,
+        path: &str,
+    ) -> Result<Option<&'static str>, Error> {
+        if self.is(sys::napi_is_typedarray, object) || self.is(sys::napi_is_buffer, object) {
+            let buffer = self.globals(path)?.buffer;
+            return Ok(Some(if self.instance_of(object, buffer) {
+                "a Buffer"
             } else {
-                Value::Number(
-                    Number::from_f64(n)
-                        .ok_or_else(|| Error::invalid(format!("{path} is not a number")))?,
-                )
-            }
+                "a typed array"
+            }));
         }
-        ValueType::Object if value.is_array().map_err(read)? => {
-            let array = unsafe { value.cast::<Array>() }.map_err(read)?;
-            let mut items = Vec::with_capacity(array.len() as usize);
-            for i in 0..array.len() {
-                let item_path = format!("{path}[{i}]");
-                let item = array
-                    .get::<Unknown>(i)
-                    .map_err(|e| napi_failure(&item_path, e))?;
-                let converted = match item {
-                    Some(item) => to_json(&item, &item_path, depth + 1)?,
-                    None => None,
-                };
-                items.push(converted.unwrap_or(Value::Null));
-            }
-            Value::Array(items)
+        if self.is(sys::napi_is_arraybuffer, object) {
+            return Ok(Some("an ArrayBuffer"));
         }
-        ValueType::Object => {
-            let object = unsafe { value.cast::<Object>() }.map_err(read)?;
-            let mut map = Map::new();
-            for key in Object::keys(&object).map_err(read)? {
-                let item_path = format!("{path}.{key}");
-                let item = object
-                    .get::<Unknown>(&key)
-                    .map_err(|e| napi_failure(&item_path, e))?;
-                if let Some(item) = item
-                    && let Some(converted) = to_json(&item, &item_path, depth + 1)?
-                {
-                    map.insert(key, converted);
-                }
-            }
-            Value::Object(map)
+        if self.is(sys::napi_is_dataview, object) {
+            return Ok(Some("a DataView"));
         }
-        _ => {
+        if self.is(sys::napi_is_promise, object) {
+            return Ok(Some("a Promise"));
+        }
+        let refused = self.globals(path)?.refused;
+        Ok(refused
+            .iter()
+            .find(|(constructor, _)| self.instance_of(object, *constructor))
+            .map(|(_, what)| *what))
+    }
+
+    /// The primitive inside a boxed primitive (`new String('s')`), as JSON.stringify takes it;
+    /// any other object as it is.
+    fn unbox(&mut self, object: sys::napi_value, path: &str) -> Result<sys::napi_value, Error> {
+        let g = self.globals(path)?;
+        let (number, string, boolean, boolean_value_of, bigint, bigint_value_of) = (
+            g.number,
+            g.string,
+            g.boolean,
+            g.boolean_value_of,
+            g.bigint,
+            g.bigint_value_of,
+        );
+        let mut out = std::ptr::null_mut();
+        if self.instance_of(object, number) {
+            self.check(
+                unsafe { sys::napi_coerce_to_number(self.env, object, &mut out) },
+                path,
+            )?;
+            Ok(out)
+        } else if self.instance_of(object, string) {
+            self.check(
+                unsafe { sys::napi_coerce_to_string(self.env, object, &mut out) },
+                path,
+            )?;
+            Ok(out)
+        } else if self.instance_of(object, boolean) {
+            self.call(object, boolean_value_of, &[], path)
+        } else if self.instance_of(object, bigint) {
+            self.call(object, bigint_value_of, &[], path)
+        } else {
+            Ok(object)
+        }
+    }
+
+    fn is_array(&mut self, object: sys::napi_value, path: &str) -> Result<bool, Error> {
+        if self.is(sys::napi_is_array, object) {
+            return Ok(true);
+        }
+        // Array.isArray, which sees through Proxies (napi_is_array does not).
+        let (array, is_array) = {
+            let g = self.globals(path)?;
+            (g.array, g.is_array)
+        };
+        let answer = self.call(array, is_array, &[object], path)?;
+        let mut yes = false;
+        unsafe { sys::napi_get_value_bool(self.env, answer, &mut yes) };
+        Ok(yes)
+    }
+
+    fn read(
+        &mut self,
+        value: sys::napi_value,
+        key: &str,
+        path: &str,
+        depth: usize,
+    ) -> Result<Option<Value>, Error> {
+        if depth > MAX_DEPTH {
             return Err(Error::invalid(format!(
-                "{path} is {}, which cannot be signed",
-                kind(value)
+                "{path} is nested more than {MAX_DEPTH} levels deep"
             )));
         }
-    }))
+        let refuse = |what: &str| {
+            Err(Error::invalid(format!(
+                "{path} is {what}, which cannot be signed: pass an object, an array, a string, a \
+                 number, a bigint, a boolean or null"
+            )))
+        };
+        let mut value = value;
+        let mut kind = self.type_of(value, path)?;
+        if kind == ValueType::Object {
+            if let Some(what) = self.refused_kind(value, path)? {
+                return refuse(what);
+            }
+            let to_json = self.named(value, c"toJSON", path)?;
+            if self.type_of(to_json, path)? == ValueType::Function {
+                let key = self.string(key, path)?;
+                value = self.call(value, to_json, &[key], path)?;
+                kind = self.type_of(value, path)?;
+            }
+        }
+        if kind == ValueType::Object {
+            value = self.unbox(value, path)?;
+            kind = self.type_of(value, path)?;
+        }
+        let primitive = unsafe { Unknown::from_raw_unchecked(self.env, value) };
+        let read = |e| napi_failure(path, e);
+        Ok(Some(match kind {
+            ValueType::Undefined => return Ok(None),
+            ValueType::Null => Value::Null,
+            ValueType::Boolean => Value::Bool(unsafe { primitive.cast::<bool>() }.map_err(read)?),
+            ValueType::String => {
+                Value::String(unsafe { primitive.cast::<String>() }.map_err(read)?)
+            }
+            ValueType::BigInt => {
+                // Any size: the exact digits are signed and sent.
+                let n = unsafe { primitive.cast::<BigInt>() }.map_err(read)?;
+                Value::Number(bigint_to_decimal(&n).parse::<Number>().map_err(|e| {
+                    Error::invalid(format!("{path} could not be read as an integer: {e}"))
+                })?)
+            }
+            ValueType::Number => {
+                let n = unsafe { primitive.cast::<f64>() }.map_err(read)?;
+                if !n.is_finite() {
+                    return Err(Error::invalid(format!(
+                        "{path} is {} and cannot be signed",
+                        describe(&primitive)
+                    )));
+                }
+                if n.fract() == 0.0 {
+                    if n.abs() > MAX_SAFE_INTEGER {
+                        return Err(Error::invalid(format!(
+                            "{path} {n} is above Number.MAX_SAFE_INTEGER and may already be \
+                             rounded; pass it as a BigInt or a string"
+                        )));
+                    }
+                    Value::from(n as i64)
+                } else {
+                    Value::Number(
+                        Number::from_f64(n)
+                            .ok_or_else(|| Error::invalid(format!("{path} is not a number")))?,
+                    )
+                }
+            }
+            ValueType::Object => {
+                if let Some(what) = self.refused_kind(value, path)? {
+                    return refuse(what);
+                }
+                if self.is_array(value, path)? {
+                    self.array(value, path, depth)?
+                } else {
+                    self.object(value, path, depth)?
+                }
+            }
+            ValueType::Function => return refuse("a function"),
+            ValueType::Symbol => return refuse("a symbol"),
+            _ => return refuse("an unsupported value"),
+        }))
+    }
+
+    fn array(&mut self, array: sys::napi_value, path: &str, depth: usize) -> Result<Value, Error> {
+        // LengthOfArrayLike, through any Proxy.
+        let length = self.named(array, c"length", path)?;
+        let mut number = std::ptr::null_mut();
+        self.check(
+            unsafe { sys::napi_coerce_to_number(self.env, length, &mut number) },
+            path,
+        )?;
+        let length = unsafe { Unknown::from_raw_unchecked(self.env, number).cast::<f64>() }
+            .map_err(|e| napi_failure(path, e))?;
+        let length = if length.is_nan() || length <= 0.0 {
+            0.0
+        } else {
+            length.floor()
+        };
+        if length > f64::from(MAX_ARRAY_LENGTH) {
+            return Err(Error::invalid(format!(
+                "{path} has {length} elements, more than {MAX_ARRAY_LENGTH}"
+            )));
+        }
+        let length = length as u32;
+        let mut items = Vec::with_capacity(length as usize);
+        for i in 0..length {
+            let item_path = format!("{path}[{i}]");
+            let mut item = std::ptr::null_mut();
+            let status = unsafe { sys::napi_get_element(self.env, array, i, &mut item) };
+            self.check(status, &item_path)?;
+            let converted = self.read(item, &i.to_string(), &item_path, depth + 1)?;
+            items.push(converted.unwrap_or(Value::Null));
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn object(
+        &mut self,
+        object: sys::napi_value,
+        path: &str,
+        depth: usize,
+    ) -> Result<Value, Error> {
+        // Object.keys: own, enumerable, string keys, in property order.
+        let mut keys = std::ptr::null_mut();
+        let status = unsafe {
+            sys::napi_get_all_property_names(
+                self.env,
+                object,
+                sys::KeyCollectionMode::own_only,
+                sys::KeyFilter::enumerable | sys::KeyFilter::skip_symbols,
+                sys::KeyConversion::numbers_to_strings,
+                &mut keys,
+            )
+        };
+        self.check(status, path)?;
+        let mut count = 0;
+        self.check(
+            unsafe { sys::napi_get_array_length(self.env, keys, &mut count) },
+            path,
+        )?;
+        let mut map = Map::new();
+        for i in 0..count {
+            let mut key = std::ptr::null_mut();
+            self.check(
+                unsafe { sys::napi_get_element(self.env, keys, i, &mut key) },
+                path,
+            )?;
+            let name = unsafe { Unknown::from_raw_unchecked(self.env, key).cast::<String>() }
+                .map_err(|e| napi_failure(path, e))?;
+            let item_path = format!("{path}.{name}");
+            let mut item = std::ptr::null_mut();
+            let status = unsafe { sys::napi_get_property(self.env, object, key, &mut item) };
+            self.check(status, &item_path)?;
+            if let Some(converted) = self.read(item, &name, &item_path, depth + 1)? {
+                map.insert(name, converted);
+            }
+        }
+        Ok(Value::Object(map))
+    }
+}
+
+/// A bigint's exact decimal digits, whatever its size.
+fn bigint_to_decimal(n: &BigInt) -> String {
+    const CHUNK: u64 = 10_000_000_000_000_000_000; // 10^19, the largest power of ten in a u64
+    let mut words: Vec<u64> = n.words.clone();
+    let mut chunks = Vec::new();
+    while words.iter().any(|&w| w != 0) {
+        // words /= 10^19, most significant word first; the remainder is the next 19 digits.
+        let mut rest: u128 = 0;
+        for word in words.iter_mut().rev() {
+            let current = (rest << 64) | u128::from(*word);
+            *word = (current / u128::from(CHUNK)) as u64;
+            rest = current % u128::from(CHUNK);
+        }
+        chunks.push(rest as u64);
+        while words.last() == Some(&0) {
+            words.pop();
+        }
+    }
+    let mut text = String::new();
+    if n.sign_bit && !chunks.is_empty() {
+        text.push('-');
+    }
+    match chunks.split_last() {
+        None => text.push('0'),
+        Some((most, others)) => {
+            text.push_str(&most.to_string());
+            for chunk in others.iter().rev() {
+                text.push_str(&format!("{chunk:019}"));
+            }
+        }
+    }
+    text
+}
+
+/// A bigint from decimal digits (an optional `-`, then digits), whatever their number.
+fn bigint_from_decimal(text: &str) -> Option<BigInt> {
+    let (sign_bit, digits) = match text.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, text),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut words: Vec<u64> = vec![0];
+    for chunk in digits.as_bytes().chunks(19) {
+        let scale = 10u128.pow(chunk.len() as u32);
+        // `chunk` is ASCII digits, at most 19 of them: it fits a u64.
+        let mut carry: u128 = std::str::from_utf8(chunk).ok()?.parse::<u64>().ok()?.into();
+        for word in &mut words {
+            let current = u128::from(*word) * scale + carry;
+            *word = current as u64;
+            carry = current >> 64;
+        }
+        if carry > 0 {
+            words.push(carry as u64);
+        }
+    }
+    Some(BigInt { sign_bit, words })
+}
+
+/// JSON from the gateway as JavaScript values, as `JSON.parse` makes them (`1e400` is
+/// `Infinity`), except that integers beyond `Number.MAX_SAFE_INTEGER` arrive as `BigInt` with
+/// every digit, where `JSON.parse` would round them.
+pub struct Json(pub Value);
+
+impl ToNapiValue for Json {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        unsafe { to_js(env, &val.0) }
+    }
+}
+
+/// Only so that result objects (`#[napi(object)]`, which go both ways) can hold `Json`: results
+/// are never read back from JavaScript.
+impl FromNapiValue for Json {
+    unsafe fn from_napi_value(env: sys::napi_env, napi_val: sys::napi_value) -> napi::Result<Self> {
+        unsafe { Value::from_napi_value(env, napi_val) }.map(Json)
+    }
+}
+
+/// A borrowed value, for the items of arrays and objects.
+struct JsonRef<'a>(&'a Value);
+
+impl ToNapiValue for JsonRef<'_> {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        unsafe { to_js(env, val.0) }
+    }
+}
+
+/// Safety: `env` is the environment of the call being answered (napi's `ToNapiValue` contract).
+unsafe fn to_js(env: sys::napi_env, value: &Value) -> napi::Result<sys::napi_value> {
+    unsafe {
+        match value {
+            Value::Null => Null::to_napi_value(env, Null),
+            Value::Bool(b) => bool::to_napi_value(env, *b),
+            Value::Number(n) => number_to_js(env, n),
+            Value::String(s) => <&str>::to_napi_value(env, s),
+            Value::Array(items) => {
+                let js_env = Env::from_raw(env);
+                let mut array = js_env.create_array(items.len() as u32)?;
+                for (i, item) in items.iter().enumerate() {
+                    array.set(i as u32, JsonRef(item))?;
+                }
+                Ok(array.raw())
+            }
+            Value::Object(map) => {
+                let js_env = Env::from_raw(env);
+                let mut object = Object::new(&js_env)?;
+                for (key, item) in map {
+                    object.set(key, JsonRef(item))?;
+                }
+                Ok(object.raw())
+            }
+        }
+    }
+}
+
+/// Safety: as [`to_js`].
+unsafe fn number_to_js(env: sys::napi_env, n: &Number) -> napi::Result<sys::napi_value> {
+    let text = n.as_str();
+    unsafe {
+        if !text.contains(['.', 'e', 'E']) {
+            if let Ok(i) = text.parse::<i64>()
+                && i.unsigned_abs() <= MAX_SAFE_INTEGER as u64
+            {
+                // `-0` stays negative zero, as JSON.parse makes it.
+                let float = if i == 0 && text.starts_with('-') {
+                    -0.0
+                } else {
+                    i as f64
+                };
+                return f64::to_napi_value(env, float);
+            }
+            if let Some(big) = bigint_from_decimal(text) {
+                return BigInt::to_napi_value(env, big);
+            }
+        }
+        // The nearest double, as JSON.parse reads it (`1e400` is Infinity).
+        f64::to_napi_value(env, text.parse::<f64>().unwrap_or(f64::NAN))
+    }
 }
 
 /// `object[name]` as a string, `None` when the object or the field is absent (`undefined`).

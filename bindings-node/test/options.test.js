@@ -28,6 +28,7 @@ test('an option left out takes the core default, read back from client.config', 
     backoffCapMs: 5000,
     orderIdFormat: 'json_array',
     maxConcurrentBatches: 4,
+    maxConnections: 64,
     rootCertificatesPem: 0,
     dangerouslySendAppSecretInsteadOfSign: false,
     journal: 'memory',
@@ -48,7 +49,7 @@ test('options given show in client.config and String(client)', () => {
   assert.equal(c.config.timeoutMs, 1234)
   assert.equal(String(c), `Client(appKey="${APP_KEY}", baseUrl="${sandbox.url}/", timeoutMs=1234, connectTimeoutMs=10000, ` +
     'maxRetries=0, backoffBaseMs=200, backoffCapMs=5000, orderIdFormat="comma_separated", maxConcurrentBatches=1, ' +
-    'rootCertificatesPem=0, dangerouslySendAppSecretInsteadOfSign=false, journal="memory")')
+    'maxConnections=64, rootCertificatesPem=0, dangerouslySendAppSecretInsteadOfSign=false, journal="memory")')
 })
 
 test('maxConcurrentBatches bounds how many links payUrls fetches at once', async () => {

@@ -76,16 +76,16 @@ pub fn params(obj: Option<&Bound<'_, PyAny>>) -> Result<Params, Error> {
 }
 
 /// One client option (or credential) as JSON, for `ClientOptions::from_map`, which checks its type
-/// and range. Numbers JSON cannot hold exactly are passed on as the nearest float, so that the core
-/// reports them as out of range, naming the option and its range.
+/// and range. An int beyond 64 bits is passed on as the nearest float, so that the core reports
+/// it as out of range, naming the option and its range.
 pub fn option(obj: &Bound<'_, PyAny>, name: &str) -> Result<Value, Error> {
     to_json(obj, name, 0, Numbers::Nearest)
 }
 
-/// What the converter does with a number JSON cannot hold exactly.
+/// What the converter does with an int beyond 64 bits.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Numbers {
-    /// Refuse it: a signed parameter must be sent as given.
+    /// Keep its exact digits: a signed parameter is sent as given.
     Exact,
     /// Pass an int beyond 64 bits on as the nearest float (the largest float if it is beyond
     /// every float): options are small numbers, and the core says which range they take.
@@ -125,19 +125,29 @@ fn to_json(
         if let Ok(n) = obj.extract::<u64>() {
             return Ok(Value::from(n));
         }
-        if numbers == Numbers::Nearest {
-            // `float(n)` raises OverflowError beyond about 1.8e308: the largest float then.
-            let nearest = obj.extract::<f64>().unwrap_or_else(|_| {
-                let negative = obj.lt(0).unwrap_or(false);
-                if negative { f64::MIN } else { f64::MAX }
-            });
-            if let Some(n) = Number::from_f64(nearest) {
-                return Ok(Value::Number(n));
-            }
+        if numbers == Numbers::Exact {
+            // Beyond 64 bits: the exact decimal digits, signed as they are (`int.__repr__`, so
+            // that an int subclass such as an IntEnum member gives its digits, not its name).
+            let digits = obj
+                .py()
+                .get_type::<PyInt>()
+                .call_method1("__repr__", (obj,))
+                .and_then(|s| s.extract::<String>())
+                .map_err(|e| Error::invalid(format!("{path} could not be read: {e}")))?;
+            return digits
+                .parse::<Number>()
+                .map(Value::Number)
+                .map_err(|e| Error::invalid(format!("{path} is not a decimal integer: {e}")));
         }
-        return Err(Error::invalid(format!(
-            "{path} is an int outside the 64-bit range"
-        )));
+        // An option: `float(n)` raises OverflowError beyond about 1.8e308: the largest float
+        // then; the core says which range the option takes.
+        let nearest = obj.extract::<f64>().unwrap_or_else(|_| {
+            let negative = obj.lt(0).unwrap_or(false);
+            if negative { f64::MIN } else { f64::MAX }
+        });
+        return Number::from_f64(nearest)
+            .map(Value::Number)
+            .ok_or_else(|| Error::invalid(format!("{path} is not a finite number")));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         return Number::from_f64(f.value())
@@ -214,12 +224,7 @@ pub fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyA
     Ok(match value {
         Value::Null => py.None().into_bound(py),
         Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
-        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-            (Some(i), _, _) => i.into_pyobject(py)?.into_any(),
-            (_, Some(u), _) => u.into_pyobject(py)?.into_any(),
-            (_, _, Some(f)) => f.into_pyobject(py)?.into_any(),
-            _ => return Err(PyTypeError::new_err("unrepresentable number")),
-        },
+        Value::Number(n) => number_to_python(py, n)?,
         Value::String(s) => PyString::new(py, s).into_any(),
         Value::Array(items) => {
             let list = PyList::empty(py);
@@ -236,4 +241,24 @@ pub fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyA
             dict.into_any()
         }
     })
+}
+
+/// A number as Python's `json.loads` reads it: an integer (any size) as `int`, anything with a
+/// fraction or an exponent as the nearest `float` (`1e400` is `inf`). The core keeps every
+/// number's exact text, so a 22-digit integer arrives with all its digits.
+fn number_to_python<'py>(py: Python<'py>, n: &Number) -> PyResult<Bound<'py, PyAny>> {
+    if let Some(i) = n.as_i64() {
+        return Ok(i.into_pyobject(py)?.into_any());
+    }
+    if let Some(u) = n.as_u64() {
+        return Ok(u.into_pyobject(py)?.into_any());
+    }
+    let text = n.as_str();
+    if !text.contains(['.', 'e', 'E']) {
+        return py.get_type::<PyInt>().call1((text,));
+    }
+    let float: f64 = text
+        .parse()
+        .map_err(|_| PyTypeError::new_err(format!("unreadable number {text}")))?;
+    Ok(PyFloat::new(py, float).into_any())
 }

@@ -31,6 +31,7 @@ def test_left_out_options_take_the_core_defaults(sandbox: Sandbox, cls: ClientCl
         "backoff_cap_ms": 5000,
         "order_id_format": "json_array",
         "max_concurrent_batches": 4,
+        "max_connections": 64,
         "root_certificates_pem": 0,
         "dangerously_send_app_secret_instead_of_sign": False,
         "journal": "memory",

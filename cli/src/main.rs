@@ -77,6 +77,9 @@ struct Connection {
     /// Link batches fetched at once by pay-url --batch-size, 1 to 16 (default 4).
     #[arg(long, value_name = "N")]
     max_concurrent_batches: Option<u64>,
+    /// Requests in flight at most; more wait their turn, 1 to 1024 (default 64).
+    #[arg(long, value_name = "N")]
+    max_connections: Option<u64>,
     /// Also trust the CA certificates in this PEM file (behind a TLS-inspecting proxy).
     #[arg(long, value_name = "FILE")]
     root_certificates_pem: Option<std::path::PathBuf>,
@@ -110,7 +113,7 @@ impl Connection {
             })?),
             None => None,
         };
-        let flags: [(OptionName, Option<Value>); 13] = [
+        let flags: [(OptionName, Option<Value>); 14] = [
             (OptionName::AppKey, Some(self.app_key.as_str().into())),
             (OptionName::AppSecret, Some(self.app_secret.as_str().into())),
             (
@@ -138,6 +141,10 @@ impl Connection {
             (
                 OptionName::MaxConcurrentBatches,
                 self.max_concurrent_batches.map(Value::from),
+            ),
+            (
+                OptionName::MaxConnections,
+                self.max_connections.map(Value::from),
             ),
             (OptionName::RootCertificatesPem, pem.map(Value::from)),
             (

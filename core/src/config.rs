@@ -9,6 +9,7 @@ use reqwest::Url;
 use crate::error::{Error, Result};
 use crate::options::ClientOptions;
 use crate::order_id::OrderIdFormat;
+use crate::transport::ConnectionLimit;
 
 /// The production gateway.
 pub const DEFAULT_BASE_URL: &str = "https://openapi.dajisaas.com";
@@ -58,6 +59,8 @@ pub struct Config {
     pub(crate) order_id_format: OrderIdFormat,
     pub(crate) send_app_secret: bool,
     pub(crate) max_concurrent_batches: usize,
+    /// Shared by every clone: the cap is per client.
+    pub(crate) max_connections: ConnectionLimit,
     pub(crate) extra_roots: Vec<reqwest::Certificate>,
     pub(crate) journal: std::sync::Arc<dyn crate::journal::JournalStore>,
 }
@@ -76,6 +79,7 @@ impl fmt::Debug for Config {
             .field("order_id_format", &self.order_id_format)
             .field("send_app_secret", &self.send_app_secret)
             .field("max_concurrent_batches", &self.max_concurrent_batches)
+            .field("max_connections", &self.max_connections.permits())
             .field("extra_roots", &self.extra_roots.len())
             .field("journal", &self.journal.url())
             .finish()
@@ -207,6 +211,14 @@ impl ClientBuilder {
     /// How many link batches `pay_urls` fetches at once (default 4, 1 to 16).
     pub fn max_concurrent_batches(mut self, n: u32) -> Self {
         self.options.max_concurrent_batches = Some(n);
+        self
+    }
+
+    /// Requests this client has in flight at most (default 64, 1 to 1024): more wait their turn,
+    /// and the wait does not count against the timeout. Every request holds one connection, so
+    /// this also bounds the open sockets; idle connections close after 30 s.
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.options.max_connections = Some(n);
         self
     }
 

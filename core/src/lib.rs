@@ -58,7 +58,7 @@ pub use journal::{
 pub use model::{PayUrl, Payment};
 pub use options::{
     Casing, ClientOptions, DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_MAX_CONCURRENT_BATCHES, DEFAULT_TIMEOUT, OptionName,
+    DEFAULT_MAX_CONCURRENT_BATCHES, DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, OptionName,
 };
 pub use order_id::{
     MAX_IDS_PER_LINK, OrderIdFormat, validate_and_dedup_order_ids, validate_order_id,

@@ -39,8 +39,11 @@ impl PayUrl {
     /// The link as the JSON object every language's JSON output uses:
     /// `{"url","orderIds","traceId","attempts","data"}`.
     pub fn to_json(&self) -> Value {
-        json!({"url": self.url, "orderIds": self.order_ids, "traceId": self.trace_id,
-               "attempts": self.attempts, "data": self.data})
+        with_data(
+            json!({"url": self.url, "orderIds": self.order_ids, "traceId": self.trace_id,
+                   "attempts": self.attempts}),
+            &self.data,
+        )
     }
 }
 
@@ -48,8 +51,20 @@ impl Payment {
     /// The payment as the JSON object every language's JSON output uses:
     /// `{"orderId","payChannel","attempts","traceId","replayed","data"}`.
     pub fn to_json(&self) -> Value {
-        json!({"orderId": self.order_id, "payChannel": self.pay_channel,
-               "attempts": self.attempts, "traceId": self.trace_id,
-               "replayed": self.replayed, "data": self.data})
+        with_data(
+            json!({"orderId": self.order_id, "payChannel": self.pay_channel,
+                   "attempts": self.attempts, "traceId": self.trace_id,
+                   "replayed": self.replayed}),
+            &self.data,
+        )
     }
+}
+
+/// Adds `data` as it is: `json!` would write it out and read it again, which rewrites numbers'
+/// text (`1E+2` becomes `1e+2`); a clone keeps the gateway's digits exactly.
+fn with_data(mut object: Value, data: &Value) -> Value {
+    if let Value::Object(map) = &mut object {
+        map.insert("data".into(), data.clone());
+    }
+    object
 }

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use crate::config::{Config, DEFAULT_BASE_URL, MAX_RETRIES_LIMIT, Secret};
 use crate::error::{Error, ErrorCode, Result};
 use crate::order_id::OrderIdFormat;
+use crate::transport::ConnectionLimit;
 
 /// Default total time of one request.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -24,6 +25,13 @@ pub const DEFAULT_BACKOFF_BASE: Duration = Duration::from_millis(200);
 pub const DEFAULT_BACKOFF_CAP: Duration = Duration::from_secs(5);
 /// Default number of link batches `pay_urls` fetches at once.
 pub const DEFAULT_MAX_CONCURRENT_BATCHES: u32 = 4;
+/// Default cap on a client's requests in flight, and so on its open connections.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 64;
+
+/// Shortest app secret the debug mode that sends it (`dangerously_send_app_secret_instead_of_sign`)
+/// accepts: in that mode the gateway's messages are masked for the secret, and a short one could
+/// be an ordinary word.
+pub(crate) const MIN_DEBUG_SECRET_CHARS: usize = 8;
 
 /// Allowed timeouts, in milliseconds: up to 10 minutes.
 const TIMEOUT_MS: RangeInclusive<u64> = 1..=600_000;
@@ -32,6 +40,7 @@ const TIMEOUT_MS: RangeInclusive<u64> = 1..=600_000;
 const BACKOFF_MS: RangeInclusive<u64> = 0..=60_000;
 const RETRIES: RangeInclusive<u64> = 0..=MAX_RETRIES_LIMIT as u64;
 const CONCURRENT_BATCHES: RangeInclusive<u64> = 1..=16;
+const CONNECTIONS: RangeInclusive<u64> = 1..=1024;
 
 /// How option names are spelled in the language that passed them, so that errors name the
 /// option as the caller wrote it.
@@ -69,6 +78,8 @@ pub enum OptionName {
     OrderIdFormat,
     /// Link batches fetched at once by `pay_urls`.
     MaxConcurrentBatches,
+    /// Requests (and so connections) one client has in flight at most.
+    MaxConnections,
     /// Extra CA certificates (PEM).
     RootCertificatesPem,
     /// The gateway's debug mode that sends the secret.
@@ -79,7 +90,7 @@ pub enum OptionName {
 
 impl OptionName {
     /// Every option, in documentation order.
-    pub const ALL: [OptionName; 13] = [
+    pub const ALL: [OptionName; 14] = [
         OptionName::AppKey,
         OptionName::AppSecret,
         OptionName::BaseUrl,
@@ -90,6 +101,7 @@ impl OptionName {
         OptionName::BackoffCapMs,
         OptionName::OrderIdFormat,
         OptionName::MaxConcurrentBatches,
+        OptionName::MaxConnections,
         OptionName::RootCertificatesPem,
         OptionName::DangerouslySendAppSecretInsteadOfSign,
         OptionName::Journal,
@@ -108,6 +120,7 @@ impl OptionName {
             OptionName::BackoffCapMs => "backoff_cap_ms",
             OptionName::OrderIdFormat => "order_id_format",
             OptionName::MaxConcurrentBatches => "max_concurrent_batches",
+            OptionName::MaxConnections => "max_connections",
             OptionName::RootCertificatesPem => "root_certificates_pem",
             OptionName::DangerouslySendAppSecretInsteadOfSign => {
                 "dangerously_send_app_secret_instead_of_sign"
@@ -139,6 +152,7 @@ impl OptionName {
             OptionName::BackoffBaseMs | OptionName::BackoffCapMs => BACKOFF_MS,
             OptionName::MaxRetries => RETRIES,
             OptionName::MaxConcurrentBatches => CONCURRENT_BATCHES,
+            OptionName::MaxConnections => CONNECTIONS,
             _ => RangeInclusive::new(1, 0),
         }
     }
@@ -204,6 +218,8 @@ pub struct ClientOptions {
     pub order_id_format: Option<OrderIdFormat>,
     /// Link batches `pay_urls` fetches at once (default 4; 1 to 16).
     pub max_concurrent_batches: Option<u32>,
+    /// Requests one client has in flight at most; more wait their turn (default 64; 1 to 1024).
+    pub max_connections: Option<u32>,
     /// CA certificates (PEM) to trust besides the system's, for TLS-inspecting proxies.
     pub root_certificates_pem: Vec<Vec<u8>>,
     /// DEBUGGING ONLY: send `appSecret` instead of a signature (default false).
@@ -273,6 +289,7 @@ impl ClientOptions {
             OptionName::BackoffCapMs => self.backoff_cap = Some(ms()?),
             OptionName::MaxRetries => self.max_retries = Some(int()? as u32),
             OptionName::MaxConcurrentBatches => self.max_concurrent_batches = Some(int()? as u32),
+            OptionName::MaxConnections => self.max_connections = Some(int()? as u32),
             OptionName::OrderIdFormat => {
                 self.order_id_format = Some(OrderIdFormat::parse(&text()?).map_err(|e| {
                     Error::invalid(format!("{}: {}", name.spelled(self.casing), e.message()))
@@ -317,6 +334,20 @@ impl ClientOptions {
                 name(OptionName::AppSecret)
             )));
         }
+        let send_app_secret = self
+            .dangerously_send_app_secret_instead_of_sign
+            .unwrap_or(false);
+        let length = app_secret.expose().chars().count();
+        if send_app_secret && length < MIN_DEBUG_SECRET_CHARS {
+            // Messages from the gateway are masked for whole occurrences of the secret in this
+            // mode (classify.rs); a shorter secret would be too likely to be an ordinary word.
+            return Err(Error::invalid(format!(
+                "{} is too short for {}: that mode takes secrets of at least \
+                 {MIN_DEBUG_SECRET_CHARS} characters (this one has {length})",
+                name(OptionName::AppSecret),
+                name(OptionName::DangerouslySendAppSecretInsteadOfSign)
+            )));
+        }
         let duration = |value: Option<Duration>, default, option| {
             let value = value.unwrap_or(default);
             check_range(option, casing, value.as_millis().try_into().ok())?;
@@ -356,6 +387,12 @@ impl ClientOptions {
             OptionName::MaxConcurrentBatches,
             casing,
             Some(max_concurrent_batches.into()),
+        )?;
+        let max_connections = self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        check_range(
+            OptionName::MaxConnections,
+            casing,
+            Some(max_connections.into()),
         )?;
         let mut extra_roots = Vec::new();
         for pem in &self.root_certificates_pem {
@@ -397,10 +434,9 @@ impl ClientOptions {
             backoff_base,
             backoff_cap,
             order_id_format: self.order_id_format.unwrap_or_default(),
-            send_app_secret: self
-                .dangerously_send_app_secret_instead_of_sign
-                .unwrap_or(false),
+            send_app_secret,
             max_concurrent_batches: max_concurrent_batches as usize,
+            max_connections: ConnectionLimit::new(max_connections as usize),
             extra_roots,
         })
     }
@@ -434,6 +470,7 @@ impl Config {
                 OptionName::BackoffCapMs => ms(self.backoff_cap),
                 OptionName::OrderIdFormat => Value::from(self.order_id_format.as_str()),
                 OptionName::MaxConcurrentBatches => Value::from(self.max_concurrent_batches),
+                OptionName::MaxConnections => Value::from(self.max_connections.permits()),
                 OptionName::RootCertificatesPem => Value::from(self.extra_roots.len()),
                 OptionName::DangerouslySendAppSecretInsteadOfSign => {
                     Value::from(self.send_app_secret)
@@ -512,6 +549,7 @@ mod tests {
             (DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP)
         );
         assert_eq!(c.max_concurrent_batches, 4);
+        assert_eq!(c.max_connections.permits(), 64);
         assert_eq!(c.base_url(), "https://openapi.dajisaas.com/");
         let shown = c.to_json(Casing::Camel);
         assert_eq!(shown["timeoutMs"], 30_000);
@@ -563,6 +601,29 @@ mod tests {
             msg(json!({"app_key": "k"}), Casing::Snake),
             "app_secret is required"
         );
+    }
+
+    #[test]
+    fn the_debug_mode_takes_secrets_of_at_least_8_characters() {
+        let build = |secret: &str, debug: bool| {
+            from(
+                json!({"appKey": "k", "appSecret": secret,
+                       "dangerouslySendAppSecretInsteadOfSign": debug}),
+                Casing::Camel,
+            )
+        };
+        let e = build("s", true).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "appSecret is too short for dangerouslySendAppSecretInsteadOfSign: that mode takes \
+             secrets of at least 8 characters (this one has 1)"
+        );
+        assert!(!e.message().contains("\"s\""));
+        assert!(build("密钥密钥密钥密", true).is_err());
+        assert!(build("密钥密钥密钥密钥", true).is_ok());
+        assert!(build("12345678", true).is_ok());
+        // Signed mode: the secret never leaves the process; any length.
+        assert!(build("s", false).is_ok());
     }
 
     #[test]

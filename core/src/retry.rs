@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::transport::{Effect, Failure};
+use crate::transport::{Effect, Failure, with_answer_status};
 
 /// What one attempt ended as, from the retry loop's point of view.
 pub(crate) enum Step<T> {
@@ -49,10 +49,18 @@ where
 {
     let mut n = 1;
     loop {
-        match attempt(n).await {
+        let (step, answered) = with_answer_status(attempt(n)).await;
+        // An error made of an answer (declined, refused in `data`) carries its HTTP status.
+        let with_status = |error: Error| match error.http_status() {
+            Some(_) => error,
+            None => error.with_http_status(answered),
+        };
+        match step {
             Step::Done(value) => return Ok((value, n)),
-            Step::Fail(error) => return Err(error.with_attempts(n)),
-            Step::Retry(error) if n > config.max_retries => return Err(error.with_attempts(n)),
+            Step::Fail(error) => return Err(with_status(error).with_attempts(n)),
+            Step::Retry(error) if n > config.max_retries => {
+                return Err(with_status(error).with_attempts(n));
+            }
             Step::Retry(error) => {
                 let delay = backoff_delay(config.backoff_base, config.backoff_cap, n);
                 log::debug!(target: "dajisaas", "retrying in {delay:?} after attempt {n}: {error}");

@@ -69,7 +69,7 @@ use crate::error::{Error, ErrorCode};
 use crate::journal::State;
 use crate::options::{
     Casing, ClientOptions, DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_MAX_CONCURRENT_BATCHES, DEFAULT_TIMEOUT,
+    DEFAULT_MAX_CONCURRENT_BATCHES, DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT,
 };
 use crate::order_id::OrderIdFormat;
 use crate::sign::{parse_params, sign};
@@ -176,6 +176,8 @@ pub struct daji_client_options {
     /// The payment journal: NULL or "memory" for the process's memory journal (the default),
     /// "sqlite:///abs/path.db" or "postgres://user@host:port/db" to share it between processes.
     pub journal: *const c_char,
+    /// Most connections open at once, 1 to 1024 (default 64); calls beyond it wait their turn.
+    pub max_connections: u32,
 }
 
 /// Largest `struct_size` accepted: far above any future options struct, low enough to refuse
@@ -267,6 +269,7 @@ fn default_options(struct_size: u32) -> daji_client_options {
         root_certificates_pem: ptr::null(),
         max_concurrent_batches: DEFAULT_MAX_CONCURRENT_BATCHES,
         journal: ptr::null(),
+        max_connections: DEFAULT_MAX_CONNECTIONS,
     }
 }
 
@@ -292,6 +295,7 @@ fn zero_padded(value: daji_client_options) -> MaybeUninit<daji_client_options> {
         (&raw mut (*p).root_certificates_pem).write(value.root_certificates_pem);
         (&raw mut (*p).max_concurrent_batches).write(value.max_concurrent_batches);
         (&raw mut (*p).journal).write(value.journal);
+        (&raw mut (*p).max_connections).write(value.max_connections);
     }
     out
 }
@@ -428,6 +432,7 @@ unsafe fn read_options(options: *const daji_client_options) -> crate::Result<Cli
         root_certificates_pem: roots,
         dangerously_send_app_secret_instead_of_sign: send_secret,
         journal: string(given!(journal), "journal")?,
+        max_connections: given!(max_connections),
         casing: Casing::Snake,
     })
 }

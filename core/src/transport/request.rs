@@ -4,8 +4,8 @@ use reqwest::Url;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::error::{Error, ErrorCode};
-use crate::sign::{Params, SIGN_PARAM, render_value, sign};
+use crate::error::Error;
+use crate::sign::{Params, SIGN_PARAM, body_json, check_numbers, render_value, sign};
 
 /// The HTTP methods the gateway uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +67,7 @@ impl SignedRequest {
             }
             all.insert(key, value);
         }
+        check_numbers(&all)?;
         let secret = config.app_secret.expose();
         if config.send_app_secret {
             all.insert("appSecret".into(), Value::String(secret.to_string()));
@@ -85,12 +86,8 @@ impl SignedRequest {
                 drop(query);
                 None
             }
-            Method::Post => Some(serde_json::to_vec(&all).map_err(|e| {
-                Error::new(
-                    ErrorCode::Internal,
-                    format!("could not encode the body: {e}"),
-                )
-            })?),
+            // The numbers written as they were signed (sign.rs).
+            Method::Post => Some(body_json(&all)),
         };
         // The URL is not quoted: in debug mode it holds the secret.
         let length = url.as_str().len();
@@ -118,10 +115,11 @@ impl SignedRequest {
 mod tests {
     use super::*;
     use crate::config::ClientBuilder;
+    use crate::error::ErrorCode;
     use serde_json::json;
 
     fn config(debug: bool) -> Config {
-        ClientBuilder::new("K", "S3CRET")
+        ClientBuilder::new("K", "S3CRET78")
             .base_url("http://127.0.0.1:9")
             .dangerously_send_app_secret_instead_of_sign(debug)
             .into_config()
@@ -146,13 +144,43 @@ mod tests {
             url.starts_with("http://127.0.0.1:9/x?appKey=K&orderIdList=%5B1%2C2%5D&sign="),
             "{url}"
         );
-        assert!(!url.contains("S3CRET"));
+        assert!(!url.contains("S3CRET78"));
     }
 
     #[test]
     fn debug_mode_sends_secret_and_no_sign() {
         let req = SignedRequest::new(&config(true), Method::Get, "/x", Params::new()).unwrap();
-        assert!(req.url().as_str().ends_with("appKey=K&appSecret=S3CRET"));
+        assert!(req.url().as_str().ends_with("appKey=K&appSecret=S3CRET78"));
+    }
+
+    #[test]
+    fn numbers_are_sent_as_they_are_signed() {
+        let p = params(json!({"f": 1.0, "n": [0.00001, 1e21], "big": 12345678901234567890123u128}));
+        let post = SignedRequest::new(&config(false), Method::Post, "/x", p.clone()).unwrap();
+        let body = String::from_utf8(post.body.unwrap()).unwrap();
+        assert!(
+            body.starts_with(
+                r#"{"appKey":"K","f":1,"n":[0.00001,1e+21],"big":12345678901234567890123,"sign":""#
+            ),
+            "{body}"
+        );
+        let get = SignedRequest::new(&config(false), Method::Get, "/x", p).unwrap();
+        assert!(
+            get.url()
+                .as_str()
+                .contains("&f=1&n=%5B0.00001%2C1e%2B21%5D&big=12345678901234567890123&"),
+            "{}",
+            get.url()
+        );
+        let too_big = crate::sign::parse_params(r#"{"x":1}"#).map(|mut p| {
+            p.insert("x".into(), serde_json::from_str("[1e400]").unwrap());
+            p
+        });
+        let e = SignedRequest::new(&config(false), Method::Post, "/x", too_big.unwrap())
+            .err()
+            .unwrap();
+        assert_eq!(e.code(), ErrorCode::InvalidArgument);
+        assert!(e.message().contains("\"x\" holds the number 1e+400"), "{e}");
     }
 
     #[test]

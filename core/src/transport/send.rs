@@ -1,10 +1,15 @@
 //! Sending a signed request once over HTTP: the client, the exchange, the capped body read and
 //! the debug log line.
 
+use std::cell::Cell;
 use std::error::Error as _;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Config;
 use crate::error::{Error, ErrorCode};
@@ -16,6 +21,67 @@ use super::request::SignedRequest;
 
 /// Largest response body read; a larger one is a `decode` error, not a memory spike.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// How long a pooled connection may stay idle before it is closed.
+pub(crate) const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A client's cap on requests in flight (`max_connections`): each exchange holds a permit from
+/// the moment it may connect until its body is read, so a client never has more requests, and so
+/// connections, in use than the cap; calls beyond it wait their turn, first come first served,
+/// and the wait is not part of their timeout. Clones of a configuration share it. A process made
+/// by `fork()` gets its own permits: the parent's tasks holding some do not exist there.
+#[derive(Clone)]
+pub(crate) struct ConnectionLimit {
+    permits: usize,
+    semaphore: Arc<Mutex<(u32, Arc<Semaphore>)>>,
+}
+
+impl ConnectionLimit {
+    pub fn new(permits: usize) -> Self {
+        ConnectionLimit {
+            permits,
+            semaphore: Arc::new(Mutex::new((
+                std::process::id(),
+                Arc::new(Semaphore::new(permits)),
+            ))),
+        }
+    }
+
+    /// The cap.
+    pub fn permits(&self) -> usize {
+        self.permits
+    }
+
+    /// Waits for a permit. `None` only if the semaphore was closed, which never happens.
+    async fn acquire(&self) -> Option<OwnedSemaphorePermit> {
+        let semaphore = {
+            let mut current = self
+                .semaphore
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if current.0 != std::process::id() {
+                *current = (std::process::id(), Arc::new(Semaphore::new(self.permits)));
+            }
+            current.1.clone()
+        };
+        semaphore.acquire_owned().await.ok()
+    }
+}
+
+tokio::task_local! {
+    /// The HTTP status of the last answer an attempt received (see [`with_answer_status`]).
+    static ANSWER_STATUS: Cell<Option<u16>>;
+}
+
+/// Runs one attempt and reports, with its output, the HTTP status of the last answer [`send`]
+/// received while it ran (`None` when nothing was answered): so that an error the caller makes
+/// of an answer (a declined payment, a link refused in `data`) carries its HTTP status too.
+pub(crate) async fn with_answer_status<F: Future>(attempt: F) -> (F::Output, Option<u16>) {
+    let mut scoped = pin!(ANSWER_STATUS.scope(Cell::new(None), attempt));
+    let output = scoped.as_mut().await;
+    let status = scoped.as_mut().take_value().and_then(Cell::into_inner);
+    (output, status)
+}
 
 /// Builds the HTTP client: rustls with certificate checks, no redirects (a signed payment must
 /// not be forwarded anywhere silently), proxies from the environment. The total timeout is not
@@ -33,7 +99,9 @@ pub(crate) fn http_client(config: &Config) -> crate::Result<reqwest::Client> {
         })
         .user_agent(concat!("dajisaas-rust/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
-        .pool_idle_timeout(Duration::from_secs(30))
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        // Never more idle connections than the cap on those in use.
+        .pool_max_idle_per_host(config.max_connections.permits())
         .build()
         .map_err(|e| {
             Error::new(
@@ -50,6 +118,9 @@ pub(crate) async fn send(
     request: &SignedRequest,
     attempt: u32,
 ) -> Result<Reply, Failure> {
+    // Waiting for a connection of the client's own is not part of the request's time: the
+    // deadline starts in `exchange`, once the permit is held.
+    let _permit = config.max_connections.acquire().await;
     let started = Instant::now();
     let result = exchange(http, config, request).await;
     let (status, trace_id) = match &result {
@@ -93,6 +164,8 @@ async fn exchange(
         Err(Elapsed) => return Err(no_answer(config, "after sending the request")),
     };
     let status = response.status().as_u16();
+    // Outside `with_answer_status` (no attempt scope) there is nothing to tell.
+    let _ = ANSWER_STATUS.try_with(|answered| answered.set(Some(status)));
     let body = match within(deadline, read_capped(&mut response, config)).await {
         Ok(read) => read,
         Err(Elapsed) => Err(no_answer(config, "while reading the response")),
