@@ -176,6 +176,10 @@ pub struct daji_client_options {
     /// The payment journal: NULL or "memory" for the process's memory journal (the default),
     /// "sqlite:///abs/path.db" or "postgres://user@host:port/db" to share it between processes.
     pub journal: *const c_char,
+    /// At most this many calls a second, 1 to 10000, spaced evenly and shared by every call of
+    /// the client; 0 (the default) for no fixed limit. Either way the client slows down by
+    /// itself after the gateway refuses calls for their frequency.
+    pub max_calls_per_second: u32,
 }
 
 /// Largest `struct_size` accepted: far above any future options struct, low enough to refuse
@@ -267,6 +271,7 @@ fn default_options(struct_size: u32) -> daji_client_options {
         root_certificates_pem: ptr::null(),
         max_concurrent_batches: DEFAULT_MAX_CONCURRENT_BATCHES,
         journal: ptr::null(),
+        max_calls_per_second: 0,
     }
 }
 
@@ -292,6 +297,7 @@ fn zero_padded(value: daji_client_options) -> MaybeUninit<daji_client_options> {
         (&raw mut (*p).root_certificates_pem).write(value.root_certificates_pem);
         (&raw mut (*p).max_concurrent_batches).write(value.max_concurrent_batches);
         (&raw mut (*p).journal).write(value.journal);
+        (&raw mut (*p).max_calls_per_second).write(value.max_calls_per_second);
     }
     out
 }
@@ -428,6 +434,7 @@ unsafe fn read_options(options: *const daji_client_options) -> crate::Result<Cli
         root_certificates_pem: roots,
         dangerously_send_app_secret_instead_of_sign: send_secret,
         journal: string(given!(journal), "journal")?,
+        max_calls_per_second: given!(max_calls_per_second).filter(|n| *n != 0),
         casing: Casing::Snake,
     })
 }
