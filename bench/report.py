@@ -60,6 +60,18 @@ CHECKS = [
     ("Node RSS growth", "node_rss_growth_mb", lambda: value("node_rss_growth_mb"), "< 10 MB", lambda v: v < 10),
     ("Python import time added", "python_import_ms_added", lambda: value("python_import_ms_added"), "< 50 ms", lambda v: v < 50),
     ("Node load time added", "node_load_ms_added", lambda: value("node_load_ms_added"), "< 50 ms", lambda v: v < 50),
+    ("Rust pay_many, 16 in flight, max_calls_per_second 50, gateway --qps 50", "rust_pay_many_limit_s",
+     lambda: results["rust_pay_many_limit_s"]["ratio"], "≤ 1.15× orders / 50 s", lambda r: r <= 1.15),
+    ("Rust pay_many, 16 in flight, adaptive only, gateway --qps 50", "rust_pay_many_adaptive_s",
+     lambda: results["rust_pay_many_adaptive_s"]["ratio"], "≤ 1.5× orders / 50 s", lambda r: r <= 1.5),
+    ("Node payMany RSS growth, 1,000 → 10,000 orders", "node_pay_many_rss_growth_mb",
+     lambda: value("node_pay_many_rss_growth_mb"), "< 45 MB (the results: < 5 KB per order)", lambda v: v < 45),
+]
+
+# Figures reported beside the checks, without a target of their own.
+FIGURES = [
+    ("Rust pay_many with the limit: client CPU per call", "rust_pay_many_limit_s_cpu_us_per_call"),
+    ("Rust pay_many adaptive: client CPU per call", "rust_pay_many_adaptive_s_cpu_us_per_call"),
 ]
 
 
@@ -81,6 +93,10 @@ def table():
         measured = read()
         lines.append(f"| {label} | {fmt(row['value'])} {row['unit']} | {baseline} | {fmt(measured)} | "
                      f"{target} | {'yes' if met(measured) else '**no**'} |")
+    for label, figure in FIGURES:
+        if figure in results:
+            row = results[figure]
+            lines.append(f"| {label} | {fmt(row['value'])} {row['unit']} | | | reported | |")
     if "sandbox_requests_per_s" in results:
         lines.append(f"| Sandbox alone (wrk, {results['sandbox_requests_per_s']['unit']}) | "
                      f"{fmt(value('sandbox_requests_per_s'))} requests/s | | | not the bottleneck | |")

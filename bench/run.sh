@@ -5,6 +5,8 @@
 #
 #   bench/run.sh           full run: release builds, writes BENCHMARKS.md (several minutes)
 #   bench/run.sh --smoke   tiny counts on the debug builds the tests made; writes nothing
+# The pay_many figures run 600 orders (60 in --smoke) against a sandbox limited to 50 calls a
+# second: the bound is orders / 50 seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=$(realpath -m "${CARGO_TARGET_DIR:-target}")
@@ -14,12 +16,12 @@ results=$out/results.jsonl
 : > "$results"
 
 if [ "${1:-}" = "--smoke" ]; then
-  profile=debug scale=0.01 calls=20 rounds=3
+  profile=debug scale=0.01 calls=20 rounds=3 orders=60
   cargo build -q -p daji -p dajisaas-bench --locked
   [ -f "$target/c-install/lib/libdajisaas.so" ] || scripts/install-c.sh "$target/c-install" dev
   prefix=$target/c-install
 else
-  profile=release scale=1 calls=2000 rounds=5
+  profile=release scale=1 calls=2000 rounds=5 orders=600
   cargo build -q --release -p daji -p dajisaas-bench --locked
   prefix=$target/bench-c
   scripts/install-c.sh "$prefix" release
@@ -47,6 +49,10 @@ run() {
   scripts/with-sandbox.sh sh -c "$1" | grep '^{' | tee -a "$results"
 }
 run "\"$target/$profile/daji-bench\" \"\$DAJISAAS_BASE_URL\" \"\$DAJISAAS_APP_KEY\" \"\$DAJISAAS_APP_SECRET\" $calls $rounds"
+# pay_many against the gateway's call-frequency limit: with max_calls_per_second, then adaptive.
+DAJI_SANDBOX_ARGS="--qps 50 --hang-ms 20000" scripts/with-sandbox.sh sh -c \
+  "\"$target/$profile/daji-bench\" --pay-many \"\$DAJISAAS_BASE_URL\" \"\$DAJISAAS_APP_KEY\" \"\$DAJISAAS_APP_SECRET\" $orders 50" \
+  | grep '^{' | tee -a "$results"
 run "\"$out/bench_c\" $calls $rounds"
 run ".venv/bin/python bench/python/bench.py \"\$DAJISAAS_BASE_URL\" \"$slow_url\" \"\$DAJISAAS_APP_KEY\" \"\$DAJISAAS_APP_SECRET\" $scale"
 run "node bench/node/bench.js \"\$DAJISAAS_BASE_URL\" \"$slow_url\" \"\$DAJISAAS_APP_KEY\" \"\$DAJISAAS_APP_SECRET\" $scale"

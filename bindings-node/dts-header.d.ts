@@ -57,3 +57,32 @@ export declare class DajisaasError extends Error {
   /** Requests made (0 when rejected before sending). */
   readonly attempts: number
 }
+
+/** What became of one order's payment in `payMany`. `unknown`: the money may have been taken,
+ * check the order before paying it again; `in_progress`: another process or machine is paying it;
+ * `declined` and `failed`: nothing was paid. */
+export type PaymentOutcome = 'paid' | 'declined' | 'unknown' | 'in_progress' | 'failed'
+
+/** One order of a `payMany` run: the payment, or the error (a `DajisaasError`). */
+export interface PayManyItem {
+  orderId: string
+  outcome: PaymentOutcome
+  payment?: Payment
+  error?: DajisaasError
+}
+
+/** What `payMany` resolves to: one item per order, in input order (repeats dropped), and how
+ * many orders ended with each outcome (every outcome present). */
+export interface PayManyResult {
+  results: PayManyItem[]
+  summary: Record<PaymentOutcome, number>
+}
+
+/** Options of `payMany`. */
+export interface PayManyOptions {
+  /** Payments in flight at once, 1 to 64 (default 4). */
+  concurrency?: number
+  /** Called on the JavaScript thread once per order as it finishes, every call before the
+   * promise resolves. */
+  onProgress?: (item: PayManyItem) => void
+}

@@ -58,6 +58,35 @@ export declare class DajisaasError extends Error {
   readonly attempts: number
 }
 
+/** What became of one order's payment in `payMany`. `unknown`: the money may have been taken,
+ * check the order before paying it again; `in_progress`: another process or machine is paying it;
+ * `declined` and `failed`: nothing was paid. */
+export type PaymentOutcome = 'paid' | 'declined' | 'unknown' | 'in_progress' | 'failed'
+
+/** One order of a `payMany` run: the payment, or the error (a `DajisaasError`). */
+export interface PayManyItem {
+  orderId: string
+  outcome: PaymentOutcome
+  payment?: Payment
+  error?: DajisaasError
+}
+
+/** What `payMany` resolves to: one item per order, in input order (repeats dropped), and how
+ * many orders ended with each outcome (every outcome present). */
+export interface PayManyResult {
+  results: PayManyItem[]
+  summary: Record<PaymentOutcome, number>
+}
+
+/** Options of `payMany`. */
+export interface PayManyOptions {
+  /** Payments in flight at once, 1 to 64 (default 4). */
+  concurrency?: number
+  /** Called on the JavaScript thread once per order as it finishes, every call before the
+   * promise resolves. */
+  onProgress?: (item: PayManyItem) => void
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -89,6 +118,16 @@ export declare class Client {
   payUrls(orderIds: Array<string | bigint | number>, options?: PayUrlsOptions): Promise<Array<PayUrl>>
   /** Pays one order without the buyer's password; retries can never pay it twice. */
   preparePay(orderId: string | bigint | number): Promise<Payment>
+  /**
+   * Pays many orders (strings, BigInt or safe integers), at most `concurrency` (1 to 64,
+   * default 4) at a time, each as `preparePay` pays one. Every id is checked first: if any
+   * is bad, nothing is sent and the promise rejects (`invalid_argument`, naming each bad
+   * id's position). Repeats are dropped. One order's failure never stops the others: the
+   * promise resolves to `{ results, summary }`, one `{ orderId, outcome, payment | error }`
+   * per order in input order. `onProgress(item)` is called on the JavaScript thread once per
+   * order as it finishes, every call before the promise resolves.
+   */
+  payMany(orderIds: Array<string | bigint | number>, options?: PayManyOptions): Promise<PayManyResult>
   /** The payment journal's record of an order, or `null` when it has none. */
   paymentRecord(orderId: string | bigint | number): Promise<PaymentRecord | null>
   /** The payment journal's records: all, or those in `state`. */
@@ -128,6 +167,8 @@ export interface ClientConfig {
   dangerouslySendAppSecretInsteadOfSign: boolean
   /** The payment journal's URL, without any password. */
   journal: string
+  /** `null` when no fixed limit is set. */
+  maxCallsPerSecond?: number
 }
 
 /**
@@ -167,6 +208,12 @@ export interface ClientOptions {
    * `'sqlite:///abs/path.db'` or `'postgres://…'` to share it between processes.
    */
   journal?: string
+  /**
+   * At most this many calls a second, 1 to 10000, spaced evenly and shared by every call of
+   * the client (default: no fixed limit). Either way the client slows down by itself after
+   * the gateway refuses calls for their frequency.
+   */
+  maxCallsPerSecond?: number
 }
 
 /** How `orderIdList` is written on the wire. */

@@ -8,9 +8,9 @@
  * - A function about one of the API's types is named `daji_<type>_<verb>`: the type's name
  *   without its `daji_` prefix, then what the function does (rustls-ffi's rule):
  *   daji_client_new, daji_client_free, daji_client_pay_url, daji_client_pay_urls,
- *   daji_client_prepare_pay, daji_client_request, daji_client_config_json,
- *   daji_client_options_init, daji_error_info_last, daji_status_name, and daji_string_free for
- *   the strings the library returns.
+ *   daji_client_prepare_pay, daji_client_pay_many, daji_client_request,
+ *   daji_client_config_json, daji_client_options_init, daji_error_info_last,
+ *   daji_status_name, and daji_string_free for the strings the library returns.
  * - The two functions that belong to no type are named for what they do or give: daji_sign
  *   and daji_version.
  *
@@ -219,6 +219,12 @@ typedef struct daji_client_options {
    * Most connections open at once, 1 to 1024 (default 64); calls beyond it wait their turn.
    */
   uint32_t max_connections;
+  /**
+   * At most this many calls a second, 1 to 10000, spaced evenly and shared by every call of
+   * the client; 0 (the default) for no fixed limit. Either way the client slows down by
+   * itself after the gateway refuses calls for their frequency.
+   */
+  uint32_t max_calls_per_second;
 } daji_client_options;
 
 /**
@@ -251,6 +257,15 @@ typedef struct daji_error_info {
   uint32_t attempts;
 } daji_error_info;
 
+/**
+ * The progress callback of `daji_client_pay_many`: called once per finished order with that
+ * order's result as JSON, `{"orderId","outcome","payment"}` or `{"orderId","outcome","error"}`
+ * (the shapes of `daji_client_prepare_pay`'s result and of daji_error_info), and the
+ * `user_data` given to `daji_client_pay_many`. `result_json` is valid only during the call:
+ * copy what you keep; do not free it.
+ */
+typedef void (*daji_pay_many_progress_fn)(const char *result_json, void *user_data);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -270,9 +285,10 @@ const char *daji_status_name(int32_t status);
 /**
  * Fills the first `size` bytes of `*options` with this library's defaults (no credentials, the
  * production gateway, 30 s timeout, 10 s connect timeout, 3 retries, 200 ms to 5 s backoff,
- * JSON-array order ids, 4 concurrent batches, signed requests: the values come from the library
- * at run time) and sets `struct_size` to `size`. Pass `sizeof options`: a program compiled
- * against an older, smaller struct passes its own size and keeps working. Bytes past this
+ * JSON-array order ids, 4 concurrent batches, signed requests, no fixed limit of calls a second:
+ * the values come from the library at run time) and sets `struct_size` to `size`. Pass
+ * `sizeof options`: a program compiled against an older, smaller struct passes its own size and
+ * keeps working. Bytes past this
  * library's struct (a program compiled against a newer header) are zeroed. Bytes past `size`
  * are not touched.
  *
@@ -338,7 +354,8 @@ enum daji_status daji_sign(const char *params_json, const char *secret, char **s
  * secret: `{"app_key","base_url","timeout_ms","connect_timeout_ms","max_retries",
  * "backoff_base_ms","backoff_cap_ms","order_id_format","max_concurrent_batches",
  * "root_certificates_pem" (how many certificates were added),
- * "dangerously_send_app_secret_instead_of_sign"}`. On success `*json_out` is it, to free with
+ * "dangerously_send_app_secret_instead_of_sign","journal","max_calls_per_second" (null when no
+ * fixed limit is set)}`. On success `*json_out` is it, to free with
  * `daji_string_free`.
  *
  * # Safety
@@ -395,6 +412,38 @@ enum daji_status daji_client_pay_urls(const struct daji_client *client,
 enum daji_status daji_client_prepare_pay(const struct daji_client *client,
                                          const char *order_id,
                                          char **result_json_out);
+
+/**
+ * Pays many orders, at most `concurrency` at a time (1 to 64; 0 for the default, 4), each as
+ * `daji_client_prepare_pay` pays one (the journal included).
+ *
+ * Every id is checked first: if any is bad, nothing is sent and the status is
+ * `DAJI_INVALID_ARGUMENT`, whose message names each bad id's position (`orderIds[3]`). Repeats
+ * are dropped (the first kept). One order's failure never stops the others: `DAJI_OK` means
+ * the run happened, and `*result_json_out` then holds one result per order, in input order,
+ * and the count of each outcome: `{"results":[{"orderId","outcome","payment"|"error"},...],
+ * "summary":{"paid":n,"declined":n,"unknown":n,"in_progress":n,"failed":n}}` (free it with
+ * `daji_string_free`). An `outcome` is "paid", "declined" (nothing was paid), "unknown" (the
+ * money may have been taken: check the order before paying it again), "in_progress" (another
+ * process or machine is paying it) or "failed" (nothing was paid: see its error).
+ *
+ * `progress` (NULL for none) is called once per order as it finishes, in the order they
+ * finish, on the thread that called `daji_client_pay_many`, never two at once and never after
+ * it returns; the payments go on on the library's I/O threads meanwhile. It may call other
+ * `daji_*` functions, but not free `client`.
+ *
+ * # Safety
+ * `client` is NULL or live; `order_ids` is NULL or `count` NUL-terminated strings;
+ * `result_json_out` is NULL or writable; `progress`, if not NULL, is a function that can be
+ * called with `user_data`. Any thread, several at once.
+ */
+enum daji_status daji_client_pay_many(const struct daji_client *client,
+                                      const char *const *order_ids,
+                                      size_t count,
+                                      uint32_t concurrency,
+                                      daji_pay_many_progress_fn progress,
+                                      void *user_data,
+                                      char **result_json_out);
 
 /**
  * The journal's record of one order as JSON (`{"orderId","state","attempts","traceIds",

@@ -81,6 +81,29 @@ async function memory(client) {
   emit('node_rss_growth_mb', process.memoryUsage().rss / 2 ** 20 - afterFirst, `MB after ${total} calls`, 'RSS after 1,000 calls (MB)', afterFirst)
 }
 
+// payMany's memory: the peak RSS of a 10,000-order run over that of a 1,000-order run (the
+// orders are streamed, at most 16 in flight; the results themselves are kept).
+async function payManyMemory() {
+  const small = Math.max(100, Math.round(1000 * SCALE))
+  const big = Math.max(1000, Math.round(10000 * SCALE))
+  const client = new Client({ appKey: KEY, appSecret: SECRET, baseUrl: URL, journal: 'memory:bench-pay-many' })
+  const ids = (n, first) => Array.from({ length: n }, (_, i) => String(first + BigInt(i)))
+  const peak = async (orderIds) => {
+    let top = process.memoryUsage().rss
+    const timer = setInterval(() => { top = Math.max(top, process.memoryUsage().rss) }, 5)
+    const { summary } = await client.payMany(orderIds, { concurrency: 16 })
+    clearInterval(timer)
+    if (summary.paid !== orderIds.length) throw new Error(`payMany: ${JSON.stringify(summary)}`)
+    return Math.max(top, process.memoryUsage().rss) / 2 ** 20
+  }
+  const base = await peak(ids(small, 2320000000000000000n))
+  const started = process.hrtime.bigint()
+  const top = await peak(ids(big, 2330000000000000000n))
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  emit('node_pay_many_rss_growth_mb', top - base, `MB, peak RSS of payMany(${big} orders, 16 in flight, ${(big / seconds).toFixed(0)} orders/s) over payMany(${small})`,
+    `peak RSS of payMany(${small} orders) (MB)`, base)
+}
+
 function loadTime() {
   const time = (code) => {
     const runs = []
@@ -101,6 +124,7 @@ async function main() {
   await sequential(client)
   await concurrent(client, slowClient)
   await memory(client)
+  await payManyMemory()
   loadTime()
 }
 

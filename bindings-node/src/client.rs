@@ -4,10 +4,12 @@
 //! promise (a napi deferred) when done. Neither libuv's thread pool nor napi-rs's runtime is used.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use dajisaas::{Casing, Method, PaymentRecord, State};
-use napi::bindgen_prelude::{Object, ToNapiValue};
-use napi::{Env, Unknown};
+use dajisaas::{Casing, Method, PayManyItem, PayManyReport, PaymentRecord, State};
+use napi::bindgen_prelude::{Function, JsObjectValue, Object, ToNapiValue};
+use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunctionCallMode};
+use napi::{Env, JsValue, Status, Unknown, ValueType, sys};
 use napi_derive::napi;
 use serde_json::Value;
 
@@ -63,6 +65,10 @@ pub struct ClientOptions {
     /// The payment journal: `'memory'` (default, shared by the process), `'memory:NAME'`,
     /// `'sqlite:///abs/path.db'` or `'postgres://…'` to share it between processes.
     pub journal: Option<String>,
+    /// At most this many calls a second, 1 to 10000, spaced evenly and shared by every call of
+    /// the client (default: no fixed limit). Either way the client slows down by itself after
+    /// the gateway refuses calls for their frequency.
+    pub max_calls_per_second: Option<u32>,
 }
 
 /// What `client.config` shows: every option in effect, defaults applied, never the secret.
@@ -85,6 +91,8 @@ pub struct ClientConfig {
     pub dangerously_send_app_secret_instead_of_sign: bool,
     /// The payment journal's URL, without any password.
     pub journal: String,
+    /// `null` when no fixed limit is set.
+    pub max_calls_per_second: Option<u32>,
 }
 
 /// A cashier link for one or more orders.
@@ -144,6 +152,126 @@ impl From<dajisaas::Payment> for Payment {
             trace_id: p.trace_id,
             replayed: p.replayed,
             data: convert::Json(p.data),
+        }
+    }
+}
+
+/// One order of a `payMany` run as JavaScript sees it: `{ orderId, outcome, payment }` or
+/// `{ orderId, outcome, error }`, the error a `DajisaasError`. Built on the JavaScript thread.
+struct JsItem(PayManyItem);
+
+impl ToNapiValue for JsItem {
+    unsafe fn to_napi_value(raw: sys::napi_env, item: Self) -> napi::Result<sys::napi_value> {
+        let env = Env::from_raw(raw);
+        let item = item.0;
+        let mut object = Object::new(&env)?;
+        object.set_named_property("orderId", item.order_id)?;
+        object.set_named_property("outcome", item.outcome.as_str())?;
+        match item.result {
+            Ok(payment) => object.set_named_property("payment", Payment::from(payment))?,
+            Err(error) => object.set_named_property("error", js_error(&env, error))?,
+        }
+        Ok(object.raw())
+    }
+}
+
+/// What `payMany` resolves to: `{ results, summary }`.
+struct JsReport(PayManyReport);
+
+impl ToNapiValue for JsReport {
+    unsafe fn to_napi_value(raw: sys::napi_env, report: Self) -> napi::Result<sys::napi_value> {
+        let env = Env::from_raw(raw);
+        let PayManyReport { results, summary } = report.0;
+        let mut object = Object::new(&env)?;
+        object.set_named_property("summary", summary.to_json())?;
+        object.set_named_property(
+            "results",
+            results.into_iter().map(JsItem).collect::<Vec<_>>(),
+        )?;
+        Ok(object.raw())
+    }
+}
+
+/// The `onProgress` function of `payMany`.
+type ProgressFn<'env> = Function<'env, Unknown<'static>, Unknown<'static>>;
+
+/// `payMany`'s options, read here (the core checks the concurrency's range).
+fn pay_many_options<'env>(
+    options: Option<&Unknown<'env>>,
+) -> dajisaas::Result<(Option<usize>, Option<ProgressFn<'env>>)> {
+    let problem = |e: napi::Error| dajisaas::Error::invalid(format!("options: {e}"));
+    let Some(options) = options else {
+        return Ok((None, None));
+    };
+    match options.get_type().map_err(problem)? {
+        ValueType::Undefined | ValueType::Null => return Ok((None, None)),
+        ValueType::Object if !options.is_array().unwrap_or(false) => {}
+        _ => {
+            return Err(dajisaas::Error::invalid(
+                "options must be an object such as { concurrency: 4, onProgress: (item) => {} }",
+            ));
+        }
+    }
+    let object = unsafe { options.cast::<Object>() }.map_err(problem)?;
+    let (mut concurrency, mut on_progress) = (None, None);
+    for key in Object::keys(&object).map_err(problem)? {
+        let Some(value) = object.get::<Unknown>(&key).map_err(problem)? else {
+            continue;
+        };
+        let kind = value.get_type().map_err(problem)?;
+        if matches!(kind, ValueType::Undefined | ValueType::Null) {
+            continue;
+        }
+        match key.as_str() {
+            "concurrency" => {
+                let n = if kind == ValueType::Number {
+                    unsafe { value.cast::<f64>() }.map_err(problem)?
+                } else {
+                    f64::NAN
+                };
+                let max = dajisaas::MAX_PAY_MANY_CONCURRENCY;
+                if n.fract() != 0.0 || !(1.0..=max as f64).contains(&n) {
+                    return Err(dajisaas::Error::invalid(format!(
+                        "concurrency must be a whole number from 1 to {max}"
+                    )));
+                }
+                concurrency = Some(n as usize);
+            }
+            "onProgress" if kind == ValueType::Function => {
+                on_progress = Some(unsafe { value.cast::<ProgressFn>() }.map_err(problem)?);
+            }
+            "onProgress" => {
+                return Err(dajisaas::Error::invalid("onProgress must be a function"));
+            }
+            other => {
+                return Err(dajisaas::Error::invalid(format!(
+                    "unknown option {other:?}; the options are concurrency, onProgress"
+                )));
+            }
+        }
+    }
+    Ok((concurrency, on_progress))
+}
+
+/// The `payMany` promise's settling, held back until every `onProgress` call queued before it
+/// has run on the JavaScript thread: the calls and the promise travel through different queues,
+/// and a caller that awaits the promise must have seen every order.
+#[derive(Default)]
+struct Delivery {
+    sent: usize,
+    delivered: usize,
+    pending: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl Delivery {
+    /// Counts one call as delivered; returns the settling if it was waiting for this one.
+    fn delivered(this: &Mutex<Delivery>) -> Option<Box<dyn FnOnce() + Send>> {
+        let mut d = this.lock().unwrap_or_else(PoisonError::into_inner);
+        d.delivered += 1;
+        if d.delivered >= d.sent {
+            d.pending.take()
+        } else {
+            None
         }
     }
 }
@@ -273,6 +401,101 @@ impl Client {
             },
             Payment::from,
         )
+    }
+
+    /// Pays many orders (strings, BigInt or safe integers), at most `concurrency` (1 to 64,
+    /// default 4) at a time, each as `preparePay` pays one. Every id is checked first: if any
+    /// is bad, nothing is sent and the promise rejects (`invalid_argument`, naming each bad
+    /// id's position). Repeats are dropped. One order's failure never stops the others: the
+    /// promise resolves to `{ results, summary }`, one `{ orderId, outcome, payment | error }`
+    /// per order in input order. `onProgress(item)` is called on the JavaScript thread once per
+    /// order as it finishes, every call before the promise resolves.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "orderIds: Array<string | bigint | number>, options?: PayManyOptions",
+        ts_return_type = "Promise<PayManyResult>"
+    )]
+    pub fn pay_many<'env>(
+        &self,
+        env: &'env Env,
+        order_ids: Unknown,
+        options: Option<Unknown>,
+    ) -> napi::Result<Object<'env>> {
+        let (deferred, promise) = env.create_deferred()?;
+        let settle = move |outcome: dajisaas::Result<PayManyReport>| {
+            deferred.resolve(move |env: Env| outcome.map(JsReport).map_err(|e| js_error(&env, e)));
+        };
+        let prepared = dajisaas::catch_panic(|| {
+            let ids = convert::order_ids(&order_ids)?;
+            let (concurrency, on_progress) = pay_many_options(options.as_ref())?;
+            let concurrency = concurrency.unwrap_or(dajisaas::DEFAULT_PAY_MANY_CONCURRENCY);
+            let tsfn = match on_progress {
+                None => None,
+                Some(f) => Some(
+                    f.build_threadsafe_function::<PayManyItem>()
+                        .callee_handled::<false>()
+                        .build_callback(|ctx: ThreadsafeCallContext<PayManyItem>| {
+                            Ok(JsItem(ctx.value))
+                        })
+                        .map_err(|e| dajisaas::Error::invalid(format!("onProgress: {e}")))?,
+                ),
+            };
+            Ok((ids, concurrency, tsfn))
+        });
+        let (ids, concurrency, tsfn) = match prepared {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                settle(Err(e));
+                return Ok(promise);
+            }
+        };
+        let client = self.inner.clone();
+        let Some(tsfn) = tsfn else {
+            self.inner.start(
+                async move { client.pay_many(ids, concurrency).await },
+                settle,
+            );
+            return Ok(promise);
+        };
+        let delivery = Arc::new(Mutex::new(Delivery::default()));
+        let counter = delivery.clone();
+        let progress = move |item: &PayManyItem| {
+            counter.lock().unwrap_or_else(PoisonError::into_inner).sent += 1;
+            let after = counter.clone();
+            let status = tsfn.call_with_return_value(
+                item.clone(),
+                ThreadsafeFunctionCallMode::NonBlocking,
+                move |_returned: napi::Result<Unknown<'static>>, _env: Env| {
+                    if let Some(settle) = Delivery::delivered(&after) {
+                        settle();
+                    }
+                    Ok(())
+                },
+            );
+            if status != Status::Ok {
+                // Not queued (the JavaScript environment is going away): never delivered.
+                if let Some(settle) = Delivery::delivered(&counter) {
+                    settle();
+                }
+            }
+        };
+        self.inner.start(
+            async move {
+                client
+                    .pay_many_with_progress(ids, concurrency, progress)
+                    .await
+            },
+            move |outcome| {
+                let mut d = delivery.lock().unwrap_or_else(PoisonError::into_inner);
+                if d.delivered >= d.sent {
+                    drop(d);
+                    settle(outcome);
+                } else {
+                    d.pending = Some(Box::new(move || settle(outcome)));
+                }
+            },
+        );
+        Ok(promise)
     }
 
     /// The payment journal's record of an order, or `null` when it has none.

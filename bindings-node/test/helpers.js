@@ -13,12 +13,13 @@ const APP_KEY = 'node-test-key'
 const SECRET = 'node-SECRET-5be1f0c3'
 
 /** Starts a sandbox; resolves once it has printed its address. */
-async function startSandbox({ latencyMs = 0, slowMs = 1500, hangMs = 3000, secret = SECRET, chaosSeed = null, caOut = null } = {}) {
+async function startSandbox({ latencyMs = 0, slowMs = 1500, hangMs = 3000, secret = SECRET, chaosSeed = null, caOut = null, qps = null } = {}) {
   const chaos = chaosSeed === null ? [] : ['--chaos-seed', String(chaosSeed)]
+  const limit = qps === null ? [] : ['--qps', String(qps)]
   const tls = caOut === null ? [] : ['--tls', '--ca-out', caOut]
   const child = spawn(DAJI, [
     'sandbox', '--port', '0', '--app-key', APP_KEY, '--app-secret', secret,
-    '--latency-ms', String(latencyMs), '--slow-ms', String(slowMs), '--hang-ms', String(hangMs), ...chaos, ...tls,
+    '--latency-ms', String(latencyMs), '--slow-ms', String(slowMs), '--hang-ms', String(hangMs), ...chaos, ...tls, ...limit,
   ], { stdio: ['ignore', 'pipe', 'ignore'] })
   const lines = readline.createInterface({ input: child.stdout })
   const first = await new Promise((resolve, reject) => {

@@ -32,11 +32,12 @@ test('an option left out takes the core default, read back from client.config', 
     rootCertificatesPem: 0,
     dangerouslySendAppSecretInsteadOfSign: false,
     journal: 'memory',
+    maxCallsPerSecond: null,
   })
 })
 
 test('options given show in client.config and String(client)', () => {
-  const c = new binding.Client({ ...required(), maxConcurrentBatches: 1, timeoutMs: 1234, maxRetries: 0, orderIdFormat: 'comma_separated' })
+  const c = new binding.Client({ ...required(), maxConcurrentBatches: 1, timeoutMs: 1234, maxRetries: 0, orderIdFormat: 'comma_separated', maxCallsPerSecond: 25 })
   const config = c.config
   assert.equal(config.maxConcurrentBatches, 1)
   assert.equal(config.timeoutMs, 1234)
@@ -49,7 +50,7 @@ test('options given show in client.config and String(client)', () => {
   assert.equal(c.config.timeoutMs, 1234)
   assert.equal(String(c), `Client(appKey="${APP_KEY}", baseUrl="${sandbox.url}/", timeoutMs=1234, connectTimeoutMs=10000, ` +
     'maxRetries=0, backoffBaseMs=200, backoffCapMs=5000, orderIdFormat="comma_separated", maxConcurrentBatches=1, ' +
-    'maxConnections=64, rootCertificatesPem=0, dangerouslySendAppSecretInsteadOfSign=false, journal="memory")')
+    'maxConnections=64, rootCertificatesPem=0, dangerouslySendAppSecretInsteadOfSign=false, journal="memory", maxCallsPerSecond=25)')
 })
 
 test('maxConcurrentBatches bounds how many links payUrls fetches at once', async () => {

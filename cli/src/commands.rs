@@ -1,15 +1,16 @@
 //! The client subcommands and `daji sandbox`.
 
-use std::io::Write;
+use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use dajisaas::{Error, Method, Params, PayUrl};
+use dajisaas::{Error, Method, Params, PayManyItem, PayUrl};
 use dajisaas_sandbox::{Chaos, Sandbox, SandboxConfig};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
-use crate::output::{fail, link_text, payment_json, payment_text};
-use crate::{PayArgs, PayUrlArgs, RequestArgs, SandboxArgs, SignArgs};
+use crate::output::{fail, link_text, payment_text, summary_table, write_report};
+use crate::{OrderIds, PayArgs, PayUrlArgs, RequestArgs, SandboxArgs, SignArgs};
 
 type Outcome = Result<(), ExitCode>;
 
@@ -42,12 +43,45 @@ pub fn sign(args: &SignArgs) -> Outcome {
     Ok(())
 }
 
+/// The ids of the arguments, then those of `--from-file` (one a line, `-` for standard input;
+/// blank lines and `#` comments skipped), as given: the core checks them.
+fn read_ids(ids: &OrderIds) -> dajisaas::Result<Vec<String>> {
+    let mut all = ids.order_ids.clone();
+    let Some(path) = &ids.from_file else {
+        return Ok(all);
+    };
+    let unreadable =
+        |e: std::io::Error| Error::invalid(format!("--from-file {}: {e}", path.display()));
+    let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::io::BufReader::new(
+            std::fs::File::open(path).map_err(unreadable)?,
+        ))
+    };
+    for line in reader.lines() {
+        let line = line.map_err(unreadable)?;
+        let id = line.trim();
+        if !id.is_empty() && !id.starts_with('#') {
+            all.push(id.to_string());
+        }
+    }
+    if all.is_empty() {
+        return Err(Error::invalid(format!(
+            "--from-file {} holds no order id",
+            path.display()
+        )));
+    }
+    Ok(all)
+}
+
 pub fn pay_url(args: &PayUrlArgs) -> Outcome {
     let as_json = args.connection.json;
+    let ids = read_ids(&args.ids).map_err(|e| fail(&e, as_json))?;
     let client = args.connection.client().map_err(|e| fail(&e, as_json))?;
     let links = match args.batch_size {
-        Some(size) => client.pay_urls(&args.order_ids, size),
-        None => client.pay_url(&args.order_ids).map(|link| vec![link]),
+        Some(size) => client.pay_urls(&ids, size),
+        None => client.pay_url(&ids).map(|link| vec![link]),
     }
     .map_err(|e| fail(&e, as_json))?;
     if as_json {
@@ -63,31 +97,48 @@ pub fn pay_url(args: &PayUrlArgs) -> Outcome {
 
 pub fn pay(args: &PayArgs) -> Outcome {
     let as_json = args.connection.json;
-    // Every id is checked before any order is paid; an order listed twice is paid once.
-    let ids =
-        dajisaas::validate_and_dedup_order_ids(&args.order_ids).map_err(|e| fail(&e, as_json))?;
+    // Every id is checked before any order is paid (and before the journal is opened); an
+    // order listed twice is paid once.
+    let given = read_ids(&args.ids).map_err(|e| fail(&e, as_json))?;
+    let ids = dajisaas::validate_and_dedup_order_ids(&given).map_err(|e| fail(&e, as_json))?;
+    drop(given);
     let mut connection = args.connection.clone();
     if connection.journal.is_none() {
         connection.journal = Some(crate::journal::default_url().map_err(|e| fail(&e, as_json))?);
     }
     let client = connection.client().map_err(|e| fail(&e, as_json))?;
-    let mut results = Vec::with_capacity(ids.len());
-    for id in &ids {
-        let result = client.prepare_pay(id);
-        if !as_json {
-            println!("{}", payment_text(&result, id));
-        }
-        results.push(result);
-    }
+    // A bar on a terminal only; each order's line as it finishes (text mode).
+    let bar = if std::io::stdout().is_terminal() {
+        ProgressBar::with_draw_target(Some(ids.len() as u64), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} orders, {per_sec}, ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let shown = bar.clone();
+    let report = client
+        .pay_many_with_progress(&ids, args.concurrency, move |item: &PayManyItem| {
+            if !as_json {
+                let line = payment_text(&item.result, &item.order_id);
+                shown.suspend(|| println!("{line}"));
+            }
+            shown.inc(1);
+        })
+        .map_err(|e| fail(&e, as_json))?;
+    bar.finish_and_clear();
     if as_json {
-        let reports: Vec<Value> = ids
-            .iter()
-            .zip(&results)
-            .map(|(id, result)| payment_json(result, id))
-            .collect();
+        let reports: Vec<Value> = report.results.iter().map(PayManyItem::to_json).collect();
         println!("{}", Value::Array(reports));
+    } else {
+        print!("{}", summary_table(&report.summary));
     }
-    match dajisaas::most_serious_failure(&results) {
+    if let Some(path) = &args.report {
+        write_report(path, &report).map_err(|e| fail(&e, as_json))?;
+    }
+    // The exit status is the core's verdict on the run: its most serious failure.
+    match report.most_serious_failure() {
         None => Ok(()),
         Some(e) => Err(crate::output::exit_code(e)),
     }

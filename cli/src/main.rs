@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 /// Pay 1688 orders through the Dajisaas gateway, or run a local sandbox gateway.
 ///
 /// Exit status: 0 on success, 2 for a usage error, and 10 + the error's number on a failure
+/// (`daji pay`: that of the most serious failure among its orders)
 /// (11 invalid_argument, 12 connection, 13 timeout, 14 http_status, 15 decode, 16 api,
 /// 17 rate_limited, 18 payment_declined, 19 payment_outcome_unknown, 20 internal,
 /// 21 payment_in_progress).
@@ -90,6 +91,10 @@ struct Connection {
     /// is a SQLite file in your data directory, so that a re-run never pays again).
     #[arg(long, env = "DAJISAAS_JOURNAL", value_name = "URL")]
     journal: Option<String>,
+    /// At most N calls a second, 1 to 10000, spaced evenly (default: no fixed limit; the client
+    /// still slows down by itself after the gateway refuses calls for their frequency).
+    #[arg(long, value_name = "N")]
+    max_calls_per_second: Option<u64>,
     /// Log each request (method, path, status, traceId, elapsed, attempt) to stderr.
     #[arg(short, long)]
     verbose: bool,
@@ -113,7 +118,7 @@ impl Connection {
             })?),
             None => None,
         };
-        let flags: [(OptionName, Option<Value>); 14] = [
+        let flags: [(OptionName, Option<Value>); 15] = [
             (OptionName::AppKey, Some(self.app_key.as_str().into())),
             (OptionName::AppSecret, Some(self.app_secret.as_str().into())),
             (
@@ -155,6 +160,10 @@ impl Connection {
                 OptionName::Journal,
                 self.journal.as_deref().map(Value::from),
             ),
+            (
+                OptionName::MaxCallsPerSecond,
+                self.max_calls_per_second.map(Value::from),
+            ),
         ];
         let map: Map<String, Value> = flags
             .into_iter()
@@ -179,11 +188,22 @@ struct SignArgs {
     json: bool,
 }
 
+/// Where the order ids come from: the arguments, then a file.
+#[derive(Args, Clone)]
+struct OrderIds {
+    /// 1688 order ids.
+    #[arg(required_unless_present = "from_file")]
+    order_ids: Vec<String>,
+    /// Also read order ids from this file, one a line (`-` for standard input); blank lines and
+    /// lines starting with `#` are skipped.
+    #[arg(long, value_name = "PATH")]
+    from_file: Option<std::path::PathBuf>,
+}
+
 #[derive(Args)]
 struct PayUrlArgs {
-    /// 1688 order ids.
-    #[arg(required = true)]
-    order_ids: Vec<String>,
+    #[command(flatten)]
+    ids: OrderIds,
     /// Split into links of this many orders (any number of ids); without it, one link for 1 to 30.
     #[arg(long)]
     batch_size: Option<usize>,
@@ -193,9 +213,17 @@ struct PayUrlArgs {
 
 #[derive(Args)]
 struct PayArgs {
-    /// 1688 order ids, paid one after another (repeats are paid once).
-    #[arg(required = true)]
-    order_ids: Vec<String>,
+    /// 1688 order ids (repeats are paid once); with --from-file, those of the file too.
+    #[command(flatten)]
+    ids: OrderIds,
+    /// Payments in flight at once, 1 to 64.
+    #[arg(long, value_name = "N", default_value_t = dajisaas::DEFAULT_PAY_MANY_CONCURRENCY)]
+    concurrency: usize,
+    /// Also write one row per order (id, outcome, code, message, traceId, attempts, pay
+    /// channel) to this file: CSV if it ends in .csv, else the run's JSON
+    /// (`{"results":[...],"summary":{...}}`).
+    #[arg(long, value_name = "PATH.csv|PATH.json")]
+    report: Option<std::path::PathBuf>,
     #[command(flatten)]
     connection: Connection,
 }

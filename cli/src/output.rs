@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use dajisaas::{Error, PayUrl, Payment, PaymentOutcome};
-use serde_json::{Value, json};
+use dajisaas::{Error, PayManyReport, PayManySummary, PayUrl, Payment};
+use serde_json::json;
 
 /// The process exit status for a failure: 10 + the error's fixed number.
 pub fn exit_code(error: &Error) -> ExitCode {
@@ -46,16 +46,6 @@ pub fn link_text(link: &PayUrl) -> String {
     )
 }
 
-/// One order of `daji pay --json`: its outcome word and the payment or the error, in the
-/// library's JSON shapes.
-pub fn payment_json(result: &Result<Payment, Error>, order_id: &str) -> Value {
-    let outcome = PaymentOutcome::of(result).as_str();
-    match result {
-        Ok(p) => json!({ "orderId": order_id, "outcome": outcome, "payment": p.to_json() }),
-        Err(e) => json!({ "orderId": order_id, "outcome": outcome, "error": e.to_json() }),
-    }
-}
-
 pub fn payment_text(result: &Result<Payment, Error>, order_id: &str) -> String {
     match result {
         Ok(p) => format!(
@@ -71,5 +61,70 @@ pub fn payment_text(result: &Result<Payment, Error>, order_id: &str) -> String {
             e.attempts(),
             e.message()
         ),
+    }
+}
+
+/// The end of `daji pay`: how many orders ended with each outcome.
+pub fn summary_table(summary: &PayManySummary) -> String {
+    let mut table = String::from("\noutcome      orders\n");
+    for (outcome, count) in summary.iter() {
+        table.push_str(&format!("{:<12} {count:>6}\n", outcome.as_str()));
+    }
+    table.push_str(&format!("{:<12} {:>6}\n", "total", summary.total()));
+    table
+}
+
+/// `--report PATH`: one row per order, as CSV (`.csv`) or the run's JSON.
+pub fn write_report(path: &std::path::Path, report: &PayManyReport) -> dajisaas::Result<()> {
+    let csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let text = if csv {
+        let mut text =
+            String::from("order_id,outcome,code,message,trace_id,attempts,pay_channel\n");
+        for item in &report.results {
+            let (code, message, trace_id, attempts, channel) = match &item.result {
+                Ok(p) => (
+                    String::new(),
+                    String::new(),
+                    p.trace_id.clone().unwrap_or_default(),
+                    p.attempts,
+                    p.pay_channel.clone().unwrap_or_default(),
+                ),
+                Err(e) => (
+                    e.code().as_str().to_string(),
+                    e.message().to_string(),
+                    e.trace_id().unwrap_or_default().to_string(),
+                    e.attempts(),
+                    String::new(),
+                ),
+            };
+            let row = [
+                item.order_id.clone(),
+                item.outcome.as_str().to_string(),
+                code,
+                message,
+                trace_id,
+                attempts.to_string(),
+                channel,
+            ];
+            let row: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
+            text.push_str(&row.join(","));
+            text.push('\n');
+        }
+        text
+    } else {
+        format!("{:#}\n", report.to_json())
+    };
+    std::fs::write(path, text)
+        .map_err(|e| Error::invalid(format!("--report {}: {e}", path.display())))
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break.
+fn csv_field(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
     }
 }

@@ -371,3 +371,164 @@ fn a_rerun_of_daji_pay_never_pays_again_and_the_journal_reconciles() {
     assert!(stderr(&refused).contains("paid"), "{}", stderr(&refused));
     std::fs::remove_dir_all(&data).unwrap();
 }
+
+#[test]
+fn a_batch_from_a_file_with_concurrency_a_summary_and_reports() {
+    let sb = Sandbox::start(SandboxConfig {
+        slow: std::time::Duration::from_millis(300),
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    let dir = fresh_data_dir();
+    let list = dir.join("orders.txt");
+    std::fs::write(
+        &list,
+        "# tonight's orders\n2257164624870312001\n\n9000000000000000201\n  2257164624870312001  \n\
+         9003000000000000201\n",
+    )
+    .unwrap();
+    let csv = dir.join("report.csv");
+    let json = dir.join("report.json");
+    let o = daji(
+        &sb,
+        &[
+            "pay",
+            "--from-file",
+            list.to_str().unwrap(),
+            "--concurrency",
+            "2",
+            "--report",
+            csv.to_str().unwrap(),
+            "2257164624870312002",
+        ],
+    );
+    // The core's verdict: the unknown outcome is the most serious.
+    assert_eq!(o.status.code(), Some(19), "{}", stderr(&o));
+    let out = stdout(&o);
+    for line in [
+        "paid     2257164624870312001 via alipay",
+        "NOT PAID 9000000000000000201: [payment_declined]",
+        "NOT PAID 9003000000000000201: [payment_outcome_unknown]",
+    ] {
+        assert!(out.contains(line), "{line:?} in\n{out}");
+    }
+    for (outcome, n) in [
+        ("paid", 2),
+        ("declined", 1),
+        ("unknown", 1),
+        ("in_progress", 0),
+        ("failed", 0),
+        ("total", 4),
+    ] {
+        let row = format!("\n{outcome:<12} {n:>6}\n");
+        assert!(out.contains(&row), "{row:?} in\n{out}");
+    }
+    let rows = std::fs::read_to_string(&csv).unwrap();
+    let rows: Vec<&str> = rows.lines().collect();
+    assert_eq!(
+        rows[0],
+        "order_id,outcome,code,message,trace_id,attempts,pay_channel"
+    );
+    // Arguments first, then the file; the repeat in the file is dropped.
+    assert!(
+        rows[1].starts_with("2257164624870312002,paid,,,"),
+        "{}",
+        rows[1]
+    );
+    assert!(rows[1].ends_with(",1,alipay"), "{}", rows[1]);
+    assert!(rows[3].starts_with("9000000000000000201,declined,payment_declined,"));
+    assert_eq!(rows.len(), 5);
+    assert_eq!(sb.stats().pay_calls.get("2257164624870312001"), Some(&1));
+
+    // --json keeps the per-order shape; --report .json writes the run's JSON.
+    let slow: Vec<String> = (0..4).map(|n| format!("90070000000000002{n:02}")).collect();
+    let mut args = vec!["pay", "--json", "--concurrency", "4", "--report"];
+    args.push(json.to_str().unwrap());
+    args.extend(slow.iter().map(String::as_str));
+    sb.reset();
+    let o = daji(&sb, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Four slow orders, four in flight at once.
+    assert_eq!(sb.stats().peak_in_flight, 4);
+    let reports: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(reports.as_array().unwrap().len(), 4);
+    assert_eq!(reports[3]["orderId"], slow[3].as_str());
+    assert_eq!(reports[3]["outcome"], "paid");
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(written["summary"]["paid"], 4);
+    assert_eq!(
+        written["results"][0]["payment"]["orderId"],
+        slow[0].as_str()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn batch_flags_are_checked_and_stdin_and_pay_url_read_files() {
+    let sb = sandbox();
+    for (args, needle) in [
+        (&["pay", "1", "--concurrency", "0"][..], "concurrency is 0"),
+        (&["pay", "1", "--concurrency", "65"], "1 to 64"),
+        (
+            &["pay", "1", "--max-calls-per-second", "0"],
+            "--max-calls-per-second must be a whole number from 1 to 10000, not 0",
+        ),
+        (
+            &["pay", "--from-file", "/nonexistent/ids"],
+            "--from-file /nonexistent/ids",
+        ),
+        (&["pay", "1", "12a", "x"], "orderIds[2]"),
+    ] {
+        let o = daji(&sb, args);
+        assert_eq!(o.status.code(), Some(11), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    }
+    assert_eq!(sb.stats().requests, 0);
+    // `-` reads standard input.
+    let mut child = Command::new(DAJI)
+        .args([
+            "pay",
+            "--json",
+            "--from-file",
+            "-",
+            "--max-calls-per-second",
+            "100",
+        ])
+        .env("DAJISAAS_APP_KEY", DEFAULT_APP_KEY)
+        .env("DAJISAAS_APP_SECRET", DEFAULT_APP_SECRET)
+        .env("DAJISAAS_BASE_URL", sb.url())
+        .env("XDG_DATA_HOME", fresh_data_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"2257164624870312101\n2257164624870312102\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    let reports: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(reports[1]["orderId"], "2257164624870312102");
+    // pay-url --from-file, with batches.
+    let dir = fresh_data_dir();
+    let list = dir.join("links.txt");
+    std::fs::write(&list, "1\n2\n# skipped\n3\n").unwrap();
+    let o = daji(
+        &sb,
+        &[
+            "pay-url",
+            "--json",
+            "--batch-size",
+            "2",
+            "--from-file",
+            list.to_str().unwrap(),
+        ],
+    );
+    let links: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(links[1]["orderIds"], serde_json::json!(["3"]));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

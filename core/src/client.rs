@@ -6,10 +6,12 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
+use crate::batch::{PayManyItem, PayManyReport};
 use crate::config::{ClientBuilder, Config};
 use crate::error::Result;
 use crate::journal::{PaymentRecord, State};
 use crate::model::{PayUrl, Payment};
+use crate::pay_many::Progress;
 use crate::runtime::SharedRuntime;
 use crate::sign::Params;
 use crate::transport::{Method, http_client};
@@ -66,7 +68,7 @@ impl Inner {
     }
 
     /// The runtime that runs this process's calls.
-    fn runtime(&self) -> Result<Arc<SharedRuntime>> {
+    pub(crate) fn runtime(&self) -> Result<Arc<SharedRuntime>> {
         Ok(self.io()?.runtime.clone())
     }
 
@@ -196,6 +198,51 @@ impl Client {
         self.inner.runtime()?.block_on(inner.prepare_pay(id))
     }
 
+    /// Pays many orders, at most `concurrency` (1 to 64; the bindings' default is 4) at a time,
+    /// each exactly as [`prepare_pay`](Client::prepare_pay) does (the journal included).
+    ///
+    /// Every id is checked first: if any is bad, nothing is sent and the `invalid_argument`
+    /// error names each bad id's position. Repeats are dropped (the first kept). One order's
+    /// failure never stops the others: the report has one [`PayManyItem`] per order, in input
+    /// order, with its [`PaymentOutcome`](crate::PaymentOutcome) and its payment or error, and
+    /// the count of each outcome; [`PayManyReport::most_serious_failure`] says what to act on
+    /// first. The ids are streamed: memory stays flat however many orders there are.
+    pub fn pay_many<S: AsRef<str>>(
+        &self,
+        order_ids: &[S],
+        concurrency: usize,
+    ) -> Result<PayManyReport> {
+        self.run_pay_many(owned(order_ids), concurrency, None)
+    }
+
+    /// [`pay_many`](Client::pay_many), calling `on_progress` once per order as it finishes (in
+    /// the order they finish), on one of the client's I/O threads. Keep it short: the next
+    /// results wait for it. A panic in it is logged and the run goes on.
+    pub fn pay_many_with_progress<S, F>(
+        &self,
+        order_ids: &[S],
+        concurrency: usize,
+        on_progress: F,
+    ) -> Result<PayManyReport>
+    where
+        S: AsRef<str>,
+        F: Fn(&PayManyItem) + Send + Sync + 'static,
+    {
+        self.run_pay_many(owned(order_ids), concurrency, Some(Arc::new(on_progress)))
+    }
+
+    fn run_pay_many(
+        &self,
+        ids: Vec<String>,
+        concurrency: usize,
+        progress: Option<Progress>,
+    ) -> Result<PayManyReport> {
+        let inner = self.inner.clone();
+        self.inner
+            .runtime()?
+            .block_on(inner.pay_many(ids, concurrency, progress))
+    }
+
     /// The payment journal's record of an order (`None` if it has none).
     pub fn payment_record(&self, order_id: &str) -> Result<Option<PaymentRecord>> {
         let inner = self.inner.clone();
@@ -298,6 +345,40 @@ impl AsyncClient {
         self.inner
             .runtime()?
             .run_owned(inner.prepare_pay(order_id))
+            .await
+    }
+
+    /// See [`Client::pay_many`]. Cancelling this future never cuts a payment short: payments
+    /// in flight run to their recorded outcome. (Polled inside a tokio runtime, dropping it also
+    /// stops further orders from starting; elsewhere the run goes on to its end.)
+    pub async fn pay_many(
+        &self,
+        order_ids: Vec<String>,
+        concurrency: usize,
+    ) -> Result<PayManyReport> {
+        let inner = self.inner.clone();
+        self.inner
+            .runtime()?
+            .spawn(inner.pay_many(order_ids, concurrency, None))
+            .await
+    }
+
+    /// See [`Client::pay_many_with_progress`]: `on_progress` runs once per finished order, on
+    /// the thread that polls this future (or a client I/O thread).
+    pub async fn pay_many_with_progress<F>(
+        &self,
+        order_ids: Vec<String>,
+        concurrency: usize,
+        on_progress: F,
+    ) -> Result<PayManyReport>
+    where
+        F: Fn(&PayManyItem) + Send + Sync + 'static,
+    {
+        let inner = self.inner.clone();
+        let progress: Progress = Arc::new(on_progress);
+        self.inner
+            .runtime()?
+            .spawn(inner.pay_many(order_ids, concurrency, Some(progress)))
             .await
     }
 

@@ -63,6 +63,10 @@ pub struct Config {
     pub(crate) max_connections: ConnectionLimit,
     pub(crate) extra_roots: Vec<reqwest::Certificate>,
     pub(crate) journal: std::sync::Arc<dyn crate::journal::JournalStore>,
+    /// The configured calls-per-second limit, if any.
+    pub(crate) max_calls_per_second: Option<u32>,
+    /// The client's pace (that limit and the adaptive one), shared by every call of the client.
+    pub(crate) limiter: std::sync::Arc<crate::limiter::CallLimiter>,
 }
 
 impl fmt::Debug for Config {
@@ -82,6 +86,7 @@ impl fmt::Debug for Config {
             .field("max_connections", &self.max_connections.permits())
             .field("extra_roots", &self.extra_roots.len())
             .field("journal", &self.journal.url())
+            .field("max_calls_per_second", &self.max_calls_per_second)
             .finish()
     }
 }
@@ -110,6 +115,18 @@ impl Config {
     /// How many times a failed call may be retried (0 to 3).
     pub fn max_retries(&self) -> u32 {
         self.max_retries
+    }
+
+    /// The configured limit of calls a second (`None`: no fixed limit; the adaptive one still
+    /// applies after the gateway refuses calls for their frequency).
+    pub fn max_calls_per_second(&self) -> Option<u32> {
+        self.max_calls_per_second
+    }
+
+    /// The rate this client paces its calls at now, in calls a second: the configured limit, or
+    /// lower after the gateway refused calls for their frequency; `None` while it does not pace.
+    pub fn current_calls_per_second(&self) -> Option<f64> {
+        self.limiter.rate()
     }
 
     /// The URL of an endpoint path such as `/alibaba/alipay/url/get`.
@@ -245,6 +262,14 @@ impl ClientBuilder {
     /// to share it between processes): see JOURNAL.md.
     pub fn journal(mut self, url: impl Into<String>) -> Self {
         self.options.journal = Some(url.into());
+        self
+    }
+
+    /// At most `n` calls a second (1 to 10000), spaced evenly, shared by every call of the
+    /// client and its clones; waiting for a slot counts against no timeout. Without it the
+    /// client still slows down by itself after the gateway refuses calls for their frequency.
+    pub fn max_calls_per_second(mut self, n: u32) -> Self {
+        self.options.max_calls_per_second = Some(n);
         self
     }
 

@@ -30,9 +30,11 @@ mod error;
 #[cfg(feature = "ffi")]
 pub mod ffi;
 mod journal;
+mod limiter;
 mod model;
 mod options;
 mod order_id;
+mod pay_many;
 mod pay_once;
 mod pay_url;
 mod prepare_pay;
@@ -44,7 +46,7 @@ mod runtime;
 mod sign;
 mod transport;
 
-pub use batch::{PaymentOutcome, most_serious_failure};
+pub use batch::{PayManyItem, PayManyReport, PayManySummary, PaymentOutcome, most_serious_failure};
 pub use client::{AsyncClient, Client};
 pub use config::{
     ClientBuilder, Config, DEFAULT_BASE_URL, ENV_APP_KEY, ENV_APP_SECRET, ENV_BASE_URL,
@@ -55,6 +57,7 @@ pub use journal::{
     ClaimOutcome, DEFAULT_JOURNAL, JOURNAL_SCHEMA_VERSION, JournalFuture, JournalStore,
     MemoryJournal, Outcome, Owner, PaymentRecord, State, open_journal,
 };
+pub use limiter::MAX_CALLS_PER_SECOND_LIMIT;
 pub use model::{PayUrl, Payment};
 pub use options::{
     Casing, ClientOptions, DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, DEFAULT_CONNECT_TIMEOUT,
@@ -63,6 +66,7 @@ pub use options::{
 pub use order_id::{
     MAX_IDS_PER_LINK, OrderIdFormat, validate_and_dedup_order_ids, validate_order_id,
 };
+pub use pay_many::{DEFAULT_PAY_MANY_CONCURRENCY, MAX_PAY_MANY_CONCURRENCY};
 pub use pay_url::{DEFAULT_BATCH_SIZE, PAY_URL_PATH};
 pub use prepare_pay::PREPARE_PAY_PATH;
 pub use sign::{Params, SIGN_PARAM, canonical_string, parse_params, sign, signing_string_masked};

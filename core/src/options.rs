@@ -41,6 +41,7 @@ const BACKOFF_MS: RangeInclusive<u64> = 0..=60_000;
 const RETRIES: RangeInclusive<u64> = 0..=MAX_RETRIES_LIMIT as u64;
 const CONCURRENT_BATCHES: RangeInclusive<u64> = 1..=16;
 const CONNECTIONS: RangeInclusive<u64> = 1..=1024;
+const CALLS_PER_SECOND: RangeInclusive<u64> = 1..=crate::limiter::MAX_CALLS_PER_SECOND_LIMIT as u64;
 
 /// How option names are spelled in the language that passed them, so that errors name the
 /// option as the caller wrote it.
@@ -86,11 +87,13 @@ pub enum OptionName {
     DangerouslySendAppSecretInsteadOfSign,
     /// Where the payment journal lives (`memory`, `sqlite:///…`, `postgres://…`).
     Journal,
+    /// At most this many calls a second (unset: no fixed limit).
+    MaxCallsPerSecond,
 }
 
 impl OptionName {
     /// Every option, in documentation order.
-    pub const ALL: [OptionName; 14] = [
+    pub const ALL: [OptionName; 15] = [
         OptionName::AppKey,
         OptionName::AppSecret,
         OptionName::BaseUrl,
@@ -105,6 +108,7 @@ impl OptionName {
         OptionName::RootCertificatesPem,
         OptionName::DangerouslySendAppSecretInsteadOfSign,
         OptionName::Journal,
+        OptionName::MaxCallsPerSecond,
     ];
 
     /// The canonical snake_case name.
@@ -126,6 +130,7 @@ impl OptionName {
                 "dangerously_send_app_secret_instead_of_sign"
             }
             OptionName::Journal => "journal",
+            OptionName::MaxCallsPerSecond => "max_calls_per_second",
         }
     }
 
@@ -153,6 +158,7 @@ impl OptionName {
             OptionName::MaxRetries => RETRIES,
             OptionName::MaxConcurrentBatches => CONCURRENT_BATCHES,
             OptionName::MaxConnections => CONNECTIONS,
+            OptionName::MaxCallsPerSecond => CALLS_PER_SECOND,
             _ => RangeInclusive::new(1, 0),
         }
     }
@@ -227,6 +233,10 @@ pub struct ClientOptions {
     /// The payment journal's URL (default `memory`: shared by every client of the process);
     /// `sqlite:///abs/path.db` or `postgres://…` to share it between processes (JOURNAL.md).
     pub journal: Option<String>,
+    /// At most this many calls a second, spaced evenly, shared by every call of the client
+    /// (default: no fixed limit; 1 to 10000). The client also slows down by itself after the
+    /// gateway refuses calls for their frequency.
+    pub max_calls_per_second: Option<u32>,
     /// How the caller spells option names, for error messages.
     pub casing: Casing,
 }
@@ -301,6 +311,7 @@ impl ClientOptions {
                     Some(value.as_bool().ok_or_else(wrong)?)
             }
             OptionName::Journal => self.journal = Some(text()?),
+            OptionName::MaxCallsPerSecond => self.max_calls_per_second = Some(int()? as u32),
         }
         Ok(())
     }
@@ -394,6 +405,9 @@ impl ClientOptions {
             casing,
             Some(max_connections.into()),
         )?;
+        if let Some(n) = self.max_calls_per_second {
+            check_range(OptionName::MaxCallsPerSecond, casing, Some(n.into()))?;
+        }
         let mut extra_roots = Vec::new();
         for pem in &self.root_certificates_pem {
             let option = name(OptionName::RootCertificatesPem);
@@ -438,6 +452,10 @@ impl ClientOptions {
             max_concurrent_batches: max_concurrent_batches as usize,
             max_connections: ConnectionLimit::new(max_connections as usize),
             extra_roots,
+            max_calls_per_second: self.max_calls_per_second,
+            limiter: std::sync::Arc::new(crate::limiter::CallLimiter::new(
+                self.max_calls_per_second,
+            )),
         })
     }
 
@@ -476,6 +494,7 @@ impl Config {
                     Value::from(self.send_app_secret)
                 }
                 OptionName::Journal => Value::from(self.journal.url()),
+                OptionName::MaxCallsPerSecond => Value::from(self.max_calls_per_second),
             };
             map.insert(name.spelled(casing), value);
         }
@@ -553,7 +572,15 @@ mod tests {
         assert_eq!(c.base_url(), "https://openapi.dajisaas.com/");
         let shown = c.to_json(Casing::Camel);
         assert_eq!(shown["timeoutMs"], 30_000);
+        assert_eq!(shown["maxCallsPerSecond"], Value::Null);
         assert!(shown.get("appSecret").is_none());
+        let c = from(
+            json!({"appKey": "k", "appSecret": "s", "maxCallsPerSecond": 50}),
+            Casing::Camel,
+        )
+        .unwrap();
+        assert_eq!(c.max_calls_per_second(), Some(50));
+        assert_eq!(c.current_calls_per_second(), Some(50.0));
     }
 
     #[test]
@@ -589,6 +616,17 @@ mod tests {
         );
         assert!(
             msg(base(json!({"order_id_format": "csv"})), Casing::Snake).contains("order_id_format")
+        );
+        assert_eq!(
+            msg(base(json!({"max_calls_per_second": 0})), Casing::Snake),
+            "max_calls_per_second must be a whole number from 1 to 10000, not 0"
+        );
+        assert_eq!(
+            msg(
+                json!({"appKey": "k", "appSecret": "s", "maxCallsPerSecond": 10001}),
+                Casing::Camel
+            ),
+            "maxCallsPerSecond must be a whole number from 1 to 10000, not 10001"
         );
         assert!(
             msg(

@@ -1,11 +1,13 @@
-//! Bounded retries with exponential backoff and jitter.
+//! Bounded retries with exponential backoff and jitter, each attempt paced by the client's
+//! call limiter.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
+use crate::limiter::Answer;
 use crate::transport::{Effect, Failure, with_answer_status};
 
 /// What one attempt ended as, from the retry loop's point of view.
@@ -39,9 +41,29 @@ impl<T> Step<T> {
     }
 }
 
+impl<T> Step<T> {
+    /// What the attempt tells the client's pace.
+    fn answer(&self) -> Answer {
+        match self {
+            Step::Done(_) => Answer::Answered,
+            Step::Retry(e) | Step::Fail(e) => match e.code() {
+                ErrorCode::RateLimited => Answer::Refused,
+                ErrorCode::Connection | ErrorCode::Timeout | ErrorCode::InvalidArgument => {
+                    Answer::None
+                }
+                _ => Answer::Answered,
+            },
+        }
+    }
+}
+
 /// Runs `attempt(1)`, `attempt(2)`, ... until one is done or fails for good, at most
 /// `1 + max_retries` times, sleeping between them. Returns the value and the attempts made;
 /// errors carry the attempts too.
+///
+/// Each attempt first waits for its slot in the client's pace (`max_calls_per_second` and the
+/// adaptive limit), before the attempt's own deadline starts: that wait counts against no
+/// timeout. The backoff between attempts comes on top.
 pub(crate) async fn with_retries<T, F, Fut>(config: &Config, mut attempt: F) -> Result<(T, u32)>
 where
     F: FnMut(u32) -> Fut,
@@ -49,7 +71,9 @@ where
 {
     let mut n = 1;
     loop {
+        let permit = config.limiter.acquire().await;
         let (step, answered) = with_answer_status(attempt(n)).await;
+        config.limiter.finished(permit, step.answer());
         // An error made of an answer (declined, refused in `data`) carries its HTTP status.
         let with_status = |error: Error| match error.http_status() {
             Some(_) => error,

@@ -573,6 +573,83 @@ static void test_bad_arguments(daji_client *client) {
   CHECK(daji_error_info_last(NULL) == DAJI_INVALID_ARGUMENT, "last error kept across free(NULL)");
 }
 
+/* What the progress callback of daji_client_pay_many saw. */
+struct progress_log {
+  pthread_t caller;
+  int calls;
+  int on_other_threads;
+  char first[64];
+};
+
+static void on_progress(const char *result_json, void *user_data) {
+  struct progress_log *log = user_data;
+  if (!pthread_equal(pthread_self(), log->caller)) log->on_other_threads++;
+  if (log->calls == 0) snprintf(log->first, sizeof log->first, "%s", result_json);
+  log->calls++;
+}
+
+static void test_pay_many(daji_client *client) {
+  char *json = NULL;
+  /* One bad id: nothing is sent, and the message names its position. */
+  const char *bad[] = {"2257164624870315001", "9000000000000000501", "9003000000000000501",
+                       "12a"};
+  CHECK(daji_client_pay_many(client, bad, 4, 2, NULL, NULL, &json) == DAJI_INVALID_ARGUMENT,
+        "bad id");
+  CHECK(strstr(last_error().message, "orderIds[3] \"12a\"") != NULL, "%s", last_error().message);
+  CHECK(json == NULL, "no output on failure");
+  CHECK(daji_client_pay_many(client, bad, 1, 65, NULL, NULL, &json) == DAJI_INVALID_ARGUMENT,
+        "concurrency 65");
+  CHECK(daji_client_pay_many(client, bad, 1, 2, NULL, NULL, NULL) == DAJI_INVALID_ARGUMENT,
+        "NULL out");
+
+  /* Each order's outcome, in input order; the repeat paid once; progress once per order, on
+   * this thread. */
+  const char *ids[] = {"2257164624870315001", "9000000000000000501", "9003000000000000501",
+                       "2257164624870315001", "2257164624870315002"};
+  struct progress_log log = {.caller = pthread_self()};
+  daji_status status = daji_client_pay_many(client, ids, 5, 3, on_progress, &log, &json);
+  CHECK(status == DAJI_OK, "pay_many: %s", last_error().message);
+  CHECK(log.calls == 4, "%d progress calls", log.calls);
+  CHECK(log.on_other_threads == 0, "%d calls on other threads", log.on_other_threads);
+  CHECK(strncmp(log.first, "{\"orderId\":", 11) == 0, "%s", log.first);
+  if (json != NULL) {
+    const char *a = strstr(json, "{\"orderId\":\"2257164624870315001\",\"outcome\":\"paid\"");
+    const char *b = strstr(json, "{\"orderId\":\"9000000000000000501\",\"outcome\":\"declined\"");
+    const char *c = strstr(json, "{\"orderId\":\"9003000000000000501\",\"outcome\":\"unknown\"");
+    const char *d = strstr(json, "{\"orderId\":\"2257164624870315002\",\"outcome\":\"paid\"");
+    CHECK(a && b && c && d && a < b && b < c && c < d, "input order: %s", json);
+    CHECK(strstr(json, "\"code\":\"payment_outcome_unknown\"") != NULL, "%s", json);
+    CHECK(strstr(json, "\"summary\":{\"paid\":2,\"declined\":1,\"unknown\":1,"
+                       "\"in_progress\":0,\"failed\":0}") != NULL,
+          "%s", json);
+  }
+  daji_string_free(json);
+  json = NULL;
+  /* Without a callback, the same JSON; the journal replays the paid order. */
+  CHECK(daji_client_pay_many(client, ids, 1, 0, NULL, NULL, &json) == DAJI_OK, "%s",
+        last_error().message);
+  CHECK(json && strstr(json, "\"replayed\":true") != NULL, "%s", json ? json : "");
+  daji_string_free(json);
+
+  /* max_calls_per_second: a field at the end of the options, 0 for no fixed limit. */
+  daji_client_options options = sandbox_options(env("DAJISAAS_APP_SECRET"));
+  CHECK(options.max_calls_per_second == 0, "default %u", options.max_calls_per_second);
+  options.max_calls_per_second = 10001;
+  daji_client *made = NULL;
+  CHECK(daji_client_new(&options, &made) == DAJI_INVALID_ARGUMENT, "10001 calls a second");
+  CHECK(strstr(last_error().message, "max_calls_per_second must be") != NULL, "%s",
+        last_error().message);
+  options.max_calls_per_second = 40;
+  made = must_create(&options);
+  char *config = config_json(made);
+  CHECK(json_number(config, "max_calls_per_second") == 40, "%s", config);
+  daji_string_free(config);
+  daji_client_free(made);
+  config = config_json(client);
+  CHECK(config && strstr(config, "\"max_calls_per_second\":null") != NULL, "%s", config);
+  daji_string_free(config);
+}
+
 /* A program compiled against an older header, before max_concurrent_batches: it passes its own,
  * smaller size, and the client takes the library's default for the option it does not know. */
 static void test_smaller_struct(void) {
@@ -820,6 +897,7 @@ int main(int argc, char **argv) {
   test_bad_arguments(client);
   test_smaller_struct();
   test_request(client);
+  test_pay_many(client);
   test_threads(client);
   test_thread_exit();
   daji_client_free(client);

@@ -2,10 +2,15 @@
 //! core's blocking client, and of a raw reqwest blocking GET of the same signed URL, measured
 //! alternately in the same process. Prints one JSON line per figure (medians of the rounds).
 //! `daji-bench --signed-url URL KEY SECRET` prints that signed URL (for wrk).
+//! `daji-bench --pay-many URL KEY SECRET ORDERS QPS` runs `pay_many` of ORDERS fresh orders,
+//! 16 in flight, against a sandbox started with `--qps QPS`: once with `max_calls_per_second`
+//! set to QPS, once with no limit (the adaptive one only, on a fresh sandbox counter), and prints
+//! the wall times against the bound ORDERS / QPS, the outcomes, and the client process's CPU time
+//! (getrusage) per gateway call.
 
 use std::time::{Duration, Instant};
 
-use dajisaas::{Client, Params, sign};
+use dajisaas::{Client, Params, PaymentOutcome, sign};
 use serde_json::{Value, json};
 
 const ORDER_ID: &str = "2257455039610311973";
@@ -16,6 +21,14 @@ fn main() {
         && flag == "--signed-url"
     {
         println!("{}", signed_url(url, key, secret));
+        return;
+    }
+    if let [_, flag, url, key, secret, orders, qps] = &args[..]
+        && flag == "--pay-many"
+    {
+        let orders: u64 = orders.parse().expect("ORDERS is a number");
+        let qps: u32 = qps.parse().expect("QPS is a number");
+        pay_many(url, key, secret, orders, qps);
         return;
     }
     let [_, url, key, secret, calls, rounds] = &args[..] else {
@@ -63,6 +76,81 @@ fn main() {
         "raw reqwest blocking GET",
         raw_us,
     );
+}
+
+/// CPU time (user + system) this process has used so far.
+fn cpu_time() -> Duration {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// The sandbox's counters.
+fn sandbox_stats(url: &str) -> Value {
+    reqwest::blocking::get(format!("{url}/_sandbox/stats"))
+        .and_then(|r| r.json())
+        .expect("sandbox stats")
+}
+
+fn pay_many(url: &str, key: &str, secret: &str, orders: u64, qps: u32) {
+    let bound = orders as f64 / f64::from(qps);
+    for (figure, limit, first) in [
+        (
+            "rust_pay_many_limit_s",
+            Some(qps),
+            2_300_000_000_000_000_000u64,
+        ),
+        ("rust_pay_many_adaptive_s", None, 2_310_000_000_000_000_000),
+    ] {
+        reqwest::blocking::Client::new()
+            .post(format!("{url}/_sandbox/reset"))
+            .send()
+            .expect("sandbox reset");
+        let mut builder = Client::builder(key, secret)
+            .base_url(url)
+            .journal(format!("memory:{figure}"));
+        if let Some(limit) = limit {
+            builder = builder.max_calls_per_second(limit);
+        }
+        let client = builder.build().expect("client");
+        let ids: Vec<String> = (0..orders).map(|n| (first + n).to_string()).collect();
+        let cpu = cpu_time();
+        let started = Instant::now();
+        let report = client.pay_many(&ids, 16).expect("pay_many");
+        let wall = started.elapsed().as_secs_f64();
+        let cpu = cpu_time() - cpu;
+        let stats = sandbox_stats(url);
+        let calls = stats["requests"].as_u64().unwrap_or(0).max(1);
+        let refused = stats["rateLimited"].as_u64().unwrap_or(0);
+        let failed = report.summary.count(PaymentOutcome::Failed);
+        let paid = report.summary.count(PaymentOutcome::Paid);
+        let how = match limit {
+            Some(n) => format!("max_calls_per_second {n}"),
+            None => "adaptive only".to_string(),
+        };
+        println!(
+            "{}",
+            json!({"figure": figure, "value": wall,
+                   "unit": format!("s for {orders} orders ({how}, 16 in flight, gateway --qps {qps}): \
+                                    {paid} paid, {failed} failed, {refused} refusals retried"),
+                   "baseline": format!("the bound {orders} / {qps}"), "baseline_value": bound,
+                   "ratio": wall / bound})
+        );
+        let cpu_us = micros(cpu) / calls as f64;
+        println!(
+            "{}",
+            json!({"figure": format!("{figure}_cpu_us_per_call"), "value": cpu_us,
+                   "unit": format!("µs CPU (client process) per call, {calls} calls; wall {:.0} µs per call",
+                                   wall * 1e6 / calls as f64)})
+        );
+    }
 }
 
 /// The URL the core sends, built independently: sorted params, MD5 signature.

@@ -4,9 +4,9 @@
 //! - A function about one of the API's types is named `daji_<type>_<verb>`: the type's name
 //!   without its `daji_` prefix, then what the function does (rustls-ffi's rule):
 //!   daji_client_new, daji_client_free, daji_client_pay_url, daji_client_pay_urls,
-//!   daji_client_prepare_pay, daji_client_request, daji_client_config_json,
-//!   daji_client_options_init, daji_error_info_last, daji_status_name, and daji_string_free for
-//!   the strings the library returns.
+//!   daji_client_prepare_pay, daji_client_pay_many, daji_client_request,
+//!   daji_client_config_json, daji_client_options_init, daji_error_info_last,
+//!   daji_status_name, and daji_string_free for the strings the library returns.
 //! - The two functions that belong to no type are named for what they do or give: daji_sign
 //!   and daji_version.
 //!
@@ -54,15 +54,17 @@
 
 mod boundary;
 
-use std::ffi::{CStr, CString, c_char};
+use std::collections::VecDeque;
+use std::ffi::{CStr, CString, c_char, c_void};
 use std::mem::{MaybeUninit, offset_of, size_of};
 use std::ptr;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::batch::{PayManyItem, PayManyReport};
 use crate::client::AsyncClient;
 use crate::config::{MAX_RETRIES_LIMIT, Secret};
 use crate::error::{Error, ErrorCode};
@@ -72,6 +74,7 @@ use crate::options::{
     DEFAULT_MAX_CONCURRENT_BATCHES, DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT,
 };
 use crate::order_id::OrderIdFormat;
+use crate::pay_many::DEFAULT_PAY_MANY_CONCURRENCY;
 use crate::sign::{parse_params, sign};
 use crate::transport::Method;
 
@@ -178,6 +181,10 @@ pub struct daji_client_options {
     pub journal: *const c_char,
     /// Most connections open at once, 1 to 1024 (default 64); calls beyond it wait their turn.
     pub max_connections: u32,
+    /// At most this many calls a second, 1 to 10000, spaced evenly and shared by every call of
+    /// the client; 0 (the default) for no fixed limit. Either way the client slows down by
+    /// itself after the gateway refuses calls for their frequency.
+    pub max_calls_per_second: u32,
 }
 
 /// Largest `struct_size` accepted: far above any future options struct, low enough to refuse
@@ -270,6 +277,7 @@ fn default_options(struct_size: u32) -> daji_client_options {
         max_concurrent_batches: DEFAULT_MAX_CONCURRENT_BATCHES,
         journal: ptr::null(),
         max_connections: DEFAULT_MAX_CONNECTIONS,
+        max_calls_per_second: 0,
     }
 }
 
@@ -296,6 +304,7 @@ fn zero_padded(value: daji_client_options) -> MaybeUninit<daji_client_options> {
         (&raw mut (*p).max_concurrent_batches).write(value.max_concurrent_batches);
         (&raw mut (*p).journal).write(value.journal);
         (&raw mut (*p).max_connections).write(value.max_connections);
+        (&raw mut (*p).max_calls_per_second).write(value.max_calls_per_second);
     }
     out
 }
@@ -313,9 +322,10 @@ fn check_size(size: usize, what: &str) -> crate::Result<()> {
 
 /// Fills the first `size` bytes of `*options` with this library's defaults (no credentials, the
 /// production gateway, 30 s timeout, 10 s connect timeout, 3 retries, 200 ms to 5 s backoff,
-/// JSON-array order ids, 4 concurrent batches, signed requests: the values come from the library
-/// at run time) and sets `struct_size` to `size`. Pass `sizeof options`: a program compiled
-/// against an older, smaller struct passes its own size and keeps working. Bytes past this
+/// JSON-array order ids, 4 concurrent batches, signed requests, no fixed limit of calls a second:
+/// the values come from the library at run time) and sets `struct_size` to `size`. Pass
+/// `sizeof options`: a program compiled against an older, smaller struct passes its own size and
+/// keeps working. Bytes past this
 /// library's struct (a program compiled against a newer header) are zeroed. Bytes past `size`
 /// are not touched.
 ///
@@ -433,6 +443,7 @@ unsafe fn read_options(options: *const daji_client_options) -> crate::Result<Cli
         dangerously_send_app_secret_instead_of_sign: send_secret,
         journal: string(given!(journal), "journal")?,
         max_connections: given!(max_connections),
+        max_calls_per_second: given!(max_calls_per_second).filter(|n| *n != 0),
         casing: Casing::Snake,
     })
 }
@@ -595,7 +606,8 @@ pub unsafe extern "C" fn daji_sign(
 /// secret: `{"app_key","base_url","timeout_ms","connect_timeout_ms","max_retries",
 /// "backoff_base_ms","backoff_cap_ms","order_id_format","max_concurrent_batches",
 /// "root_certificates_pem" (how many certificates were added),
-/// "dangerously_send_app_secret_instead_of_sign"}`. On success `*json_out` is it, to free with
+/// "dangerously_send_app_secret_instead_of_sign","journal","max_calls_per_second" (null when no
+/// fixed limit is set)}`. On success `*json_out` is it, to free with
 /// `daji_string_free`.
 ///
 /// # Safety
@@ -713,6 +725,172 @@ pub unsafe extern "C" fn daji_client_prepare_pay(
         }
         Ok(())
     })
+}
+
+/// The progress callback of `daji_client_pay_many`: called once per finished order with that
+/// order's result as JSON, `{"orderId","outcome","payment"}` or `{"orderId","outcome","error"}`
+/// (the shapes of `daji_client_prepare_pay`'s result and of daji_error_info), and the
+/// `user_data` given to `daji_client_pay_many`. `result_json` is valid only during the call:
+/// copy what you keep; do not free it.
+pub type daji_pay_many_progress_fn =
+    Option<unsafe extern "C" fn(result_json: *const c_char, user_data: *mut c_void)>;
+
+/// Pays many orders, at most `concurrency` at a time (1 to 64; 0 for the default, 4), each as
+/// `daji_client_prepare_pay` pays one (the journal included).
+///
+/// Every id is checked first: if any is bad, nothing is sent and the status is
+/// `DAJI_INVALID_ARGUMENT`, whose message names each bad id's position (`orderIds[3]`). Repeats
+/// are dropped (the first kept). One order's failure never stops the others: `DAJI_OK` means
+/// the run happened, and `*result_json_out` then holds one result per order, in input order,
+/// and the count of each outcome: `{"results":[{"orderId","outcome","payment"|"error"},...],
+/// "summary":{"paid":n,"declined":n,"unknown":n,"in_progress":n,"failed":n}}` (free it with
+/// `daji_string_free`). An `outcome` is "paid", "declined" (nothing was paid), "unknown" (the
+/// money may have been taken: check the order before paying it again), "in_progress" (another
+/// process or machine is paying it) or "failed" (nothing was paid: see its error).
+///
+/// `progress` (NULL for none) is called once per order as it finishes, in the order they
+/// finish, on the thread that called `daji_client_pay_many`, never two at once and never after
+/// it returns; the payments go on on the library's I/O threads meanwhile. It may call other
+/// `daji_*` functions, but not free `client`.
+///
+/// # Safety
+/// `client` is NULL or live; `order_ids` is NULL or `count` NUL-terminated strings;
+/// `result_json_out` is NULL or writable; `progress`, if not NULL, is a function that can be
+/// called with `user_data`. Any thread, several at once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn daji_client_pay_many(
+    client: *const daji_client,
+    order_ids: *const *const c_char,
+    count: usize,
+    concurrency: u32,
+    progress: daji_pay_many_progress_fn,
+    user_data: *mut c_void,
+    result_json_out: *mut *mut c_char,
+) -> daji_status {
+    run(|| {
+        out_param(result_json_out, "result_json_out")?;
+        let client = unsafe { client_ref(client) }?;
+        let ids = unsafe { boundary::order_ids(order_ids, count) }?;
+        let concurrency = match concurrency {
+            0 => DEFAULT_PAY_MANY_CONCURRENCY,
+            n => n as usize,
+        };
+        let report = match progress {
+            None => {
+                let c = client.clone();
+                block_on(client, async move { c.pay_many(ids, concurrency).await })?
+            }
+            Some(callback) => pay_many_reporting(client, ids, concurrency, |json| {
+                // SAFETY: a callable function per the caller's contract; `json` lives until it
+                // returns.
+                unsafe { callback(json.as_ptr(), user_data) }
+            })?,
+        };
+        let json = report.to_json().to_string();
+        // SAFETY: checked non-NULL above.
+        unsafe { result_json_out.write(owned(json)?) };
+        Ok(())
+    })
+}
+
+/// What the I/O threads hand the caller of `daji_client_pay_many`: each finished order's JSON,
+/// then the report.
+struct Mailbox {
+    items: VecDeque<CString>,
+    done: Option<crate::Result<PayManyReport>>,
+}
+
+struct Post {
+    mailbox: Mutex<Mailbox>,
+    ready: Condvar,
+}
+
+impl Post {
+    fn with(&self, f: impl FnOnce(&mut Mailbox)) {
+        let mut mailbox = self.mailbox.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut mailbox);
+        self.ready.notify_all();
+    }
+}
+
+/// Delivers the report exactly once: an `internal` error if the run's task is dropped without
+/// finishing, so that the caller is never left waiting.
+struct Done(Option<Arc<Post>>);
+
+impl Done {
+    fn send(mut self, outcome: crate::Result<PayManyReport>) {
+        if let Some(post) = self.0.take() {
+            post.with(|m| m.done = Some(outcome));
+        }
+    }
+}
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        if let Some(post) = self.0.take() {
+            post.with(|m| {
+                m.done = Some(Err(Error::new(
+                    ErrorCode::Internal,
+                    "the run was dropped by the I/O threads before it finished",
+                )))
+            });
+        }
+    }
+}
+
+/// Runs `pay_many` on the I/O threads and calls `on_item` on this thread for each finished
+/// order, then returns the report. Like `boundary::block_on`, it waits on a mutex and a
+/// condition variable only (no thread-local storage).
+fn pay_many_reporting(
+    client: &AsyncClient,
+    ids: Vec<String>,
+    concurrency: usize,
+    mut on_item: impl FnMut(&CStr),
+) -> crate::Result<PayManyReport> {
+    let post = Arc::new(Post {
+        mailbox: Mutex::new(Mailbox {
+            items: VecDeque::new(),
+            done: None,
+        }),
+        ready: Condvar::new(),
+    });
+    let items = post.clone();
+    let progress = move |item: &PayManyItem| {
+        if let Ok(json) = CString::new(item.to_json().to_string()) {
+            items.with(|m| m.items.push_back(json));
+        }
+    };
+    let done = Done(Some(post.clone()));
+    let c = client.clone();
+    client.start(
+        async move { c.pay_many_with_progress(ids, concurrency, progress).await },
+        move |outcome| done.send(outcome),
+    );
+    loop {
+        let (ready, finished) = {
+            let mut mailbox = post.mailbox.lock().unwrap_or_else(PoisonError::into_inner);
+            while mailbox.items.is_empty() && mailbox.done.is_none() {
+                mailbox = post
+                    .ready
+                    .wait(mailbox)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            let ready = std::mem::take(&mut mailbox.items);
+            // The report only once every item before it was handed over.
+            let finished = if ready.is_empty() {
+                mailbox.done.take()
+            } else {
+                None
+            };
+            (ready, finished)
+        };
+        for json in &ready {
+            on_item(json);
+        }
+        if let Some(outcome) = finished {
+            return outcome;
+        }
+    }
 }
 
 /// The journal's record of one order as JSON (`{"orderId","state","attempts","traceIds",
@@ -922,6 +1100,7 @@ mod tests {
                     daji_client_pay_url(client, [a.as_ptr(), b.as_ptr()].as_ptr(), 2, &mut out2, ptr::null_mut()),
                     daji_client_pay_urls(client, [c.as_ptr()].as_ptr(), 1, 10, &mut out2),
                     daji_client_prepare_pay(client, a.as_ptr(), ptr::null_mut()),
+                    daji_client_pay_many(client, [a.as_ptr(), b.as_ptr()].as_ptr(), 2, 2, None, ptr::null_mut(), &mut out2),
                     daji_client_request(client, a.as_ptr(), b.as_ptr(), c.as_ptr(), &mut out2),
                 ]
             };
@@ -969,6 +1148,60 @@ mod tests {
             }
             unsafe { daji_client_free(made) };
         }
+    }
+
+    #[test]
+    fn pay_many_checks_every_id_and_reports_each_order() {
+        unsafe extern "C" fn count(json: *const c_char, user_data: *mut c_void) {
+            let json = unsafe { CStr::from_ptr(json) }.to_str().unwrap();
+            assert!(json.starts_with("{\"orderId\":"), "{json}");
+            unsafe { *user_data.cast::<usize>() += 1 };
+        }
+        let client = refused_client();
+        let mut out = ptr::null_mut();
+        let ids = [c"1".as_ptr(), c"12a".as_ptr(), c"x".as_ptr()];
+        let status = unsafe {
+            daji_client_pay_many(
+                client,
+                ids.as_ptr(),
+                3,
+                0,
+                Some(count),
+                ptr::null_mut(),
+                &mut out,
+            )
+        };
+        assert_eq!(status, daji_status::DAJI_INVALID_ARGUMENT);
+        assert!(out.is_null());
+        assert!(last_message().contains("orderIds[1]") && last_message().contains("orderIds[2]"));
+        let status = unsafe {
+            daji_client_pay_many(client, ids.as_ptr(), 1, 65, None, ptr::null_mut(), &mut out)
+        };
+        assert_eq!(status, daji_status::DAJI_INVALID_ARGUMENT);
+        // Nothing listens: every order fails (not sent), each reported once, in input order.
+        let mut calls = 0usize;
+        let ids = [c"1".as_ptr(), c"2".as_ptr(), c"1".as_ptr()];
+        let status = unsafe {
+            daji_client_pay_many(
+                client,
+                ids.as_ptr(),
+                3,
+                2,
+                Some(count),
+                (&raw mut calls).cast(),
+                &mut out,
+            )
+        };
+        assert_eq!(status, daji_status::DAJI_OK, "{}", last_message());
+        assert_eq!(calls, 2);
+        let report: Value =
+            serde_json::from_str(unsafe { CStr::from_ptr(out) }.to_str().unwrap()).unwrap();
+        unsafe { daji_string_free(out) };
+        assert_eq!(report["results"][0]["orderId"], "1");
+        assert_eq!(report["results"][1]["orderId"], "2");
+        assert_eq!(report["results"][1]["error"]["code"], "connection");
+        assert_eq!(report["summary"]["failed"], 2);
+        assert_eq!(report["summary"]["paid"], 0);
     }
 
     #[test]

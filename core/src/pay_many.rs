@@ -1,0 +1,77 @@
+//! `pay_many`: many orders paid through the one payment path (`Inner::prepare_pay`, journal
+//! included), a bounded number at a time.
+//!
+//! Every id is checked first: one bad id and nothing is sent (the error names each bad id's
+//! position). Repeats are dropped (the first kept). Then at most `concurrency` payments are in
+//! flight: the ids are streamed, so that 10,000 orders never mean 10,000 futures at once. Each
+//! payment is a task the core owns, like `prepare_pay`'s: dropping the run's future stops new
+//! payments from starting, and those in flight still run to their recorded outcome. One order's
+//! failure, even a panic, never stops the others. The results come back in input order.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use futures_util::{StreamExt, stream};
+
+use crate::batch::{PayManyItem, PayManyReport};
+use crate::client::Inner;
+use crate::error::{Error, Result};
+use crate::order_id::validate_and_dedup_order_ids;
+
+/// Payments in flight at once when the caller does not say.
+pub const DEFAULT_PAY_MANY_CONCURRENCY: usize = 4;
+/// Most payments in flight at once.
+pub const MAX_PAY_MANY_CONCURRENCY: usize = 64;
+
+/// Called once per finished order, in the order they finish.
+pub(crate) type Progress = Arc<dyn Fn(&PayManyItem) + Send + Sync>;
+
+fn check_concurrency(concurrency: usize) -> Result<()> {
+    if (1..=MAX_PAY_MANY_CONCURRENCY).contains(&concurrency) {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "concurrency is {concurrency}; it must be 1 to {MAX_PAY_MANY_CONCURRENCY} \
+             (default {DEFAULT_PAY_MANY_CONCURRENCY})"
+        )))
+    }
+}
+
+impl Inner {
+    pub(crate) async fn pay_many(
+        self: Arc<Self>,
+        order_ids: Vec<String>,
+        concurrency: usize,
+        progress: Option<Progress>,
+    ) -> Result<PayManyReport> {
+        check_concurrency(concurrency)?;
+        let ids = validate_and_dedup_order_ids(&order_ids)?;
+        drop(order_ids);
+        let runtime = self.runtime()?;
+        let total = ids.len();
+        let mut slots: Vec<Option<PayManyItem>> = Vec::new();
+        slots.resize_with(total, || None);
+        let payments = stream::iter(ids.into_iter().enumerate())
+            .map(|(index, id)| {
+                let inner = self.clone();
+                let runtime = runtime.clone();
+                async move {
+                    let result = runtime.run_owned(inner.prepare_pay(id.clone())).await;
+                    (index, PayManyItem::new(id, result))
+                }
+            })
+            .buffer_unordered(concurrency);
+        let mut payments = std::pin::pin!(payments);
+        while let Some((index, item)) = payments.next().await {
+            if let Some(progress) = &progress {
+                if catch_unwind(AssertUnwindSafe(|| progress(&item))).is_err() {
+                    log::warn!(target: "dajisaas", "the pay_many progress callback panicked on order {}; the run goes on", item.order_id);
+                }
+            }
+            slots[index] = Some(item);
+        }
+        let results: Vec<PayManyItem> = slots.into_iter().flatten().collect();
+        debug_assert_eq!(results.len(), total);
+        Ok(PayManyReport::new(results))
+    }
+}
