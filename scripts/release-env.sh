@@ -1,5 +1,6 @@
 # Sourced by scripts/release.sh and scripts/check-artifacts.sh (from the repository root): the
-# release tools and the build environment for x86_64 Linux binaries that need glibc 2.17 at most.
+# release tools and the build environment for Linux binaries (x86_64 or aarch64, this machine's)
+# that need glibc 2.17 at most.
 #   - the PyPI tools of scripts/release-requirements.txt in a venv of their own (on PATH after this)
 #   - bindings-node's npm packages (napi-rs's CLI, publint, attw) from its lock file
 #   - zig (PyPI's ziglang) as C compiler, archiver and linker for $triple, through maturin's zig
@@ -8,9 +9,15 @@
 #     build of the dependencies.
 #   - CARGO_TARGET_DIR: a directory of its own under the usual one. The other suites build the same
 #     crates with the system's compiler; sharing a directory would rebuild the C code every time.
-# Defines: triple, glibc, tools, napi.
+# Defines: arch, triple, npm_platform, glibc, tools, napi.
 
-triple=x86_64-unknown-linux-gnu
+arch=$(uname -m)
+case $arch in
+  x86_64) npm_platform=linux-x64-gnu ;;
+  aarch64) npm_platform=linux-arm64-gnu ;;
+  *) echo "release builds are for x86_64 and aarch64 Linux, not $arch" >&2; exit 1 ;;
+esac
+triple=$arch-unknown-linux-gnu
 glibc=2.17
 base_target=$(realpath -m "${CARGO_TARGET_DIR:-target}")
 export CARGO_TARGET_DIR=$base_target/release-glibc$glibc
@@ -36,7 +43,7 @@ mkdir -p "$tools/zig"
 for tool in cc c++ ar ranlib; do
   case $tool in
     # zig cc turns on UBSan traps in unoptimised C builds; the C dependencies are not built for that.
-    cc | c++) args="-fno-sanitize=all -target x86_64-linux-gnu.$glibc" ;;
+    cc | c++) args="-fno-sanitize=all -target $arch-linux-gnu.$glibc" ;;
     *) args= ;;
   esac
   cat > "$tools/zig/$tool.new" <<SH
@@ -52,7 +59,8 @@ SH
     mv "$tools/zig/$tool.new" "$tools/zig/$tool"
   fi
 done
-export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER=$tools/zig/cc
-export CC_x86_64_unknown_linux_gnu=$tools/zig/cc CXX_x86_64_unknown_linux_gnu=$tools/zig/c++
-export AR_x86_64_unknown_linux_gnu=$tools/zig/ar RANLIB_x86_64_unknown_linux_gnu=$tools/zig/ranlib
+t=${triple//-/_}
+export "CARGO_TARGET_${t^^}_LINKER=$tools/zig/cc"
+export "CC_$t=$tools/zig/cc" "CXX_$t=$tools/zig/c++" "AR_$t=$tools/zig/ar" "RANLIB_$t=$tools/zig/ranlib"
+unset t
 export PATH=$tools/bin:$PATH

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds into dist/ everything a release publishes for this platform, x86_64 Linux (glibc):
-#   dajisaas-V-cp39-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl   Python wheel (abi3)
+# Builds into dist/ everything a release publishes for this platform, x86_64 (or aarch64) Linux, glibc:
+#   dajisaas-V-cp39-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl   Python wheel (abi3)
 #   dajisaas-V.tar.gz                           Python sdist
 #   dajisaas-V.tgz                              npm main package (optionalDependencies: the platforms)
 #   dajisaas-linux-x64-gnu-V.tgz                npm platform package (the .node addon)
@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 case $profile in release | dev) ;; *) echo "--profile: release or dev" >&2; exit 2 ;; esac
-[ "$(uname -s)-$(uname -m)" = Linux-x86_64 ] || { echo "builds x86_64 Linux artifacts only" >&2; exit 1; }
+[ "$(uname -s)" = Linux ] || { echo "builds Linux artifacts only (the release workflow builds the others)" >&2; exit 1; }
 
 mkdir -p "$out"
 out=$(realpath "$out")
@@ -71,7 +71,7 @@ step "C library archive"
 native=$(cargo rustc -q -p dajisaas --lib --features ffi --locked --profile "$profile" --target "$triple" \
   --crate-type cdylib,staticlib -- --print native-static-libs 2>&1 |
   sed -n 's/.*native-static-libs: //p' | tail -n 1)
-c_name=dajisaas-$version-x86_64-linux-gnu
+c_name=dajisaas-$version-$arch-linux-gnu
 c_root=$work/$c_name
 mkdir -p "$c_root/lib/pkgconfig" "$c_root/include"
 cp "$out_dir/libdajisaas.so" "$out_dir/libdajisaas.a" "$c_root/lib/"
@@ -90,7 +90,7 @@ Libs.private: $native
 Cflags: -I\${includedir}
 PC
 cat > "$c_root/README.md" <<README
-# dajisaas $version for C (x86_64 Linux, glibc $glibc or newer)
+# dajisaas $version for C ($arch Linux, glibc $glibc or newer)
 
 The C library of dajisaas: signing, payment links and password-free payments through the
 Dajisaas gateway in front of 1688.com, with retries that never pay an order twice.
@@ -116,12 +116,12 @@ tar -C "$work" --owner=0 --group=0 --numeric-owner -czf "$out/$c_name.tar.gz" "$
 # --- the daji command
 step "daji archive"
 cargo build -q -p daji --locked --profile "$profile" --target "$triple"
-d_name=daji-$version-x86_64-linux-gnu
+d_name=daji-$version-$arch-linux-gnu
 d_root=$work/$d_name
 mkdir -p "$d_root"
 cp "$out_dir/daji" LICENSE-MIT LICENSE-APACHE "$d_root/"
 cat > "$d_root/README.md" <<README
-# daji $version (x86_64 Linux, glibc $glibc or newer)
+# daji $version ($arch Linux, glibc $glibc or newer)
 
 The dajisaas command line: \`daji sign\`, \`daji pay-url\`, \`daji pay\`, \`daji request\`, and
 \`daji sandbox\`, a local stand-in for the Dajisaas gateway to test against without real money.
