@@ -131,6 +131,6 @@ README
 tar -C "$work" --owner=0 --group=0 --numeric-owner -czf "$out/$d_name.tar.gz" "$d_name"
 
 step "checksums"
-(cd "$out" && sha256sum -- * > SHA256SUMS && cat SHA256SUMS)
+(cd "$out" && sha256sum -- * > "$work/SHA256SUMS" && mv "$work/SHA256SUMS" . && cat SHA256SUMS)
 ls -l "$out"
 step "done"
