@@ -30,13 +30,15 @@ else
 fi
 daji=$work/daji-$version-$target/daji$exe
 "$daji" --version
+# Paths handed to Windows programs through the environment are written the Windows way.
+native() { if [ -n "$exe" ]; then cygpath -w "$1"; else printf '%s\n' "$1"; fi; }
 
 echo "--- python: the wheel in a fresh venv, the tests against it"
 python -m venv "$work/venv"
 "$work/venv/$bin/python" -m pip install -q --disable-pip-version-check "$dist"/dajisaas-"$version"-*.whl \
   "$(grep '^pytest==' bindings-python/requirements-dev.txt)"
 # From outside the repository, so that only the installed package can be imported.
-(cd "$work" && DAJI_BIN=$daji "$work/venv/$bin/python" -m pytest -q -p no:cacheprovider \
+(cd "$work" && DAJI_BIN=$(native "$daji") "$work/venv/$bin/python" -m pytest -q -p no:cacheprovider \
   "$repo/bindings-python/tests")
 
 echo "--- node: the packages in an empty project, the tests against it"
@@ -47,7 +49,7 @@ scripts/pack-npm.sh "$work/addons" "$work/npm"
   npm install --no-audit --no-fund --loglevel=error "$work/npm/dajisaas-$version.tgz" \
     "$work/npm/dajisaas-$platform-$version.tgz" &&
   node --input-type=module -e "import { Client } from 'dajisaas'; if (typeof Client !== 'function') process.exit(1)")
-(cd bindings-node && DAJISAAS_NODE_PACKAGE=$work/project/node_modules/dajisaas DAJI_BIN=$daji \
+(cd bindings-node && DAJISAAS_NODE_PACKAGE=$(native "$work/project/node_modules/dajisaas") DAJI_BIN=$(native "$daji") \
   node --test test/*.test.js)
 
 if [ -z "$exe" ]; then
