@@ -128,14 +128,15 @@ bindings-node/node_modules/.bin/publint run "$work/npm-main/package" --pack fals
 bindings-node/node_modules/.bin/attw "$npm_main"
 
 step "c: the archive in an empty prefix, tests/c/example.c through pkg-config"
-export PKG_CONFIG_PATH=$work/c/lib/pkgconfig
-[ "$(pkg-config --modversion dajisaas)" = "$version" ]
+# Not exported: the C dependencies' build scripts rerun when PKG_CONFIG_PATH changes.
+pc() { PKG_CONFIG_PATH=$work/c/lib/pkgconfig pkg-config "$@"; }
+[ "$(pc --modversion dajisaas)" = "$version" ]
 # shellcheck disable=SC2046
-cc -std=c11 -Wall -Wextra -Werror -pthread tests/c/example.c $(pkg-config --cflags --libs dajisaas) \
+cc -std=c11 -Wall -Wextra -Werror -pthread tests/c/example.c $(pc --cflags --libs dajisaas) \
   -Wl,-rpath,"$work/c/lib" -o "$work/example-shared"
 # shellcheck disable=SC2046
-cc -std=c11 -Wall -Wextra -Werror -pthread tests/c/example.c $(pkg-config --cflags dajisaas) \
-  "$work/c/lib/libdajisaas.a" $(pkg-config --static --libs-only-l dajisaas | sed 's/-ldajisaas//') \
+cc -std=c11 -Wall -Wextra -Werror -pthread tests/c/example.c $(pc --cflags dajisaas) \
+  "$work/c/lib/libdajisaas.a" $(pc --static --libs-only-l dajisaas | sed 's/-ldajisaas//') \
   -o "$work/example-static"
 ldd "$work/example-shared" | grep -q "$work/c/lib/libdajisaas.so"
 DAJI_BIN=$daji scripts/with-sandbox.sh "$work/example-shared"
