@@ -107,6 +107,18 @@ c_symbols_only_in_the_c_library() {
     ! nm -D --defined-only "$node_module" | grep ' daji_'
 }
 
+release_artifacts() {
+  # What a release publishes for this platform (scripts/release.sh, dev profile for speed: same
+  # zig toolchain, glibc 2.17 floor and packaging as the release profile), checked as users get it:
+  # wheel and npm packages installed without cargo and their tests run, sdist, C archive,
+  # cargo publish --dry-run. Then actionlint (with shellcheck) on the release workflow.
+  local dist=$CARGO_TARGET_DIR/dist-dev tools=$CARGO_TARGET_DIR/release-tools/bin
+  scripts/release.sh --profile dev --out "$dist" &&
+    scripts/check-artifacts.sh --profile dev "$dist" &&
+    "$tools/actionlint" -no-color -shellcheck "$tools/shellcheck" .github/workflows/*.yml &&
+    echo "actionlint: .github/workflows/*.yml clean"
+}
+
 suite "rust lint (fmt, clippy, rustdoc)" rust_lint
 suite "signing vectors up to date" vectors_current
 suite "sandbox behaviour table: README matches outcomes.json" outcomes_table_current
@@ -123,6 +135,7 @@ suite "c: include/dajisaas.h is what cbindgen generates" c_header_current
 suite "c: shared and static library, C test, valgrind, pkg-config example" c_tests
 suite "c: only libdajisaas exports C symbols" c_symbols_only_in_the_c_library
 suite "c#: P/Invoke consumer under mono" tests/csharp/run.sh
+suite "release: release.sh --profile dev, then every artifact installed and tested; actionlint" release_artifacts
 suite "benchmarks: smoke run (tiny counts, debug builds, no figures kept)" bench/run.sh --smoke
 
 secrets_never_printed() {

@@ -5,7 +5,8 @@ const { spawn } = require('node:child_process')
 const path = require('node:path')
 const readline = require('node:readline')
 
-const binding = require('..')
+// DAJISAAS_NODE_PACKAGE: an installed copy to test instead of this directory's build.
+const binding = require(process.env.DAJISAAS_NODE_PACKAGE || '..')
 
 const REPO = path.resolve(__dirname, '..', '..')
 const DAJI = process.env.DAJI_BIN || path.join(REPO, 'target', 'debug', 'daji')
