@@ -35,6 +35,7 @@ def test_left_out_options_take_the_core_defaults(sandbox: Sandbox, cls: ClientCl
         "root_certificates_pem": 0,
         "dangerously_send_app_secret_instead_of_sign": False,
         "journal": "memory",
+        "max_calls_per_second": None,
     }
     assert "app_secret" not in config
     # None is "left out" too.

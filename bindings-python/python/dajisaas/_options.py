@@ -28,9 +28,11 @@ class ClientOptions(TypedDict, total=False):
     backoff_cap_ms: int
     order_id_format: OrderIdFormat
     max_concurrent_batches: int
+    max_connections: int
     root_certificates_pem: str
     dangerously_send_app_secret_instead_of_sign: bool
     journal: str
+    max_calls_per_second: int
 
 
 class ClientConfig(TypedDict):
@@ -46,9 +48,11 @@ class ClientConfig(TypedDict):
     backoff_cap_ms: int
     order_id_format: OrderIdFormat
     max_concurrent_batches: int
+    max_connections: int
     root_certificates_pem: int
     dangerously_send_app_secret_instead_of_sign: bool
     journal: str
+    max_calls_per_second: Optional[int]
 
 
 PaymentState = Literal["in_flight", "paid", "declined", "unknown", "not_paid"]
