@@ -11,6 +11,7 @@ use dajisaas::{Client, ErrorCode};
 
 fn client(stub: &Stub, secret: &str, debug: bool) -> dajisaas::Result<Client> {
     Client::builder("k", secret)
+        .journal(format!("memory:{}", stub.url))
         .base_url(&stub.url)
         .timeout(Duration::from_secs(5))
         .max_retries(0)

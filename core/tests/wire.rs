@@ -11,7 +11,9 @@ use dajisaas::{Client, ErrorCode, Method, Params};
 use serde_json::Value;
 
 fn client(stub: &Stub) -> Client {
+    // A journal per stub: the tests pay the same order id from one process.
     Client::builder("k", "stub-secret-1")
+        .journal(format!("memory:{}", stub.url))
         .base_url(&stub.url)
         .timeout(Duration::from_secs(5))
         .backoff(Duration::from_millis(1), Duration::from_millis(2))
@@ -98,6 +100,7 @@ fn a_link_refused_in_data_or_unconfirmed_payment_reports_the_http_status() {
     );
     // An error made before anything was answered has no HTTP status.
     let nobody = Client::builder("k", "stub-secret-1")
+        .journal("memory:nobody")
         .base_url("http://127.0.0.1:9")
         .max_retries(0)
         .build()
