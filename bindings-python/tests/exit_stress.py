@@ -46,6 +46,9 @@ import dajisaas
 URL, KEY, SECRET = os.environ["STRESS_URL"], os.environ["STRESS_KEY"], os.environ["STRESS_SECRET"]
 RUN = int(os.environ["STRESS_RUN"])
 PID = os.getpid()
+# Python leaves SIGINT ignored when it starts with it ignored (a job started in the background by
+# a non-interactive shell, as CI may start this suite): Ctrl-C's usual handler, explicitly.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 def order(prefix, k=0):
     # Distinct 19-digit ids per process: the prefix (9002 hangs, 9007 is slow), then pid and k.
     return f"{prefix}{PID % 10**9:09d}{k:06d}"
