@@ -446,7 +446,7 @@ static void test_bad_options(void) {
   expect_invalid(daji_client_new(&options, &made), "app_key is required", "no key");
   options.app_key = "k";
   expect_invalid(daji_client_new(&options, &made), "app_secret is required", "no secret");
-  options.app_secret = "s";
+  options.app_secret = "a-secret-of-20-chars"; /* debug mode takes 8 or more */
   expect_invalid(daji_client_new(&options, NULL), "client_out is NULL", "NULL out");
 
   const uint32_t formats[] = {2, 3, 255, 256, 0x80000000u, 0xFFFFFFFFu};
