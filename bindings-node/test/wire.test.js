@@ -29,6 +29,8 @@ async function stub(status, body) {
   server.client = new binding.Client({
     appKey: 'k', appSecret: 'stub-secret-1', baseUrl: `http://127.0.0.1:${server.address().port}`,
     timeoutMs: 5000, backoffBaseMs: 1, backoffCapMs: 2,
+    // A journal per stub: the tests pay the same order id in one process.
+    journal: `memory:stub-${server.address().port}`,
   })
   return server
 }
