@@ -41,6 +41,11 @@ if without_rust sh -c 'command -v cargo || command -v rustc'; then
   exit 1
 fi
 
+step "license texts: each package's copy is the repository's"
+for dir in core bindings-python bindings-node; do
+  cmp LICENSE-MIT "$dir/LICENSE-MIT" && cmp LICENSE-APACHE "$dir/LICENSE-APACHE"
+done
+
 step "checksums"
 (cd "$dist" && sha256sum --quiet -c SHA256SUMS)
 for file in "$wheel" "$sdist" "$npm_main" "$npm_platform_tgz" "$c_archive" "$daji_archive"; do
