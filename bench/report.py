@@ -56,10 +56,18 @@ CHECKS = [
     ("Node RSS growth", "node_rss_growth_mb", lambda: value("node_rss_growth_mb"), "< 10 MB", lambda v: v < 10),
     ("Python import time added", "python_import_ms_added", lambda: value("python_import_ms_added"), "< 50 ms", lambda v: v < 50),
     ("Node load time added", "node_load_ms_added", lambda: value("node_load_ms_added"), "< 50 ms", lambda v: v < 50),
+] + [
+    # Client creation (bench/clients.py): the time per client after the first, and the files
+    # creating one opens (counted with inotify); the system's CA files are read once per process.
+    (f"{name}, creating a client after the first: files opened", f"{key}_client_new_us",
+     (lambda key=key: results[f"{key}_client_new_us"]["later_client_files"]), "0 files", lambda v: v == 0)
+    for name, key in (("Rust", "rust"), ("C", "c"), ("Python", "python"), ("Node", "node"))
 ]
 
 
 def fmt(x):
+    if isinstance(x, int):
+        return f"{x:,}"
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.2f}"
 
 
@@ -77,6 +85,14 @@ def table():
         measured = read()
         lines.append(f"| {label} | {fmt(row['value'])} {row['unit']} | {baseline} | {fmt(measured)} | "
                      f"{target} | {'yes' if met(measured) else '**no**'} |")
+    first = [(name, results[f"{key}_client_new_us"]) for name, key in
+             (("Rust", "rust"), ("C", "c"), ("Python", "python"), ("Node", "node"))
+             if f"{key}_client_new_us" in results]
+    if first and "system_ca_files" in results:
+        shown = ", ".join(f"{name} {fmt(row['first_client_us'])} µs ({row['first_client_files']} files)"
+                          for name, row in first)
+        lines.append(f"| The first HTTPS client of a process, reading the system's "
+                     f"{value('system_ca_files')} CA files once | {shown} | | | once per process | |")
     if "sandbox_requests_per_s" in results:
         lines.append(f"| Sandbox alone (wrk, {results['sandbox_requests_per_s']['unit']}) | "
                      f"{fmt(value('sandbox_requests_per_s'))} requests/s | | | not the bottleneck | |")
