@@ -66,6 +66,12 @@ CHECKS = [
      lambda: results["rust_pay_many_adaptive_s"]["ratio"], "≤ 1.5× orders / 50 s", lambda r: r <= 1.5),
     ("Node payMany RSS growth, 1,000 → 10,000 orders", "node_pay_many_rss_growth_mb",
      lambda: value("node_pay_many_rss_growth_mb"), "< 45 MB (the results: < 5 KB per order)", lambda v: v < 45),
+] + [
+    # Client creation (bench/clients.py): the time per client after the first, and the files
+    # creating one opens (counted with inotify); the system's CA files are read once per process.
+    (f"{name}, creating a client after the first: files opened", f"{key}_client_new_us",
+     (lambda key=key: results[f"{key}_client_new_us"]["later_client_files"]), "0 files", lambda v: v == 0)
+    for name, key in (("Rust", "rust"), ("C", "c"), ("Python", "python"), ("Node", "node"))
 ]
 
 # Figures reported beside the checks, without a target of their own.
@@ -76,6 +82,8 @@ FIGURES = [
 
 
 def fmt(x):
+    if isinstance(x, int):
+        return f"{x:,}"
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.2f}"
 
 
@@ -97,6 +105,14 @@ def table():
         if figure in results:
             row = results[figure]
             lines.append(f"| {label} | {fmt(row['value'])} {row['unit']} | | | reported | |")
+    first = [(name, results[f"{key}_client_new_us"]) for name, key in
+             (("Rust", "rust"), ("C", "c"), ("Python", "python"), ("Node", "node"))
+             if f"{key}_client_new_us" in results]
+    if first and "system_ca_files" in results:
+        shown = ", ".join(f"{name} {fmt(row['first_client_us'])} µs ({row['first_client_files']} files)"
+                          for name, row in first)
+        lines.append(f"| The first HTTPS client of a process, reading the system's "
+                     f"{value('system_ca_files')} CA files once | {shown} | | | once per process | |")
     if "sandbox_requests_per_s" in results:
         lines.append(f"| Sandbox alone (wrk, {results['sandbox_requests_per_s']['unit']}) | "
                      f"{fmt(value('sandbox_requests_per_s'))} requests/s | | | not the bottleneck | |")

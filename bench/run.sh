@@ -56,6 +56,9 @@ DAJI_SANDBOX_ARGS="--qps 50 --hang-ms 20000" scripts/with-sandbox.sh sh -c \
 run "\"$out/bench_c\" $calls $rounds"
 run ".venv/bin/python bench/python/bench.py \"\$DAJISAAS_BASE_URL\" \"$slow_url\" \"\$DAJISAAS_APP_KEY\" \"\$DAJISAAS_APP_SECRET\" $scale"
 run "node bench/node/bench.js \"\$DAJISAAS_BASE_URL\" \"$slow_url\" \"\$DAJISAAS_APP_KEY\" \"\$DAJISAAS_APP_SECRET\" $scale"
+# Client creation per language: time, and the files it opens (counted with inotify).
+.venv/bin/python bench/clients.py 20 "$target/$profile/daji-bench" "$out/bench_c" .venv/bin/python \
+  "$PWD/bindings-node" | tee -a "$results"
 if [ "$profile" = release ]; then
   # The sandbox's own throughput with wrk on the same signed URL, to show it is not the limit.
   run "url=\$(\"$target/$profile/daji-bench\" --signed-url \"\$DAJISAAS_BASE_URL\" \"\$DAJISAAS_APP_KEY\" \"\$DAJISAAS_APP_SECRET\");

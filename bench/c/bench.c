@@ -1,5 +1,7 @@
 /* Per-call cost of daji_client_pay_url from C: bench.c CALLS ROUNDS, with DAJISAAS_* set. Prints one
- * JSON line (the median of the rounds); bench/report.py compares it with the Rust core's. */
+ * JSON line (the median of the rounds); bench/report.py compares it with the Rust core's.
+ * bench.c --clients N: creates HTTPS clients for bench/clients.py, which counts the files they
+ * open (prints start, first, later, each time waiting for a line on stdin, then the times). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,44 @@ static int compare(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+static void step(const char *name) {
+  char line[16];
+  printf("%s\n", name);
+  fflush(stdout);
+  if (fgets(line, sizeof line, stdin) == NULL) exit(1);
+}
+
+static daji_client *new_https_client(void) {
+  daji_client_options options;
+  daji_client_options_init(&options, sizeof options);
+  options.app_key = "bench-key";
+  options.app_secret = "bench-secret";
+  options.base_url = "https://openapi.dajisaas.com";
+  daji_client *client = NULL;
+  if (daji_client_new(&options, &client) != DAJI_OK) exit(1);
+  return client;
+}
+
+static int create_clients(int n) {
+  daji_client *later[256];
+  if (n > 256) n = 256;
+  step("start");
+  double start = now_us();
+  daji_client *first = new_https_client();
+  double first_us = now_us() - start;
+  step("first");
+  start = now_us();
+  for (int i = 0; i < n; i++) later[i] = new_https_client();
+  double later_us = (now_us() - start) / n;
+  step("later");
+  for (int i = 0; i < n; i++) daji_client_free(later[i]);
+  daji_client_free(first);
+  printf("{\"first_us\":%.1f,\"later_us\":%.1f}\n", first_us, later_us);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 3 && strcmp(argv[1], "--clients") == 0) return create_clients(atoi(argv[2]));
   if (argc != 3) {
     fprintf(stderr, "usage: %s CALLS ROUNDS\n", argv[0]);
     return 2;

@@ -61,7 +61,8 @@ pub struct Config {
     pub(crate) max_concurrent_batches: usize,
     /// Shared by every clone: the cap is per client.
     pub(crate) max_connections: ConnectionLimit,
-    pub(crate) extra_roots: Vec<reqwest::Certificate>,
+    /// Extra CA certificates (DER), trusted besides the system's.
+    pub(crate) extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
     pub(crate) journal: std::sync::Arc<dyn crate::journal::JournalStore>,
     /// The configured calls-per-second limit, if any.
     pub(crate) max_calls_per_second: Option<u32>,

@@ -14,6 +14,8 @@ use crate::config::{Config, DEFAULT_BASE_URL, MAX_RETRIES_LIMIT, Secret};
 use crate::error::{Error, ErrorCode, Result};
 use crate::order_id::OrderIdFormat;
 use crate::transport::ConnectionLimit;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 
 /// Default total time of one request.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -411,15 +413,27 @@ impl ClientOptions {
         let mut extra_roots = Vec::new();
         for pem in &self.root_certificates_pem {
             let option = name(OptionName::RootCertificatesPem);
-            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
-                Error::invalid(format!(
-                    "the root certificates in {option} are not valid PEM: {e}"
-                ))
-            })?;
+            let certs = CertificateDer::pem_slice_iter(pem)
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| {
+                    Error::invalid(format!(
+                        "the root certificates in {option} are not valid PEM: {e}"
+                    ))
+                })?;
             if certs.is_empty() {
                 return Err(Error::invalid(format!(
                     "the root certificates in {option} hold no PEM certificate"
                 )));
+            }
+            // Each must be usable as a trust anchor: checked now, not at the first handshake.
+            let mut anchors = rustls::RootCertStore::empty();
+            for (i, der) in certs.iter().enumerate() {
+                anchors.add(der.clone()).map_err(|e| {
+                    Error::invalid(format!(
+                        "certificate {} of {option} is not a usable CA certificate: {e}",
+                        i + 1
+                    ))
+                })?;
             }
             extra_roots.extend(certs);
         }

@@ -7,6 +7,9 @@
 //! set to QPS, once with no limit (the adaptive one only, on a fresh sandbox counter), and prints
 //! the wall times against the bound ORDERS / QPS, the outcomes, and the client process's CPU time
 //! (getrusage) per gateway call.
+//! `daji-bench --clients N` creates HTTPS clients for bench/clients.py, which counts the files
+//! they open: it prints `start`, `first` and `later` (each time waiting for a line on stdin), then
+//! the creation times as JSON.
 
 use std::time::{Duration, Instant};
 
@@ -17,6 +20,12 @@ const ORDER_ID: &str = "2257455039610311973";
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, n] = &args[..]
+        && flag == "--clients"
+    {
+        create_clients(n.parse().expect("N is a number"));
+        return;
+    }
     if let [_, flag, url, key, secret] = &args[..]
         && flag == "--signed-url"
     {
@@ -151,6 +160,32 @@ fn pay_many(url: &str, key: &str, secret: &str, orders: u64, qps: u32) {
                                    wall * 1e6 / calls as f64)})
         );
     }
+}
+
+/// One HTTPS client, then `n` more, in step with bench/clients.py (see the module docs).
+fn create_clients(n: u32) {
+    let step = |name: &str| {
+        println!("{name}");
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).expect("stdin");
+    };
+    let new = || {
+        Client::builder("bench-key", "bench-secret")
+            .base_url("https://openapi.dajisaas.com")
+            .build()
+            .expect("client")
+    };
+    step("start");
+    let started = Instant::now();
+    let first = new();
+    let first_us = micros(started.elapsed());
+    step("first");
+    let started = Instant::now();
+    let later: Vec<Client> = (0..n).map(|_| new()).collect();
+    let later_us = micros(started.elapsed()) / f64::from(n);
+    step("later");
+    drop((first, later));
+    println!("{}", json!({"first_us": first_us, "later_us": later_us}));
 }
 
 /// The URL the core sends, built independently: sorted params, MD5 signature.

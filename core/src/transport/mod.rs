@@ -16,6 +16,7 @@ mod deadline;
 mod failure;
 mod request;
 mod send;
+mod tls;
 
 pub(crate) use classify::Reply;
 #[cfg(test)]

@@ -18,6 +18,7 @@ use super::classify::{Reply, classify};
 use super::deadline::{ConnectPhaseLayer, Elapsed, within};
 use super::failure::{Failure, FailureKind};
 use super::request::SignedRequest;
+use super::tls;
 
 /// Largest response body read; a larger one is a `decode` error, not a memory spike.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -88,11 +89,8 @@ pub(crate) async fn with_answer_status<F: Future>(attempt: F) -> (F::Output, Opt
 /// reqwest's but [`within`]'s, and every connect is bounded by [`ConnectPhaseLayer`]: see
 /// `deadline.rs` for why a connect that runs out of time is then always "not sent".
 pub(crate) fn http_client(config: &Config) -> crate::Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder();
-    if !config.extra_roots.is_empty() {
-        builder = builder.tls_certs_merge(config.extra_roots.iter().cloned());
-    }
-    builder
+    // Certificates: the system's roots, read once per process, and the client's extra roots.
+    tls::configure(reqwest::Client::builder(), config)?
         .connect_timeout(config.connect_timeout)
         .connector_layer(ConnectPhaseLayer {
             connect_timeout: config.connect_timeout,
