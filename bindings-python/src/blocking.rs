@@ -87,34 +87,82 @@ pub fn _stop_delivery(py: Python<'_>) {
     }
 }
 
-/// One outcome, handed over from a core thread.
-struct Slot<T> {
-    value: Mutex<Option<dajisaas::Result<T>>>,
+/// What a running call hands over from a core thread: the items it reports as it goes
+/// (`pay_many`'s finished orders) and, at the end, its outcome.
+struct Slot<T, P> {
+    state: Mutex<Handed<T, P>>,
     ready: Condvar,
 }
 
-impl<T> Slot<T> {
-    fn put(&self, value: dajisaas::Result<T>) {
-        *self.value.lock().unwrap_or_else(|p| p.into_inner()) = Some(value);
+struct Handed<T, P> {
+    items: Vec<P>,
+    outcome: Option<dajisaas::Result<T>>,
+}
+
+impl<T, P> Slot<T, P> {
+    fn new() -> Arc<Self> {
+        Arc::new(Slot {
+            state: Mutex::new(Handed {
+                items: Vec::new(),
+                outcome: None,
+            }),
+            ready: Condvar::new(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Handed<T, P>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn report(&self, item: P) {
+        self.lock().items.push(item);
         self.ready.notify_one();
     }
 
-    /// The outcome if it comes within `timeout`. A slot no core task holds any more (its task
-    /// was dropped without an outcome) answers with an `internal` error instead of waiting on.
-    fn take(self: &Arc<Self>, timeout: Duration) -> Option<dajisaas::Result<T>> {
-        let guard = self.value.lock().unwrap_or_else(|p| p.into_inner());
+    fn put(&self, outcome: dajisaas::Result<T>) {
+        self.lock().outcome = Some(outcome);
+        self.ready.notify_one();
+    }
+
+    /// The items reported so far and the outcome, if either comes within `timeout`. A slot no
+    /// core task holds any more (its task was dropped without an outcome) answers with an
+    /// `internal` error instead of waiting on.
+    fn take(self: &Arc<Self>, timeout: Duration) -> (Vec<P>, Option<dajisaas::Result<T>>) {
+        let guard = self.lock();
         let (mut guard, _) = self
             .ready
-            .wait_timeout_while(guard, timeout, |v| v.is_none())
+            .wait_timeout_while(guard, timeout, |h| {
+                h.outcome.is_none() && h.items.is_empty()
+            })
             .unwrap_or_else(|p| p.into_inner());
-        guard.take().or_else(|| {
-            (Arc::strong_count(self) == 1).then(|| {
+        let items = std::mem::take(&mut guard.items);
+        let outcome = guard.outcome.take().or_else(|| {
+            (items.is_empty() && Arc::strong_count(self) == 1).then(|| {
                 Err(dajisaas::Error::new(
                     dajisaas::ErrorCode::Internal,
                     "the call's task ended without an outcome",
                 ))
             })
-        })
+        });
+        (items, outcome)
+    }
+}
+
+/// The outcome of a call stopped by its caller (nobody receives it).
+pub fn stopped() -> dajisaas::Error {
+    dajisaas::Error::new(dajisaas::ErrorCode::Internal, "the caller stopped waiting")
+}
+
+/// Hands a running call's items to the Python thread waiting for it (see [`call_reporting`]).
+pub struct Reporter<P>(Arc<dyn Fn(P) + Send + Sync>);
+
+impl<P> Reporter<P> {
+    pub fn new(report: impl Fn(P) + Send + Sync + 'static) -> Self {
+        Reporter(Arc::new(report))
+    }
+
+    pub fn report(&self, item: P) {
+        (self.0)(item)
     }
 }
 
@@ -126,25 +174,65 @@ pub fn call<T: Send + 'static>(
     client: &dajisaas::AsyncClient,
     call: impl Future<Output = dajisaas::Result<T>> + Send + 'static,
 ) -> PyResult<T> {
-    let slot = Arc::new(Slot {
-        value: Mutex::new(None),
-        ready: Condvar::new(),
-    });
+    call_reporting(py, client, |_: Reporter<()>| call, |_, ()| Ok(()))
+}
+
+/// [`call`] for a call that reports items as it goes: `make` gets the [`Reporter`] and returns
+/// the call; each reported item is handed to `on_item` on this thread, with the GIL held. When
+/// the wait ends early (a signal handler's or `on_item`'s exception), the call's future is
+/// dropped: what the core owns (a payment under way) still runs to its recorded outcome, and
+/// nothing new is started.
+pub fn call_reporting<T, P, F>(
+    py: Python<'_>,
+    client: &dajisaas::AsyncClient,
+    make: impl FnOnce(Reporter<P>) -> F,
+    mut on_item: impl FnMut(Python<'_>, P) -> PyResult<()>,
+) -> PyResult<T>
+where
+    T: Send + 'static,
+    P: Send + 'static,
+    F: Future<Output = dajisaas::Result<T>> + Send + 'static,
+{
+    let slot = Slot::<T, P>::new();
+    let reporting = slot.clone();
+    let call = make(Reporter::new(move |item| reporting.report(item)));
+    let (call, abort) = futures_util::future::abortable(call);
     let filler = slot.clone();
-    client.start(call, move |outcome| filler.put(outcome));
+    client.start(
+        async move { call.await.unwrap_or_else(|_| Err(stopped())) },
+        move |outcome| filler.put(outcome),
+    );
+    let _stop = StopOnDrop(abort);
     if exiting() {
         // Only code run after the atexit hook gets here (a later atexit hook, a daemon thread):
         // wait holding the GIL, since a thread that lets it go may never get it back.
         loop {
-            if let Some(outcome) = slot.take(TICK) {
+            let (items, outcome) = slot.take(TICK);
+            for item in items {
+                on_item(py, item)?;
+            }
+            if let Some(outcome) = outcome {
                 return outcome.map_err(|e| to_py_err(py, e));
             }
         }
     }
     loop {
-        if let Some(outcome) = detached(py, || slot.take(TICK)) {
+        let (items, outcome) = detached(py, || slot.take(TICK));
+        for item in items {
+            on_item(py, item)?;
+        }
+        if let Some(outcome) = outcome {
             return outcome.map_err(|e| to_py_err(py, e));
         }
         py.check_signals()?;
+    }
+}
+
+/// Drops the call's future when the wait ends, whichever way (a finished call is not affected).
+struct StopOnDrop(futures_util::future::AbortHandle);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

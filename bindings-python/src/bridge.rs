@@ -33,15 +33,24 @@ use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
 
-use crate::blocking::{exiting, exiting_error};
+use futures_util::future::{AbortHandle, abortable};
+
+use crate::blocking::{Reporter, exiting, exiting_error, stopped};
 use crate::errors::to_py_err;
 
 /// A finished call, still Rust data: made into a Python value (or exception) on the loop thread.
 type Outcome = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
 
+/// What a call hands to the loop: an item it reports on the way (`pay_many`'s finished
+/// orders), or its outcome, which is last.
+enum Handed {
+    Item(Outcome),
+    Done(Outcome),
+}
+
 #[derive(Default)]
 struct Queue {
-    done: Vec<(u64, Outcome)>,
+    done: Vec<(u64, Handed)>,
     /// A wake-up byte was written and not yet drained.
     notified: bool,
 }
@@ -69,7 +78,7 @@ impl Sink {
     }
 
     /// On a core thread: queue the outcome and wake the loop. Never touches Python.
-    fn push(&self, id: u64, outcome: Outcome) {
+    fn push(&self, id: u64, outcome: Handed) {
         if exiting() || self.closed.load(Ordering::Acquire) {
             return;
         }
@@ -85,7 +94,7 @@ impl Sink {
     }
 
     /// On the loop thread: the wake-up bytes read, then every queued outcome.
-    fn take(&self) -> Vec<(u64, Outcome)> {
+    fn take(&self) -> Vec<(u64, Handed)> {
         let mut buffer = [0u8; 64];
         loop {
             match (&self.reader).read(&mut buffer) {
@@ -101,12 +110,18 @@ impl Sink {
     }
 }
 
-/// One event loop's side of the bridge: its futures by number, and the sink the core fills.
+/// A call started on a loop: the future it settles, and the function its items go to.
+struct Waiting {
+    future: Py<PyAny>,
+    on_item: Option<Py<PyAny>>,
+}
+
+/// One event loop's side of the bridge: its calls by number, and the sink the core fills.
 #[pyclass(frozen, module = "dajisaas._dajisaas")]
 pub struct LoopBridge {
     sink: Arc<Sink>,
     /// Only touched on the loop's thread, with the GIL held.
-    pending: Mutex<HashMap<u64, Py<PyAny>>>,
+    pending: Mutex<HashMap<u64, Waiting>>,
     next: AtomicU64,
 }
 
@@ -142,27 +157,63 @@ impl LoopBridge {
         self.sink.reader.as_raw_fd()
     }
 
-    /// On the loop's thread, from the reader callback: `(future, ok, value)` for every call that
-    /// finished, its result or exception built here. Runs no Python bytecode.
-    fn take<'py>(&self, py: Python<'py>) -> Vec<(Py<PyAny>, bool, Py<PyAny>)> {
-        let finished = self.sink.take();
-        let mut settled = Vec::with_capacity(finished.len());
+    /// On the loop's thread, from the reader callback, in the order the core handed them:
+    /// `(future, "result", value)` or `(future, "exception", error)` for every call that
+    /// finished, `(on_item, "item", item)` for every item a call reported. Built here; runs no
+    /// Python bytecode.
+    fn take<'py>(&self, py: Python<'py>) -> Vec<(Py<PyAny>, &'static str, Py<PyAny>)> {
+        let handed = self.sink.take();
+        let mut taken = Vec::with_capacity(handed.len());
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        for (id, outcome) in finished {
-            let Some(future) = pending.remove(&id) else {
-                continue;
-            };
-            match outcome(py) {
-                Ok(value) => settled.push((future, true, value)),
-                Err(error) => settled.push((future, false, error.into_value(py).into_any())),
+        for (id, handed) in handed {
+            match handed {
+                Handed::Item(item) => {
+                    let Some(on_item) = pending.get(&id).and_then(|w| w.on_item.as_ref()) else {
+                        continue;
+                    };
+                    let on_item = on_item.clone_ref(py);
+                    match item(py) {
+                        Ok(value) => taken.push((on_item, "item", value)),
+                        Err(error) => {
+                            let future = pending.remove(&id).map(|w| w.future);
+                            taken.extend(
+                                future.map(|f| (f, "exception", error.into_value(py).into_any())),
+                            );
+                        }
+                    }
+                }
+                Handed::Done(outcome) => {
+                    let Some(Waiting { future, .. }) = pending.remove(&id) else {
+                        continue;
+                    };
+                    match outcome(py) {
+                        Ok(value) => taken.push((future, "result", value)),
+                        Err(error) => {
+                            taken.push((future, "exception", error.into_value(py).into_any()))
+                        }
+                    }
+                }
             }
         }
-        settled
+        taken
     }
 
     /// Calls started on this loop and not yet taken (for tests).
     fn _pending(&self) -> usize {
         self.pending.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+/// Stops a call started with [`start_reporting`]: its future is dropped, so it starts nothing
+/// new; what the core owns (a payment under way) still runs to its recorded outcome.
+#[pyclass(frozen, module = "dajisaas._dajisaas")]
+pub struct CallHandle(AbortHandle);
+
+#[pymethods]
+impl CallHandle {
+    /// Does nothing once the call has finished.
+    fn stop(&self) {
+        self.0.abort();
     }
 }
 
@@ -176,6 +227,39 @@ pub fn start<T: Send + 'static>(
     call: impl Future<Output = dajisaas::Result<T>> + Send + 'static,
     convert: fn(Python<'_>, T) -> PyResult<Py<PyAny>>,
 ) -> PyResult<()> {
+    let no_items = |py: Python<'_>, (): ()| Ok(py.None());
+    start_reporting(
+        py,
+        bridge,
+        future,
+        None,
+        client,
+        |_| call,
+        no_items,
+        convert,
+    )?;
+    Ok(())
+}
+
+/// [`start`] for a call that reports items as it goes: `make` gets the [`Reporter`] and returns
+/// the call; the loop calls `on_item(convert_item(item))` for each, before settling the future.
+/// An item that cannot be converted fails the call. The handle stops the call.
+#[allow(clippy::too_many_arguments)]
+pub fn start_reporting<T, P, F>(
+    py: Python<'_>,
+    bridge: &Bound<'_, LoopBridge>,
+    future: &Bound<'_, PyAny>,
+    on_item: Option<&Bound<'_, PyAny>>,
+    client: &dajisaas::AsyncClient,
+    make: impl FnOnce(Reporter<P>) -> F,
+    convert_item: fn(Python<'_>, P) -> PyResult<Py<PyAny>>,
+    convert: fn(Python<'_>, T) -> PyResult<Py<PyAny>>,
+) -> PyResult<CallHandle>
+where
+    T: Send + 'static,
+    P: Send + 'static,
+    F: Future<Output = dajisaas::Result<T>> + Send + 'static,
+{
     if exiting() {
         return Err(exiting_error(py));
     }
@@ -185,14 +269,29 @@ pub fn start<T: Send + 'static>(
         .pending
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(id, future.clone().unbind());
+        .insert(
+            id,
+            Waiting {
+                future: future.clone().unbind(),
+                on_item: on_item.map(|f| f.clone().unbind()),
+            },
+        );
+    let items = bridge.sink.clone();
+    let call = make(Reporter::new(move |item: P| {
+        let item: Outcome = Box::new(move |py| convert_item(py, item));
+        items.push(id, Handed::Item(item));
+    }));
+    let (call, abort) = abortable(call);
     let sink = bridge.sink.clone();
-    client.start(call, move |result| {
-        let outcome: Outcome = Box::new(move |py| match result {
-            Ok(value) => convert(py, value),
-            Err(error) => Err(to_py_err(py, error)),
-        });
-        sink.push(id, outcome);
-    });
-    Ok(())
+    client.start(
+        async move { call.await.unwrap_or_else(|_| Err(stopped())) },
+        move |result| {
+            let outcome: Outcome = Box::new(move |py| match result {
+                Ok(value) => convert(py, value),
+                Err(error) => Err(to_py_err(py, error)),
+            });
+            sink.push(id, Handed::Done(outcome));
+        },
+    );
+    Ok(CallHandle(abort))
 }

@@ -6,10 +6,10 @@ use pyo3::types::PyDict;
 use serde_json::{Map, Value};
 
 use crate::blocking;
-use crate::bridge::{self, LoopBridge};
+use crate::bridge::{self, CallHandle, LoopBridge};
 use crate::convert;
 use crate::errors::run;
-use crate::results::{PayUrl, Payment};
+use crate::results::{PayManyItem, PayManyResult, PayUrl, Payment};
 
 /// The options of either client: the credentials and the keyword arguments as one JSON map, read
 /// by the core, which knows every option's type, range and default. Nothing is defaulted here.
@@ -83,6 +83,46 @@ fn payment_object(py: Python<'_>, payment: dajisaas::Payment) -> PyResult<Py<PyA
     Ok(Py::new(py, Payment::from(payment))?.into_any())
 }
 
+fn pay_many_item(py: Python<'_>, item: dajisaas::PayManyItem) -> PyResult<Py<PyAny>> {
+    Ok(Py::new(py, PayManyItem::new(py, item)?)?.into_any())
+}
+
+fn pay_many_result(py: Python<'_>, report: dajisaas::PayManyReport) -> PyResult<Py<PyAny>> {
+    Ok(Py::new(py, PayManyResult::new(py, report)?)?.into_any())
+}
+
+/// `pay_many`'s order ids and concurrency, checked (with `on_progress`) before anything starts.
+fn pay_many_args(
+    py: Python<'_>,
+    order_ids: &Bound<'_, PyAny>,
+    concurrency: Option<&Bound<'_, PyAny>>,
+    on_progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(Vec<String>, usize)> {
+    run(py, || {
+        if on_progress.is_some_and(|f| !f.is_none() && !f.is_callable()) {
+            return Err(dajisaas::Error::invalid(
+                "on_progress must be callable, such as a function of one PayManyItem",
+            ));
+        }
+        let max = dajisaas::MAX_PAY_MANY_CONCURRENCY;
+        let Some(concurrency) = concurrency.filter(|c| !c.is_none()) else {
+            let ids = convert::order_ids(order_ids)?;
+            return Ok((ids, dajisaas::DEFAULT_PAY_MANY_CONCURRENCY));
+        };
+        let concurrency = match convert::option(concurrency, "concurrency")? {
+            Value::Number(n) => n.as_u64().filter(|n| (1..=max as u64).contains(n)),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            dajisaas::Error::invalid(format!(
+                "concurrency must be a whole number from 1 to {max} (default {})",
+                dajisaas::DEFAULT_PAY_MANY_CONCURRENCY
+            ))
+        })?;
+        Ok((convert::order_ids(order_ids)?, concurrency as usize))
+    })
+}
+
 fn json_object(py: Python<'_>, data: Value) -> PyResult<Py<PyAny>> {
     Ok(convert::to_python(py, &data)?.unbind())
 }
@@ -153,6 +193,37 @@ impl Client {
         let client = self.inner.clone();
         blocking::call(py, &self.inner, async move { client.prepare_pay(id).await })
             .map(Payment::from)
+    }
+
+    /// Pays every order, at most `concurrency` at a time; `on_progress(item)` is called on this
+    /// thread once per order as it finishes. Its exception (or a signal handler's) stops the
+    /// run: nothing new starts, payments under way run to their recorded outcome.
+    #[pyo3(signature = (order_ids, concurrency=None, on_progress=None))]
+    fn pay_many(
+        &self,
+        py: Python<'_>,
+        order_ids: &Bound<'_, PyAny>,
+        concurrency: Option<&Bound<'_, PyAny>>,
+        on_progress: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PayManyResult> {
+        let (ids, concurrency) = pay_many_args(py, order_ids, concurrency, on_progress)?;
+        let client = self.inner.clone();
+        let report = blocking::call_reporting(
+            py,
+            &self.inner,
+            |reporter| async move {
+                client
+                    .pay_many_with_progress(ids, concurrency, move |item| {
+                        reporter.report(item.clone())
+                    })
+                    .await
+            },
+            |py, item| match on_progress {
+                Some(f) => f.call1((pay_many_item(py, item)?,)).map(drop),
+                None => Ok(()),
+            },
+        )?;
+        PayManyResult::new(py, report)
     }
 
     /// The journal's record of an order as a dict, or None.
@@ -321,6 +392,39 @@ impl AsyncClient {
             &self.inner,
             async move { client.prepare_pay(id).await },
             payment_object,
+        )
+    }
+
+    /// Starts `pay_many`; the loop calls `on_progress(item)` once per finished order, before
+    /// settling `future`. The handle stops the run (nothing new starts).
+    #[pyo3(signature = (bridge, future, order_ids, concurrency=None, on_progress=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn pay_many(
+        &self,
+        py: Python<'_>,
+        bridge: &Bound<'_, LoopBridge>,
+        future: &Bound<'_, PyAny>,
+        order_ids: &Bound<'_, PyAny>,
+        concurrency: Option<&Bound<'_, PyAny>>,
+        on_progress: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<CallHandle> {
+        let (ids, concurrency) = pay_many_args(py, order_ids, concurrency, on_progress)?;
+        let client = self.inner.clone();
+        bridge::start_reporting(
+            py,
+            bridge,
+            future,
+            on_progress,
+            &self.inner,
+            |reporter| async move {
+                client
+                    .pay_many_with_progress(ids, concurrency, move |item| {
+                        reporter.report(item.clone())
+                    })
+                    .await
+            },
+            pay_many_item,
+            pay_many_result,
         )
     }
 

@@ -95,6 +95,9 @@ fn _dajisaas(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::AsyncClient>()?;
     m.add_class::<results::PayUrl>()?;
     m.add_class::<results::Payment>()?;
+    m.add_class::<results::PayManyItem>()?;
+    m.add_class::<results::PayManyResult>()?;
+    m.add_class::<bridge::CallHandle>()?;
     m.add_function(wrap_pyfunction!(sign, m)?)?;
     m.add_function(wrap_pyfunction!(signing_string_masked, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;

@@ -54,7 +54,9 @@ def test_request_returns_plain_python_data(client: dajisaas.Client) -> None:
 
 def test_results_are_immutable_with_readable_repr(client: dajisaas.Client) -> None:
     link = client.pay_url(["1"])
-    assert repr(link).startswith("PayUrl(url=\"https://trade.1688.com/")
+    # Python values: the trace id as a str, not Rust's Some("…").
+    assert repr(link) == (f"PayUrl(url='https://trade.1688.com/order/cashier.htm?orderId=1', "
+                          f"order_ids=['1'], trace_id='{link.trace_id}', attempts=1)")
     try:
         link.url = "x"  # type: ignore[misc]
     except AttributeError:

@@ -29,13 +29,25 @@ def use_blocking(client: dajisaas.Client) -> None:
     result: Any = client.request("POST", "/alibaba/order/preview", {"cargo": [{"offerId": 1}]})
     print(result)
 
+    def progress(item: dajisaas.PayManyItem) -> None:
+        outcome: dajisaas.PayManyOutcome = item.outcome
+        error: dajisaas.DajisaasError | None = item.error
+        print(item.order_id, outcome, error)
+
+    run: dajisaas.PayManyResult = client.pay_many(["1", 2], 8, on_progress=progress)
+    paid: int = run.summary["paid"]
+    items: list[dajisaas.PayManyItem] = run.results
+    first: dajisaas.Payment | None = items[0].payment
+    print(paid, first)
+
 
 async def use_async(client: dajisaas.AsyncClient) -> None:
     link = await client.pay_url([1])
     links = await client.pay_urls(["1"], 5)
     payment = await client.prepare_pay(1)
     data = await client.request("GET", "/alibaba/x")
-    print(link.url, len(links), payment.attempts, data)
+    run = await client.pay_many([1, "2"], on_progress=lambda item: print(item.outcome))
+    print(link.url, len(links), payment.attempts, data, run.summary["unknown"])
 
 
 def main() -> None:

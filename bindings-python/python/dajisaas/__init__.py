@@ -24,6 +24,8 @@ exits cleanly whatever calls are still in flight.
 
 from ._clients import AsyncClient, Client
 from ._dajisaas import (
+    PayManyItem,
+    PayManyResult,
     PayUrl,
     Payment,
     __version__,
@@ -45,7 +47,14 @@ from ._errors import (
     RateLimitedError,
     TimeoutError,
 )
-from ._options import ClientConfig, ClientOptions, OrderIdFormat, PaymentRecord, PaymentState
+from ._options import (
+    ClientConfig,
+    ClientOptions,
+    OrderIdFormat,
+    PayManyOutcome,
+    PaymentRecord,
+    PaymentState,
+)
 
 __all__ = [
     "ApiError",
@@ -63,6 +72,9 @@ __all__ = [
     "InternalError",
     "InvalidArgumentError",
     "OrderIdFormat",
+    "PayManyItem",
+    "PayManyOutcome",
+    "PayManyResult",
     "PayUrl",
     "Payment",
     "PaymentDeclinedError",

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import Unpack
 
-    from ._dajisaas import Method, OrderId, PayUrl, Payment
+    from ._dajisaas import Method, OrderId, PayManyItem, PayManyResult, PayUrl, Payment
     from ._options import ClientConfig, ClientOptions, PaymentRecord, PaymentState
 
 # asyncio.get_running_loop, imported when the first AsyncClient is made: importing asyncio costs
@@ -84,6 +84,26 @@ class Client:
         """Pays one order without the buyer's password; never sent twice by retries."""
         try:
             return self._native.prepare_pay(order_id)
+        finally:
+            _emit_logs()
+
+    def pay_many(
+        self,
+        order_ids: Iterable[OrderId],
+        concurrency: Optional[int] = None,
+        *,
+        on_progress: Optional[Callable[[PayManyItem], object]] = None,
+    ) -> PayManyResult:
+        """Pays many orders through ``prepare_pay``'s path (journal included), at most
+        ``concurrency`` (1 to 64, default 4) at a time, and returns one ``PayManyItem`` per order
+        in input order (repeats dropped) with a ``summary`` of the outcomes. Every id is checked
+        first: one bad id and nothing is sent. One order's failure never stops the others.
+
+        ``on_progress(item)`` is called on this thread once per order as it finishes. Its
+        exception, or Ctrl-C, stops the run: no further order starts, and the payments under way
+        run to their recorded outcome in the journal."""
+        try:
+            return self._native.pay_many(order_ids, concurrency, on_progress)
         finally:
             _emit_logs()
 
@@ -175,6 +195,35 @@ class AsyncClient:
         loop = _get_running_loop()
         future: asyncio.Future[Payment] = loop.create_future()
         self._native.prepare_pay(_bridge(loop), future, order_id)
+        return future
+
+    def pay_many(
+        self,
+        order_ids: Iterable[OrderId],
+        concurrency: Optional[int] = None,
+        *,
+        on_progress: Optional[Callable[[PayManyItem], object]] = None,
+    ) -> asyncio.Future[PayManyResult]:
+        """See ``Client.pay_many``. ``on_progress(item)`` runs on the loop's thread, every call
+        before the future settles. Cancelling the future, or an exception of ``on_progress``
+        (which becomes the future's), stops the run: no further order starts, and the payments
+        under way run to their recorded outcome in the journal."""
+        loop = _get_running_loop()
+        future: asyncio.Future[PayManyResult] = loop.create_future()
+        report: Any = on_progress  # the native call refuses what is not callable
+        if callable(on_progress):
+            progress = on_progress
+
+            def report(item: PayManyItem) -> None:
+                if future.done():
+                    return
+                try:
+                    progress(item)
+                except Exception as e:
+                    future.set_exception(e)
+
+        handle = self._native.pay_many(_bridge(loop), future, order_ids, concurrency, report)
+        future.add_done_callback(lambda _: handle.stop())
         return future
 
     def payment_record(self, order_id: OrderId) -> asyncio.Future[Optional[PaymentRecord]]:

@@ -1,11 +1,12 @@
 """Type stubs of the native module (see __init__.py for the package's documentation)."""
 
 import asyncio
-from typing import Any, Iterable, Literal, Mapping, Optional, Union
+from typing import Any, Callable, Iterable, Literal, Mapping, Optional, Union
 
 from typing_extensions import Unpack
 
-from ._options import ClientConfig, ClientOptions, PaymentRecord, PaymentState
+from ._errors import DajisaasError
+from ._options import ClientConfig, ClientOptions, PayManyOutcome, PaymentRecord, PaymentState
 
 OrderId = Union[str, int]
 Method = Literal["GET", "POST", "get", "post"]
@@ -45,8 +46,36 @@ class Payment:
     @property
     def trace_id(self) -> Optional[str]: ...
     @property
+    def replayed(self) -> bool:
+        """True when no request was sent: the journal had the order paid, or this call waited
+        for a payment of it already under way in this process."""
+    @property
     def data(self) -> dict[str, Any]:
         """The whole ``data`` object of the answer, unknown fields included."""
+
+class PayManyItem:
+    """One order of a ``pay_many`` run: the ``payment`` when ``outcome`` is ``paid``, else the
+    ``error`` (the exception ``prepare_pay`` would have raised)."""
+
+    @property
+    def order_id(self) -> str: ...
+    @property
+    def outcome(self) -> PayManyOutcome: ...
+    @property
+    def payment(self) -> Optional[Payment]: ...
+    @property
+    def error(self) -> Optional[DajisaasError]: ...
+
+class PayManyResult:
+    """What ``pay_many`` returns: one item per order in input order, and each outcome's count."""
+
+    @property
+    def results(self) -> list[PayManyItem]: ...
+    @property
+    def summary(self) -> dict[PayManyOutcome, int]: ...
+
+class CallHandle:
+    def stop(self) -> None: ...
 
 # The native halves of the clients; the public ``Client`` and ``AsyncClient`` are in _clients.py.
 
@@ -59,6 +88,12 @@ class Client:
     def pay_url(self, order_ids: Iterable[OrderId]) -> PayUrl: ...
     def pay_urls(self, order_ids: Iterable[OrderId], batch_size: int = 10) -> list[PayUrl]: ...
     def prepare_pay(self, order_id: OrderId) -> Payment: ...
+    def pay_many(
+        self,
+        order_ids: Iterable[OrderId],
+        concurrency: Optional[int] = None,
+        on_progress: Optional[Callable[[PayManyItem], object]] = None,
+    ) -> PayManyResult: ...
     def payment_record(self, order_id: OrderId) -> Optional[PaymentRecord]: ...
     def payment_records(self, state: Optional[PaymentState] = None) -> list[PaymentRecord]: ...
     def resolve_payment(self, order_id: OrderId, *, paid: bool, note: str = "") -> PaymentRecord: ...
@@ -71,7 +106,7 @@ class LoopBridge:
 
     def __init__(self) -> None: ...
     def fileno(self) -> int: ...
-    def take(self) -> list[tuple["asyncio.Future[Any]", bool, Any]]: ...
+    def take(self) -> list[tuple[Any, Literal["result", "exception", "item"], Any]]: ...
     def _pending(self) -> int: ...
 
 class AsyncClient:
@@ -93,6 +128,14 @@ class AsyncClient:
     def prepare_pay(
         self, bridge: LoopBridge, future: "asyncio.Future[Payment]", order_id: OrderId
     ) -> None: ...
+    def pay_many(
+        self,
+        bridge: LoopBridge,
+        future: "asyncio.Future[PayManyResult]",
+        order_ids: Iterable[OrderId],
+        concurrency: Optional[int] = None,
+        on_progress: Optional[Callable[[PayManyItem], object]] = None,
+    ) -> CallHandle: ...
     def payment_record(
         self,
         bridge: LoopBridge,

@@ -57,6 +57,9 @@ class ClientConfig(TypedDict):
 
 PaymentState = Literal["in_flight", "paid", "declined", "unknown", "not_paid"]
 
+# What became of one order of a ``pay_many`` run.
+PayManyOutcome = Literal["paid", "declined", "unknown", "in_progress", "failed"]
+
 
 class PaymentRecord(TypedDict):
     """What the payment journal knows about one order's payment. Times are UTC (RFC 3339)."""

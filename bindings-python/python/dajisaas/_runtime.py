@@ -69,16 +69,19 @@ def bridge(loop: asyncio.AbstractEventLoop) -> Any:
 
 
 def _drain(bridge: Any) -> None:
-    """The loop's reader callback: settles the futures of the calls that finished."""
+    """The loop's reader callback: hands on the items the calls reported and settles the
+    futures of the calls that finished, in the order the core handed them over."""
     error: Optional[BaseException] = None
-    for future, ok, value in bridge.take():
-        if future.done():  # cancelled: the caller stopped waiting
-            continue
+    for target, kind, value in bridge.take():
         try:
-            if ok:
-                future.set_result(value)
+            if kind == "item":
+                target(value)
+            elif target.done():  # cancelled: the caller stopped waiting
+                continue
+            elif kind == "result":
+                target.set_result(value)
             else:
-                future.set_exception(value)
+                target.set_exception(value)
         except BaseException as e:  # a signal handler's exception: set the others first
             if error is None:
                 error = e
