@@ -1,6 +1,8 @@
-"""Python benchmarks: dajisaas against requests and httpx doing the same signed call, an awaited
-call (AsyncClient) against the blocking one, 256 concurrent awaits against 32 threads, sign()
-against a hashlib signer, threads, memory, import time. Prints one JSON line per figure.
+"""Python benchmarks: dajisaas against requests and httpx doing the same signed call (wall time,
+and this process's CPU time per call: what a busy ERP server pays), an awaited call
+(AsyncClient) against the blocking one, 256 concurrent awaits against 32 threads, sign() against
+a hashlib signer, threads, memory (of calls, and of pay_many runs), import time. Prints one JSON
+line per figure.
 
 Usage: bench.py URL SLOW_URL KEY SECRET SCALE   (SLOW_URL: a sandbox with 20 ms latency;
 SCALE 1 for the full run, smaller for a smoke run)
@@ -46,21 +48,34 @@ def signed_params():
 
 
 def per_call_us(fn, calls):
-    start = time.perf_counter()
+    return per_call(fn, calls)[0]
+
+
+def per_call(fn, calls):
+    """Wall time and CPU time of this process (every thread: the core's I/O threads too, not the
+    sandbox's), in µs per call."""
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(calls):
         fn()
-    return (time.perf_counter() - start) / calls * 1e6
+    return ((time.perf_counter() - start) / calls * 1e6, (time.process_time() - cpu) / calls * 1e6)
 
 
-def alternate(functions, calls, rounds):
+def alternate(functions, calls, rounds, measure=per_call_us):
     """Median per-call cost of each function, rounds interleaved so drift hits all alike."""
     for fn in functions.values():
-        per_call_us(fn, max(1, calls // 10))
+        measure(fn, max(1, calls // 10))
     samples = {name: [] for name in functions}
     for _ in range(rounds):
         for name, fn in functions.items():
-            samples[name].append(per_call_us(fn, calls))
-    return {name: statistics.median(values) for name, values in samples.items()}
+            samples[name].append(measure(fn, calls))
+    return {name: median(values) for name, values in samples.items()}
+
+
+def median(values):
+    """The median of numbers, or of (wall, cpu) pairs taken separately."""
+    if isinstance(values[0], tuple):
+        return tuple(statistics.median(v) for v in zip(*values))
+    return statistics.median(values)
 
 
 def sequential():
@@ -80,9 +95,13 @@ def sequential():
         assert ORDER in data["payUrl"]
 
     costs = alternate({"ours": ours, "requests": with_requests, "httpx": with_httpx},
-                      int(1000 * SCALE) or 20, 5)
-    emit("python_pay_url_us", costs["ours"], "µs/call", "requests.Session", costs["requests"])
-    emit("python_pay_url_vs_httpx_us", costs["ours"], "µs/call", "httpx.Client", costs["httpx"])
+                      int(1000 * SCALE) or 20, 5, per_call)
+    (ours_wall, ours_cpu), (requests_wall, requests_cpu) = costs["ours"], costs["requests"]
+    emit("python_pay_url_us", ours_wall, "µs/call", "requests.Session", requests_wall)
+    emit("python_pay_url_vs_httpx_us", ours_wall, "µs/call", "httpx.Client", costs["httpx"][0])
+    emit("python_pay_url_cpu_us", ours_cpu, "µs CPU/call (client process)", "requests.Session", requests_cpu)
+    emit("python_pay_url_vs_httpx_cpu_us", ours_cpu, "µs CPU/call (client process)", "httpx.Client",
+         costs["httpx"][1])
 
 
 def awaited():
@@ -200,6 +219,43 @@ def memory():
          "RSS after 1,000 calls (MB)", after_first)
 
 
+def pay_many_memory():
+    """The peak RSS of pay_many(10,000 orders) over that of pay_many(1,000), each run with fresh
+    order ids and a fresh client whose journal is a SQLite file (the default in-memory journal
+    keeps a row per paid order by design, which is not the run's own memory)."""
+    import tempfile
+
+    small, big = max(100, int(1000 * SCALE)), max(1000, int(10_000 * SCALE))
+
+    def peak(n, first, directory):
+        client = dajisaas.Client(KEY, SECRET, base_url=URL,
+                                 journal=f"sqlite://{directory}/journal-{first}.db")
+        ids = [str(first + i) for i in range(n)]
+        top, done = [rss_mb()], threading.Event()
+
+        def watch():
+            while not done.wait(0.005):
+                top[0] = max(top[0], rss_mb())
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        start = time.perf_counter()
+        run = client.pay_many(ids, 16)
+        seconds = time.perf_counter() - start
+        done.set()
+        watcher.join()
+        assert run.summary["paid"] == n, run.summary
+        return max(top[0], rss_mb()), n / seconds
+
+    with tempfile.TemporaryDirectory() as directory:
+        peak(small, 2_320_000_000_000_000_000, directory)  # warms up
+        base, _ = peak(small, 2_321_000_000_000_000_000, directory)
+        top, per_s = peak(big, 2_322_000_000_000_000_000, directory)
+    emit("python_pay_many_rss_growth_mb", top - base,
+         f"MB, peak RSS of pay_many({big} orders, 16 in flight, SQLite journal, {per_s:.0f} orders/s) "
+         f"over pay_many({small})", f"peak RSS of pay_many({small} orders) (MB)", base)
+
+
 def import_time():
     def median_ms(code):
         runs = []
@@ -213,5 +269,5 @@ def import_time():
     emit("python_import_ms_added", median_ms("import dajisaas") - base, "ms", "python -c pass (ms)", base)
 
 
-for step in (sequential, awaited, awaits_in_flight, signing, threads, memory, import_time):
+for step in (sequential, awaited, awaits_in_flight, signing, threads, memory, pay_many_memory, import_time):
     step()
