@@ -1,11 +1,13 @@
-/* Per-call cost of daji_client_pay_url from C: bench.c CALLS ROUNDS, with DAJISAAS_* set. Prints one
- * JSON line (the median of the rounds); bench/report.py compares it with the Rust core's.
+/* Per-call cost of daji_client_pay_url from C: bench.c CALLS ROUNDS, with DAJISAAS_* set. Prints two
+ * JSON lines, wall time and this process's CPU time (the core's threads included) per call, each
+ * the median of the rounds; bench/report.py compares them with the Rust core's.
  * bench.c --clients N: creates HTTPS clients for bench/clients.py, which counts the files they
  * open (prints start, first, later, each time waiting for a line on stdin, then the times). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <dajisaas.h>
@@ -14,6 +16,14 @@ static double now_us(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+/* CPU time (user + system) this process has used so far, every thread included. */
+static double cpu_us(void) {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return (double)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6 +
+         (double)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
 }
 
 static int compare(const void *a, const void *b) {
@@ -72,19 +82,25 @@ int main(int argc, char **argv) {
   daji_client *client = NULL;
   if (daji_client_new(&options, &client) != DAJI_OK) return 1;
   const char *ids[] = {"2257455039610311973"};
-  double per_call[64];
+  double per_call[64], cpu_per_call[64];
   if (rounds > 64) rounds = 64;
   for (int r = -1; r < rounds; r++) { /* round -1 warms up */
-    double start = now_us();
+    double start = now_us(), cpu = cpu_us();
     for (int i = 0; i < calls; i++) {
       char *url = NULL;
       if (daji_client_pay_url(client, ids, 1, &url, NULL) != DAJI_OK) return 1;
       daji_string_free(url);
     }
-    if (r >= 0) per_call[r] = (now_us() - start) / calls;
+    if (r >= 0) {
+      per_call[r] = (now_us() - start) / calls;
+      cpu_per_call[r] = (cpu_us() - cpu) / calls;
+    }
   }
   qsort(per_call, (size_t)rounds, sizeof per_call[0], compare);
+  qsort(cpu_per_call, (size_t)rounds, sizeof cpu_per_call[0], compare);
   printf("{\"figure\":\"c_pay_url_us\",\"value\":%.3f,\"unit\":\"µs/call\"}\n", per_call[rounds / 2]);
+  printf("{\"figure\":\"c_pay_url_cpu_us\",\"value\":%.3f,\"unit\":\"µs CPU/call (client process)\"}\n",
+         cpu_per_call[rounds / 2]);
   daji_client_free(client);
   return 0;
 }
