@@ -3,7 +3,8 @@
 # into a scratch prefix, build the C test against the installed copy with -Wall -Wextra -Werror,
 # and run it against fresh sandboxes: linked to the shared library, to the static library, under
 # valgrind, and built by clang with AddressSanitizer (and its leak checker) and
-# UndefinedBehaviorSanitizer. Then build and run the README's example through pkg-config.
+# UndefinedBehaviorSanitizer. The fork test (tests/c/test_fork.c) runs linked to the shared library
+# and with the sanitizers. Then build and run the README's example through pkg-config.
 # The C test runs every row of the behaviour table tests/vectors/outcomes.json, converted here to
 # a TSV (the client's options, then one line per row); each sandbox is started with the table's
 # settings, and its counters are checked against the table's afterwards.
@@ -32,6 +33,15 @@ cc $CFLAGS tests/c/test_dajisaas.c $(pkg-config --cflags dajisaas) "$prefix/lib/
 clang $CFLAGS -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
   tests/c/test_dajisaas.c $(pkg-config --cflags --libs dajisaas) -Wl,-rpath,"$prefix/lib" \
   -o "$out/test_asan"
+# The fork test: shared library and sanitizers (not valgrind: it follows the children, which
+# leave the parent's runtime untouched, and would count that as lost).
+# shellcheck disable=SC2046,SC2086
+cc $CFLAGS tests/c/test_fork.c $(pkg-config --cflags --libs dajisaas) \
+  -Wl,-rpath,"$prefix/lib" -o "$out/test_fork"
+# shellcheck disable=SC2046,SC2086
+clang $CFLAGS -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+  tests/c/test_fork.c $(pkg-config --cflags --libs dajisaas) -Wl,-rpath,"$prefix/lib" \
+  -o "$out/test_fork_asan"
 # shellcheck disable=SC2046,SC2086
 cc $CFLAGS tests/c/example.c $(pkg-config --cflags --libs dajisaas) \
   -Wl,-rpath,"$prefix/lib" -o "$out/example"
@@ -77,5 +87,9 @@ DAJI_TABLE_THREADS=1 table_run valgrind -q --leak-check=full --errors-for-leak-k
   --error-exitcode=1 "$out/test_shared" "$vectors" "$outcomes"
 echo "--- built by clang with AddressSanitizer and UndefinedBehaviorSanitizer"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 table_run "$out/test_asan" "$vectors" "$outcomes"
+echo "--- fork(): a client made before fork() in 4 children, and clients made and freed in them"
+DAJI_EXPECT_REQUESTS=31 scripts/with-sandbox.sh "$out/test_fork"
+echo "--- fork(), built by clang with AddressSanitizer and UndefinedBehaviorSanitizer"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 DAJI_EXPECT_REQUESTS=31 scripts/with-sandbox.sh "$out/test_fork_asan"
 echo "--- the README example, built with pkg-config"
 scripts/with-sandbox.sh "$out/example"
