@@ -27,11 +27,18 @@ pub fn order_id(obj: &Bound<'_, PyAny>, what: &str) -> Result<String, Error> {
             .map(|c| c.into_owned())
             .map_err(|_| Error::invalid(format!("{what} is not valid UTF-8 text")));
     }
-    if obj.is_instance_of::<PyInt>() {
-        return obj
-            .str()
-            .and_then(|s| s.to_cow().map(|c| c.into_owned()))
-            .map_err(|e| Error::invalid(format!("{what} could not be read: {e}")));
+    // `operator.index` semantics: an int, an int subclass (its value, not its own `__str__`),
+    // or any integer that implements `__index__` (numpy.int64, numpy.uint64).
+    if obj.is_instance_of::<PyInt>() || obj.hasattr("__index__").unwrap_or(false) {
+        let py = obj.py();
+        // SAFETY: PyNumber_Index takes a borrowed object and returns a new reference or NULL
+        // with an exception set, which `from_owned_ptr_or_err` takes over.
+        let index =
+            unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyNumber_Index(obj.as_ptr())) };
+        return index
+            .and_then(|int| py.get_type::<PyInt>().call_method1("__repr__", (int,)))
+            .and_then(|digits| digits.extract::<String>())
+            .map_err(|e| Error::invalid(format!("{what} could not be read as an integer: {e}")));
     }
     Err(Error::invalid(format!(
         "{what} must be a str or int, not {}",

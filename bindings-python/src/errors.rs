@@ -2,9 +2,11 @@
 //!
 //! An exception is built without running any Python bytecode, so that a signal handler can never
 //! fire inside the conversion and replace the library's error with its own: the instance is made
-//! by `BaseException.__new__(cls, message)` (C code; the class's Python `__init__` is not run)
-//! and its fields are put straight into its `__dict__`, which is what `DajisaasError.__init__`
-//! would have done. The classes are looked up once, when the module loads.
+//! by the class's `__new__`, which is C code (`BaseException.__new__`, or `OSError.__new__` for
+//! the two errors that are also built-in `ConnectionError`/`TimeoutError`; the class's Python
+//! `__init__` is not run), its `args` set to `(message,)` (so that it pickles), and its fields
+//! put straight into its `__dict__`, which is what `DajisaasError.__init__` would have done. The
+//! classes are looked up once, when the module loads.
 
 use dajisaas::Error;
 use pyo3::prelude::*;
@@ -15,8 +17,6 @@ struct Classes {
     /// `ERRORS_BY_CODE`: code -> class.
     by_code: Py<PyDict>,
     internal: Py<PyAny>,
-    /// `BaseException.__new__`.
-    new: Py<PyAny>,
 }
 
 static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
@@ -31,11 +31,6 @@ pub fn load(py: Python<'_>) -> PyResult<()> {
                 .cast_into::<PyDict>()?
                 .unbind(),
             internal: module.getattr("InternalError")?.unbind(),
-            new: py
-                .import("builtins")?
-                .getattr("BaseException")?
-                .getattr("__new__")?
-                .unbind(),
         })
     })?;
     Ok(())
@@ -51,7 +46,9 @@ fn build(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
         None => classes.internal.bind(py).clone(),
     };
     let message = PyString::new(py, error.message());
-    let exception = classes.new.bind(py).call1((&class, &message))?;
+    let new = class.getattr(pyo3::intern!(py, "__new__"))?;
+    let exception = new.call1((&class, &message))?;
+    exception.setattr(pyo3::intern!(py, "args"), (&message,))?;
     let fields = exception.getattr(pyo3::intern!(py, "__dict__"))?;
     let fields = fields.cast::<PyDict>()?;
     fields.set_item(pyo3::intern!(py, "message"), message)?;

@@ -98,6 +98,10 @@ fn _dajisaas(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<results::PayManyItem>()?;
     m.add_class::<results::PayManyResult>()?;
     m.add_class::<bridge::CallHandle>()?;
+    m.add_function(wrap_pyfunction!(results::_restore_pay_url, m)?)?;
+    m.add_function(wrap_pyfunction!(results::_restore_payment, m)?)?;
+    m.add_function(wrap_pyfunction!(results::_restore_pay_many_item, m)?)?;
+    m.add_function(wrap_pyfunction!(results::_restore_pay_many_result, m)?)?;
     m.add_function(wrap_pyfunction!(sign, m)?)?;
     m.add_function(wrap_pyfunction!(signing_string_masked, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;

@@ -1,8 +1,11 @@
-//! Immutable result objects with readable `repr`s.
+//! Immutable result objects: readable `repr`s in Python values, `to_dict()`, equality by value,
+//! pickling (`__reduce__` to a `_restore_*` function of this module, the answer's `data` kept as
+//! its exact JSON text), copying (they are immutable: a copy is the object itself) and weak
+//! references, so that they can be stored, cached and sent between processes.
 
 use pyo3::BoundObject;
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyDict, PyList, PyTuple};
 use serde_json::Value;
 
 use crate::convert::to_python;
@@ -17,8 +20,29 @@ where
     Ok(object.into_any().into_bound().repr()?.to_string())
 }
 
+/// `(restore, (fields…))` for `__reduce__`: `restore` is this module's function of that name.
+fn reduce<'py>(
+    py: Python<'py>,
+    restore: &str,
+    fields: impl IntoPyObject<'py, Target = PyTuple>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let module = py.import("dajisaas._dajisaas")?;
+    let fields = fields.into_pyobject(py).map_err(Into::into)?;
+    PyTuple::new(
+        py,
+        [module.getattr(restore)?, fields.into_any().into_bound()],
+    )
+}
+
+/// The answer's `data` back from its JSON text.
+fn parse_data(text: &str) -> PyResult<Value> {
+    serde_json::from_str(text)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("data is not JSON: {e}")))
+}
+
 /// A cashier link for one or more orders.
-#[pyclass(frozen, module = "dajisaas._dajisaas")]
+#[pyclass(frozen, weakref, eq, module = "dajisaas._dajisaas")]
+#[derive(PartialEq)]
 pub struct PayUrl {
     #[pyo3(get)]
     url: String,
@@ -37,6 +61,36 @@ impl PayUrl {
     #[getter]
     fn data<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.raw)
+    }
+
+    /// The fields as a dict, `data` included.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        dict.set_item("url", &self.url)?;
+        dict.set_item("order_ids", &self.order_ids)?;
+        dict.set_item("trace_id", &self.trace_id)?;
+        dict.set_item("attempts", self.attempts)?;
+        dict.set_item("data", to_python(py, &self.raw)?)?;
+        Ok(dict)
+    }
+
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let fields = (
+            self.url.clone(),
+            self.order_ids.clone(),
+            self.trace_id.clone(),
+            self.attempts,
+            self.raw.to_string(),
+        );
+        reduce(py, "_restore_pay_url", fields)
+    }
+
+    fn __copy__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
+        slf
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -62,8 +116,27 @@ impl From<dajisaas::PayUrl> for PayUrl {
     }
 }
 
+/// A `PayUrl` from its pickled fields.
+#[pyfunction]
+pub fn _restore_pay_url(
+    url: String,
+    order_ids: Vec<String>,
+    trace_id: Option<String>,
+    attempts: u32,
+    data: &str,
+) -> PyResult<PayUrl> {
+    Ok(PayUrl {
+        url,
+        order_ids,
+        trace_id,
+        attempts,
+        raw: parse_data(data)?,
+    })
+}
+
 /// A completed password-free payment.
-#[pyclass(frozen, module = "dajisaas._dajisaas")]
+#[pyclass(frozen, weakref, eq, module = "dajisaas._dajisaas")]
+#[derive(PartialEq)]
 pub struct Payment {
     #[pyo3(get)]
     order_id: String,
@@ -86,6 +159,38 @@ impl Payment {
     #[getter]
     fn data<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.raw)
+    }
+
+    /// The fields as a dict, `data` included.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        dict.set_item("order_id", &self.order_id)?;
+        dict.set_item("pay_channel", &self.pay_channel)?;
+        dict.set_item("attempts", self.attempts)?;
+        dict.set_item("trace_id", &self.trace_id)?;
+        dict.set_item("replayed", self.replayed)?;
+        dict.set_item("data", to_python(py, &self.raw)?)?;
+        Ok(dict)
+    }
+
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let fields = (
+            self.order_id.clone(),
+            self.pay_channel.clone(),
+            self.attempts,
+            self.trace_id.clone(),
+            self.replayed,
+            self.raw.to_string(),
+        );
+        reduce(py, "_restore_payment", fields)
+    }
+
+    fn __copy__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
+        slf
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -113,14 +218,34 @@ impl From<dajisaas::Payment> for Payment {
     }
 }
 
+/// A `Payment` from its pickled fields.
+#[pyfunction]
+pub fn _restore_payment(
+    order_id: String,
+    pay_channel: Option<String>,
+    attempts: u32,
+    trace_id: Option<String>,
+    replayed: bool,
+    data: &str,
+) -> PyResult<Payment> {
+    Ok(Payment {
+        order_id,
+        pay_channel,
+        attempts,
+        trace_id,
+        replayed,
+        raw: parse_data(data)?,
+    })
+}
+
 /// One order of a `pay_many` run: its id, its outcome in one word (`paid`, `declined`,
 /// `unknown`, `in_progress`, `failed`), and the `Payment` or the error (an exception object).
-#[pyclass(frozen, module = "dajisaas._dajisaas")]
+#[pyclass(frozen, weakref, module = "dajisaas._dajisaas")]
 pub struct PayManyItem {
     #[pyo3(get)]
     order_id: String,
     #[pyo3(get)]
-    outcome: &'static str,
+    outcome: String,
     #[pyo3(get)]
     payment: Option<Py<Payment>>,
     #[pyo3(get)]
@@ -129,6 +254,40 @@ pub struct PayManyItem {
 
 #[pymethods]
 impl PayManyItem {
+    /// The fields as a dict: `payment` as its dict, `error` as `code`, `message`, `trace_id`,
+    /// `api_code`, `http_status` and `attempts`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        dict.set_item("order_id", &self.order_id)?;
+        dict.set_item("outcome", &self.outcome)?;
+        let payment = match &self.payment {
+            Some(p) => Some(p.get().to_dict(py)?),
+            None => None,
+        };
+        dict.set_item("payment", payment)?;
+        dict.set_item("error", self.error_dict(py)?)?;
+        Ok(dict)
+    }
+
+    /// Equal when every field is: the errors compared by their fields (exceptions themselves
+    /// compare by identity).
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let Ok(other) = other.cast::<PayManyItem>() else {
+            return Ok(false);
+        };
+        self.to_dict(py)?.eq(other.get().to_dict(py)?)
+    }
+
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let fields = (
+            self.order_id.clone(),
+            self.outcome.clone(),
+            self.payment.as_ref().map(|p| p.clone_ref(py)),
+            self.error.as_ref().map(|e| e.clone_ref(py)),
+        );
+        reduce(py, "_restore_pay_many_item", fields)
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let detail = match (&self.payment, &self.error) {
             (Some(payment), _) => format!("payment={}", payment.bind(py).repr()?),
@@ -138,15 +297,33 @@ impl PayManyItem {
         Ok(format!(
             "PayManyItem(order_id={}, outcome={}, {detail})",
             repr(py, &self.order_id)?,
-            repr(py, self.outcome)?
+            repr(py, &self.outcome)?
         ))
     }
 }
 
 impl PayManyItem {
+    fn error_dict<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(error) = &self.error else {
+            return Ok(None);
+        };
+        let (error, dict) = (error.bind(py), PyDict::new(py));
+        for field in [
+            "code",
+            "message",
+            "trace_id",
+            "api_code",
+            "http_status",
+            "attempts",
+        ] {
+            dict.set_item(field, error.getattr(field)?)?;
+        }
+        Ok(Some(dict))
+    }
+
     /// Built on a Python thread: the error becomes the exception of its code.
     pub fn new(py: Python<'_>, item: dajisaas::PayManyItem) -> PyResult<Self> {
-        let outcome = item.outcome.as_str();
+        let outcome = item.outcome.as_str().to_string();
         let (payment, error) = match item.result {
             Ok(payment) => (Some(Py::new(py, Payment::from(payment))?), None),
             Err(error) => (None, Some(to_py_err(py, error).into_value(py).into_any())),
@@ -160,9 +337,25 @@ impl PayManyItem {
     }
 }
 
+/// A `PayManyItem` from its pickled fields.
+#[pyfunction]
+pub fn _restore_pay_many_item(
+    order_id: String,
+    outcome: String,
+    payment: Option<Py<Payment>>,
+    error: Option<Py<PyAny>>,
+) -> PayManyItem {
+    PayManyItem {
+        order_id,
+        outcome,
+        payment,
+        error,
+    }
+}
+
 /// What `pay_many` returns: `results`, one `PayManyItem` per order in input order (repeats
 /// dropped), and `summary`, a dict from each outcome word to its count (zeros included).
-#[pyclass(frozen, module = "dajisaas._dajisaas")]
+#[pyclass(frozen, weakref, module = "dajisaas._dajisaas")]
 pub struct PayManyResult {
     #[pyo3(get)]
     results: Py<PyList>,
@@ -172,6 +365,32 @@ pub struct PayManyResult {
 
 #[pymethods]
 impl PayManyResult {
+    /// `{"results": [item dicts], "summary": {...}}`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let results = PyList::empty(py);
+        for item in self.results.bind(py).iter() {
+            results.append(item.cast::<PayManyItem>()?.get().to_dict(py)?)?;
+        }
+        let dict = PyDict::new(py);
+        dict.set_item("results", results)?;
+        dict.set_item("summary", self.summary.bind(py).call_method0("copy")?)?;
+        Ok(dict)
+    }
+
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let Ok(other) = other.cast::<PayManyResult>() else {
+            return Ok(false);
+        };
+        let other = other.get();
+        Ok(self.summary.bind(py).eq(other.summary.bind(py))?
+            && self.results.bind(py).eq(other.results.bind(py))?)
+    }
+
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let fields = (self.results.clone_ref(py), self.summary.clone_ref(py));
+        reduce(py, "_restore_pay_many_result", fields)
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!(
             "PayManyResult(summary={}, results=[{} items])",
@@ -193,4 +412,10 @@ impl PayManyResult {
             summary: to_python(py, &report.summary.to_json())?.unbind(),
         })
     }
+}
+
+/// A `PayManyResult` from its pickled fields.
+#[pyfunction]
+pub fn _restore_pay_many_result(results: Py<PyList>, summary: Py<PyAny>) -> PayManyResult {
+    PayManyResult { results, summary }
 }

@@ -7,9 +7,11 @@ call's future on the running loop and finding that loop's bridge.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Mapping, Optional
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Mapping, NoReturn, Optional, Type
 
 from . import _dajisaas as _native
+from ._errors import InvalidArgumentError
 from ._runtime import bridge as _bridge
 from ._runtime import emit_logs as _emit_logs
 from ._runtime import refresh_levels as _refresh_levels
@@ -34,6 +36,21 @@ def _import_asyncio() -> None:
     _get_running_loop = get_running_loop
 
 
+class _Closed:
+    """Stands in for the native client of a closed client: every call is refused, nothing sent."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, method: str) -> NoReturn:
+        raise InvalidArgumentError(f"this {self._name} is closed: make a new one to call {method}")
+
+    def __repr__(self) -> str:
+        return f"{self._name}(closed)"
+
+
 class Client:
     """A blocking client, safe to share between threads; the GIL is released during calls.
 
@@ -44,9 +61,14 @@ class Client:
 
     A waiting call wakes every 100 ms to run signal handlers: their exceptions (Ctrl-C's
     ``KeyboardInterrupt``) propagate at once while the call runs to its outcome in the core.
+
+    ``close()`` (or leaving a ``with Client(...) as client:`` block) lets the client's
+    connections go; a closed client refuses calls with ``InvalidArgumentError``. Calls already
+    under way run to their outcome.
     """
 
-    __slots__ = ("_native",)
+    __slots__ = ("_native", "__weakref__")
+    _native: Any
 
     def __init__(self, app_key: str, app_secret: str, **options: Unpack[ClientOptions]) -> None:
         _refresh_levels()
@@ -141,6 +163,21 @@ class Client:
         finally:
             _emit_logs()
 
+    def close(self) -> None:
+        """Lets the client's connections go; later calls are refused. Closing twice is fine."""
+        self._native = _Closed("Client")
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        kind: Optional[Type[BaseException]],
+        error: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
     def __repr__(self) -> str:
         return repr(self._native)
 
@@ -150,9 +187,11 @@ class AsyncClient:
 
     Each call returns an ``asyncio.Future`` of the running loop, settled on the loop's own
     thread. Cancelling it only stops the waiting: the call runs to its outcome in the core.
+    ``async with AsyncClient(...) as client:`` closes it at the end (``aclose()``/``close()``).
     """
 
-    __slots__ = ("_native",)
+    __slots__ = ("_native", "__weakref__")
+    _native: Any
 
     def __init__(self, app_key: str, app_secret: str, **options: Unpack[ClientOptions]) -> None:
         _import_asyncio()
@@ -259,6 +298,26 @@ class AsyncClient:
         future: asyncio.Future[Any] = loop.create_future()
         self._native.request(_bridge(loop), future, method, path, params)
         return future
+
+    def close(self) -> None:
+        """Lets the client's connections go; later calls are refused. Calls already under way
+        run to their outcome. Closing twice is fine."""
+        self._native = _Closed("AsyncClient")
+
+    async def aclose(self) -> None:
+        """``close()``, awaitable (what ``async with`` calls)."""
+        self.close()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: Optional[Type[BaseException]],
+        error: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         return repr(self._native)

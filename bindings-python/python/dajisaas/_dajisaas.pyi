@@ -1,14 +1,15 @@
 """Type stubs of the native module (see __init__.py for the package's documentation)."""
 
 import asyncio
-from typing import Any, Callable, Iterable, Literal, Mapping, Optional, Union
+from typing import Any, Callable, Iterable, Literal, Mapping, Optional, SupportsIndex, Union
 
 from typing_extensions import Unpack
 
 from ._errors import DajisaasError
 from ._options import ClientConfig, ClientOptions, PayManyOutcome, PaymentRecord, PaymentState
 
-OrderId = Union[str, int]
+# Any integer with ``__index__`` (numpy.int64, numpy.uint64) is taken like an int.
+OrderId = Union[str, int, SupportsIndex]
 Method = Literal["GET", "POST", "get", "post"]
 
 __version__: str
@@ -33,6 +34,11 @@ class PayUrl:
     @property
     def data(self) -> dict[str, Any]:
         """The whole ``data`` object of the answer, unknown fields included."""
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict, ``data`` included."""
+    def __eq__(self, other: object) -> bool: ...
+    def __copy__(self) -> "PayUrl": ...
+    def __deepcopy__(self, memo: Any) -> "PayUrl": ...
 
 class Payment:
     """A completed password-free payment."""
@@ -52,6 +58,11 @@ class Payment:
     @property
     def data(self) -> dict[str, Any]:
         """The whole ``data`` object of the answer, unknown fields included."""
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict, ``data`` included."""
+    def __eq__(self, other: object) -> bool: ...
+    def __copy__(self) -> "Payment": ...
+    def __deepcopy__(self, memo: Any) -> "Payment": ...
 
 class PayManyItem:
     """One order of a ``pay_many`` run: the ``payment`` when ``outcome`` is ``paid``, else the
@@ -65,6 +76,11 @@ class PayManyItem:
     def payment(self) -> Optional[Payment]: ...
     @property
     def error(self) -> Optional[DajisaasError]: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict: ``payment`` and ``error`` as dicts."""
+    def __eq__(self, other: object) -> bool: ...
+    def __copy__(self) -> "PayManyItem": ...
+    def __deepcopy__(self, memo: Any) -> "PayManyItem": ...
 
 class PayManyResult:
     """What ``pay_many`` returns: one item per order in input order, and each outcome's count."""
@@ -73,6 +89,11 @@ class PayManyResult:
     def results(self) -> list[PayManyItem]: ...
     @property
     def summary(self) -> dict[PayManyOutcome, int]: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict: ``results`` as dicts, and ``summary``."""
+    def __eq__(self, other: object) -> bool: ...
+    def __copy__(self) -> "PayManyResult": ...
+    def __deepcopy__(self, memo: Any) -> "PayManyResult": ...
 
 class CallHandle:
     def stop(self) -> None: ...

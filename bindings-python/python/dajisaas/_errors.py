@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import ClassVar, Dict, Optional, Type
 
 
@@ -49,14 +50,16 @@ class InvalidArgumentError(DajisaasError, ValueError):
     code = "invalid_argument"
 
 
-class ConnectionError(DajisaasError):  # noqa: A001 - named after its code, as in every language
-    """DNS, connect, TLS or connection-lost failure."""
+class ConnectionError(DajisaasError, builtins.ConnectionError):  # noqa: A001 - named after its code
+    """DNS, connect, TLS or connection-lost failure; also a built-in ``ConnectionError``, so
+    ``except ConnectionError:`` (and ``except OSError:``) catches it."""
 
     code = "connection"
 
 
-class TimeoutError(DajisaasError):  # noqa: A001
-    """No answer within the timeout."""
+class TimeoutError(DajisaasError, builtins.TimeoutError):  # noqa: A001
+    """No answer within the timeout (never for a payment that may have been sent: that is
+    ``PaymentOutcomeUnknownError``); also a built-in ``TimeoutError``."""
 
     code = "timeout"
 
