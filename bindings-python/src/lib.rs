@@ -60,6 +60,7 @@ fn signing_string_masked(py: Python<'_>, params: &Bound<'_, PyAny>) -> PyResult<
 
 /// Panics inside the panic boundary, so that tests can show a Rust panic surfaces as
 /// `InternalError` and leaves the interpreter running.
+#[cfg(feature = "test-hooks")]
 #[pyfunction]
 fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
     run(py, || -> dajisaas::Result<()> {
@@ -71,6 +72,7 @@ fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
 /// signal is raised in C (Python's handler only marks it as tripped) before the exception is
 /// built, so that a conversion running Python bytecode would run the handler inside it. Signal
 /// 0 raises nothing.
+#[cfg(feature = "test-hooks")]
 #[pyfunction]
 fn _error_with_signal_pending_for_tests(py: Python<'_>, code: &str, signum: i32) -> PyResult<()> {
     let code = dajisaas::ErrorCode::from_name(code).ok_or_else(|| {
@@ -104,8 +106,11 @@ fn _dajisaas(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(results::_restore_pay_many_result, m)?)?;
     m.add_function(wrap_pyfunction!(sign, m)?)?;
     m.add_function(wrap_pyfunction!(signing_string_masked, m)?)?;
-    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
-    m.add_function(wrap_pyfunction!(_error_with_signal_pending_for_tests, m)?)?;
+    #[cfg(feature = "test-hooks")]
+    {
+        m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+        m.add_function(wrap_pyfunction!(_error_with_signal_pending_for_tests, m)?)?;
+    }
     m.add_function(wrap_pyfunction!(blocking::_stop_delivery, m)?)?;
     m.add_function(wrap_pyfunction!(logs::_set_log_levels, m)?)?;
     m.add_function(wrap_pyfunction!(logs::_take_log_records, m)?)?;

@@ -72,6 +72,21 @@ class Sandbox:
         self.process.wait()
 
 
+# The test hooks (`_panic_for_tests`, ...) exist only in builds with the `test-hooks` feature:
+# scripts/test.sh builds with it; the release artifacts, tested by check-artifacts.sh with
+# DAJISAAS_TEST_HOOKS=absent, must not have them.
+HOOKS_EXPECTED = os.environ.get("DAJISAAS_TEST_HOOKS", "present") == "present"
+
+
+def native_hook(name: str) -> Any:
+    """A test hook of the native module, or a skip in a release artifact, which has none."""
+    from dajisaas import _dajisaas
+
+    if not HOOKS_EXPECTED:
+        pytest.skip("a release artifact has no test hooks")
+    return getattr(_dajisaas, name)
+
+
 class KeepRecords(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)

@@ -6,7 +6,7 @@ from typing import Any, Callable
 import pytest
 
 import dajisaas
-from conftest import Sandbox, make_client
+from conftest import HOOKS_EXPECTED, Sandbox, make_client, native_hook
 
 BAD_ID_LISTS = [
     ([1.5], "orderIds[0] must be a str or int, not float"),
@@ -83,9 +83,15 @@ def test_sign_rejects_non_mappings() -> None:
         dajisaas.sign([("a", "b")], "s")  # type: ignore[arg-type]
 
 
+def test_the_test_hooks_are_only_in_test_builds() -> None:
+    hooks = [h for h in ("_panic_for_tests", "_error_with_signal_pending_for_tests")
+             if hasattr(dajisaas._dajisaas, h)]
+    assert hooks == (["_panic_for_tests", "_error_with_signal_pending_for_tests"] if HOOKS_EXPECTED else [])
+
+
 def test_a_rust_panic_becomes_internal_error(sandbox: Sandbox) -> None:
     with pytest.raises(dajisaas.InternalError) as caught:
-        dajisaas._dajisaas._panic_for_tests()  # type: ignore[attr-defined]
+        native_hook("_panic_for_tests")()
     assert "a bug" in caught.value.message
     # The interpreter and the client are still fine.
     assert make_client(sandbox).pay_url(["1"]).attempts == 1

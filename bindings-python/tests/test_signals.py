@@ -16,7 +16,7 @@ from typing import Iterator, List, Optional
 import pytest
 
 import dajisaas
-from conftest import APP_KEY, Sandbox
+from conftest import APP_KEY, Sandbox, native_hook
 
 # 9002: deducted, then the answer is held back for the sandbox's --hang-ms (3000 ms here).
 HANGING = "9002000000000000{:03d}"
@@ -127,7 +127,7 @@ def test_library_error_built_while_a_signal_is_pending_keeps_its_class(
     # Python bytecode, the handler's Alarm would have fired inside it (and the old code turned
     # that into a RuntimeError). Now the library error comes out with its class, and the Alarm
     # fires at the next bytecode, with the library error as its context.
-    raise_ = getattr(dajisaas._dajisaas, "_error_with_signal_pending_for_tests")
+    raise_ = native_hook("_error_with_signal_pending_for_tests")
     caught: List[BaseException] = []
 
     def call() -> None:
@@ -157,7 +157,7 @@ def test_library_error_built_while_a_signal_is_pending_keeps_its_class(
 
 
 def test_exception_fields_match_the_classes_constructor() -> None:
-    built = getattr(dajisaas._dajisaas, "_error_with_signal_pending_for_tests")
+    built = native_hook("_error_with_signal_pending_for_tests")
     with pytest.raises(dajisaas.PaymentOutcomeUnknownError) as caught:
         built("payment_outcome_unknown", 0)  # signal 0: nothing is raised
     e = caught.value
