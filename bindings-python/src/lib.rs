@@ -35,6 +35,8 @@ mod convert;
 mod errors;
 mod logs;
 mod results;
+#[cfg(feature = "testing")]
+mod testing;
 
 use pyo3::prelude::*;
 
@@ -100,6 +102,8 @@ fn _dajisaas(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<results::PayManyItem>()?;
     m.add_class::<results::PayManyResult>()?;
     m.add_class::<bridge::CallHandle>()?;
+    #[cfg(feature = "testing")]
+    m.add_class::<testing::NativeSandbox>()?;
     m.add_function(wrap_pyfunction!(results::_restore_pay_url, m)?)?;
     m.add_function(wrap_pyfunction!(results::_restore_payment, m)?)?;
     m.add_function(wrap_pyfunction!(results::_restore_pay_many_item, m)?)?;
