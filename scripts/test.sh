@@ -52,7 +52,7 @@ python_setup() {
   [ -x .venv/bin/python ] || python3 -m venv .venv || return 1
   .venv/bin/pip install -q --disable-pip-version-check -r bindings-python/requirements-dev.txt &&
     cargo build -q -p daji --locked &&
-    MATURIN_PEP517_ARGS="--profile dev" .venv/bin/pip install -q --disable-pip-version-check \
+    MATURIN_PEP517_ARGS="--profile dev --features test-hooks" .venv/bin/pip install -q --disable-pip-version-check \
       --force-reinstall --no-deps ./bindings-python &&
     rm -rf target/wheels &&
     MATURIN_PEP517_ARGS="--profile dev" .venv/bin/pip wheel -q --disable-pip-version-check \
@@ -87,6 +87,14 @@ node_tests() {
 
 node_types() {
   (cd bindings-node && npx tsc --noEmit --strict --target es2020 --module commonjs --types node test/typed-example.ts)
+}
+
+fleet_chaos() {
+  # Issue 13's headline: 8 worker processes (Python, the daji command, Node) share one journal,
+  # PostgreSQL then SQLite, and pay 360 overlapping orders through a chaos sandbox while 36 of
+  # them per run are SIGKILLed at random and restarted; then no order paid twice, none lost.
+  # PostgreSQL: DAJISAAS_TEST_POSTGRES_URL when set, else scripts/postgres.sh start --until-exit.
+  .venv/bin/python tests/fleet/chaos.py
 }
 
 c_header_current() {
@@ -131,6 +139,7 @@ suite "node: npm ci, build, generated files current" node_setup
 suite "node: node --test against the sandbox" node_tests
 suite "node: tsc --strict on the typed example" node_types
 suite "node: npm pack installs into an empty project" ./scripts/node-pack-check.sh
+suite "journal: fleet chaos (8 workers in Python, daji and Node SIGKILLed and restarted; PostgreSQL, then SQLite)" fleet_chaos
 suite "c: include/dajisaas.h is what cbindgen generates" c_header_current
 suite "c: shared and static library, C test, valgrind, pkg-config example" c_tests
 suite "c: only libdajisaas exports C symbols" c_symbols_only_in_the_c_library
@@ -142,7 +151,7 @@ secrets_never_printed() {
   # The secrets the suites sign with (debug-mode tests use other, throwaway ones). None may
   # appear in anything the run printed: logs, errors, reprs, valgrind and CLI output.
   local secret found=0
-  for secret in sandbox-app-secret py-SECRET-d41c9a77 node-SECRET-5be1f0c3 cli-SECRET-9e0a71; do
+  for secret in sandbox-app-secret py-SECRET-d41c9a77 node-SECRET-5be1f0c3 cli-SECRET-9e0a71 fleet-SECRET-7c3e91d2; do
     local n
     n=$(grep -c -F -- "$secret" "$output_log" || true)
     # The label is masked so that this report does not print the secrets it looks for.
