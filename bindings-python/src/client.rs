@@ -9,7 +9,7 @@ use crate::blocking;
 use crate::bridge::{self, CallHandle, LoopBridge};
 use crate::convert;
 use crate::errors::run;
-use crate::results::{PayManyItem, PayManyResult, PayUrl, Payment};
+use crate::results::{PayManyItem, PayManyResult, PayUrl, Payment, PaymentRecord};
 
 /// The options of either client: the credentials and the keyword arguments as one JSON map, read
 /// by the core, which knows every option's type, range and default. Nothing is defaulted here.
@@ -123,6 +123,25 @@ fn pay_many_args(
     })
 }
 
+fn record_object(py: Python<'_>, record: dajisaas::PaymentRecord) -> PyResult<Py<PyAny>> {
+    Ok(Py::new(py, PaymentRecord::new(&record))?.into_any())
+}
+
+fn record_or_none(py: Python<'_>, record: Option<dajisaas::PaymentRecord>) -> PyResult<Py<PyAny>> {
+    match record {
+        Some(record) => record_object(py, record),
+        None => Ok(py.None()),
+    }
+}
+
+fn record_list(py: Python<'_>, records: Vec<dajisaas::PaymentRecord>) -> PyResult<Py<PyAny>> {
+    let records = records
+        .iter()
+        .map(|record| Py::new(py, PaymentRecord::new(record)))
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(pyo3::types::PyList::new(py, records)?.into_any().unbind())
+}
+
 fn json_object(py: Python<'_>, data: Value) -> PyResult<Py<PyAny>> {
     Ok(convert::to_python(py, &data)?.unbind())
 }
@@ -226,12 +245,12 @@ impl Client {
         PayManyResult::new(py, report)
     }
 
-    /// The journal's record of an order as a dict, or None.
-    fn payment_record<'py>(
+    /// The journal's record of an order, or None.
+    fn payment_record(
         &self,
-        py: Python<'py>,
-        order_id: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+        py: Python<'_>,
+        order_id: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<PaymentRecord>> {
         let id = run(py, || convert::order_id(order_id, "orderId"))?;
         let client = self.inner.clone();
         let record = blocking::call(
@@ -239,40 +258,35 @@ impl Client {
             &self.inner,
             async move { client.payment_record(id).await },
         )?;
-        convert::to_python(py, &record.map_or(Value::Null, |r| r.to_json()))
+        Ok(record.as_ref().map(PaymentRecord::new))
     }
 
-    /// The journal's records (dicts): all, or those in `state`.
+    /// The journal's records: all, or those in `state`.
     #[pyo3(signature = (state=None))]
-    fn payment_records<'py>(
-        &self,
-        py: Python<'py>,
-        state: Option<&str>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn payment_records(&self, py: Python<'_>, state: Option<&str>) -> PyResult<Vec<PaymentRecord>> {
         let state = run(py, || state.map(dajisaas::State::parse).transpose())?;
         let client = self.inner.clone();
         let records = blocking::call(py, &self.inner, async move {
             client.payment_records(state).await
         })?;
-        let records = Value::Array(records.iter().map(|r| r.to_json()).collect());
-        convert::to_python(py, &records)
+        Ok(records.iter().map(PaymentRecord::new).collect())
     }
 
     /// Records what a person found for an order whose outcome is unknown.
     #[pyo3(signature = (order_id, *, paid, note=""))]
-    fn resolve_payment<'py>(
+    fn resolve_payment(
         &self,
-        py: Python<'py>,
-        order_id: &Bound<'py, PyAny>,
+        py: Python<'_>,
+        order_id: &Bound<'_, PyAny>,
         paid: bool,
         note: &str,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    ) -> PyResult<PaymentRecord> {
         let id = run(py, || convert::order_id(order_id, "orderId"))?;
         let (client, note) = (self.inner.clone(), note.to_string());
         let record = blocking::call(py, &self.inner, async move {
             client.resolve_payment(id, paid, note).await
         })?;
-        convert::to_python(py, &record.to_json())
+        Ok(PaymentRecord::new(&record))
     }
 
     #[pyo3(signature = (method, path, params=None))]
@@ -442,11 +456,8 @@ impl AsyncClient {
             bridge,
             future,
             &self.inner,
-            async move {
-                let record = client.payment_record(id).await?;
-                Ok(record.map_or(Value::Null, |r| r.to_json()))
-            },
-            json_object,
+            async move { client.payment_record(id).await },
+            record_or_none,
         )
     }
 
@@ -465,11 +476,8 @@ impl AsyncClient {
             bridge,
             future,
             &self.inner,
-            async move {
-                let records = client.payment_records(state).await?;
-                Ok(Value::Array(records.iter().map(|r| r.to_json()).collect()))
-            },
-            json_object,
+            async move { client.payment_records(state).await },
+            record_list,
         )
     }
 
@@ -491,8 +499,8 @@ impl AsyncClient {
             bridge,
             future,
             &self.inner,
-            async move { Ok(client.resolve_payment(id, paid, note).await?.to_json()) },
-            json_object,
+            async move { client.resolve_payment(id, paid, note).await },
+            record_object,
         )
     }
 

@@ -419,3 +419,152 @@ impl PayManyResult {
 pub fn _restore_pay_many_result(results: Py<PyList>, summary: Py<PyAny>) -> PayManyResult {
     PayManyResult { results, summary }
 }
+
+/// The record's fields: the Python name and the JSON name (`PaymentRecord::to_json`).
+const RECORD_FIELDS: [(&str, &str); 14] = [
+    ("order_id", "orderId"),
+    ("state", "state"),
+    ("attempts", "attempts"),
+    ("trace_ids", "traceIds"),
+    ("pay_channel", "payChannel"),
+    ("error_code", "errorCode"),
+    ("message", "message"),
+    ("data", "data"),
+    ("owner", "owner"),
+    ("lease_until", "leaseUntil"),
+    ("created_at", "createdAt"),
+    ("updated_at", "updatedAt"),
+    ("resolved_by", "resolvedBy"),
+    ("note", "note"),
+];
+
+/// What the payment journal knows about one order's payment; times are UTC RFC 3339 strings.
+#[pyclass(frozen, weakref, eq, module = "dajisaas._dajisaas")]
+#[derive(PartialEq)]
+pub struct PaymentRecord {
+    /// `PaymentRecord::to_json`, the owner's `clientId` as `client_id`.
+    json: Value,
+}
+
+impl PaymentRecord {
+    pub fn new(record: &dajisaas::PaymentRecord) -> Self {
+        let mut json = record.to_json();
+        if let Some(owner) = json.get_mut("owner").and_then(Value::as_object_mut)
+            && let Some(id) = owner.remove("clientId")
+        {
+            owner.insert("client_id".into(), id);
+        }
+        PaymentRecord { json }
+    }
+
+    fn field<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, self.json.get(name).unwrap_or(&Value::Null))
+    }
+}
+
+#[pymethods]
+impl PaymentRecord {
+    #[getter]
+    fn order_id<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, "orderId")
+    }
+    /// `in_flight`, `paid`, `declined`, `unknown` or `not_paid`.
+    #[getter]
+    fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, "state")
+    }
+    #[getter]
+    fn attempts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, "attempts")
+    }
+    #[getter]
+    fn trace_ids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, "traceIds")
+    }
+    #[getter]
+    fn pay_channel<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, "payChannel")
+    }
+    #[getter]
+    fn error_code<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, "errorCode")
+    }
+    #[getter]
+    fn message<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, "message")
+    }
+    #[getter]
+    fn data<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, "data")
+    }
+    /// `{"host", "pid", "client_id"}`.
+    #[getter]
+    fn owner<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, "owner")
+    }
+    #[getter]
+    fn lease_until<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, "leaseUntil")
+    }
+    #[getter]
+    fn created_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, "createdAt")
+    }
+    #[getter]
+    fn updated_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, "updatedAt")
+    }
+    #[getter]
+    fn resolved_by<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, "resolvedBy")
+    }
+    #[getter]
+    fn note<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, "note")
+    }
+
+    /// The fields as a dict.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (name, key) in RECORD_FIELDS {
+            dict.set_item(name, self.field(py, key)?)?;
+        }
+        Ok(dict)
+    }
+
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        reduce(py, "_restore_payment_record", (self.json.to_string(),))
+    }
+
+    fn __copy__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
+        slf
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let shown = [
+            "order_id",
+            "state",
+            "attempts",
+            "trace_ids",
+            "pay_channel",
+            "error_code",
+        ]
+        .iter()
+        .zip(RECORD_FIELDS)
+        .map(|(name, (_, key))| Ok(format!("{name}={}", self.field(py, key)?.repr()?)))
+        .collect::<PyResult<Vec<_>>>()?;
+        Ok(format!("PaymentRecord({}, ...)", shown.join(", ")))
+    }
+}
+
+/// A `PaymentRecord` from its pickled JSON text.
+#[pyfunction]
+pub fn _restore_payment_record(json: &str) -> PyResult<PaymentRecord> {
+    Ok(PaymentRecord {
+        json: parse_data(json)?,
+    })
+}

@@ -19,9 +19,10 @@ pub struct NativeSandbox {
 impl NativeSandbox {
     fn with<T>(&self, f: impl FnOnce(&dajisaas_sandbox::Sandbox) -> T) -> PyResult<T> {
         let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        running.as_ref().map(f).ok_or_else(|| {
-            pyo3::exceptions::PyRuntimeError::new_err("this sandbox is closed")
-        })
+        running
+            .as_ref()
+            .map(f)
+            .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("this sandbox is closed"))
     }
 }
 
@@ -82,7 +83,11 @@ impl NativeSandbox {
 
     /// Stops serving; closing twice is fine.
     fn close(&self, py: Python<'_>) {
-        let running = self.running.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let running = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         py.detach(|| drop(running));
     }
 }

@@ -32,7 +32,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, Tuple
 
 REPO = Path(__file__).resolve().parents[2]
 DAJI = Path(os.environ.get("DAJI_BIN", REPO / "target" / "debug" / "daji"))

@@ -94,12 +94,13 @@ def test_the_journal_replays_refuses_and_reconciles(sandbox: Sandbox) -> None:
         client.prepare_pay("9003000000000000082")
     assert refused.value.attempts == 0
     unknown = client.payment_records("unknown")
-    assert [r["orderId"] for r in unknown] == ["9003000000000000082"]
+    assert [r.order_id for r in unknown] == ["9003000000000000082"]
     with pytest.raises(dajisaas.InvalidArgumentError, match="paid"):
         client.resolve_payment("2257164624870311982", paid=False)
     record = client.resolve_payment("9003000000000000082", paid=True, note="seen in 1688")
-    assert record["state"] == "paid"
-    assert client.payment_record("9003000000000000082")["note"] == "seen in 1688"  # type: ignore[index]
+    assert record.state == "paid"
+    again = client.payment_record("9003000000000000082")
+    assert again is not None and again.note == "seen in 1688" and again == record
     assert client.payment_record("2257164624870319999") is None
     stats = sandbox.stats()
     assert stats["payCalls"]["2257164624870311982"] == 1
@@ -113,8 +114,8 @@ def test_the_async_journal_calls(sandbox: Sandbox) -> None:
         await client.prepare_pay("2257164624870311983")
         assert (await client.prepare_pay("2257164624870311983")).replayed
         record = await client.payment_record("2257164624870311983")
-        assert record is not None and record["state"] == "paid"
-        assert [r["orderId"] for r in await client.payment_records("paid")] == ["2257164624870311983"]
+        assert record is not None and record.state == "paid"
+        assert [r.order_id for r in await client.payment_records("paid")] == ["2257164624870311983"]
         with pytest.raises(dajisaas.InvalidArgumentError):
             await client.resolve_payment("2257164624870311983", paid=True)
 

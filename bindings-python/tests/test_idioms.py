@@ -127,3 +127,21 @@ def test_results_pickle_copy_compare_and_convert(sandbox: Sandbox) -> None:
     assert declined["outcome"] == "declined" and declined["payment"] is None
     assert declined["error"]["code"] == "payment_declined" and declined["error"]["attempts"] == 4
     assert run.to_dict()["results"][0]["payment"]["replayed"] is True
+
+
+def test_journal_records_are_objects_like_the_other_results(sandbox: Sandbox) -> None:
+    client = make_client(sandbox)
+    client.prepare_pay(ORDER)
+    record = client.payment_record(ORDER)
+    assert record is not None and isinstance(record, dajisaas.PaymentRecord)
+    roundtrips(record)
+    assert record.state == "paid" and record.order_id == ORDER and record.attempts == 1
+    assert record.trace_ids and record.pay_channel == "alipay" and record.lease_until is None
+    assert record.owner["pid"] > 0 and record.owner["client_id"]
+    fields = record.to_dict()
+    assert fields["state"] == "paid" and fields["created_at"].endswith("Z")
+    assert list(fields) == ["order_id", "state", "attempts", "trace_ids", "pay_channel", "error_code",
+                            "message", "data", "owner", "lease_until", "created_at", "updated_at",
+                            "resolved_by", "note"]
+    assert repr(record).startswith(f"PaymentRecord(order_id='{ORDER}', state='paid', attempts=1, ")
+    assert client.payment_records("paid") == [record]

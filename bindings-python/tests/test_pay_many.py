@@ -115,7 +115,7 @@ def test_an_exception_of_on_progress_stops_the_run(slow: Sandbox) -> None:
     assert sum(calls.get(i, 0) for i in ids[2:]) == 0, calls
     # A payment under way when the run stopped reached its recorded outcome.
     record = client.payment_record(ids[1])
-    assert record is None or record["state"] == "paid", record
+    assert record is None or record.state == "paid", record
 
 
 def test_cancelling_the_asyncio_run_starts_nothing_new(slow: Sandbox) -> None:
@@ -134,7 +134,7 @@ def test_cancelling_the_asyncio_run_starts_nothing_new(slow: Sandbox) -> None:
     assert 1 <= sum(calls.values()) <= 3, calls
     assert sum(calls.get(i, 0) for i in ids[3:]) == 0, calls
     # Every payment that was sent has its outcome recorded: none is left in flight.
-    assert sorted(r["orderId"] for r in records if r["state"] == "paid") == sorted(calls), records
+    assert sorted(r.order_id for r in records if r.state == "paid") == sorted(calls), records
 
 
 def test_max_calls_per_second_paces_every_call_of_the_client() -> None:

@@ -478,7 +478,7 @@ class Run:
         del client
         wait = 0.0
         if in_flight:
-            until = max((parse_time(r["leaseUntil"]) for r in in_flight if r["leaseUntil"]), default=0.0)
+            until = max((parse_time(r.lease_until) for r in in_flight if r.lease_until), default=0.0)
             wait = max(0.0, until - time.time() + 0.5)
             log(f"{self.name}: {len(in_flight)} claims left in_flight by killed workers; their leases "
                 f"end in {wait:.1f} s")
@@ -498,7 +498,7 @@ class Run:
         client = self.journal_client()
         records = client.payment_records()
         del client
-        state = {r["orderId"]: r["state"] for r in records}
+        state = {r.order_id: r.state for r in records}
         deductions = {k: v for k, v in stats["deductions"].items() if v > 0}
         ours = set(self.orders)
         check = self.failures.append
@@ -545,7 +545,7 @@ class Run:
         for s in state.values():
             final_states[s] = final_states.get(s, 0) + 1
         final_states["no_record"] = len(ours - set(state))
-        expired = [r["orderId"] for r in records if r["state"] == "unknown"
+        expired = [r.order_id for r in records if r.state == "unknown"
                    and "before it recorded an outcome" in (r.get("message") or "")]
         unknown_deducted = sum(1 for k, s in state.items() if s == "unknown" and deductions.get(k))
         slots = self.slots

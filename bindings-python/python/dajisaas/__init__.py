@@ -24,6 +24,7 @@ exits cleanly whatever calls are still in flight.
 
 from ._clients import AsyncClient, Client
 from ._dajisaas import (
+    PaymentRecord,
     PayManyItem,
     PayManyResult,
     PayUrl,
@@ -52,7 +53,6 @@ from ._options import (
     ClientOptions,
     OrderIdFormat,
     PayManyOutcome,
-    PaymentRecord,
     PaymentState,
 )
 

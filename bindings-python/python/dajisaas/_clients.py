@@ -21,8 +21,16 @@ if TYPE_CHECKING:
 
     from typing_extensions import Unpack
 
-    from ._dajisaas import Method, OrderId, PayManyItem, PayManyResult, PayUrl, Payment
-    from ._options import ClientConfig, ClientOptions, PaymentRecord, PaymentState
+    from ._dajisaas import (
+        Method,
+        OrderId,
+        PayManyItem,
+        PayManyResult,
+        PaymentRecord,
+        PayUrl,
+        Payment,
+    )
+    from ._options import ClientConfig, ClientOptions, PaymentState
 
 # asyncio.get_running_loop, imported when the first AsyncClient is made: importing asyncio costs
 # more than the rest of the package, and a blocking-only program never needs it.
@@ -253,7 +261,7 @@ class AsyncClient:
         if callable(on_progress):
             progress = on_progress
 
-            def report(item: PayManyItem) -> None:
+            def until_done(item: PayManyItem) -> None:
                 if future.done():
                     return
                 try:
@@ -261,6 +269,7 @@ class AsyncClient:
                 except Exception as e:
                     future.set_exception(e)
 
+            report = until_done
         handle = self._native.pay_many(_bridge(loop), future, order_ids, concurrency, report)
         future.add_done_callback(lambda _: handle.stop())
         return future

@@ -6,7 +6,7 @@ from typing import Any, Callable, Iterable, Literal, Mapping, Optional, Supports
 from typing_extensions import Unpack
 
 from ._errors import DajisaasError
-from ._options import ClientConfig, ClientOptions, PayManyOutcome, PaymentRecord, PaymentState
+from ._options import ClientConfig, ClientOptions, PayManyOutcome, PaymentState
 
 # Any integer with ``__index__`` (numpy.int64, numpy.uint64) is taken like an int.
 OrderId = Union[str, int, SupportsIndex]
@@ -94,6 +94,50 @@ class PayManyResult:
     def __eq__(self, other: object) -> bool: ...
     def __copy__(self) -> "PayManyResult": ...
     def __deepcopy__(self, memo: Any) -> "PayManyResult": ...
+
+class PaymentRecord:
+    """What the payment journal knows about one order's payment. Times are UTC RFC 3339
+    strings (``2025-01-31T08:00:00.000Z``)."""
+
+    @property
+    def order_id(self) -> str: ...
+    @property
+    def state(self) -> PaymentState: ...
+    @property
+    def attempts(self) -> int:
+        """Requests sent in the last payment."""
+    @property
+    def trace_ids(self) -> list[str]:
+        """Every gateway traceId seen for this order's payments, oldest first."""
+    @property
+    def pay_channel(self) -> Optional[str]: ...
+    @property
+    def error_code(self) -> Optional[str]:
+        """The code of the last failure."""
+    @property
+    def message(self) -> Optional[str]: ...
+    @property
+    def data(self) -> Any:
+        """The gateway's ``data`` of the successful payment."""
+    @property
+    def owner(self) -> dict[str, Any]:
+        """Who made the last payment: ``host``, ``pid``, ``client_id``."""
+    @property
+    def lease_until(self) -> Optional[str]:
+        """Until when the owner's claim holds (only while ``in_flight``)."""
+    @property
+    def created_at(self) -> str: ...
+    @property
+    def updated_at(self) -> str: ...
+    @property
+    def resolved_by(self) -> Optional[str]: ...
+    @property
+    def note(self) -> Optional[str]: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict."""
+    def __eq__(self, other: object) -> bool: ...
+    def __copy__(self) -> "PaymentRecord": ...
+    def __deepcopy__(self, memo: Any) -> "PaymentRecord": ...
 
 class CallHandle:
     def stop(self) -> None: ...

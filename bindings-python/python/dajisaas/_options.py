@@ -6,7 +6,7 @@ defaults live in the Rust core, the same for every language: an option left out 
 default, and ``client.config`` shows the value in effect.
 """
 
-from typing import Any, Dict, List, Literal, Optional, TypedDict
+from typing import Literal, Optional, TypedDict
 
 OrderIdFormat = Literal["json_array", "comma_separated"]
 
@@ -59,22 +59,3 @@ PaymentState = Literal["in_flight", "paid", "declined", "unknown", "not_paid"]
 
 # What became of one order of a ``pay_many`` run.
 PayManyOutcome = Literal["paid", "declined", "unknown", "in_progress", "failed"]
-
-
-class PaymentRecord(TypedDict):
-    """What the payment journal knows about one order's payment. Times are UTC (RFC 3339)."""
-
-    orderId: str
-    state: PaymentState
-    attempts: int
-    traceIds: List[str]
-    payChannel: Optional[str]
-    errorCode: Optional[str]
-    message: Optional[str]
-    data: Any
-    owner: Dict[str, Any]
-    leaseUntil: Optional[str]
-    createdAt: str
-    updatedAt: str
-    resolvedBy: Optional[str]
-    note: Optional[str]
