@@ -215,7 +215,7 @@ pub struct daji_client {
     inner: AsyncClient,
 }
 
-/// The library version, e.g. "0.1.0". A static string: do not free. Any thread, any time.
+/// The library version, such as "0.1.0". A static string: do not free. Any thread, any time.
 #[unsafe(no_mangle)]
 pub extern "C" fn daji_version() -> *const c_char {
     guard(c"".as_ptr(), || {
@@ -234,7 +234,7 @@ fn status_names() -> &'static [(i32, CString)] {
     })
 }
 
-/// The stable name of a status, e.g. "payment_declined": the code name every language shows
+/// The stable name of a status, such as "payment_declined": the code name every language shows
 /// ("ok" for DAJI_OK, "unknown" for a number that is not a status). A static string: do not
 /// free. Any thread, any time.
 #[unsafe(no_mangle)]
@@ -603,12 +603,12 @@ pub unsafe extern "C" fn daji_sign(
 }
 
 /// The client's effective settings as a JSON object, with the defaults applied and without the
-/// secret: `{"app_key","base_url","timeout_ms","connect_timeout_ms","max_retries",
+/// secret. On success `*json_out` is
+/// `{"app_key","base_url","timeout_ms","connect_timeout_ms","max_retries",
 /// "backoff_base_ms","backoff_cap_ms","order_id_format","max_concurrent_batches",
 /// "root_certificates_pem" (how many certificates were added),
 /// "dangerously_send_app_secret_instead_of_sign","journal","max_calls_per_second" (null when no
-/// fixed limit is set)}`. On success `*json_out` is it, to free with
-/// `daji_string_free`.
+/// fixed limit is set)}`, to free with `daji_string_free`.
 ///
 /// # Safety
 /// `client` is NULL or live; `json_out` is NULL or writable. Any thread.
@@ -893,10 +893,10 @@ fn pay_many_reporting(
     }
 }
 
-/// The journal's record of one order as JSON (`{"orderId","state","attempts","traceIds",
-/// "payChannel","errorCode","message","owner","leaseUntil","createdAt","updatedAt","resolvedBy",
-/// "note"}`), or the JSON text `null` when it has none. Free `*record_json_out` with
-/// `daji_string_free`.
+/// The journal's record of one order as JSON, or the JSON text `null` when it has none. On
+/// success `*record_json_out` is `{"orderId","state","attempts","traceIds","payChannel",
+/// "errorCode","message","owner","leaseUntil","createdAt","updatedAt","resolvedBy","note"}` or
+/// `null`, to free with `daji_string_free`.
 ///
 /// # Safety
 /// `client` is NULL or live; `order_id` is NULL or NUL-terminated; `record_json_out` is NULL or
