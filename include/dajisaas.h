@@ -138,11 +138,6 @@ typedef enum daji_order_id_format {
 } daji_order_id_format;
 
 /**
- * The state of an order's payment in the journal.
- */
-typedef struct State State;
-
-/**
  * A client of the gateway: opaque, created by `daji_client_new`, freed by `daji_client_free`.
  * One client may be used by many threads at once.
  */

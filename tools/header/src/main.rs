@@ -35,11 +35,11 @@ fn main() -> ExitCode {
         .include
         .push("daji_order_id_format".to_string());
     // cbindgen also follows the types of the core's associated constants (OptionName::ALL,
-    // PaymentOutcome::BY_SERIOUSNESS), which are not part of the C API.
+    // PaymentOutcome::BY_SERIOUSNESS) and of the journal's State, which the C API takes as text.
     config
         .export
         .exclude
-        .extend(["OptionName", "PaymentOutcome"].map(String::from));
+        .extend(["OptionName", "PaymentOutcome", "State"].map(String::from));
     let version = env!("CARGO_PKG_VERSION");
     let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
     let (major, minor, patch) = (
