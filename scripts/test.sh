@@ -146,6 +146,7 @@ suite "c: only libdajisaas exports C symbols" c_symbols_only_in_the_c_library
 suite "c#: P/Invoke consumer under mono" tests/csharp/run.sh
 suite "release: release.sh --profile dev, then every artifact installed and tested; actionlint" release_artifacts
 suite "benchmarks: smoke run (tiny counts, debug builds, no figures kept)" bench/run.sh --smoke
+suite "docs: the API reference of each language builds without a warning" ./scripts/docs.sh
 
 secrets_never_printed() {
   # The secrets the suites sign with (debug-mode tests use other, throwaway ones). None may
