@@ -546,7 +546,7 @@ class Run:
             final_states[s] = final_states.get(s, 0) + 1
         final_states["no_record"] = len(ours - set(state))
         expired = [r.order_id for r in records if r.state == "unknown"
-                   and "before it recorded an outcome" in (r.get("message") or "")]
+                   and "before it recorded an outcome" in (r.message or "")]
         unknown_deducted = sum(1 for k, s in state.items() if s == "unknown" and deductions.get(k))
         slots = self.slots
         return {
