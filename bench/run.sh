@@ -6,7 +6,10 @@
 #   bench/run.sh           full run: release builds, writes BENCHMARKS.md (several minutes)
 #   bench/run.sh --smoke   tiny counts on the debug builds the tests made; writes nothing
 # The pay_many figures run 600 orders (60 in --smoke) against a sandbox limited to 50 calls a
-# second: the bound is orders / 50 seconds.
+# second: the bound is orders / 50 seconds. The journal's cost per payment is measured with the
+# memory, SQLite (a file in target/bench) and PostgreSQL (a throwaway cluster from
+# scripts/postgres.sh) journals against no journal: 5 rounds of 400 payments each (3 of 10 in
+# --smoke).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=$(realpath -m "${CARGO_TARGET_DIR:-target}")
@@ -16,12 +19,12 @@ results=$out/results.jsonl
 : > "$results"
 
 if [ "${1:-}" = "--smoke" ]; then
-  profile=debug scale=0.01 calls=20 rounds=3 orders=60
+  profile=debug scale=0.01 calls=20 rounds=3 orders=60 payments=10
   cargo build -q -p daji -p dajisaas-bench --locked
   [ -f "$target/c-install/lib/libdajisaas.so" ] || scripts/install-c.sh "$target/c-install" dev
   prefix=$target/c-install
 else
-  profile=release scale=1 calls=2000 rounds=5 orders=600
+  profile=release scale=1 calls=2000 rounds=5 orders=600 payments=400
   cargo build -q --release -p daji -p dajisaas-bench --locked
   prefix=$target/bench-c
   scripts/install-c.sh "$prefix" release
@@ -53,6 +56,15 @@ run "\"$target/$profile/daji-bench\" \"\$DAJISAAS_BASE_URL\" \"\$DAJISAAS_APP_KE
 DAJI_SANDBOX_ARGS="--qps 50 --hang-ms 20000" scripts/with-sandbox.sh sh -c \
   "\"$target/$profile/daji-bench\" --pay-many \"\$DAJISAAS_BASE_URL\" \"\$DAJISAAS_APP_KEY\" \"\$DAJISAAS_APP_SECRET\" $orders 50" \
   | grep '^{' | tee -a "$results"
+# The payment journal's cost per payment; PostgreSQL in a throwaway cluster, removed afterwards
+# (and by itself should this script die first).
+pg=$(scripts/postgres.sh start --until-exit $$)
+pg_url=$(sed -n 's/^export DAJISAAS_TEST_POSTGRES_URL=//p' <<<"$pg")
+pg_dir=$(sed -n 's/^export DAJISAAS_TEST_POSTGRES_DIR=//p' <<<"$pg")
+run "\"$target/$profile/daji-bench\" --journal-cost \"\$DAJISAAS_BASE_URL\" \"\$DAJISAAS_APP_KEY\" \"\$DAJISAAS_APP_SECRET\" \
+  $payments $rounds \"$out/journal-cost.db\" \"$pg_url\""
+scripts/postgres.sh stop "$pg_dir"
+rm -f "$out/journal-cost.db" "$out/journal-cost.db-wal" "$out/journal-cost.db-shm"
 run "\"$out/bench_c\" $calls $rounds"
 run ".venv/bin/python bench/python/bench.py \"\$DAJISAAS_BASE_URL\" \"$slow_url\" \"\$DAJISAAS_APP_KEY\" \"\$DAJISAAS_APP_SECRET\" $scale"
 run "node bench/node/bench.js \"\$DAJISAAS_BASE_URL\" \"$slow_url\" \"\$DAJISAAS_APP_KEY\" \"\$DAJISAAS_APP_SECRET\" $scale"

@@ -7,13 +7,20 @@
 //! set to QPS, once with no limit (the adaptive one only, on a fresh sandbox counter), and prints
 //! the wall times against the bound ORDERS / QPS, the outcomes, and the client process's CPU time
 //! (getrusage) per gateway call.
+//! `daji-bench --journal-cost URL KEY SECRET N ROUNDS SQLITE_FILE [PG_URL]`: the payment journal's
+//! cost per payment. `prepare_pay` of fresh orders with the memory, SQLite (SQLITE_FILE, made
+//! anew) and PostgreSQL (PG_URL; left out, that store is skipped) journals, against the same
+//! signed POST sent with `Client::request`, which consults no journal (a client cannot turn its
+//! journal off). ROUNDS rounds of N payments per store, the stores alternating (and the first
+//! one rotating) within each round; prints the median wall time and the client process's CPU
+//! time (getrusage, the journal's own threads included) per payment.
 //! `daji-bench --clients N` creates HTTPS clients for bench/clients.py, which counts the files
 //! they open: it prints `start`, `first` and `later` (each time waiting for a line on stdin), then
 //! the creation times as JSON.
 
 use std::time::{Duration, Instant};
 
-use dajisaas::{Client, Params, PaymentOutcome, sign};
+use dajisaas::{Client, Method, PREPARE_PAY_PATH, Params, PaymentOutcome, sign};
 use serde_json::{Value, json};
 
 const ORDER_ID: &str = "2257455039610311973";
@@ -38,6 +45,15 @@ fn main() {
         let orders: u64 = orders.parse().expect("ORDERS is a number");
         let qps: u32 = qps.parse().expect("QPS is a number");
         pay_many(url, key, secret, orders, qps);
+        return;
+    }
+    if let [_, flag, url, key, secret, n, rounds, sqlite, pg @ ..] = &args[..]
+        && flag == "--journal-cost"
+        && pg.len() <= 1
+    {
+        let n: u64 = n.parse().expect("N is a number");
+        let rounds: u64 = rounds.parse().expect("ROUNDS is a number");
+        journal_cost(url, key, secret, n, rounds, sqlite, pg.first());
         return;
     }
     let [_, url, key, secret, calls, rounds] = &args[..] else {
@@ -159,6 +175,158 @@ fn pay_many(url: &str, key: &str, secret: &str, orders: u64, qps: u32) {
                    "unit": format!("µs CPU (client process) per call, {calls} calls; wall {:.0} µs per call",
                                    wall * 1e6 / calls as f64)})
         );
+    }
+}
+
+/// One store of the journal-cost figures: the figure's name, the client's journal, and whether
+/// payments go through `prepare_pay` (false: the same POST through `request`, no journal).
+struct Store {
+    figure: &'static str,
+    label: &'static str,
+    client: Client,
+    journal: bool,
+}
+
+impl Store {
+    /// Pays `order_id` once, checking that it was sent once and paid.
+    fn pay(&self, order_id: &str) {
+        if self.journal {
+            let payment = self.client.prepare_pay(order_id).expect("prepare_pay");
+            assert_eq!(
+                (payment.attempts, payment.replayed),
+                (1, false),
+                "{order_id}"
+            );
+        } else {
+            let mut params = Params::new();
+            params.insert("orderId".into(), Value::String(order_id.into()));
+            let data = self
+                .client
+                .request(Method::Post, PREPARE_PAY_PATH, params)
+                .expect("request");
+            assert_eq!(data["success"], Value::Bool(true), "{order_id}: {data}");
+        }
+    }
+}
+
+fn journal_cost(
+    url: &str,
+    key: &str,
+    secret: &str,
+    n: u64,
+    rounds: u64,
+    sqlite: &str,
+    pg: Option<&String>,
+) {
+    assert!(
+        n < 1_000_000 && rounds < 99,
+        "N below 1,000,000 and ROUNDS below 99"
+    );
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{sqlite}{suffix}"));
+    }
+    let client = |journal: &str| {
+        Client::builder(key, secret)
+            .base_url(url)
+            .journal(journal)
+            .build()
+            .expect("client")
+    };
+    let mut stores = vec![
+        Store {
+            figure: "rust_prepare_pay_no_journal_us",
+            label: "no journal (the same POST through request)",
+            client: client("memory:journal-cost-unused"),
+            journal: false,
+        },
+        Store {
+            figure: "rust_prepare_pay_journal_memory_us",
+            label: "memory journal",
+            client: client("memory:journal-cost"),
+            journal: true,
+        },
+        Store {
+            figure: "rust_prepare_pay_journal_sqlite_us",
+            label: "SQLite journal",
+            client: client(&format!("sqlite://{sqlite}")),
+            journal: true,
+        },
+    ];
+    if let Some(pg) = pg {
+        stores.push(Store {
+            figure: "rust_prepare_pay_journal_postgres_us",
+            label: "PostgreSQL journal",
+            client: client(pg),
+            journal: true,
+        });
+    }
+    // Fresh order ids in every run (a PostgreSQL journal may outlive one), every store and round:
+    // 24, then the run's second (mod 100,000), the store, the round, the payment.
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        % 100_000;
+    let order = |store: usize, round: u64, i: u64| {
+        (2_400_000_000_000_000_000u64
+            + run * 10_000_000_000
+            + store as u64 * 1_000_000_000
+            + round * 1_000_000
+            + i)
+            .to_string()
+    };
+    // Warm up each store (connections, the SQLite file and the PostgreSQL schema): round 99.
+    for (s, store) in stores.iter().enumerate() {
+        for i in 0..n.clamp(5, 50) {
+            store.pay(&order(s, 99, i));
+        }
+    }
+    let mut wall = vec![Vec::new(); stores.len()];
+    let mut cpu = vec![Vec::new(); stores.len()];
+    for round in 0..rounds {
+        for k in 0..stores.len() {
+            let s = (k + round as usize) % stores.len();
+            let cpu_before = cpu_time();
+            let started = Instant::now();
+            for i in 0..n {
+                stores[s].pay(&order(s, round, i));
+            }
+            wall[s].push(micros(started.elapsed()) / n as f64);
+            cpu[s].push(micros(cpu_time() - cpu_before) / n as f64);
+        }
+    }
+    let stats = sandbox_stats(url);
+    let twice = stats["deductions"]
+        .as_object()
+        .map_or(0, |d| d.values().filter(|v| v.as_u64() > Some(1)).count());
+    assert_eq!(twice, 0, "orders deducted twice: {}", stats["deductions"]);
+    let wall: Vec<f64> = wall.into_iter().map(median).collect();
+    let cpu: Vec<f64> = cpu.into_iter().map(median).collect();
+    let (none_wall, none_cpu) = (wall[0], cpu[0]);
+    for (s, store) in stores.iter().enumerate() {
+        let mut unit = format!(
+            "µs/payment ({label}; median of {rounds} rounds of {n}; client CPU {cpu:.0} µs/payment",
+            label = store.label,
+            cpu = cpu[s]
+        );
+        if s > 0 {
+            unit += &format!(
+                "; {:+.0} µs wall, {:+.0} µs CPU over no journal",
+                wall[s] - none_wall,
+                cpu[s] - none_cpu
+            );
+        }
+        unit += ")";
+        let mut row = json!({"figure": store.figure, "value": wall[s], "unit": unit,
+                             "cpu_us": cpu[s], "payments": n * rounds});
+        if s > 0 {
+            row["baseline"] = json!("no journal (the same POST through request)");
+            row["baseline_value"] = json!(none_wall);
+            row["ratio"] = json!(wall[s] / none_wall);
+            row["added_us"] = json!(wall[s] - none_wall);
+            row["added_cpu_us"] = json!(cpu[s] - none_cpu);
+        }
+        println!("{row}");
     }
 }
 
