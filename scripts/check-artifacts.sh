@@ -26,7 +26,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 step() { echo "--- $* ($SECONDS s)"; }
 
-wheel=$(ls "$dist"/dajisaas-"$version"-cp39-abi3-*.whl)
+wheel=$(ls "$dist"/dajisaas-"$version"-cp310-abi3-*.whl)
 sdist=$dist/dajisaas-$version.tar.gz
 npm_main=$dist/dajisaas-$version.tgz
 npm_platform_tgz=$dist/dajisaas-$npm_platform-$version.tgz

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds into dist/ everything a release publishes for this platform, x86_64 (or aarch64) Linux, glibc:
-#   dajisaas-V-cp39-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl   Python wheel (abi3)
+#   dajisaas-V-cp310-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl   Python wheel (abi3)
 #   dajisaas-V.tar.gz                           Python sdist
 #   dajisaas-V.tgz                              npm main package (optionalDependencies: the platforms)
 #   dajisaas-linux-x64-gnu-V.tgz                npm platform package (the .node addon)

@@ -57,7 +57,7 @@ python_setup() {
     rm -rf target/wheels &&
     MATURIN_PEP517_ARGS="--profile dev" .venv/bin/pip wheel -q --disable-pip-version-check \
       --no-deps -w target/wheels ./bindings-python &&
-    ls target/wheels/dajisaas-*-cp39-abi3-*.whl
+    ls target/wheels/dajisaas-*-cp310-abi3-*.whl
 }
 
 python_tests() {
