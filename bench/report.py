@@ -219,10 +219,7 @@ Found by measuring, changing one thing and measuring again in the same run (not 
 - **Python `sign()`.** The wheel is abi3 for CPython 3.10 and later: the 3.10 limited API reads
   a `str` without copying it (3.9's went through `PyUnicode_AsUTF8String`, a copy into a new
   bytes object), which made `sign()` about 16% faster in an alternating same-machine measurement
-  of the two release builds (median of 9 runs each). The rest is the call itself: parsing a dict
-  of Python objects, sorting, MD5 and building the result string cost a few hundred nanoseconds
-  against hashlib's C loop over the same parameters, which a pure-Python signer also pays only
-  in part.
+  of the two release builds (median of 9 runs each, on a loaded machine).
 
 Raw results:
 
