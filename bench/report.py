@@ -94,6 +94,13 @@ CHECKS = [
 
 # Figures reported beside the checks, without a target of their own.
 FIGURES = [
+    # Client-process CPU time per call (user + system, every thread of the client process, the
+    # sandbox's excluded): what a busy ERP server pays, whatever the sandbox costs the shared cores.
+    ("Rust core, one signed pay_url: client CPU", "rust_core_pay_url_cpu_us"),
+    ("C, one daji_client_pay_url: client CPU", "c_pay_url_cpu_us"),
+    ("Python, one pay_url: client CPU", "python_pay_url_cpu_us"),
+    ("Python, one pay_url: client CPU", "python_pay_url_vs_httpx_cpu_us"),
+    ("Node, one payUrl: client CPU", "node_pay_url_cpu_us"),
     ("Rust pay_many with the limit: client CPU per call", "rust_pay_many_limit_s_cpu_us_per_call"),
     ("Rust pay_many adaptive: client CPU per call", "rust_pay_many_adaptive_s_cpu_us_per_call"),
 ]
@@ -122,7 +129,14 @@ def table():
     for label, figure in FIGURES:
         if figure in results:
             row = results[figure]
-            lines.append(f"| {label} | {fmt(row['value'])} {row['unit']} | | | reported | |")
+            baseline, ratio = "", ""
+            if "baseline" in row:
+                baseline = f"{row['baseline']} {fmt(row['baseline_value'])}"
+                ratio = fmt(row["ratio"])
+            elif figure == "c_pay_url_cpu_us" and "rust_core_pay_url_cpu_us" in results:
+                core = value("rust_core_pay_url_cpu_us")
+                baseline, ratio = f"Rust core {fmt(core)}", fmt(row["value"] / core)
+            lines.append(f"| {label} | {fmt(row['value'])} {row['unit']} | {baseline} | {ratio} | reported | |")
     first = [(name, results[f"{key}_client_new_us"]) for name, key in
              (("Rust", "rust"), ("C", "c"), ("Python", "python"), ("Node", "node"))
              if f"{key}_client_new_us" in results]
