@@ -149,6 +149,21 @@ export declare class Client {
   toString(): string
 }
 
+/** A running sandbox gateway on 127.0.0.1; testing.js wraps it. */
+export declare class NativeSandbox {
+  constructor(options?: SandboxOptions | undefined | null)
+  get url(): string
+  get appKey(): string
+  /** The counters (`GET /_sandbox/stats`). */
+  stats(): any
+  /** The requests received (`GET /_sandbox/requests`), oldest first. */
+  requests(): any
+  /** Forgets every payment, link and counter. */
+  reset(): void
+  /** Stops serving; closing twice is fine. */
+  close(): void
+}
+
 /** What `client.config` shows: every option in effect, defaults applied, never the secret. */
 export interface ClientConfig {
   appKey: string
@@ -249,6 +264,18 @@ export interface PayUrl {
 export interface PayUrlsOptions {
   /** Ids per link, 1 to 30 (default 10, as the gateway advises). */
   batchSize?: number
+}
+
+/** `startSandbox`'s options; each left out takes `daji sandbox`'s default. */
+export interface SandboxOptions {
+  appKey?: string
+  appSecret?: string
+  port?: number
+  latencyMs?: number
+  slowMs?: number
+  hangMs?: number
+  qps?: number
+  chaosSeed?: number
 }
 
 /**

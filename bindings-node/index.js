@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Client = nativeBinding.Client
+module.exports.NativeSandbox = nativeBinding.NativeSandbox
 module.exports.OrderIdFormat = nativeBinding.OrderIdFormat
 module.exports.sign = nativeBinding.sign
 module.exports.signingStringMasked = nativeBinding.signingStringMasked

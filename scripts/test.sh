@@ -75,9 +75,10 @@ python_types() {
 }
 
 node_setup() {
-  # npm ci from the lock file, then the addon (debug profile, shared target directory). The
+  # npm ci from the lock file, then the addon (debug profile, shared target directory, with the
+  # test hooks; release builds have none). The
   # generated index.js and index.d.ts are committed: a build that changes them means they are stale.
-  (cd bindings-node && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build) &&
+  (cd bindings-node && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build -- --features test-hooks) &&
     git diff --exit-code -- bindings-node/index.js bindings-node/index.d.ts
 }
 

@@ -4,6 +4,8 @@
 mod client;
 mod convert;
 mod errors;
+#[cfg(feature = "testing")]
+mod testing;
 
 use napi::bindgen_prelude::Object;
 use napi::{Env, Unknown};
@@ -41,6 +43,7 @@ pub fn signing_string_masked(env: Env, params: Unknown) -> napi::Result<String> 
 }
 
 /// Panics inside the boundary, so that tests can show a panic surfaces as `internal`.
+#[cfg(feature = "test-hooks")]
 #[napi(js_name = "__panicForTests", skip_typescript)]
 pub fn panic_for_tests(env: Env) -> napi::Result<()> {
     guarded(&env, || panic!("deliberate panic for the test suite"))
@@ -48,6 +51,7 @@ pub fn panic_for_tests(env: Env) -> napi::Result<()> {
 
 /// Every error code the core has, in number order, so that a test can hold the TypeScript
 /// `ErrorCode` union to them.
+#[cfg(feature = "test-hooks")]
 #[napi(js_name = "__errorCodesForTests", skip_typescript)]
 pub fn error_codes_for_tests() -> Vec<&'static str> {
     dajisaas::ErrorCode::ALL

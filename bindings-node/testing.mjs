@@ -1,0 +1,2 @@
+// The ESM face of require('dajisaas/testing').
+export { startSandbox } from './testing.js'
