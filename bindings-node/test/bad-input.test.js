@@ -160,7 +160,11 @@ test('an argument of the wrong type rejects with invalid_argument; it never thro
     [() => c.payUrls(ids, { batchSize: -1 }), /not -1$/],
     [() => c.payUrls(ids, { batchSize: '10' }), /not a string$/],
     [() => c.payUrls(ids, { batchSize: 31n }), /not 31n$/],
-    [() => c.payUrls(ids, { batchsize: 5 }), /^unknown option "batchsize"; the options are batchSize$/],
+    [() => c.payUrls(ids, { batchsize: 5 }), /^unknown option "batchsize"; the options are batchSize, signal$/],
+    [() => c.payUrl(ids, { timeout: 5 }), /^unknown option "timeout"; the options are signal$/],
+    [() => c.preparePay(ids[0], 5), /^options must be an object such as \{ signal \}, not a number$/],
+    [() => c.request('GET', '/x', {}, { signal: 'no' }), /^signal must be an AbortSignal, not a string$/],
+    [() => c.payMany(ids, { signal: {} }), /^signal must be an AbortSignal, not an object$/],
     [() => c.payUrls(ids, 10), /^options must be an object such as \{ batchSize: 10 \}, not a number$/],
     [() => c.preparePay(), /^orderId must be a string, bigint or safe integer, not undefined$/],
   ]
