@@ -112,7 +112,8 @@ function payManyMemory() {
       `peak RSS of payMany(${small} orders) (MB)`, memory.base)
     const [rows, none] = [run('memory:bench-journal-cost', '--journal-cost'), run(`sqlite://${path.join(dir, 'cost.db')}`, '--journal-cost')]
     emit('node_memory_journal_bytes_per_order', rows.bytesPerOrder,
-      `bytes of RSS per paid order, payMany of ${big} orders in batches of ${small}, results dropped, memory journal`,
+      `bytes of RSS per paid order with the memory journal (${none.bytesPerOrder.toFixed(0)} with SQLite), ` +
+      `payMany of ${big} orders in runs of ${small} whose results are dropped`,
       'the same with a SQLite journal (bytes per order)', none.bytesPerOrder)
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
