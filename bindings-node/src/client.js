@@ -3,8 +3,9 @@
 // package exports. What a call does stays in the native methods and the core; this only adds what
 // is plain JavaScript:
 // - `Client(...)` without `new` throws a TypeError, as a class does;
-// - a rejection carries the stack of the call that made it (the native code finishes a call on a
-//   later turn of the event loop, when no JavaScript frame of the caller is left);
+// - a rejection, and each error in payMany's results, carries the stack of the call that made it
+//   (the native code finishes a call on a later turn of the event loop, when no JavaScript frame
+//   of the caller is left);
 // - every call takes `{ signal }`, an AbortSignal, in its options: an aborted signal rejects the
 //   call at once with an AbortError and the native call stops (a payment already sent still runs
 //   to its recorded outcome: the core owns it);
@@ -109,6 +110,7 @@
             const onProgress = typeof options?.onProgress === 'function' ? options.onProgress : undefined
             hooks = {
               item(index, item) {
+                if (item.error !== undefined) restack(item.error, site)
                 results[index] = item
                 if (onProgress !== undefined && !stopped) onProgress(item)
               },

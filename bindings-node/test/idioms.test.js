@@ -13,6 +13,7 @@ const { binding, startSandbox, client } = require('./helpers')
 const SLOW_MS = 600
 const slow = (n) => `9007${String(n).padStart(15, '0')}`
 const NORMAL = '2257164624870315001'
+const NORMAL_2 = '2257164624870315002'
 const DECLINE = '9000000000000000501'
 
 let sandbox
@@ -182,6 +183,10 @@ test('a rejection carries the stack of the call that made it', async () => {
     assert.match(lines[1], /at payTheDeclinedOrder \(.*idioms\.test\.js:\d+:\d+\)$/)
     return true
   })
+  // payMany's failed orders too.
+  async function payBoth() { return await c.payMany([NORMAL_2, DECLINE]) }
+  const { results } = await payBoth()
+  assert.match(results[1].error.stack.split('\n')[1], /at payBoth /)
   // Bad arguments too (they reject at once).
   async function badIds() { return await c.payMany('nope') }
   await assert.rejects(badIds(), (e) => /at badIds /.test(e.stack.split('\n')[1]))
