@@ -9,8 +9,8 @@
 // - every call takes `{ signal }`, an AbortSignal, in its options: an aborted signal rejects the
 //   call at once with an AbortError and the native call stops (a payment already sent still runs
 //   to its recorded outcome: the core owns it);
-// - payMany's results are gathered here as each order finishes, so that no second copy of them
-//   waits in native memory for the end of the run.
+// - payMany's results are built and gathered here as each order finishes, so that no second copy
+//   of them waits in native memory for the end of the run.
 (function (Native, make) {
   'use strict'
 
@@ -27,6 +27,8 @@
     resolvePayment: 2,
     request: 3,
   }
+
+  const OUTCOMES = { paid: 'paid', declined: 'declined', unknown: 'unknown', in_progress: 'in_progress', failed: 'failed' }
 
   const KINDS = { string: 'a string', number: 'a number', boolean: 'a boolean', bigint: 'a bigint', symbol: 'a symbol', function: 'a function' }
   const kind = (value) => (Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : KINDS[typeof value])
@@ -108,9 +110,29 @@
           if (name === 'payMany') {
             const results = []
             const onProgress = typeof options?.onProgress === 'function' ? options.onProgress : undefined
+            const channels = new Map()
             hooks = {
-              item(index, item) {
-                if (item.error !== undefined) restack(item.error, site)
+              // One finished order (client.rs, item_args): the same objects as preparePay's
+              // payment and errors, built as literals that share the order id and the words.
+              item(index, orderId, outcome, error, payChannel, attempts, traceId, replayed, data) {
+                outcome = OUTCOMES[outcome] ?? outcome
+                let item
+                if (error !== null && error !== undefined) {
+                  item = { orderId, outcome, error: restack(error, site) }
+                } else {
+                  if (payChannel !== null && payChannel !== undefined) {
+                    payChannel = channels.get(payChannel) ?? (channels.set(payChannel, payChannel), payChannel)
+                  }
+                  let payment
+                  if (payChannel != null && traceId != null) {
+                    payment = { orderId, attempts, replayed, data, payChannel, traceId }
+                  } else {
+                    payment = { orderId, attempts, replayed, data }
+                    if (payChannel != null) payment.payChannel = payChannel
+                    if (traceId != null) payment.traceId = traceId
+                  }
+                  item = { orderId, outcome, payment }
+                }
                 results[index] = item
                 if (onProgress !== undefined && !stopped) onProgress(item)
               },
