@@ -40,11 +40,17 @@ export interface PaymentRecord {
 
 /**
  * Every failure of this library: thrown by `sign`, `signingStringMasked`, `new Client` and
- * `Client.fromEnv`, and the rejection of every Promise (a bad argument rejects, never throws).
- * `payment_outcome_unknown` means the money may have been taken: check the order before paying
- * it again.
+ * `Client.fromEnv`, and the rejection of every Promise (a bad argument rejects, never throws),
+ * with the stack of the call that made it. `payment_outcome_unknown` means the money may have
+ * been taken: check the order before paying it again. `JSON.stringify(error)` keeps the name,
+ * code, message and the fields that are known.
  */
 export declare class DajisaasError extends Error {
+  /**
+   * For code that stands in for this library (test doubles): `code` defaults to `'internal'`,
+   * `attempts` to 0.
+   */
+  constructor(message: string, options?: DajisaasErrorOptions)
   readonly name: 'DajisaasError'
   /** The stable error code. */
   readonly code: ErrorCode
@@ -56,6 +62,57 @@ export declare class DajisaasError extends Error {
   readonly httpStatus?: number
   /** Requests made (0 when rejected before sending). */
   readonly attempts: number
+  /** What `JSON.stringify` writes. */
+  toJSON(): DajisaasErrorJSON
+}
+
+/** The fields of `new DajisaasError(message, options)`. */
+export interface DajisaasErrorOptions {
+  code?: ErrorCode
+  traceId?: string
+  apiCode?: number
+  httpStatus?: number
+  attempts?: number
+  cause?: unknown
+}
+
+/** A `DajisaasError` as JSON. */
+export interface DajisaasErrorJSON {
+  name: 'DajisaasError'
+  code: ErrorCode
+  message: string
+  traceId?: string
+  apiCode?: number
+  httpStatus?: number
+  attempts: number
+}
+
+/**
+ * What every call takes last. `signal`: aborting it rejects the call at once with an
+ * `AbortError` (the signal's reason when that is an `AbortError`, else a `DOMException` named
+ * `AbortError` with the reason as its `cause`) and stops waiting; an already aborted signal sends
+ * nothing. A payment already sent still runs to its recorded outcome (see `paymentRecord`).
+ */
+export interface CallOptions {
+  signal?: AbortSignal | null
+}
+
+/** Options of `payUrls`. */
+export interface PayUrlsOptions extends CallOptions {
+  /** Ids per link, 1 to 30 (default 10, as the gateway advises). */
+  batchSize?: number
+}
+
+/** Options of `paymentRecords`. */
+export interface PaymentRecordsOptions extends CallOptions {
+  /** Only the records in this state. */
+  state?: PaymentState
+}
+
+/** The values of `OrderIdFormat`, by name. */
+export declare const OrderIdFormat: {
+  readonly JsonArray: 'json_array'
+  readonly CommaSeparated: 'comma_separated'
 }
 
 /** What became of one order's payment in `payMany`. `unknown`: the money may have been taken,
@@ -78,8 +135,9 @@ export interface PayManyResult {
   summary: Record<PaymentOutcome, number>
 }
 
-/** Options of `payMany`. */
-export interface PayManyOptions {
+/** Options of `payMany`. Aborting its `signal` also stops further orders from starting; those in
+ * flight run to their recorded outcome. */
+export interface PayManyOptions extends CallOptions {
   /** Payments in flight at once, 1 to 64 (default 4). */
   concurrency?: number
   /** Called on the JavaScript thread once per order as it finishes, every call before the

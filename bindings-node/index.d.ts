@@ -40,11 +40,17 @@ export interface PaymentRecord {
 
 /**
  * Every failure of this library: thrown by `sign`, `signingStringMasked`, `new Client` and
- * `Client.fromEnv`, and the rejection of every Promise (a bad argument rejects, never throws).
- * `payment_outcome_unknown` means the money may have been taken: check the order before paying
- * it again.
+ * `Client.fromEnv`, and the rejection of every Promise (a bad argument rejects, never throws),
+ * with the stack of the call that made it. `payment_outcome_unknown` means the money may have
+ * been taken: check the order before paying it again. `JSON.stringify(error)` keeps the name,
+ * code, message and the fields that are known.
  */
 export declare class DajisaasError extends Error {
+  /**
+   * For code that stands in for this library (test doubles): `code` defaults to `'internal'`,
+   * `attempts` to 0.
+   */
+  constructor(message: string, options?: DajisaasErrorOptions)
   readonly name: 'DajisaasError'
   /** The stable error code. */
   readonly code: ErrorCode
@@ -56,6 +62,57 @@ export declare class DajisaasError extends Error {
   readonly httpStatus?: number
   /** Requests made (0 when rejected before sending). */
   readonly attempts: number
+  /** What `JSON.stringify` writes. */
+  toJSON(): DajisaasErrorJSON
+}
+
+/** The fields of `new DajisaasError(message, options)`. */
+export interface DajisaasErrorOptions {
+  code?: ErrorCode
+  traceId?: string
+  apiCode?: number
+  httpStatus?: number
+  attempts?: number
+  cause?: unknown
+}
+
+/** A `DajisaasError` as JSON. */
+export interface DajisaasErrorJSON {
+  name: 'DajisaasError'
+  code: ErrorCode
+  message: string
+  traceId?: string
+  apiCode?: number
+  httpStatus?: number
+  attempts: number
+}
+
+/**
+ * What every call takes last. `signal`: aborting it rejects the call at once with an
+ * `AbortError` (the signal's reason when that is an `AbortError`, else a `DOMException` named
+ * `AbortError` with the reason as its `cause`) and stops waiting; an already aborted signal sends
+ * nothing. A payment already sent still runs to its recorded outcome (see `paymentRecord`).
+ */
+export interface CallOptions {
+  signal?: AbortSignal | null
+}
+
+/** Options of `payUrls`. */
+export interface PayUrlsOptions extends CallOptions {
+  /** Ids per link, 1 to 30 (default 10, as the gateway advises). */
+  batchSize?: number
+}
+
+/** Options of `paymentRecords`. */
+export interface PaymentRecordsOptions extends CallOptions {
+  /** Only the records in this state. */
+  state?: PaymentState
+}
+
+/** The values of `OrderIdFormat`, by name. */
+export declare const OrderIdFormat: {
+  readonly JsonArray: 'json_array'
+  readonly CommaSeparated: 'comma_separated'
 }
 
 /** What became of one order's payment in `payMany`. `unknown`: the money may have been taken,
@@ -78,8 +135,9 @@ export interface PayManyResult {
   summary: Record<PaymentOutcome, number>
 }
 
-/** Options of `payMany`. */
-export interface PayManyOptions {
+/** Options of `payMany`. Aborting its `signal` also stops further orders from starting; those in
+ * flight run to their recorded outcome. */
+export interface PayManyOptions extends CallOptions {
   /** Payments in flight at once, 1 to 64 (default 4). */
   concurrency?: number
   /** Called on the JavaScript thread once per order as it finishes, every call before the
@@ -97,7 +155,9 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /**
  * A client of the Dajisaas gateway. Safe to share: every call is independent, many can be in
- * flight at once, and none blocks the event loop.
+ * flight at once, and none blocks the event loop. Every call takes `{ signal }`, an
+ * `AbortSignal`, in its last options argument: aborting rejects the call at once with an
+ * `AbortError` and stops waiting (a payment already sent still runs to its recorded outcome).
  */
 export declare class Client {
   /**
@@ -109,15 +169,23 @@ export declare class Client {
   static fromEnv(): Client
   /** Every option in effect, with the defaults applied; never the secret. */
   get config(): ClientConfig
+  /**
+   * Lets the client go: later calls reject with `invalid_argument` (the client is closed),
+   * calls already made run to their end, and the connections and I/O threads are released
+   * once no client needs them. Closing again does nothing.
+   */
+  close(): void
+  /** True once `close()` was called. */
+  get closed(): boolean
   /** One cashier link for 1 to 30 distinct orders (strings, BigInt or safe integers). */
-  payUrl(orderIds: Array<string | bigint | number>): Promise<PayUrl>
+  payUrl(orderIds: ReadonlyArray<string | bigint | number>, options?: CallOptions): Promise<PayUrl>
   /**
    * Links for any number of orders, in batches (default 10), in input order; repeats dropped.
    * At most `maxConcurrentBatches` links are fetched at once.
    */
-  payUrls(orderIds: Array<string | bigint | number>, options?: PayUrlsOptions): Promise<Array<PayUrl>>
+  payUrls(orderIds: ReadonlyArray<string | bigint | number>, options?: PayUrlsOptions): Promise<Array<PayUrl>>
   /** Pays one order without the buyer's password; retries can never pay it twice. */
-  preparePay(orderId: string | bigint | number): Promise<Payment>
+  preparePay(orderId: string | bigint | number, options?: CallOptions): Promise<Payment>
   /**
    * Pays many orders (strings, BigInt or safe integers), at most `concurrency` (1 to 64,
    * default 4) at a time, each as `preparePay` pays one. Every id is checked first: if any
@@ -125,23 +193,24 @@ export declare class Client {
    * id's position). Repeats are dropped. One order's failure never stops the others: the
    * promise resolves to `{ results, summary }`, one `{ orderId, outcome, payment | error }`
    * per order in input order. `onProgress(item)` is called on the JavaScript thread once per
-   * order as it finishes, every call before the promise resolves.
+   * order as it finishes, every call before the promise resolves. Aborting stops further
+   * orders from starting; those in flight run to their recorded outcome.
    */
-  payMany(orderIds: Array<string | bigint | number>, options?: PayManyOptions): Promise<PayManyResult>
+  payMany(orderIds: ReadonlyArray<string | bigint | number>, options?: PayManyOptions): Promise<PayManyResult>
   /** The payment journal's record of an order, or `null` when it has none. */
-  paymentRecord(orderId: string | bigint | number): Promise<PaymentRecord | null>
+  paymentRecord(orderId: string | bigint | number, options?: CallOptions): Promise<PaymentRecord | null>
   /** The payment journal's records: all, or those in `state`. */
-  paymentRecords(options?: { state?: PaymentState }): Promise<Array<PaymentRecord>>
+  paymentRecords(options?: PaymentRecordsOptions): Promise<Array<PaymentRecord>>
   /**
    * Records what a person found for an order whose payment's outcome is unknown: `paid`
    * true sets `paid`, false `not_paid` (it can then be paid again).
    */
-  resolvePayment(orderId: string | bigint | number, resolution: { paid: boolean, note?: string }): Promise<PaymentRecord>
+  resolvePayment(orderId: string | bigint | number, resolution: { paid: boolean, note?: string }, options?: CallOptions): Promise<PaymentRecord>
   /**
    * Any other gateway endpoint, signed. `params` is an object, or JSON text for values a
    * JavaScript number cannot hold. Resolves to the envelope's `data`.
    */
-  request(method: 'GET' | 'POST', path: string, params?: Record<string, unknown> | string): Promise<any>
+  request(method: 'GET' | 'POST', path: string, params?: object | string | null, options?: CallOptions): Promise<any>
   /**
    * `Client(appKey="...", baseUrl="...", timeoutMs=30000, ...)`: every option in effect, as
    * `config` shows them; never the secret.
@@ -260,12 +329,6 @@ export interface PayUrl {
   data: any
 }
 
-/** Options of `payUrls`. */
-export interface PayUrlsOptions {
-  /** Ids per link, 1 to 30 (default 10, as the gateway advises). */
-  batchSize?: number
-}
-
 /** `startSandbox`'s options; each left out takes `daji sandbox`'s default. */
 export interface SandboxOptions {
   appKey?: string
@@ -282,7 +345,7 @@ export interface SandboxOptions {
  * The gateway signature of `params` under `secret`: 32 uppercase hex digits. `params` is an
  * object, or JSON text for values a JavaScript number cannot hold.
  */
-export declare function sign(params: Record<string, unknown> | string, secret: string): string
+export declare function sign(params: object | string, secret: string): string
 
 /** The string that `sign` hashes, with the secret shown as `***`. */
-export declare function signingStringMasked(params: Record<string, unknown> | string): string
+export declare function signingStringMasked(params: object | string): string

@@ -4,6 +4,8 @@
 // Usage: node bench.js URL SLOW_URL KEY SECRET SCALE
 const crypto = require('node:crypto')
 const { execFileSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
 
 const { Client } = require(path.join(__dirname, '..', '..', 'bindings-node'))
@@ -33,9 +35,17 @@ async function viaFetch(base) {
 }
 
 async function perCallUs(fn, calls) {
+  return (await perCall(fn, calls)).wall
+}
+
+/** Wall time and this process's CPU time (process.cpuUsage: every thread, the addon's I/O threads
+ * included, the sandbox's not), in µs per call. */
+async function perCall(fn, calls) {
   const start = process.hrtime.bigint()
+  const cpu = process.cpuUsage()
   for (let i = 0; i < calls; i++) await fn()
-  return Number(process.hrtime.bigint() - start) / 1000 / calls
+  const used = process.cpuUsage(cpu)
+  return { wall: Number(process.hrtime.bigint() - start) / 1000 / calls, cpu: (used.user + used.system) / calls }
 }
 
 const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]
@@ -49,10 +59,12 @@ async function sequential(client) {
   const a = []
   const b = []
   for (let r = 0; r < 5; r++) {
-    a.push(await perCallUs(ours, calls))
-    b.push(await perCallUs(theirs, calls))
+    a.push(await perCall(ours, calls))
+    b.push(await perCall(theirs, calls))
   }
-  emit('node_pay_url_us', median(a), 'µs/call', 'fetch', median(b))
+  emit('node_pay_url_us', median(a.map((x) => x.wall)), 'µs/call', 'fetch', median(b.map((x) => x.wall)))
+  emit('node_pay_url_cpu_us', median(a.map((x) => x.cpu)), 'µs CPU/call (client process)', 'fetch',
+    median(b.map((x) => x.cpu)))
 }
 
 async function throughput(fn, total, inFlight) {
@@ -82,11 +94,46 @@ async function memory(client) {
 }
 
 // payMany's memory: the peak RSS of a 10,000-order run over that of a 1,000-order run (the
-// orders are streamed, at most 16 in flight; the results themselves are kept).
-async function payManyMemory() {
+// orders are streamed, at most 16 in flight; the results themselves are kept), each journal in a
+// process of its own (this script with --pay-many-memory). The figure is taken with a SQLite
+// journal: the default memory journal keeps a row for every paid order by design (what makes a
+// second payMany of the same ids replay instead of paying), so its growth is reported beside it,
+// and what its rows cost per order is a figure of its own (--journal-cost, with SQLite's for
+// comparison).
+function payManyMemory() {
   const small = Math.max(100, Math.round(1000 * SCALE))
   const big = Math.max(1000, Math.round(10000 * SCALE))
-  const client = new Client({ appKey: KEY, appSecret: SECRET, baseUrl: URL, journal: 'memory:bench-pay-many' })
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dajisaas-bench-'))
+  let runs = 0
+  const run = (journal, mode = '--pay-many-memory') => {
+    // Ids of their own (a sandbox declines an order it has already paid).
+    runs += 1
+    const out = execFileSync(process.execPath, ['--expose-gc', __filename, mode, journal, URL, KEY, SECRET, String(small), String(big), `23${runs}`])
+    return JSON.parse(out.toString().trim().split('\n').pop())
+  }
+  try {
+    const sqlite = run(`sqlite://${path.join(dir, 'journal.db')}`)
+    const memory = run('memory:bench-pay-many')
+    emit('node_pay_many_rss_growth_mb', sqlite.top - sqlite.base,
+      `MB, peak RSS of payMany(${big} orders, 16 in flight, ${(big / sqlite.seconds).toFixed(0)} orders/s) over payMany(${small}), SQLite journal`,
+      `peak RSS of payMany(${small} orders) (MB)`, sqlite.base)
+    emit('node_pay_many_rss_growth_memory_journal_mb', memory.top - memory.base,
+      `MB, the same with the default memory journal (${(big / memory.seconds).toFixed(0)} orders/s), its rows included`,
+      `peak RSS of payMany(${small} orders) (MB)`, memory.base)
+    const [rows, none] = [run('memory:bench-journal-cost', '--journal-cost'), run(`sqlite://${path.join(dir, 'cost.db')}`, '--journal-cost')]
+    emit('node_memory_journal_bytes_per_order', rows.bytesPerOrder,
+      `bytes of RSS per paid order with the memory journal (${none.bytesPerOrder.toFixed(0)} with SQLite), ` +
+      `payMany of ${big} orders in runs of ${small} whose results are dropped`,
+      'the same with a SQLite journal (bytes per order)', none.bytesPerOrder)
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+// In a process of its own: payMany(small) then payMany(big), each run's peak RSS sampled every
+// 5 ms.
+async function payManyMemoryRun([journal, url, key, secret, small, big, prefix]) {
+  const client = new Client({ appKey: key, appSecret: secret, baseUrl: url, journal })
   const ids = (n, first) => Array.from({ length: n }, (_, i) => String(first + BigInt(i)))
   const peak = async (orderIds) => {
     let top = process.memoryUsage().rss
@@ -96,12 +143,33 @@ async function payManyMemory() {
     if (summary.paid !== orderIds.length) throw new Error(`payMany: ${JSON.stringify(summary)}`)
     return Math.max(top, process.memoryUsage().rss) / 2 ** 20
   }
-  const base = await peak(ids(small, 2320000000000000000n))
+  const first = BigInt(`${prefix}${'0'.repeat(16)}`)
+  const base = await peak(ids(Number(small), first))
   const started = process.hrtime.bigint()
-  const top = await peak(ids(big, 2330000000000000000n))
+  const top = await peak(ids(Number(big), first + 10n ** 15n))
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  emit('node_pay_many_rss_growth_mb', top - base, `MB, peak RSS of payMany(${big} orders, 16 in flight, ${(big / seconds).toFixed(0)} orders/s) over payMany(${small})`,
-    `peak RSS of payMany(${small} orders) (MB)`, base)
+  console.log(JSON.stringify({ base, top, seconds }))
+}
+
+// In a process of its own: what a journal keeps per paid order. payMany(small) once, then `big`
+// more orders in runs of `small` whose results are dropped; the RSS after a garbage collection,
+// from after the first run to after the last, per order.
+async function journalCostRun([journal, url, key, secret, small, big, prefix]) {
+  const client = new Client({ appKey: key, appSecret: secret, baseUrl: url, journal })
+  const rss = async () => {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    global.gc()
+    return process.memoryUsage().rss
+  }
+  const first = BigInt(`${prefix}${'0'.repeat(16)}`)
+  const pay = async (from, n) => {
+    const { summary } = await client.payMany(Array.from({ length: n }, (_, i) => String(from + BigInt(i))), { concurrency: 16 })
+    if (summary.paid !== n) throw new Error(`payMany: ${JSON.stringify(summary)}`)
+  }
+  await pay(first, Number(small))
+  const before = await rss()
+  for (let done = 0; done < Number(big); done += Number(small)) await pay(first + 10n ** 15n + BigInt(done), Number(small))
+  console.log(JSON.stringify({ bytesPerOrder: ((await rss()) - before) / Number(big) }))
 }
 
 function loadTime() {
@@ -124,8 +192,10 @@ async function main() {
   await sequential(client)
   await concurrent(client, slowClient)
   await memory(client)
-  await payManyMemory()
+  payManyMemory()
   loadTime()
 }
 
-main().catch((e) => { console.error(e); process.exit(1) })
+const jobs = { '--pay-many-memory': payManyMemoryRun, '--journal-cost': journalCostRun }
+const job = jobs[process.argv[2]] ? jobs[process.argv[2]](process.argv.slice(3)) : main()
+job.catch((e) => { console.error(e); process.exit(1) })

@@ -163,7 +163,7 @@ fn option_value(value: &Unknown<'_>, key: &str) -> Result<Option<Value>, Error> 
     })
 }
 
-/// The options of `payUrls`: `{ batchSize }`, each optional.
+/// The options of `payUrls`: `{ batchSize, signal }`, each optional (`signal` is client.js's).
 pub fn pay_urls_batch_size(value: Option<&Unknown<'_>>) -> Result<Option<usize>, Error> {
     let Some(value) = value else { return Ok(None) };
     match value.get_type().map_err(|e| napi_failure("options", e))? {
@@ -180,9 +180,12 @@ pub fn pay_urls_batch_size(value: Option<&Unknown<'_>>) -> Result<Option<usize>,
     let object = unsafe { value.cast::<Object>() }.map_err(read)?;
     let mut batch_size = None;
     for key in Object::keys(&object).map_err(read)? {
+        if key == "signal" {
+            continue; // client.js's
+        }
         if key != "batchSize" {
             return Err(Error::invalid(format!(
-                "unknown option {key:?}; the options are batchSize"
+                "unknown option {key:?}; the options are batchSize, signal"
             )));
         }
         if let Some(item) = object.get::<Unknown>(&key).map_err(read)? {
@@ -192,6 +195,33 @@ pub fn pay_urls_batch_size(value: Option<&Unknown<'_>>) -> Result<Option<usize>,
         }
     }
     Ok(batch_size)
+}
+
+/// The options of a call that has no options of its own: `{ signal }` (client.js's), or nothing.
+pub fn call_options(value: Option<&Unknown<'_>>) -> Result<(), Error> {
+    let Some(value) = value else { return Ok(()) };
+    match value.get_type().map_err(|e| napi_failure("options", e))? {
+        ValueType::Undefined | ValueType::Null => return Ok(()),
+        ValueType::Object if !value.is_array().unwrap_or(false) => {}
+        _ => {
+            return Err(Error::invalid(format!(
+                "options must be an object such as {{ signal }}, not {}",
+                kind(value)
+            )));
+        }
+    }
+    let read = |e| napi_failure("options", e);
+    let object = unsafe { value.cast::<Object>() }.map_err(read)?;
+    match Object::keys(&object)
+        .map_err(read)?
+        .into_iter()
+        .find(|k| k != "signal")
+    {
+        Some(key) => Err(Error::invalid(format!(
+            "unknown option {key:?}; the options are signal"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// One order id: a string as it is, a bigint or a safe integer in decimal.

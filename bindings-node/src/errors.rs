@@ -1,29 +1,13 @@
 //! Core errors as `DajisaasError` objects: real `Error`s (stack, `instanceof Error`) carrying
-//! `code`, `traceId`, `apiCode`, `httpStatus` and `attempts`.
+//! `code`, `traceId`, `apiCode`, `httpStatus` and `attempts`. The class is JavaScript
+//! (`errors.js`), which can extend `Error` where a native class cannot.
 
 use std::cell::RefCell;
 
-use napi::bindgen_prelude::{FnArgs, Function, JsObjectValue, Object};
+use napi::bindgen_prelude::{Array, FnArgs, Function, JsObjectValue, Object};
 use napi::{Env, Status, Unknown, UnknownRef};
 
-/// The class every failure is an instance of. Defined in JavaScript so that it can extend
-/// `Error`, which a native class cannot.
-const ERROR_CLASS: &str = r#"(() => {
-  class DajisaasError extends Error {
-    constructor(code, message, traceId, apiCode, httpStatus, attempts) {
-      super(message);
-      this.name = 'DajisaasError';
-      this.code = code;
-      if (traceId != null) this.traceId = traceId;
-      if (apiCode != null) this.apiCode = apiCode;
-      if (httpStatus != null) this.httpStatus = httpStatus;
-      this.attempts = attempts;
-    }
-  }
-  return DajisaasError;
-})()"#;
-
-/// The constructor's arguments, spread (a bare tuple would arrive as one array).
+/// `make`'s arguments, spread (a bare tuple would arrive as one array).
 type Fields = FnArgs<(
     String,
     String,
@@ -33,32 +17,37 @@ type Fields = FnArgs<(
     u32,
 )>;
 
+/// `make(code, message, traceId, apiCode, httpStatus, attempts)` of errors.js.
+pub type Make<'env> = Function<'env, Fields, Unknown<'env>>;
+
 thread_local! {
     // One per JavaScript thread (the main thread and each worker load the addon separately).
-    static CLASS: RefCell<Option<UnknownRef<false>>> = const { RefCell::new(None) };
+    static MAKE: RefCell<Option<UnknownRef<false>>> = const { RefCell::new(None) };
 }
 
-/// Creates the class and exports it as `DajisaasError`.
-pub fn register(env: &Env, exports: &mut Object) -> napi::Result<()> {
-    let class: Unknown = env.run_script(ERROR_CLASS)?;
+/// Creates the class, exports it as `DajisaasError`, and returns `make`.
+pub fn register<'env>(env: &'env Env, exports: &mut Object) -> napi::Result<Unknown<'env>> {
+    let pair: Array = env.run_script(include_str!("errors.js"))?;
+    let class: Unknown = pair
+        .get(0)?
+        .ok_or_else(|| napi::Error::from_reason("errors.js gave no class"))?;
+    let make: Unknown = pair
+        .get(1)?
+        .ok_or_else(|| napi::Error::from_reason("errors.js gave no make"))?;
     exports.set_named_property("DajisaasError", class)?;
-    let reference = unsafe { class.cast::<UnknownRef<false>>() }?;
-    CLASS.with(|cell| *cell.borrow_mut() = Some(reference));
-    Ok(())
+    let reference = unsafe { make.cast::<UnknownRef<false>>() }?;
+    MAKE.with(|cell| *cell.borrow_mut() = Some(reference));
+    Ok(make)
 }
 
 /// A `DajisaasError` for a core error, ready to be thrown or to reject a promise.
 pub fn js_error(env: &Env, error: dajisaas::Error) -> napi::Error {
-    let built = CLASS.with(|cell| -> napi::Result<napi::Error> {
+    let built = MAKE.with(|cell| -> napi::Result<napi::Error> {
         let cell = cell.borrow();
         let reference = cell
             .as_ref()
             .ok_or_else(|| napi::Error::from_reason("DajisaasError is not registered"))?;
-        let class = unsafe {
-            reference
-                .get_value(env)?
-                .cast::<Function<Fields, Unknown>>()
-        }?;
+        let make = unsafe { reference.get_value(env)?.cast::<Make>() }?;
         let fields: Fields = FnArgs::from((
             error.code().as_str().to_string(),
             error.message().to_string(),
@@ -67,7 +56,7 @@ pub fn js_error(env: &Env, error: dajisaas::Error) -> napi::Error {
             error.http_status().map(u32::from),
             error.attempts(),
         ));
-        Ok(napi::Error::from(class.new_instance(fields)?))
+        Ok(napi::Error::from(make.call(fields)?))
     });
     built.unwrap_or_else(|_| napi::Error::new(Status::GenericFailure, error.to_string()))
 }

@@ -15,10 +15,7 @@ use crate::errors::guarded;
 
 /// The gateway signature of `params` under `secret`: 32 uppercase hex digits. `params` is an
 /// object, or JSON text for values a JavaScript number cannot hold.
-#[napi(
-    catch_unwind,
-    ts_args_type = "params: Record<string, unknown> | string, secret: string"
-)]
+#[napi(catch_unwind, ts_args_type = "params: object | string, secret: string")]
 pub fn sign(env: Env, params: Unknown, secret: Unknown) -> napi::Result<String> {
     guarded(&env, || {
         let params = convert::params(Some(&params))?;
@@ -30,10 +27,7 @@ pub fn sign(env: Env, params: Unknown, secret: Unknown) -> napi::Result<String> 
 }
 
 /// The string that `sign` hashes, with the secret shown as `***`.
-#[napi(
-    catch_unwind,
-    ts_args_type = "params: Record<string, unknown> | string"
-)]
+#[napi(catch_unwind, ts_args_type = "params: object | string")]
 pub fn signing_string_masked(env: Env, params: Unknown) -> napi::Result<String> {
     guarded(&env, || {
         Ok(dajisaas::signing_string_masked(&convert::params(Some(
@@ -62,5 +56,6 @@ pub fn error_codes_for_tests() -> Vec<&'static str> {
 
 #[napi(module_exports)]
 pub fn init(mut exports: Object, env: Env) -> napi::Result<()> {
-    errors::register(&env, &mut exports)
+    let make = errors::register(&env, &mut exports)?;
+    client::register(&env, &mut exports, make)
 }

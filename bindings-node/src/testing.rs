@@ -72,9 +72,8 @@ impl NativeSandbox {
             qps: o.qps,
         };
         let app_key = config.app_key.clone();
-        let sandbox = Sandbox::start(config).map_err(|e| {
-            napi::Error::from_reason(format!("the sandbox could not start: {e}"))
-        })?;
+        let sandbox = Sandbox::start(config)
+            .map_err(|e| napi::Error::from_reason(format!("the sandbox could not start: {e}")))?;
         Ok(NativeSandbox {
             url: sandbox.url(),
             app_key,
@@ -115,6 +114,11 @@ impl NativeSandbox {
     /// Stops serving; closing twice is fine.
     #[napi]
     pub fn close(&self) {
-        drop(self.running.lock().unwrap_or_else(|p| p.into_inner()).take());
+        drop(
+            self.running
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
     }
 }

@@ -4,7 +4,7 @@
 const assert = require('node:assert/strict')
 const { test, before, after, beforeEach } = require('node:test')
 
-const { binding, startSandbox, client, APP_KEY } = require('./helpers')
+const { binding, startSandbox, client, APP_KEY, HOOKS_EXPECTED } = require('./helpers')
 
 let sandbox
 before(async () => { sandbox = await startSandbox() })
@@ -160,7 +160,11 @@ test('an argument of the wrong type rejects with invalid_argument; it never thro
     [() => c.payUrls(ids, { batchSize: -1 }), /not -1$/],
     [() => c.payUrls(ids, { batchSize: '10' }), /not a string$/],
     [() => c.payUrls(ids, { batchSize: 31n }), /not 31n$/],
-    [() => c.payUrls(ids, { batchsize: 5 }), /^unknown option "batchsize"; the options are batchSize$/],
+    [() => c.payUrls(ids, { batchsize: 5 }), /^unknown option "batchsize"; the options are batchSize, signal$/],
+    [() => c.payUrl(ids, { timeout: 5 }), /^unknown option "timeout"; the options are signal$/],
+    [() => c.preparePay(ids[0], 5), /^options must be an object such as \{ signal \}, not a number$/],
+    [() => c.request('GET', '/x', {}, { signal: 'no' }), /^signal must be an AbortSignal, not a string$/],
+    [() => c.payMany(ids, { signal: {} }), /^signal must be an AbortSignal, not an object$/],
     [() => c.payUrls(ids, 10), /^options must be an object such as \{ batchSize: 10 \}, not a number$/],
     [() => c.preparePay(), /^orderId must be a string, bigint or safe integer, not undefined$/],
   ]
@@ -199,7 +203,13 @@ test('sign and signingStringMasked throw DajisaasError for arguments of the wron
   await nothingSent()
 })
 
-test('a Rust panic becomes an internal error, and the process goes on', async () => {
+test('the test hooks are only in test builds', () => {
+  const hooks = Object.keys(binding).filter((name) => name.endsWith('ForTests')).sort()
+  assert.deepEqual(hooks, HOOKS_EXPECTED ? ['__errorCodesForTests', '__panicForTests'] : [])
+})
+
+test('a Rust panic becomes an internal error, and the process goes on', async (t) => {
+  if (!HOOKS_EXPECTED) return t.skip('a release build has no test hooks')
   assert.throws(() => binding.__panicForTests(), { code: 'internal', message: /a bug/ })
   assert.equal((await client(sandbox).payUrl(['1'])).attempts, 1)
 })

@@ -8,6 +8,11 @@ const readline = require('node:readline')
 // DAJISAAS_NODE_PACKAGE: an installed copy to test instead of this directory's build.
 const binding = require(process.env.DAJISAAS_NODE_PACKAGE || '..')
 
+// The test hooks (__panicForTests, ...) exist only in builds with the test-hooks feature:
+// scripts/test.sh builds with it; the release artifacts, tested by check-artifacts.sh with
+// DAJISAAS_TEST_HOOKS=absent, must not have them.
+const HOOKS_EXPECTED = process.env.DAJISAAS_TEST_HOOKS !== 'absent'
+
 const REPO = path.resolve(__dirname, '..', '..')
 const DAJI = process.env.DAJI_BIN || path.join(REPO, 'target', 'debug', 'daji')
 const APP_KEY = 'node-test-key'
@@ -61,4 +66,4 @@ function client(sandbox, options = {}) {
   })
 }
 
-module.exports = { APP_KEY, SECRET, REPO, binding, startSandbox, client }
+module.exports = { HOOKS_EXPECTED, APP_KEY, SECRET, REPO, binding, startSandbox, client }

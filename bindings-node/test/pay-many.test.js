@@ -62,6 +62,14 @@ test('each order gets its outcome in input order; a repeat is paid once; onProgr
   // A second run replays the paid orders from the journal.
   const again = await c.payMany([NORMAL])
   assert.equal(again.results[0].payment.replayed, true)
+  // payMany's payments and errors are shaped as preparePay's.
+  const alone = await c.preparePay(NORMAL)
+  assert.deepEqual(Object.keys(again.results[0].payment), Object.keys(alone))
+  assert.deepEqual(again.results[0].payment, alone)
+  const declined = await c.preparePay(DECLINE).catch((e) => e)
+  assert.deepEqual(Object.keys(results[1].error), Object.keys(declined))
+  assert.deepEqual(Object.keys(results[1]), ['orderId', 'outcome', 'error'])
+  assert.deepEqual(Object.keys(results[0]), ['orderId', 'outcome', 'payment'])
 })
 
 test('at most `concurrency` payments are in flight', async () => {

@@ -1,5 +1,11 @@
 // A typed walk through the whole public API; `tsc --noEmit --strict` must accept it.
-import { Client, ClientConfig, ClientOptions, DajisaasError, ErrorCode, PayUrl, Payment, sign, signingStringMasked } from '..'
+import { CallOptions, Client, ClientConfig, ClientOptions, DajisaasError, DajisaasErrorJSON, ErrorCode, OrderIdFormat, PayManyResult, PayUrl, Payment, PaymentRecord, sign, signingStringMasked } from '..'
+
+/** Request parameters typed by an interface (no index signature), as ERP code has them. */
+interface PreviewParams {
+  cargo: ReadonlyArray<{ offerId: number, quantity?: number }>
+  message?: string
+}
 
 async function main(): Promise<void> {
   const signature: string = sign({ appKey: 'K', orderIdList: '[1,2]' }, 'S')
@@ -42,6 +48,40 @@ async function main(): Promise<void> {
   const data: unknown = await client.request('POST', '/alibaba/order/preview', { cargo: [{ offerId: 1 }] })
   const text: string = client.toString()
   console.log(signature, masked, data, text, effective)
+
+  // Readonly arrays and `as const` tuples of ids; params typed by an interface.
+  const approved: readonly string[] = ['2257455039610311973', '2257455039610311974']
+  const fixed = ['2257455039610311973', 2257455039610311974n] as const
+  await client.payUrl(approved)
+  await client.payUrls(fixed, { batchSize: 10 })
+  const paidMany: PayManyResult = await client.payMany(approved, { concurrency: 4, onProgress: (item) => console.log(item.outcome) })
+  const params: PreviewParams = { cargo: [{ offerId: 1, quantity: 2 }] }
+  await client.request('POST', '/alibaba/order/preview', params)
+  const readonlyParams: Readonly<PreviewParams> = params
+  console.log(sign(readonlyParams, 'S'), signingStringMasked(params), paidMany.summary.paid)
+
+  // Every call takes { signal } last.
+  const controller = new AbortController()
+  const call: CallOptions = { signal: controller.signal }
+  await client.payUrl(approved, call)
+  await client.payUrls(approved, { batchSize: 5, signal: AbortSignal.timeout(1000) })
+  await client.preparePay('2257455039610311973', call)
+  await client.payMany(fixed, { signal: controller.signal })
+  const record: PaymentRecord | null = await client.paymentRecord('2257455039610311973', call)
+  const records: PaymentRecord[] = await client.paymentRecords({ state: 'unknown', signal: controller.signal })
+  await client.resolvePayment('2257455039610311973', { paid: true, note: 'seen in the 1688 backend' }, call)
+  await client.request('GET', '/alibaba/alipay/url/get', { orderIdList: '[1]' }, { signal: null })
+  controller.abort()
+  console.log(record, records.length)
+
+  // OrderIdFormat is a value as well as a type; DajisaasError is constructible as documented.
+  const format: OrderIdFormat = OrderIdFormat.CommaSeparated
+  const withFormat = new Client({ appKey: 'k', appSecret: 's', orderIdFormat: format })
+  const stub = new DajisaasError('boom', { code: 'timeout', attempts: 1, cause: new Error('under') })
+  const plain = new DajisaasError('boom')
+  const json: DajisaasErrorJSON = stub.toJSON()
+  console.log(plain.code, json.message, withFormat.closed)
+  withFormat.close()
 }
 
 void main()

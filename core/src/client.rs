@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use crate::batch::{PayManyItem, PayManyReport};
+use crate::batch::{PayManyItem, PayManyReport, PayManySummary};
 use crate::config::{ClientBuilder, Config};
 use crate::error::Result;
 use crate::journal::{PaymentRecord, State};
@@ -379,6 +379,28 @@ impl AsyncClient {
         self.inner
             .runtime()?
             .spawn(inner.pay_many(order_ids, concurrency, Some(progress)))
+            .await
+    }
+
+    /// [`pay_many`](AsyncClient::pay_many) for hosts that keep the results their own way: each
+    /// finished order goes to `on_item`, with its position among the distinct orders, in the
+    /// order they finish (on the thread that polls this future, or a client I/O thread), and is
+    /// not kept here, so that a run of many orders holds each result once. Resolves to the count
+    /// of each outcome; a bad id or concurrency is an error before anything is sent, as in
+    /// `pay_many`, and dropping the future likewise stops further orders from starting.
+    pub async fn pay_many_each<F>(
+        &self,
+        order_ids: Vec<String>,
+        concurrency: usize,
+        on_item: F,
+    ) -> Result<PayManySummary>
+    where
+        F: FnMut(usize, PayManyItem) + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        self.inner
+            .runtime()?
+            .spawn(inner.pay_many_each(order_ids, concurrency, on_item))
             .await
     }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use futures_util::{StreamExt, stream};
 
-use crate::batch::{PayManyItem, PayManyReport};
+use crate::batch::{PayManyItem, PayManyReport, PayManySummary};
 use crate::client::Inner;
 use crate::error::{Error, Result};
 use crate::order_id::validate_and_dedup_order_ids;
@@ -44,13 +44,37 @@ impl Inner {
         concurrency: usize,
         progress: Option<Progress>,
     ) -> Result<PayManyReport> {
+        let mut slots: Vec<Option<PayManyItem>> = Vec::new();
+        let summary = self
+            .pay_many_each(order_ids, concurrency, |index, item| {
+                if slots.len() <= index {
+                    slots.resize_with(index + 1, || None);
+                }
+                if let Some(progress) = &progress {
+                    if catch_unwind(AssertUnwindSafe(|| progress(&item))).is_err() {
+                        log::warn!(target: "dajisaas", "the pay_many progress callback panicked on order {}; the run goes on", item.order_id);
+                    }
+                }
+                slots[index] = Some(item);
+            })
+            .await?;
+        let results: Vec<PayManyItem> = slots.into_iter().flatten().collect();
+        debug_assert_eq!(results.len(), summary.total());
+        Ok(PayManyReport::new(results))
+    }
+
+    /// The run itself: hands each finished order to `on_item` with its position among the
+    /// distinct orders, in the order they finish, and keeps nothing but the count of each outcome.
+    pub(crate) async fn pay_many_each(
+        self: Arc<Self>,
+        order_ids: Vec<String>,
+        concurrency: usize,
+        mut on_item: impl FnMut(usize, PayManyItem),
+    ) -> Result<PayManySummary> {
         check_concurrency(concurrency)?;
         let ids = validate_and_dedup_order_ids(&order_ids)?;
         drop(order_ids);
         let runtime = self.runtime()?;
-        let total = ids.len();
-        let mut slots: Vec<Option<PayManyItem>> = Vec::new();
-        slots.resize_with(total, || None);
         let payments = stream::iter(ids.into_iter().enumerate())
             .map(|(index, id)| {
                 let inner = self.clone();
@@ -62,16 +86,11 @@ impl Inner {
             })
             .buffer_unordered(concurrency);
         let mut payments = std::pin::pin!(payments);
+        let mut summary = PayManySummary::default();
         while let Some((index, item)) = payments.next().await {
-            if let Some(progress) = &progress {
-                if catch_unwind(AssertUnwindSafe(|| progress(&item))).is_err() {
-                    log::warn!(target: "dajisaas", "the pay_many progress callback panicked on order {}; the run goes on", item.order_id);
-                }
-            }
-            slots[index] = Some(item);
+            summary.add(item.outcome);
+            on_item(index, item);
         }
-        let results: Vec<PayManyItem> = slots.into_iter().flatten().collect();
-        debug_assert_eq!(results.len(), total);
-        Ok(PayManyReport::new(results))
+        Ok(summary)
     }
 }

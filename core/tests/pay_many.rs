@@ -133,6 +133,49 @@ async fn the_async_client_pays_many_too() {
     assert!(plain.results[0].payment().unwrap().replayed);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pay_many_each_hands_over_each_order_with_its_position_and_counts_the_outcomes() {
+    let sb = sandbox();
+    let c = builder(&sb).build_async().unwrap();
+    let items = Arc::new(Mutex::new(Vec::new()));
+    let kept = items.clone();
+    let ids = [NORMAL, DECLINE, NORMAL, NORMAL_2]
+        .map(String::from)
+        .to_vec();
+    let summary = c
+        .pay_many_each(ids, 2, move |index, item: PayManyItem| {
+            kept.lock()
+                .unwrap()
+                .push((index, item.order_id, item.outcome));
+        })
+        .await
+        .unwrap();
+    let mut items = items.lock().unwrap().clone();
+    items.sort_by_key(|(index, _, _)| *index);
+    use PaymentOutcome::*;
+    assert_eq!(
+        items,
+        [
+            (0, NORMAL.to_string(), Paid),
+            (1, DECLINE.to_string(), Declined),
+            (2, NORMAL_2.to_string(), Paid),
+        ]
+    );
+    assert_eq!(
+        (
+            summary.count(Paid),
+            summary.count(Declined),
+            summary.total()
+        ),
+        (2, 1, 3)
+    );
+    let e = c
+        .pay_many_each(vec!["12a".into()], 2, |_, _| panic!("nothing is paid"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument);
+}
+
 #[test]
 fn the_pace_is_shared_by_every_call_and_clone_and_its_wait_is_no_timeout() {
     let sb = sandbox();
