@@ -87,8 +87,18 @@ fn pay_many_item(py: Python<'_>, item: dajisaas::PayManyItem) -> PyResult<Py<PyA
     Ok(Py::new(py, PayManyItem::new(py, item)?)?.into_any())
 }
 
-fn pay_many_result(py: Python<'_>, report: dajisaas::PayManyReport) -> PyResult<Py<PyAny>> {
-    Ok(Py::new(py, PayManyResult::new(py, report)?)?.into_any())
+/// One finished order of an awaited `pay_many`, as `(position, PayManyItem)`: the Python
+/// `AsyncClient` keeps it (the core does not).
+fn pay_many_pair(
+    py: Python<'_>,
+    (index, item): (usize, dajisaas::PayManyItem),
+) -> PyResult<Py<PyAny>> {
+    let item = pay_many_item(py, item)?;
+    Ok((index, item).into_pyobject(py)?.into_any().unbind())
+}
+
+fn summary_dict(py: Python<'_>, summary: dajisaas::PayManySummary) -> PyResult<Py<PyAny>> {
+    Ok(convert::to_python(py, &summary.to_json())?.unbind())
 }
 
 /// `pay_many`'s order ids and concurrency, checked (with `on_progress`) before anything starts.
@@ -227,22 +237,38 @@ impl Client {
     ) -> PyResult<PayManyResult> {
         let (ids, concurrency) = pay_many_args(py, order_ids, concurrency, on_progress)?;
         let client = self.inner.clone();
-        let report = blocking::call_reporting(
+        // Each finished order becomes its Python object here, as it comes: the core keeps none,
+        // so that a run of many orders holds each result once.
+        let mut results: Vec<Option<Py<PyAny>>> = Vec::new();
+        let summary = blocking::call_reporting(
             py,
             &self.inner,
             |reporter| async move {
                 client
-                    .pay_many_with_progress(ids, concurrency, move |item| {
-                        reporter.report(item.clone())
+                    .pay_many_each(ids, concurrency, move |index, item| {
+                        reporter.report((index, item))
                     })
                     .await
             },
-            |py, item| match on_progress {
-                Some(f) => f.call1((pay_many_item(py, item)?,)).map(drop),
-                None => Ok(()),
+            |py, (index, item)| {
+                let item = pay_many_item(py, item)?;
+                if results.len() <= index {
+                    results.resize_with(index + 1, || None);
+                }
+                results[index] = Some(item.clone_ref(py));
+                match on_progress {
+                    Some(f) => f.call1((item,)).map(drop),
+                    None => Ok(()),
+                }
             },
         )?;
-        PayManyResult::new(py, report)
+        let results = results
+            .into_iter()
+            .map(|item| item.unwrap_or_else(|| py.None()));
+        Ok(PayManyResult::from_parts(
+            pyo3::types::PyList::new(py, results)?.unbind(),
+            summary_dict(py, summary)?,
+        ))
     }
 
     /// The journal's record of an order, or None.
@@ -409,9 +435,10 @@ impl AsyncClient {
         )
     }
 
-    /// Starts `pay_many`; the loop calls `on_progress(item)` once per finished order, before
-    /// settling `future`. The handle stops the run (nothing new starts).
-    #[pyo3(signature = (bridge, future, order_ids, concurrency=None, on_progress=None))]
+    /// Starts `pay_many` (`on_progress` is only checked here): the loop calls
+    /// `on_item((position, item))` once per finished order, then settles `future` with the
+    /// summary dict. The Python `AsyncClient` keeps the items. The handle stops the run.
+    #[pyo3(signature = (bridge, future, order_ids, concurrency, on_progress, on_item))]
     #[allow(clippy::too_many_arguments)]
     fn pay_many(
         &self,
@@ -421,6 +448,7 @@ impl AsyncClient {
         order_ids: &Bound<'_, PyAny>,
         concurrency: Option<&Bound<'_, PyAny>>,
         on_progress: Option<&Bound<'_, PyAny>>,
+        on_item: &Bound<'_, PyAny>,
     ) -> PyResult<CallHandle> {
         let (ids, concurrency) = pay_many_args(py, order_ids, concurrency, on_progress)?;
         let client = self.inner.clone();
@@ -428,17 +456,17 @@ impl AsyncClient {
             py,
             bridge,
             future,
-            on_progress,
+            Some(on_item),
             &self.inner,
             |reporter| async move {
                 client
-                    .pay_many_with_progress(ids, concurrency, move |item| {
-                        reporter.report(item.clone())
+                    .pay_many_each(ids, concurrency, move |index, item| {
+                        reporter.report((index, item))
                     })
                     .await
             },
-            pay_many_item,
-            pay_many_result,
+            pay_many_pair,
+            summary_dict,
         )
     }
 

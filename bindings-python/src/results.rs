@@ -52,7 +52,9 @@ pub struct PayUrl {
     trace_id: Option<String>,
     #[pyo3(get)]
     attempts: u32,
-    raw: Value,
+    /// The answer's `data` as compact JSON text, read when asked for: a run of many payments
+    /// holds a short string per order instead of a tree of maps.
+    raw: String,
 }
 
 #[pymethods]
@@ -60,7 +62,7 @@ impl PayUrl {
     /// The whole `data` object of the answer, unknown fields included.
     #[getter]
     fn data<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.raw)
+        to_python(py, &parse_data(&self.raw)?)
     }
 
     /// The fields as a dict, `data` included.
@@ -70,7 +72,7 @@ impl PayUrl {
         dict.set_item("order_ids", &self.order_ids)?;
         dict.set_item("trace_id", &self.trace_id)?;
         dict.set_item("attempts", self.attempts)?;
-        dict.set_item("data", to_python(py, &self.raw)?)?;
+        dict.set_item("data", to_python(py, &parse_data(&self.raw)?)?)?;
         Ok(dict)
     }
 
@@ -80,7 +82,7 @@ impl PayUrl {
             self.order_ids.clone(),
             self.trace_id.clone(),
             self.attempts,
-            self.raw.to_string(),
+            self.raw.clone(),
         );
         reduce(py, "_restore_pay_url", fields)
     }
@@ -111,7 +113,7 @@ impl From<dajisaas::PayUrl> for PayUrl {
             order_ids: p.order_ids,
             trace_id: p.trace_id,
             attempts: p.attempts,
-            raw: p.data,
+            raw: p.data.to_string(),
         }
     }
 }
@@ -130,7 +132,7 @@ pub fn _restore_pay_url(
         order_ids,
         trace_id,
         attempts,
-        raw: parse_data(data)?,
+        raw: parse_data(data)?.to_string(),
     })
 }
 
@@ -150,7 +152,9 @@ pub struct Payment {
     /// payment of it already under way in this process.
     #[pyo3(get)]
     replayed: bool,
-    raw: Value,
+    /// The answer's `data` as compact JSON text, read when asked for: a run of many payments
+    /// holds a short string per order instead of a tree of maps.
+    raw: String,
 }
 
 #[pymethods]
@@ -158,7 +162,7 @@ impl Payment {
     /// The whole `data` object of the answer, unknown fields included.
     #[getter]
     fn data<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.raw)
+        to_python(py, &parse_data(&self.raw)?)
     }
 
     /// The fields as a dict, `data` included.
@@ -169,7 +173,7 @@ impl Payment {
         dict.set_item("attempts", self.attempts)?;
         dict.set_item("trace_id", &self.trace_id)?;
         dict.set_item("replayed", self.replayed)?;
-        dict.set_item("data", to_python(py, &self.raw)?)?;
+        dict.set_item("data", to_python(py, &parse_data(&self.raw)?)?)?;
         Ok(dict)
     }
 
@@ -180,7 +184,7 @@ impl Payment {
             self.attempts,
             self.trace_id.clone(),
             self.replayed,
-            self.raw.to_string(),
+            self.raw.clone(),
         );
         reduce(py, "_restore_payment", fields)
     }
@@ -213,7 +217,7 @@ impl From<dajisaas::Payment> for Payment {
             attempts: p.attempts,
             trace_id: p.trace_id,
             replayed: p.replayed,
-            raw: p.data,
+            raw: p.data.to_string(),
         }
     }
 }
@@ -234,7 +238,7 @@ pub fn _restore_payment(
         attempts,
         trace_id,
         replayed,
-        raw: parse_data(data)?,
+        raw: parse_data(data)?.to_string(),
     })
 }
 
@@ -245,7 +249,7 @@ pub struct PayManyItem {
     #[pyo3(get)]
     order_id: String,
     #[pyo3(get)]
-    outcome: String,
+    outcome: &'static str,
     #[pyo3(get)]
     payment: Option<Py<Payment>>,
     #[pyo3(get)]
@@ -259,7 +263,7 @@ impl PayManyItem {
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let dict = PyDict::new(py);
         dict.set_item("order_id", &self.order_id)?;
-        dict.set_item("outcome", &self.outcome)?;
+        dict.set_item("outcome", self.outcome)?;
         let payment = match &self.payment {
             Some(p) => Some(p.get().to_dict(py)?),
             None => None,
@@ -281,7 +285,7 @@ impl PayManyItem {
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let fields = (
             self.order_id.clone(),
-            self.outcome.clone(),
+            self.outcome,
             self.payment.as_ref().map(|p| p.clone_ref(py)),
             self.error.as_ref().map(|e| e.clone_ref(py)),
         );
@@ -297,7 +301,7 @@ impl PayManyItem {
         Ok(format!(
             "PayManyItem(order_id={}, outcome={}, {detail})",
             repr(py, &self.order_id)?,
-            repr(py, &self.outcome)?
+            repr(py, self.outcome)?
         ))
     }
 }
@@ -323,7 +327,7 @@ impl PayManyItem {
 
     /// Built on a Python thread: the error becomes the exception of its code.
     pub fn new(py: Python<'_>, item: dajisaas::PayManyItem) -> PyResult<Self> {
-        let outcome = item.outcome.as_str().to_string();
+        let outcome = item.outcome.as_str();
         let (payment, error) = match item.result {
             Ok(payment) => (Some(Py::new(py, Payment::from(payment))?), None),
             Err(error) => (None, Some(to_py_err(py, error).into_value(py).into_any())),
@@ -344,13 +348,20 @@ pub fn _restore_pay_many_item(
     outcome: String,
     payment: Option<Py<Payment>>,
     error: Option<Py<PyAny>>,
-) -> PayManyItem {
-    PayManyItem {
+) -> PyResult<PayManyItem> {
+    let outcome = dajisaas::PaymentOutcome::ALL
+        .iter()
+        .map(|o| o.as_str())
+        .find(|word| *word == outcome)
+        .ok_or_else(|| {
+            pyo3::exceptions::PyValueError::new_err(format!("no pay_many outcome {outcome:?}"))
+        })?;
+    Ok(PayManyItem {
         order_id,
         outcome,
         payment,
         error,
-    }
+    })
 }
 
 /// What `pay_many` returns: `results`, one `PayManyItem` per order in input order (repeats
@@ -401,23 +412,16 @@ impl PayManyResult {
 }
 
 impl PayManyResult {
-    pub fn new(py: Python<'_>, report: dajisaas::PayManyReport) -> PyResult<Self> {
-        let items = report
-            .results
-            .into_iter()
-            .map(|item| Py::new(py, PayManyItem::new(py, item)?))
-            .collect::<PyResult<Vec<_>>>()?;
-        Ok(PayManyResult {
-            results: PyList::new(py, items)?.unbind(),
-            summary: to_python(py, &report.summary.to_json())?.unbind(),
-        })
+    /// From the items, in input order, and the summary dict.
+    pub fn from_parts(results: Py<PyList>, summary: Py<PyAny>) -> Self {
+        PayManyResult { results, summary }
     }
 }
 
 /// A `PayManyResult` from its pickled fields.
 #[pyfunction]
 pub fn _restore_pay_many_result(results: Py<PyList>, summary: Py<PyAny>) -> PayManyResult {
-    PayManyResult { results, summary }
+    PayManyResult::from_parts(results, summary)
 }
 
 /// The record's fields: the Python name and the JSON name (`PaymentRecord::to_json`).

@@ -8,7 +8,19 @@ call's future on the running loop and finding that loop's bridge.
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Mapping, NoReturn, Optional, Type
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    NoReturn,
+    Optional,
+    Tuple,
+    Type,
+)
 
 from . import _dajisaas as _native
 from ._errors import InvalidArgumentError
@@ -257,20 +269,39 @@ class AsyncClient:
         under way run to their recorded outcome in the journal."""
         loop = _get_running_loop()
         future: asyncio.Future[PayManyResult] = loop.create_future()
-        report: Any = on_progress  # the native call refuses what is not callable
-        if callable(on_progress):
-            progress = on_progress
+        # The core hands each finished order over and keeps none; they are kept here, so that a
+        # run of many orders holds each result once. `summary` settles once they all came.
+        summary: asyncio.Future[Dict[str, int]] = loop.create_future()
+        results: List[Any] = []
 
-            def until_done(item: PayManyItem) -> None:
-                if future.done():
-                    return
+        def on_item(pair: Tuple[int, PayManyItem]) -> None:
+            index, item = pair
+            if future.done():
+                return
+            results.extend([None] * (index + 1 - len(results)))
+            results[index] = item
+            if on_progress is not None:
                 try:
-                    progress(item)
+                    on_progress(item)
                 except Exception as e:
                     future.set_exception(e)
 
-            report = until_done
-        handle = self._native.pay_many(_bridge(loop), future, order_ids, concurrency, report)
+        def settle(done: asyncio.Future[Dict[str, int]]) -> None:
+            if future.done():
+                return
+            if done.cancelled():
+                future.cancel()
+                return
+            error = done.exception()
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(_native._restore_pay_many_result(results, done.result()))
+
+        handle = self._native.pay_many(
+            _bridge(loop), summary, order_ids, concurrency, on_progress, on_item
+        )
+        summary.add_done_callback(settle)
         future.add_done_callback(lambda _: handle.stop())
         return future
 
