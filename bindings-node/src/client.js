@@ -107,6 +107,9 @@
           let hooks
           let finish
           let stopped = false
+          // An exception of onProgress: it stops the run (nothing new starts; payments under way
+          // run to their recorded outcome) and is what the call rejects with.
+          let progressError
           if (name === 'payMany') {
             const results = []
             const onProgress = typeof options?.onProgress === 'function' ? options.onProgress : undefined
@@ -134,15 +137,25 @@
                   item = { orderId, outcome, payment }
                 }
                 results[index] = item
-                if (onProgress !== undefined && !stopped) onProgress(item)
+                if (onProgress === undefined || stopped) return
+                try {
+                  onProgress(item)
+                } catch (error) {
+                  stopped = true
+                  progressError = error
+                  hooks.abort()
+                }
               },
             }
-            finish = (summary) => ({ results, summary })
+            finish = (summary) => {
+              if (progressError !== undefined) throw progressError
+              return { results, summary }
+            }
           }
           if (signal === undefined || signal === null) {
             list.push(hooks)
             const promise = Reflect.apply(native, this, list)
-            return promise.then(finish, (error) => { throw restack(error, site) })
+            return promise.then(finish, (error) => { throw progressError ?? restack(error, site) })
           }
           if (!isSignal(signal)) {
             throw make('invalid_argument', `signal must be an AbortSignal, not ${kind(signal)}`, null, null, null, 0)
@@ -158,8 +171,11 @@
               reject(aborted(signal, site))
             })
             promise.then(
-              (value) => { unlisten(); resolve(finish === undefined ? value : finish(value)) },
-              (error) => { unlisten(); reject(restack(error, site)) },
+              (value) => {
+                unlisten()
+                try { resolve(finish === undefined ? value : finish(value)) } catch (error) { reject(error) }
+              },
+              (error) => { unlisten(); reject(progressError ?? restack(error, site)) },
             )
           })
         } catch (error) {

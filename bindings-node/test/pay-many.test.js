@@ -99,3 +99,15 @@ test('maxCallsPerSecond paces every call of the client', async () => {
   assert.throws(() => new binding.Client({ appKey: 'k', appSecret: 's', maxCallsPerSecond: 0 }),
     { code: 'invalid_argument', message: 'maxCallsPerSecond must be a whole number from 1 to 10000, not 0' })
 })
+
+test('an exception of onProgress stops the run and is what payMany rejects with', async () => {
+  await sandbox.reset()
+  const c = client(sandbox, { timeoutMs: 5000 })
+  const ids = Array.from({ length: 6 }, (_, i) => `900700000000000${String(500 + i).padStart(4, '0')}`)
+  const boom = new Error('stop after the first')
+  await assert.rejects(c.payMany(ids, { concurrency: 1, onProgress: () => { throw boom } }), (e) => e === boom)
+  await new Promise((resolve) => setTimeout(resolve, 1000)) // three more slow payments, had the run gone on
+  const calls = (await sandbox.stats()).payCalls
+  assert.equal(calls[ids[0]], 1)
+  assert.equal(ids.slice(2).reduce((n, id) => n + (calls[id] ?? 0), 0), 0, JSON.stringify(calls))
+})
