@@ -65,6 +65,8 @@ CHECKS = [
      lambda: results["rust_pay_many_limit_s"]["ratio"], "≤ 1.15× orders / 50 s", lambda r: r <= 1.15),
     ("Rust pay_many, 16 in flight, adaptive only, gateway --qps 50", "rust_pay_many_adaptive_s",
      lambda: results["rust_pay_many_adaptive_s"]["ratio"], "≤ 1.5× orders / 50 s", lambda r: r <= 1.5),
+    ("Python pay_many RSS growth, 1,000 → 10,000 orders, SQLite journal", "python_pay_many_rss_growth_mb",
+     lambda: value("python_pay_many_rss_growth_mb"), "< 20 MB", lambda v: v < 20),
     ("Node payMany RSS growth, 1,000 → 10,000 orders, SQLite journal", "node_pay_many_rss_growth_mb",
      lambda: value("node_pay_many_rss_growth_mb"), "< 20 MB", lambda v: v < 20),
 ] + [
