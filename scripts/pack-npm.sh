@@ -14,8 +14,11 @@ napi=$PWD/node_modules/.bin/napi
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 
-# napi works only on paths inside the package: the main package is staged with npm/ beside it.
-cp package.json index.js index.mjs index.d.ts index.d.mts README.md LICENSE-MIT LICENSE-APACHE "$stage/"
+# napi works only on paths inside the package: the main package is staged with npm/ beside it,
+# with every file package.json's "files" names (the addons, *.node, travel in the platform ones).
+cp package.json README.md "$stage/"
+node -p 'require("./package.json").files.filter((f) => !f.includes("*")).join("\n")' |
+  while read -r file; do cp "$file" "$stage/"; done
 mkdir "$stage/artifacts"
 cp "$addons"/dajisaas.*.node "$stage/artifacts/"
 # The committed npm/ directories must be what `napi create-npm-dirs` makes of package.json.
