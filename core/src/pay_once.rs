@@ -121,7 +121,14 @@ impl Claim<'_> {
                 ),
             ));
         }
-        self.fence().await?;
+        self.fence().await.map_err(|e| {
+            if e.message().contains("nothing was sent") {
+                e
+            } else {
+                let message = format!("{}; nothing was sent", e.message());
+                e.with_message(message)
+            }
+        })?;
         self.written.store(true, Ordering::SeqCst);
         Ok(())
     }
@@ -262,6 +269,8 @@ impl Inner {
         };
         let outcome = match &result {
             Ok(payment) => Some(Outcome::from_payment(payment)),
+            // Nothing was written: the claim goes.
+            Err(error) if error.is_given_up() => None,
             Err(error) => Outcome::from_error(error),
         };
         self.settle(scope, order_id, &claim.holder, outcome, &result)

@@ -17,6 +17,8 @@ mod history;
 mod machine;
 mod memory;
 mod postgres;
+#[cfg(test)]
+mod protocol_model;
 mod row;
 mod scope;
 mod sqlite;
