@@ -1,23 +1,48 @@
 //! `daji`: the Dajisaas payment client and sandbox gateway on the command line.
 
+/// `println!` that never panics: a closed stdout (`| head`) ends the output quietly.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = $crate::output::out(&format!($($arg)*));
+    }};
+}
+
+/// `eprintln!` that never panics.
+macro_rules! say_err {
+    ($($arg:tt)*) => {
+        $crate::output::err(&format!($($arg)*))
+    };
+}
+
 mod commands;
 mod demo;
 mod journal;
 mod output;
+mod pay;
+mod until;
 
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use dajisaas::{Casing, Client, ClientOptions, OptionName};
 use serde_json::{Map, Value};
 
 /// Pay 1688 orders through the Dajisaas gateway, or run a local sandbox gateway.
 ///
-/// Exit status: 0 on success, 2 for a usage error, and 10 + the error's number on a failure
-/// (`daji pay`: that of the most serious failure among its orders)
-/// (11 invalid_argument, 12 connection, 13 timeout, 14 http_status, 15 decode, 16 api,
+/// Exit status: 0 success; 1 `journal show` found no record of the order; 2 usage error (a
+/// malformed or out-of-range flag or argument, an unreadable --from-file, an unwritable
+/// --report, a journal URL that cannot be used: nothing was sent); 10 + the error's number on a
+/// failure (11 invalid_argument, 12 connection, 13 timeout, 14 http_status, 15 decode, 16 api,
 /// 17 rate_limited, 18 payment_declined, 19 payment_outcome_unknown, 20 internal,
-/// 21 payment_in_progress).
+/// 21 payment_in_progress); 129, 130, 143 (128 + the signal's number) when a SIGHUP, SIGINT or
+/// SIGTERM stopped `daji pay` with orders not started, 141 when a closed stdout did.
+///
+/// `daji pay` exits with the status of the most serious outcome among its orders, in this
+/// order: unknown (19), in_progress (21), not started (129/130/141/143), declined (18), other
+/// failures (10 + their number), paid (0).
+///
+/// The default journal of `daji pay` and `daji journal` is the SQLite file
+/// $XDG_DATA_HOME/dajisaas/payments.db (else ~/.local/share/dajisaas/payments.db).
 #[derive(Parser)]
 #[command(name = "daji", version, about, long_about)]
 struct Cli {
@@ -41,6 +66,17 @@ enum Command {
     Sandbox(SandboxArgs),
     /// Start an embedded sandbox and walk through links and payments, good and bad.
     Demo,
+    /// Print the completion script of a shell (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print daji's man page (roff), or write one page per command into a directory.
+    Man {
+        /// Write daji.1 and daji-COMMAND.1 pages into this directory.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<std::path::PathBuf>,
+    },
 }
 
 /// Where and as whom to call the gateway. Each client option has a flag of the same name; a
@@ -217,13 +253,24 @@ struct PayArgs {
     #[command(flatten)]
     ids: OrderIds,
     /// Payments in flight at once, 1 to 64.
-    #[arg(long, value_name = "N", default_value_t = dajisaas::DEFAULT_PAY_MANY_CONCURRENCY)]
-    concurrency: usize,
-    /// Also write one row per order (id, outcome, code, message, traceId, attempts, pay
-    /// channel) to this file: CSV if it ends in .csv, else the run's JSON
-    /// (`{"results":[...],"summary":{...}}`).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = dajisaas::DEFAULT_PAY_MANY_CONCURRENCY as u16,
+        value_parser = clap::value_parser!(u16).range(1..=dajisaas::MAX_PAY_MANY_CONCURRENCY as i64)
+    )]
+    concurrency: u16,
+    /// Also write one row per order (id, outcome, label, replayed, already_paid, code,
+    /// message, traceId, attempts, pay channel; orders an interrupt left unstarted as
+    /// not_started) to this file: CSV if it ends in .csv, else the run's JSON
+    /// (`{"results":[...],"summary":{...},"interruptedBy":...}`). The file is created before
+    /// anything is sent.
     #[arg(long, value_name = "PATH.csv|PATH.json")]
     report: Option<std::path::PathBuf>,
+    /// Print one JSON object per order as it finishes (JSON Lines, for jq), the orders not
+    /// started last; the summary goes to stderr.
+    #[arg(long, conflicts_with = "json")]
+    jsonl: bool,
     #[command(flatten)]
     connection: Connection,
 }
@@ -257,12 +304,9 @@ enum JournalCommand {
     Resolve {
         /// The 1688 order id.
         order_id: String,
-        /// The order was paid (the journal then replays it instead of paying again).
-        #[arg(
-            long,
-            conflicts_with = "not_paid",
-            required_unless_present = "not_paid"
-        )]
+        /// The order was paid (the journal then replays it instead of paying again). Exactly
+        /// one of --paid and --not-paid.
+        #[arg(long)]
         paid: bool,
         /// The order was not paid (it can then be paid again).
         #[arg(long)]
@@ -328,14 +372,38 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Sign(args) => commands::sign(&args),
         Command::PayUrl(args) => commands::pay_url(&args),
-        Command::Pay(args) => commands::pay(&args),
+        Command::Pay(args) => pay::pay(&args),
         Command::Request(args) => commands::request(&args),
         Command::Journal(args) => journal::run(&args),
         Command::Sandbox(args) => commands::sandbox(&args),
         Command::Demo => demo::run(),
+        Command::Completions { shell } => {
+            let mut buffer = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "daji", &mut buffer);
+            say!("{}", String::from_utf8_lossy(&buffer).trim_end());
+            Ok(())
+        }
+        Command::Man { out_dir } => man(out_dir.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(status) => status,
     }
+}
+
+/// The man page, from the same definitions as `--help`.
+fn man(out_dir: Option<&std::path::Path>) -> Result<(), ExitCode> {
+    let written = match out_dir {
+        Some(dir) => clap_mangen::generate_to(Cli::command(), dir),
+        None => {
+            let mut buffer = Vec::new();
+            let rendered = clap_mangen::Man::new(Cli::command()).render(&mut buffer);
+            say!("{}", String::from_utf8_lossy(&buffer).trim_end());
+            rendered
+        }
+    };
+    written.map_err(|e| {
+        say_err!("error: the man page could not be written: {e}");
+        ExitCode::from(output::USAGE)
+    })
 }
