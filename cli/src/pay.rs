@@ -32,26 +32,26 @@ struct Stop {
     status: u8,
 }
 
-const SIGINT: Stop = Stop {
-    name: "SIGINT",
-    what: "SIGINT",
-    status: 130,
-};
-const SIGTERM: Stop = Stop {
-    name: "SIGTERM",
-    what: "SIGTERM",
-    status: 143,
-};
-const SIGHUP: Stop = Stop {
-    name: "SIGHUP",
-    what: "SIGHUP",
-    status: 129,
-};
-/// As a process killed by SIGPIPE would exit.
+impl Stop {
+    /// A signal: its orders not started exit 128 + its number, as a shell reports a process it
+    /// ended.
+    const fn signal(name: &'static str, number: u8) -> Stop {
+        Stop {
+            name,
+            what: name,
+            status: 128 + number,
+        }
+    }
+}
+
+const SIGINT: Stop = Stop::signal("SIGINT", 2);
+const SIGTERM: Stop = Stop::signal("SIGTERM", 15);
+const SIGHUP: Stop = Stop::signal("SIGHUP", 1);
+/// As a process ended by SIGPIPE (13).
 const CLOSED_STDOUT: Stop = Stop {
     name: "stdout_closed",
     what: "stdout was closed",
-    status: 141,
+    status: 128 + 13,
 };
 
 struct Signals {
