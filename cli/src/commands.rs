@@ -78,10 +78,13 @@ pub fn pay_url(args: &PayUrlArgs) -> Outcome {
     let as_json = args.connection.json;
     let ids = read_ids(&args.ids).map_err(|e| usage(&e, as_json))?;
     let client = args.connection.client().map_err(|e| usage(&e, as_json))?;
-    // A link request moves no money: an interrupt simply ends the process. An
-    // `invalid_argument` here is the command line's (the ids or the batch size): nothing was sent.
+    // An `invalid_argument` here is the command line's (the ids or the batch size): nothing was
+    // sent. A link moves no money: an interrupt abandons the batches not yet received.
     let links = match args.batch_size {
-        Some(size) => client.pay_urls(&ids, size),
+        Some(size) => crate::pay::until_interrupted(
+            client.to_async().pay_urls(ids, size),
+            "no link printed; fetching a link moves no money, so none is waited for",
+        ),
         None => client.pay_url(&ids).map(|link| vec![link]),
     }
     .map_err(|e| usage(&e, as_json))?;

@@ -115,10 +115,7 @@ pub fn pay(args: &PayArgs) -> Result<(), ExitCode> {
         .build()
         .map_err(|e| {
             fail(
-                &dajisaas::Error::new(
-                    dajisaas::ErrorCode::Internal,
-                    format!("could not start a runtime: {e}"),
-                ),
+                &internal(format!("could not start a runtime: {e}")),
                 as_json,
             )
         })?;
@@ -146,10 +143,7 @@ async fn run(
     let mut signals = match Signals::install() {
         Ok(signals) => signals,
         Err(e) => {
-            let e = dajisaas::Error::new(
-                dajisaas::ErrorCode::Internal,
-                format!("could not watch for signals: {e}"),
-            );
+            let e = internal(format!("could not watch for signals: {e}"));
             return fail(&e, mode != Mode::Text);
         }
     };
@@ -344,4 +338,32 @@ async fn exit_now(client: &AsyncClient, bar: &ProgressBar) -> ! {
         ),
     }
     std::process::exit(i32::from(SIGINT.status))
+}
+
+/// Runs `call` (one that moves no money, such as `pay-url --batch-size`) until it ends or a
+/// SIGINT, SIGTERM or SIGHUP comes; then says `what` became of it and exits 128 + the signal's
+/// number.
+pub fn until_interrupted<T>(
+    call: impl std::future::Future<Output = dajisaas::Result<T>>,
+    what: &str,
+) -> dajisaas::Result<T> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| internal(format!("could not start a runtime: {e}")))?;
+    runtime.block_on(async {
+        let mut signals = Signals::install()
+            .map_err(|e| internal(format!("could not watch for signals: {e}")))?;
+        tokio::select! {
+            result = call => result,
+            stop = signals.next() => {
+                err(&format!("daji: {}: {what}", stop.what));
+                std::process::exit(i32::from(stop.status))
+            }
+        }
+    })
+}
+
+fn internal(message: String) -> dajisaas::Error {
+    dajisaas::Error::new(dajisaas::ErrorCode::Internal, message)
 }

@@ -946,3 +946,29 @@ fn jsonl_streams_one_labelled_object_per_order() {
     // The summary goes to stderr: stdout holds only the orders.
     assert!(stderr(&o).contains("not_started"), "{}", stderr(&o));
 }
+
+#[test]
+fn an_interrupt_of_pay_url_batches_says_so_and_exits_with_the_signal_status() {
+    let sandbox = SandboxProcess::start(&["--latency-ms", "3000"]);
+    let data = fresh_data_dir();
+    let child = spawn_daji(
+        &sandbox.url,
+        &["pay-url", "--batch-size", "2", "1", "2", "3"],
+        &data,
+    );
+    let bound = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while sandbox_get(&sandbox.url, "/_sandbox/stats")["inFlight"] == 0 {
+        assert!(std::time::Instant::now() < bound, "no link request came");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    send_signal(&child, "HUP");
+    let o = wait_within(child, std::time::Duration::from_secs(30));
+    assert_eq!(o.status.code(), Some(129), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("SIGHUP: no link printed"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stdout(&o), "");
+    std::fs::remove_dir_all(&data).unwrap();
+}
