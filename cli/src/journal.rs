@@ -44,7 +44,14 @@ pub fn run(args: &JournalArgs) -> Result<(), ExitCode> {
     if let JournalCommand::Resolve { paid, not_paid, .. } = &args.command {
         if paid == not_paid {
             use clap::CommandFactory;
-            crate::Cli::command()
+            let mut daji = crate::Cli::command();
+            daji.build();
+            let mut resolve = daji
+                .find_subcommand_mut("journal")
+                .and_then(|journal| journal.find_subcommand_mut("resolve"))
+                .cloned()
+                .unwrap_or_default();
+            resolve
                 .error(
                     clap::error::ErrorKind::MissingRequiredArgument,
                     "journal resolve needs exactly one of --paid (the order was charged: the \
