@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use dajisaas::{Error, JournalStore, PaymentRecord, State, open_journal};
+use dajisaas::{Error, JournalStore, PaymentRecord, Resolver, Scope, State, open_journal};
 use serde_json::Value;
 
 use crate::output::{NO_RECORD, err, fail, out, usage};
@@ -41,6 +41,17 @@ pub fn run(args: &JournalArgs) -> Result<(), ExitCode> {
         JournalCommand::List { state } => state.as_deref().map(State::parse).transpose().map(drop),
     };
     checked.map_err(|e| usage(&e, as_json))?;
+    // The records of the gateway and app a client of them would see.
+    let app_key = args.app_key.as_deref().ok_or_else(|| {
+        usage(
+            &Error::invalid(
+                "a journal's records belong to one gateway and app: pass --app-key (or set \
+                 DAJISAAS_APP_KEY), and --base-url (DAJISAAS_BASE_URL) for a gateway other than \
+                 the production one",
+            ),
+            as_json,
+        )
+    })?;
     if let JournalCommand::Resolve { paid, not_paid, .. } = &args.command {
         if paid == not_paid {
             use clap::CommandFactory;
@@ -67,12 +78,18 @@ pub fn run(args: &JournalArgs) -> Result<(), ExitCode> {
     }
     .and_then(|url| open_journal(&url))
     .map_err(|e| usage(&e, as_json))?;
+    let scope = Scope::new(
+        args.base_url
+            .as_deref()
+            .unwrap_or(dajisaas::DEFAULT_BASE_URL),
+        app_key,
+    );
     let outcome = (|| -> dajisaas::Result<bool> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| Error::invalid(format!("could not start a runtime: {e}")))?;
-        runtime.block_on(command(&*store, &args.command, as_json))
+        runtime.block_on(command(&*store, &scope, &args.command, as_json))
     })();
     match outcome {
         Ok(true) => Ok(()),
@@ -84,11 +101,12 @@ pub fn run(args: &JournalArgs) -> Result<(), ExitCode> {
 /// Runs the command; false when `show` found no record.
 async fn command(
     store: &dyn JournalStore,
+    scope: &Scope,
     command: &JournalCommand,
     as_json: bool,
 ) -> dajisaas::Result<bool> {
     match command {
-        JournalCommand::Show { order_id } => match store.get(order_id).await? {
+        JournalCommand::Show { order_id } => match store.get(scope, order_id).await? {
             Some(record) => show_one(&record, as_json),
             None => {
                 err(&format!("no record of order {order_id} in {}", store.url()));
@@ -97,7 +115,7 @@ async fn command(
         },
         JournalCommand::List { state } => {
             let state = state.as_deref().map(State::parse).transpose()?;
-            let records = store.list(state).await?;
+            let records = store.list(scope, state).await?;
             if as_json {
                 let all: Vec<Value> = records.iter().map(PaymentRecord::to_json).collect();
                 out(&Value::Array(all).to_string());
@@ -112,8 +130,8 @@ async fn command(
             note,
             ..
         } => {
-            let by = format!("daji journal resolve ({})", dajisaas::Owner::this_process());
-            let record = store.resolve(order_id, *paid, note, &by).await?;
+            let by = Resolver::this_process();
+            let record = store.resolve(scope, order_id, *paid, note, &by).await?;
             show_one(&record, as_json);
         }
     }

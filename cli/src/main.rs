@@ -19,7 +19,6 @@ mod demo;
 mod journal;
 mod output;
 mod pay;
-mod until;
 
 use std::process::ExitCode;
 
@@ -282,6 +281,13 @@ struct JournalArgs {
     /// The payment journal (default: the SQLite file `daji pay` uses).
     #[arg(long, env = "DAJISAAS_JOURNAL", value_name = "URL", global = true)]
     journal: Option<String>,
+    /// The app whose records are shown and resolved (a journal keeps each gateway's and app's
+    /// orders apart).
+    #[arg(long, env = "DAJISAAS_APP_KEY", global = true)]
+    app_key: Option<String>,
+    /// The gateway whose records are shown and resolved (default: the production gateway).
+    #[arg(long, env = "DAJISAAS_BASE_URL", global = true)]
+    base_url: Option<String>,
     /// Print as JSON.
     #[arg(long, global = true)]
     json: bool,
@@ -406,4 +412,14 @@ fn man(out_dir: Option<&std::path::Path>) -> Result<(), ExitCode> {
         say_err!("error: the man page could not be written: {e}");
         ExitCode::from(output::USAGE)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
 }

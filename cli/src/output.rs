@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use dajisaas::{Error, PayManyItem, PayUrl, Payment, PaymentOutcome};
+use dajisaas::{Error, ErrorCode, PayManyItem, PayUrl, Payment, PaymentOutcome};
 use serde_json::{Map, Value, json};
 
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
@@ -67,7 +67,7 @@ pub fn fail(error: &Error, as_json: bool) -> ExitCode {
 /// a usage error, status 2, like clap's own; other failures keep 10 + their number.
 pub fn usage(error: &Error, as_json: bool) -> ExitCode {
     report_error(error, as_json);
-    if error.code() == dajisaas::ErrorCode::InvalidArgument {
+    if error.code() == ErrorCode::InvalidArgument {
         ExitCode::from(USAGE)
     } else {
         exit_code(error)
@@ -119,6 +119,7 @@ pub enum Verdict {
     NotStarted,
     Declined,
     NotPayable,
+    Journal,
     Failed,
     Paid,
     AlreadyPaid,
@@ -127,7 +128,7 @@ pub enum Verdict {
 
 /// Each verdict's word (the summary's row, `--report`'s and `--json`'s `outcome` for orders
 /// not started) and its label (every line, the demo, the CSV and the JSON).
-const VERDICTS: [(Verdict, &str, &str); 9] = [
+const VERDICTS: [(Verdict, &str, &str); 10] = [
     (
         Verdict::Unknown,
         "unknown",
@@ -141,6 +142,11 @@ const VERDICTS: [(Verdict, &str, &str); 9] = [
     (Verdict::NotStarted, "not_started", "NOT STARTED"),
     (Verdict::Declined, "declined", "DECLINED (not charged)"),
     (Verdict::NotPayable, "not_payable", "NOT PAYABLE"),
+    (
+        Verdict::Journal,
+        "journal",
+        "FAILED (journal unavailable: the message says what was sent)",
+    ),
     (Verdict::Failed, "failed", "FAILED (nothing sent)"),
     (Verdict::Paid, "paid", "PAID"),
     (
@@ -169,6 +175,8 @@ impl Verdict {
             (PaymentOutcome::Unknown, _) => Verdict::Unknown,
             (PaymentOutcome::InProgress, _) => Verdict::InProgress,
             (PaymentOutcome::Declined, _) => Verdict::Declined,
+            (PaymentOutcome::NotPayable, _) => Verdict::NotPayable,
+            (_, Err(e)) if e.code() == ErrorCode::Journal => Verdict::Journal,
             (PaymentOutcome::Failed, _) => Verdict::Failed,
         }
     }
@@ -191,8 +199,8 @@ impl Verdict {
 }
 
 /// True when the gateway answered that the order was already paid.
-fn already_paid(_payment: &Payment) -> bool {
-    false
+fn already_paid(payment: &Payment) -> bool {
+    payment.already_paid
 }
 
 /// One finished order as a line: its label, its id, and what is known.
@@ -282,7 +290,7 @@ impl Tally {
 
     /// The rows in the order summaries list them: payments made now first.
     fn rows(&self) -> impl Iterator<Item = (&'static str, usize)> + '_ {
-        const ORDER: [Verdict; 9] = [
+        const ORDER: [Verdict; VERDICTS.len()] = [
             Verdict::Paid,
             Verdict::AlreadyPaid,
             Verdict::Replayed,
@@ -290,6 +298,7 @@ impl Tally {
             Verdict::NotPayable,
             Verdict::Unknown,
             Verdict::InProgress,
+            Verdict::Journal,
             Verdict::Failed,
             Verdict::NotStarted,
         ];

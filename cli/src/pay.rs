@@ -12,7 +12,7 @@ use std::pin::pin;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
-use dajisaas::{AsyncClient, Owner, PayManyItem, State};
+use dajisaas::{AsyncClient, Cancel, Owner, PayManyItem, State};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -20,7 +20,6 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use crate::PayArgs;
 use crate::commands::read_ids;
 use crate::output::{Report, Row, Tally, err, fail, out, run_status, stdout_closed, usage};
-use crate::until::{Cancel, pay_many_each_until};
 
 /// Why a run stopped starting payments, and the status its orders not started give.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -155,8 +154,7 @@ async fn run(
     let mut stop: Option<Stop> = None;
     let mut outcome = None;
     {
-        let mut payments = pin!(pay_many_each_until(
-            &client,
+        let mut payments = pin!(client.pay_many_each_until(
             ids.clone(),
             concurrency,
             cancel.clone(),

@@ -376,7 +376,17 @@ fn a_rerun_of_daji_pay_never_pays_again_and_the_journal_reconciles() {
     let shown = daji_with_data(&sb, &["journal", "show", unknown, "--json"], &data);
     let record: Value = serde_json::from_str(&stdout(&shown)).unwrap();
     assert_eq!(record["state"], "paid", "{record}");
-    assert_eq!(record["note"], "seen in 1688");
+    let history = record["history"].as_array().unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(
+        (&last["from"], &last["to"], &last["note"]),
+        (
+            &Value::from("unknown"),
+            &Value::from("paid"),
+            &Value::from("seen in 1688")
+        ),
+        "{record}"
+    );
     // No record: nothing on stdout, a documented status.
     let missing = daji_with_data(
         &sb,
@@ -398,10 +408,20 @@ fn a_rerun_of_daji_pay_never_pays_again_and_the_journal_reconciles() {
             stderr(&o)
         );
     }
-    // Resolving an order that is not unknown names its state.
-    let refused = daji_with_data(&sb, &["journal", "resolve", paid, "--not-paid"], &data);
+    // A resolution the journal refuses (not paid, for an order it never saw) says why: a
+    // refusal of the library (11), not a usage error.
+    let never_seen = "2257164624870311998";
+    let refused = daji_with_data(
+        &sb,
+        &["journal", "resolve", never_seen, "--not-paid"],
+        &data,
+    );
     assert_eq!(refused.status.code(), Some(11), "{}", stderr(&refused));
-    assert!(stderr(&refused).contains("paid"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).starts_with("error[invalid_argument]"),
+        "{}",
+        stderr(&refused)
+    );
     std::fs::remove_dir_all(&data).unwrap();
 }
 
@@ -652,25 +672,34 @@ fn journal_records(url: &str, data: &std::path::Path, state: &str) -> Vec<Value>
 }
 
 /// Issue 23's headline: 60 orders, 8 at a time, against a gateway answering in 1.5 s; a signal
-/// after a second stops the run cleanly, and a re-run pays the rest, none twice.
-fn an_interrupt_finishes_what_was_sent(signal: &str, first_id: u64, status: i32) {
+/// after a second stops the run cleanly, and a re-run pays the rest, none twice. With
+/// `connections` below 8, payments started but still waiting for a connection when the signal
+/// comes are dropped unsent.
+fn an_interrupt_finishes_what_was_sent(
+    signal: &str,
+    first_id: u64,
+    status: i32,
+    connections: usize,
+) {
     let sandbox = SandboxProcess::start(&["--latency-ms", "1500"]);
     let data = fresh_data_dir();
     let report = data.join("report.json");
     let ids: Vec<String> = (0..60).map(|n| (first_id + n).to_string()).collect();
+    let connections_flag = connections.to_string();
     let mut args = vec!["pay", "--concurrency", "8", "--timeout-ms", "5000"];
+    args.extend(["--max-connections", &connections_flag]);
     args.extend(["--report", report.to_str().unwrap()]);
     args.extend(ids.iter().map(String::as_str));
     let started = std::time::Instant::now();
     let child = spawn_daji(&sandbox.url, &args, &data);
-    // A second, and the first 8 payments sent (they answer after 1.5 s).
+    // A second, and the first payments sent (they answer after 1.5 s).
     let bound = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while started.elapsed() < std::time::Duration::from_secs(1)
-        || sandbox_get(&sandbox.url, "/_sandbox/stats")["inFlight"] != 8
+        || sandbox_get(&sandbox.url, "/_sandbox/stats")["inFlight"] != connections
     {
         assert!(
             std::time::Instant::now() < bound,
-            "8 payments never in flight"
+            "the payments never in flight"
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
@@ -690,6 +719,7 @@ fn an_interrupt_finishes_what_was_sent(signal: &str, first_id: u64, status: i32)
     std::thread::sleep(std::time::Duration::from_millis(300));
     let sent = pay_requests(&sandbox.url);
     assert_eq!(sent, at_signal);
+    assert_eq!(sent.len(), connections, "{sent:?}");
     // The report lists every order, in order: those sent paid, the others not started.
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let results = written["results"].as_array().unwrap();
@@ -745,12 +775,12 @@ fn an_interrupt_finishes_what_was_sent(signal: &str, first_id: u64, status: i32)
 
 #[test]
 fn sigint_stops_starting_payments_and_finishes_those_sent() {
-    an_interrupt_finishes_what_was_sent("INT", 2_257_164_624_870_700_000, 130);
+    an_interrupt_finishes_what_was_sent("INT", 2_257_164_624_870_700_000, 130, 8);
 }
 
 #[test]
 fn sigterm_stops_starting_payments_and_finishes_those_sent() {
-    an_interrupt_finishes_what_was_sent("TERM", 2_257_164_624_870_800_000, 143);
+    an_interrupt_finishes_what_was_sent("TERM", 2_257_164_624_870_800_000, 143, 8);
 }
 
 #[test]
@@ -848,6 +878,8 @@ fn a_closed_stdout_ends_a_run_quietly_with_every_payment_recorded() {
     let o = Command::new("sh")
         .args(["-c", &format!("'{DAJI}' journal list | head -1")])
         .env("XDG_DATA_HOME", &data)
+        .env("DAJISAAS_APP_KEY", DEFAULT_APP_KEY)
+        .env("DAJISAAS_BASE_URL", &sandbox.url)
         .env_remove("DAJISAAS_JOURNAL")
         .output()
         .unwrap();
@@ -971,4 +1003,50 @@ fn an_interrupt_of_pay_url_batches_says_so_and_exits_with_the_signal_status() {
     );
     assert_eq!(stdout(&o), "");
     std::fs::remove_dir_all(&data).unwrap();
+}
+
+#[test]
+fn an_order_the_gateway_says_is_already_paid_is_labelled_and_counted_apart() {
+    // Two processes with journals of their own (memory): the second one's payment reaches the
+    // gateway, which answers that the order is already paid.
+    let sb = sandbox();
+    let dir = fresh_data_dir();
+    let csv = dir.join("report.csv");
+    let id = "2257164624870311995";
+    let first = daji(&sb, &["pay", "--journal", "memory", id]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let again = daji(
+        &sb,
+        &[
+            "pay",
+            "--journal",
+            "memory",
+            "--report",
+            csv.to_str().unwrap(),
+            id,
+        ],
+    );
+    assert!(again.status.success(), "{}", stderr(&again));
+    let out = stdout(&again);
+    assert!(
+        out.contains(&format!("PAID (already paid at the gateway) {id}")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("\n{:<14} {:>6}\n", "already_paid", 1)),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("\n{:<14} {:>6}\n", "paid", 0)),
+        "{out}"
+    );
+    let rows = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        rows.contains(&format!(
+            "{id},paid,PAID (already paid at the gateway),false,true,"
+        )),
+        "{rows}"
+    );
+    assert_eq!(sb.stats().deductions.get(id), Some(&1));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
