@@ -780,7 +780,8 @@ fn sigint_stops_starting_payments_and_finishes_those_sent() {
 
 #[test]
 fn sigterm_stops_starting_payments_and_finishes_those_sent() {
-    an_interrupt_finishes_what_was_sent("TERM", 2_257_164_624_870_800_000, 143, 8);
+    // 8 payments started, 4 sent (4 connections): the 4 waiting for one are dropped unsent.
+    an_interrupt_finishes_what_was_sent("TERM", 2_257_164_624_870_800_000, 143, 4);
 }
 
 #[test]
