@@ -208,9 +208,12 @@ pub fn payment_line(order_id: &str, verdict: Verdict, result: &Result<Payment, E
     let label = verdict.label();
     match result {
         Ok(p) => format!(
-            "{label} {} via {} ({} attempt(s), traceId {})",
+            "{label} {}{} ({} attempt(s), traceId {})",
             p.order_id,
-            p.pay_channel.as_deref().unwrap_or("?"),
+            p.pay_channel
+                .as_deref()
+                .map(|c| format!(" via {c}"))
+                .unwrap_or_default(),
             p.attempts,
             p.trace_id.as_deref().unwrap_or("-")
         ),

@@ -422,6 +422,10 @@ fn a_rerun_of_daji_pay_never_pays_again_and_the_journal_reconciles() {
         "{}",
         stderr(&refused)
     );
+    // A resolution that changes nothing is refused, naming the order's state.
+    let refused = daji_with_data(&sb, &["journal", "resolve", paid, "--paid"], &data);
+    assert_eq!(refused.status.code(), Some(11), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("paid"), "{}", stderr(&refused));
     std::fs::remove_dir_all(&data).unwrap();
 }
 
@@ -1050,4 +1054,33 @@ fn an_order_the_gateway_says_is_already_paid_is_labelled_and_counted_apart() {
     );
     assert_eq!(sb.stats().deductions.get(id), Some(&1));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn orders_whose_state_forbids_payment_are_not_payable_and_exit_23() {
+    let sb = sandbox();
+    let o = daji(
+        &sb,
+        &[
+            "pay",
+            "2257164624870311994",
+            "9015000000000000401",
+            "9016000000000000401",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(23), "order_not_payable is 10 + 13");
+    let out = stdout(&o);
+    for id in ["9015000000000000401", "9016000000000000401"] {
+        assert!(
+            out.contains(&format!(
+                "NOT PAYABLE {id}: [order_not_payable] after 1 attempt(s)"
+            )),
+            "{out}"
+        );
+    }
+    assert!(
+        out.contains(&format!("\n{:<14} {:>6}\n", "not_payable", 2)),
+        "{out}"
+    );
+    assert_eq!(sb.stats().deductions.get("9015000000000000401"), None);
 }
