@@ -33,12 +33,13 @@ use serde_json::{Map, Value};
 /// --report, a journal URL that cannot be used: nothing was sent); 10 + the error's number on a
 /// failure (11 invalid_argument, 12 connection, 13 timeout, 14 http_status, 15 decode, 16 api,
 /// 17 rate_limited, 18 payment_declined, 19 payment_outcome_unknown, 20 internal,
-/// 21 payment_in_progress); 129, 130, 143 (128 + the signal's number) when a SIGHUP, SIGINT or
-/// SIGTERM stopped `daji pay` with orders not started, 141 when a closed stdout did.
+/// 21 payment_in_progress, 22 journal, 23 order_not_payable); 129, 130, 143 (128 + the signal's
+/// number) when a SIGHUP, SIGINT or SIGTERM stopped `daji pay` with orders not started (130 also
+/// after a second SIGINT), 141 when a closed stdout did.
 ///
 /// `daji pay` exits with the status of the most serious outcome among its orders, in this
-/// order: unknown (19), in_progress (21), not started (129/130/141/143), declined (18), other
-/// failures (10 + their number), paid (0).
+/// order: unknown (19), in_progress (21), not started (129/130/141/143), declined (18), not
+/// payable (23), other failures (10 + their number), paid (0).
 ///
 /// The default journal of `daji pay` and `daji journal` is the SQLite file
 /// $XDG_DATA_HOME/dajisaas/payments.db (else ~/.local/share/dajisaas/payments.db).
