@@ -127,6 +127,9 @@ struct Connection {
     /// is a SQLite file in your data directory, so that a re-run never pays again).
     #[arg(long, env = "DAJISAAS_JOURNAL", value_name = "URL")]
     journal: Option<String>,
+    /// The deadline of every journal operation, in milliseconds, 100 to 60000 (default 5000).
+    #[arg(long, value_name = "MS")]
+    journal_timeout_ms: Option<u64>,
     /// At most N calls a second, 1 to 10000, spaced evenly (default: no fixed limit; the client
     /// still slows down by itself after the gateway refuses calls for their frequency).
     #[arg(long, value_name = "N")]
@@ -154,7 +157,7 @@ impl Connection {
             })?),
             None => None,
         };
-        let flags: [(OptionName, Option<Value>); 15] = [
+        let flags: [(OptionName, Option<Value>); 16] = [
             (OptionName::AppKey, Some(self.app_key.as_str().into())),
             (OptionName::AppSecret, Some(self.app_secret.as_str().into())),
             (
@@ -195,6 +198,10 @@ impl Connection {
             (
                 OptionName::Journal,
                 self.journal.as_deref().map(Value::from),
+            ),
+            (
+                OptionName::JournalTimeoutMs,
+                self.journal_timeout_ms.map(Value::from),
             ),
             (
                 OptionName::MaxCallsPerSecond,

@@ -115,7 +115,10 @@ fn pay_url_prints_links_as_text_and_json() {
 fn pay_pays_a_repeated_order_once() {
     let sb = sandbox();
     let id = "2257164624870311999";
-    let o = daji(&sb, &["pay", "--json", id, id]);
+    let o = daji(
+        &sb,
+        &["pay", "--json", "--journal-timeout-ms", "2000", id, id],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let reports: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(reports.as_array().unwrap().len(), 1);
@@ -176,6 +179,7 @@ fn malformed_and_out_of_range_input_are_usage_errors_and_send_nothing() {
         &["pay", "1", "--order-id-format", "csv"],
         &["pay", "1", "--max-concurrent-batches", "0"],
         &["pay", "1", "x2"],
+        &["pay", "1", "--journal-timeout-ms", "50"],
     ] {
         let o = daji(&sb, args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
