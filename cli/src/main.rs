@@ -57,6 +57,13 @@ enum Command {
     /// Get cashier links for orders (GET /alibaba/alipay/url/get).
     PayUrl(PayUrlArgs),
     /// Pay orders without the buyer's password (POST .../protocolPay/preparePay).
+    ///
+    /// One line per order as it finishes, labelled with what became of it, then a summary. The
+    /// first Ctrl-C, SIGTERM or SIGHUP (or a closed stdout) starts no new payment: those under
+    /// way run to their recorded outcomes, then the summary and the report list the rest as
+    /// not_started, and running the same command again pays them (the paid ones are replayed
+    /// from the journal, no request sent). A second Ctrl-C exits at once, naming the payments
+    /// still under way.
     Pay(PayArgs),
     /// Call any other gateway endpoint, signed; prints the envelope's data.
     Request(RequestArgs),
