@@ -269,8 +269,6 @@ impl Inner {
         };
         let outcome = match &result {
             Ok(payment) => Some(Outcome::from_payment(payment)),
-            // Nothing was written: the claim goes.
-            Err(error) if error.is_given_up() => None,
             Err(error) => Outcome::from_error(error),
         };
         self.settle(scope, order_id, &claim.holder, outcome, &result)

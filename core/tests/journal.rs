@@ -2253,16 +2253,10 @@ async fn migrated_row_replies_carry_the_new_scope(kind: Kind) {
 
 mod migrated_row_replies_carry_the_new_scope {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "core bug: Op::apply (core/src/journal/machine.rs, the `adopt` closure) moves a \
-                row from before scopes into the client's scope in the stored copy only; the \
-                record the step returns still has the legacy (empty) scope"]
     async fn sqlite() {
         super::migrated_row_replies_carry_the_new_scope(super::Kind::Sqlite).await
     }
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "core bug: Op::apply (core/src/journal/machine.rs, the `adopt` closure) moves a \
-                row from before scopes into the client's scope in the stored copy only; the \
-                record the step returns still has the legacy (empty) scope"]
     async fn postgres() {
         super::migrated_row_replies_carry_the_new_scope(super::Kind::Postgres).await
     }
