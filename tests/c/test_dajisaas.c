@@ -147,8 +147,8 @@ static void test_links(daji_client *client) {
   if (status == DAJI_OK) {
     CHECK(strcmp(url, "https://trade.1688.com/order/cashier.htm?orderId=2257455039610311980") == 0,
           "%s", url);
-    CHECK(strstr(json, "\"traceId\":\"") != NULL && json_number(json, "attempts") == 1 &&
-              strstr(json, "\"orderIds\":[\"2257455039610311980\"]") != NULL,
+    CHECK(strstr(json, "\"trace_id\":\"") != NULL && json_number(json, "attempts") == 1 &&
+              strstr(json, "\"order_ids\":[\"2257455039610311980\"]") != NULL,
           "%s", json);
   }
   daji_string_free(url);
@@ -230,7 +230,7 @@ static void *row_main(void *arg) {
   if (row->status == DAJI_OK) {
     long long attempts = json_number(json, "attempts");
     row->got_attempts = attempts < 0 ? 0 : (uint32_t)attempts;
-    row->got_trace_id = json != NULL && strstr(json, "\"traceId\":\"") != NULL;
+    row->got_trace_id = json != NULL && strstr(json, "\"trace_id\":\"") != NULL;
     row->message = strdup("");
   } else {
     row->output_written = json != NULL || url != NULL;
@@ -323,7 +323,11 @@ static void test_payment_under_way(const daji_client *client) {
                 DAJI_PAYMENT_OUTCOME_UNKNOWN &&
             last_error().attempts == 0,
         "third payment: %s", daji_status_name(last_error().status));
-  char *record = NULL;
+  /* An order the journal has no record of: NULL, and DAJI_OK. */
+  char *record = (char *)"untouched";
+  CHECK(daji_client_payment_record(client, "9002000000000000078", &record) == DAJI_OK &&
+            record == NULL,
+        "no record: %s", record ? record : "(NULL)");
   CHECK(daji_client_payment_record(client, "9002000000000000077", &record) == DAJI_OK &&
             strstr(record, "\"state\":\"unknown\"") != NULL,
         "record: %s", record ? record : "(none)");
@@ -579,13 +583,15 @@ struct progress_log {
   int calls;
   int on_other_threads;
   char first[64];
+  int stop_after; /* return non-zero at this call (0: never) */
 };
 
-static void on_progress(const char *result_json, void *user_data) {
+static int on_progress(const char *result_json, void *user_data) {
   struct progress_log *log = user_data;
   if (!pthread_equal(pthread_self(), log->caller)) log->on_other_threads++;
   if (log->calls == 0) snprintf(log->first, sizeof log->first, "%s", result_json);
   log->calls++;
+  return log->stop_after > 0 && log->calls >= log->stop_after;
 }
 
 static void test_pay_many(daji_client *client) {
@@ -611,14 +617,18 @@ static void test_pay_many(daji_client *client) {
   CHECK(status == DAJI_OK, "pay_many: %s", last_error().message);
   CHECK(log.calls == 4, "%d progress calls", log.calls);
   CHECK(log.on_other_threads == 0, "%d calls on other threads", log.on_other_threads);
-  CHECK(strncmp(log.first, "{\"orderId\":", 11) == 0, "%s", log.first);
+  CHECK(strncmp(log.first, "{\"order_id\":", 12) == 0, "%s", log.first);
   if (json != NULL) {
-    const char *a = strstr(json, "{\"orderId\":\"2257164624870315001\",\"outcome\":\"paid\"");
-    const char *b = strstr(json, "{\"orderId\":\"9000000000000000501\",\"outcome\":\"declined\"");
-    const char *c = strstr(json, "{\"orderId\":\"9003000000000000501\",\"outcome\":\"unknown\"");
-    const char *d = strstr(json, "{\"orderId\":\"2257164624870315002\",\"outcome\":\"paid\"");
+    const char *a = strstr(json, "{\"order_id\":\"2257164624870315001\",\"outcome\":\"paid\"");
+    const char *b = strstr(json, "{\"order_id\":\"9000000000000000501\",\"outcome\":\"declined\"");
+    const char *c = strstr(json, "{\"order_id\":\"9003000000000000501\",\"outcome\":\"unknown\"");
+    const char *d = strstr(json, "{\"order_id\":\"2257164624870315002\",\"outcome\":\"paid\"");
     CHECK(a && b && c && d && a < b && b < c && c < d, "input order: %s", json);
     CHECK(strstr(json, "\"code\":\"payment_outcome_unknown\"") != NULL, "%s", json);
+    /* An error object carries daji_error_info's names: status (the number) and trace_id. */
+    CHECK(strstr(json, "\"status\":9,") != NULL && strstr(json, "\"traceId\"") == NULL &&
+              strstr(json, "\"trace_id\"") != NULL,
+          "%s", json);
     CHECK(strstr(json, "\"summary\":{\"paid\":2,\"declined\":1,\"unknown\":1,"
                        "\"in_progress\":0,\"failed\":0}") != NULL,
           "%s", json);
