@@ -460,10 +460,12 @@ enum daji_status daji_client_prepare_pay(const struct daji_client *client,
  * `progress` (NULL for none) is called once per order as it finishes, in the order they
  * finish, on the thread that called `daji_client_pay_many`, never two at once and never after
  * it returns; the payments go on on the library's I/O threads meanwhile. It may call other
- * `daji_*` functions, but not free `client`. When it returns non-zero, the run stops: no
- * further order starts, and the call returns `DAJI_OK` with the results reported so far (an
- * order missing from them was not paid by this run); a payment whose request may already have
- * been sent still runs to its outcome, recorded in the journal.
+ * `daji_*` functions, but not free `client`. When it returns non-zero, the run stops: it is not
+ * called again, no further order starts, and the call returns `DAJI_OK` with the results of
+ * every order that finished (those that finished while the callback ran included); a payment
+ * whose request may already have been sent when it stopped still runs to its outcome, recorded
+ * in the journal, but is not in the results. An order missing from the results was not paid by
+ * this run, unless its journal record says otherwise.
  *
  * # Safety
  * `client` is NULL or live; `order_ids` is NULL or `count` NUL-terminated strings;

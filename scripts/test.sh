@@ -152,7 +152,7 @@ suite "c: include/dajisaas.h is what cbindgen generates" c_header_current
 suite "c: the header compiles as C89 and C++98 (-pedantic -Wall -Wextra -Werror)" c_header_c89_cxx98
 suite "c: shared and static library, C test, valgrind, signals, C++ callbacks, system SQLite, pkg-config example" c_tests
 suite "c: only libdajisaas exports C symbols" c_symbols_only_in_the_c_library
-suite "c#: P/Invoke consumer under mono" tests/csharp/run.sh
+suite "c#: the Dajisaas NuGet package built, installed from its .nupkg and tested under mono" tests/csharp/run.sh
 suite "release: release.sh --profile dev, then every artifact installed and tested; actionlint" release_artifacts
 suite "benchmarks: smoke run (tiny counts, debug builds, no figures kept)" bench/run.sh --smoke
 suite "docs: the API reference of each language builds without a warning" ./scripts/docs.sh

@@ -780,10 +780,12 @@ pub type daji_pay_many_progress_fn =
 /// `progress` (NULL for none) is called once per order as it finishes, in the order they
 /// finish, on the thread that called `daji_client_pay_many`, never two at once and never after
 /// it returns; the payments go on on the library's I/O threads meanwhile. It may call other
-/// `daji_*` functions, but not free `client`. When it returns non-zero, the run stops: no
-/// further order starts, and the call returns `DAJI_OK` with the results reported so far (an
-/// order missing from them was not paid by this run); a payment whose request may already have
-/// been sent still runs to its outcome, recorded in the journal.
+/// `daji_*` functions, but not free `client`. When it returns non-zero, the run stops: it is not
+/// called again, no further order starts, and the call returns `DAJI_OK` with the results of
+/// every order that finished (those that finished while the callback ran included); a payment
+/// whose request may already have been sent when it stopped still runs to its outcome, recorded
+/// in the journal, but is not in the results. An order missing from the results was not paid by
+/// this run, unless its journal record says otherwise.
 ///
 /// # Safety
 /// `client` is NULL or live; `order_ids` is NULL or `count` NUL-terminated strings;
@@ -824,12 +826,11 @@ pub unsafe extern "C" fn daji_client_pay_many(
                 }
             },
             |(position, item): (usize, PayManyItem)| {
-                if let Some(callback) = progress {
+                if let (Some(callback), false) = (progress, stopping) {
                     if let Ok(json) = CString::new(c_text(item.to_json())) {
                         // SAFETY: a callable function per the caller's contract; `json` lives
                         // until it returns.
-                        let answer = callback(json.as_ptr(), user_data);
-                        if answer != 0 && !stopping {
+                        if callback(json.as_ptr(), user_data) != 0 {
                             stopping = true;
                             stop.notify_one();
                         }
