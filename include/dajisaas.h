@@ -152,7 +152,17 @@ typedef enum daji_status {
    * journal; nothing was sent. Wait for its outcome (or check the order) instead of paying
    * again.
    */
-  DAJI_PAYMENT_IN_PROGRESS = 11
+  DAJI_PAYMENT_IN_PROGRESS = 11,
+  /**
+   * The payment journal could not be opened, read or written in time; the message says
+   * whether anything was sent.
+   */
+  DAJI_JOURNAL = 12,
+  /**
+   * The gateway refused the payment because the order's state forbids it (closed,
+   * cancelled, not found); nothing was deducted, and it is never retried.
+   */
+  DAJI_ORDER_NOT_PAYABLE = 13
 } daji_status;
 
 /**
@@ -253,6 +263,11 @@ typedef struct daji_client_options {
    * itself after the gateway refuses calls for their frequency.
    */
   uint32_t max_calls_per_second;
+  /**
+   * The deadline of every payment-journal operation in milliseconds, 100 to 60000 (default
+   * 5000); past it the call fails with `DAJI_JOURNAL`, saying whether anything was sent.
+   */
+  uint32_t journal_timeout_ms;
 } daji_client_options;
 
 /**
@@ -386,7 +401,7 @@ enum daji_status daji_sign(const char *params_json, const char *secret, char **s
  * "backoff_base_ms","backoff_cap_ms","order_id_format","max_concurrent_batches",
  * "root_certificates_pem" (how many certificates were added),
  * "dangerously_send_app_secret_instead_of_sign","journal","max_calls_per_second" (null when no
- * fixed limit is set)}`, to free with `daji_string_free`.
+ * fixed limit is set),"journal_timeout_ms",...}`, to free with `daji_string_free`.
  *
  * # Safety
  * `client` is NULL or live; `json_out` is NULL or writable. Any thread.
@@ -427,8 +442,10 @@ enum daji_status daji_client_pay_urls(const struct daji_client *client,
 /**
  * Pays one order without the buyer's password, consulting the client's payment journal first.
  * `DAJI_OK` means paid; then, if `result_json_out` is not NULL, it receives `{"order_id",
- * "pay_channel","attempts","trace_id","replayed","data"}` (free with `daji_string_free`);
- * `replayed` is true when no request was sent (the journal had it paid, or another thread of
+ * "pay_channel","attempts","trace_id","replayed","already_paid","data"}` (free with
+ * `daji_string_free`);
+ * `already_paid` is true when the gateway answered that the order was already paid (reported
+ * paid, never retried); `replayed` is true when no request was sent (the journal had it paid, or another thread of
  * this process was paying it and this call waited for that payment's outcome).
  * `DAJI_PAYMENT_OUTCOME_UNKNOWN` means the money may have been taken: check the order, then
  * record what happened with `daji_client_resolve_payment`. `DAJI_PAYMENT_IN_PROGRESS` means
@@ -452,20 +469,21 @@ enum daji_status daji_client_prepare_pay(const struct daji_client *client,
  * are dropped (the first kept). One order's failure never stops the others: `DAJI_OK` means
  * the run happened, and `*result_json_out` then holds one result per order reported, in input
  * order, and the count of each outcome: `{"results":[{"order_id","outcome","payment"|"error"},
- * ...],"summary":{"paid":n,"declined":n,"unknown":n,"in_progress":n,"failed":n}}` (free it
- * with `daji_string_free`). An `outcome` is "paid", "declined" (nothing was paid), "unknown"
- * (the money may have been taken: check the order before paying it again), "in_progress"
- * (another process or machine is paying it) or "failed" (nothing was paid: see its error).
+ * ...],"summary":{"paid":n,"declined":n,"unknown":n,"in_progress":n,"not_payable":n,
+ * "failed":n}}` (free it with `daji_string_free`). An `outcome` is "paid", "declined" (nothing
+ * was paid), "unknown" (the money may have been taken: check the order before paying it
+ * again), "in_progress" (another process or machine is paying it), "not_payable" (the order's
+ * state forbids payment: nothing deducted, never retried) or "failed" (nothing was paid: see
+ * its error).
  *
  * `progress` (NULL for none) is called once per order as it finishes, in the order they
  * finish, on the thread that called `daji_client_pay_many`, never two at once and never after
  * it returns; the payments go on on the library's I/O threads meanwhile. It may call other
  * `daji_*` functions, but not free `client`. When it returns non-zero, the run stops: it is not
- * called again, no further order starts, and the call returns `DAJI_OK` with the results of
- * every order that finished (those that finished while the callback ran included); a payment
- * whose request may already have been sent when it stopped still runs to its outcome, recorded
- * in the journal, but is not in the results. An order missing from the results was not paid by
- * this run, unless its journal record says otherwise.
+ * called again, no further order starts, payments whose request was not written yet are
+ * dropped (nothing sent), those whose request may have been written run to their recorded
+ * outcome, and the call returns `DAJI_OK` with the results of every order that finished. An
+ * order missing from the results was not started.
  *
  * # Safety
  * `client` is NULL or live; `order_ids` is NULL or `count` NUL-terminated strings;
@@ -482,9 +500,12 @@ enum daji_status daji_client_pay_many(const struct daji_client *client,
 
 /**
  * The journal's record of one order as JSON. On success `*record_json_out` is
- * `{"order_id","state","attempts","trace_ids","pay_channel","error_code","message","owner",
- * "lease_until","created_at","updated_at","resolved_by","note"}`, or NULL when the journal has
- * no record of the order; free it with `daji_string_free`.
+ * `{"gateway","app_key","order_id","claim_id","state","attempts","trace_ids","pay_channel",
+ * "error_code","message","data","owner":{"host","pid","client_id"},"lease_until","created_at",
+ * "updated_at","history":[{"at","by":{"host","pid","user"},"from","to","note"},...]}` (`gateway`
+ * the origin of base_url, `history` the resolutions recorded, `from` null when the journal had
+ * no record), or NULL when the journal has no record of the order; free it with
+ * `daji_string_free`.
  *
  * # Safety
  * `client` is NULL or live; `order_id` is NULL or NUL-terminated; `record_json_out` is NULL or
@@ -507,10 +528,13 @@ enum daji_status daji_client_payment_records(const struct daji_client *client,
                                              char **records_json_out);
 
 /**
- * Records what a person found for an order whose payment's outcome is unknown: `paid` 1 sets
- * it `paid`, 0 sets it `not_paid` (then it can be paid again); `note` (NULL for none) says how
- * it was checked. Any other state is `DAJI_INVALID_ARGUMENT` naming it. On success, if
- * `record_json_out` is not NULL, it receives the record as JSON (free with `daji_string_free`).
+ * Records what a person found for an order: `paid` 1 records it `paid`, 0 `not_paid` (then it
+ * can be paid again). Allowed: an `unknown` outcome either way, a correction of `paid` to
+ * `not_paid` or back, `declined` to `paid`, and `paid` for an order the journal has no record
+ * of; anything else is `DAJI_INVALID_ARGUMENT` naming the state. `note` (NULL for none; at most
+ * 4096 bytes) says how it was checked; it goes into the record's `history` with who recorded
+ * it. On success, if `record_json_out` is not NULL, it receives the record as JSON (free with
+ * `daji_string_free`).
  *
  * # Safety
  * `client` is NULL or live; the strings are NULL or NUL-terminated; `record_json_out` is NULL

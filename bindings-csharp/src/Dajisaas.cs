@@ -39,6 +39,12 @@ namespace Dajisaas
         Internal = 10,
         /// <summary>Another process or machine sharing the journal is paying the order.</summary>
         PaymentInProgress = 11,
+        /// <summary>The payment journal could not be opened, read or written in time; the
+        /// message says whether anything was sent.</summary>
+        Journal = 12,
+        /// <summary>The order's state forbids payment (closed, cancelled, not found): nothing
+        /// deducted, never retried.</summary>
+        OrderNotPayable = 13,
     }
 
     /// <summary>How order ids are written on the wire (daji_order_id_format).</summary>
@@ -94,6 +100,8 @@ namespace Dajisaas
     public class PaymentOutcomeUnknownException : DajisaasException { internal PaymentOutcomeUnknownException(Status s, string c, string m, string t, long? a, int? h, int n) : base(s, c, m, t, a, h, n) { } }
     public class InternalException : DajisaasException { internal InternalException(Status s, string c, string m, string t, long? a, int? h, int n) : base(s, c, m, t, a, h, n) { } }
     public class PaymentInProgressException : DajisaasException { internal PaymentInProgressException(Status s, string c, string m, string t, long? a, int? h, int n) : base(s, c, m, t, a, h, n) { } }
+    public class JournalException : DajisaasException { internal JournalException(Status s, string c, string m, string t, long? a, int? h, int n) : base(s, c, m, t, a, h, n) { } }
+    public class OrderNotPayableException : DajisaasException { internal OrderNotPayableException(Status s, string c, string m, string t, long? a, int? h, int n) : base(s, c, m, t, a, h, n) { } }
 #pragma warning restore 1591
 
     /// <summary>A client's settings. Unset ones take the library's defaults (read from the
@@ -132,6 +140,9 @@ namespace Dajisaas
         public uint? MaxConnections { get; set; }
         /// <summary>At most this many calls a second (default: no fixed limit).</summary>
         public uint? MaxCallsPerSecond { get; set; }
+        /// <summary>The deadline of every journal operation in milliseconds, 100 to 60000
+        /// (default 5000); past it a call throws JournalException.</summary>
+        public uint? JournalTimeoutMs { get; set; }
     }
 
     /// <summary>A payment link: the URL and the link's JSON
@@ -178,6 +189,7 @@ namespace Dajisaas
         public IntPtr Journal;
         public uint MaxConnections;
         public uint MaxCallsPerSecond;
+        public uint JournalTimeoutMs;
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -260,6 +272,8 @@ namespace Dajisaas
             { 9, (s, c, m, t, a, h, n) => new PaymentOutcomeUnknownException(s, c, m, t, a, h, n) },
             { 10, (s, c, m, t, a, h, n) => new InternalException(s, c, m, t, a, h, n) },
             { 11, (s, c, m, t, a, h, n) => new PaymentInProgressException(s, c, m, t, a, h, n) },
+            { 12, (s, c, m, t, a, h, n) => new JournalException(s, c, m, t, a, h, n) },
+            { 13, (s, c, m, t, a, h, n) => new OrderNotPayableException(s, c, m, t, a, h, n) },
         };
 
         /// <summary>Throws the exception of the calling thread's last failure if status is one.
@@ -337,6 +351,7 @@ namespace Dajisaas
                 o.MaxConcurrentBatches = options.MaxConcurrentBatches ?? o.MaxConcurrentBatches;
                 o.MaxConnections = options.MaxConnections ?? o.MaxConnections;
                 o.MaxCallsPerSecond = options.MaxCallsPerSecond ?? o.MaxCallsPerSecond;
+                o.JournalTimeoutMs = options.JournalTimeoutMs ?? o.JournalTimeoutMs;
                 Native.Check(Native.daji_client_new(ref o, out handle));
             }
         }
@@ -398,7 +413,7 @@ namespace Dajisaas
         }
 
         /// <summary>Pays one order without the buyer's password; returns the payment as JSON
-        /// (<c>{"order_id","pay_channel","attempts","trace_id","replayed","data"}</c>).
+        /// (<c>{"order_id","pay_channel","attempts","trace_id","replayed","already_paid","data"}</c>).
         /// PaymentOutcomeUnknownException means the money may have been taken: check the order
         /// before paying it again.</summary>
         public string PreparePay(string orderId)
@@ -414,8 +429,9 @@ namespace Dajisaas
         /// <summary>Pays many orders, at most concurrency at a time (0: the default, 4). Returns
         /// <c>{"results":[...],"summary":{...}}</c> as JSON. onProgress (optional) gets each
         /// order's result JSON as it finishes, on this thread. Cancelling the token (or an
-        /// exception of onProgress, rethrown here) stops the run: no further order starts; the
-        /// results are those reported so far.</summary>
+        /// exception of onProgress, rethrown here) stops the run: onProgress is not called again,
+        /// no further order starts, payments not yet sent are dropped, those that may have been
+        /// sent run to their recorded outcome; the results hold every order that finished.</summary>
         public string PayMany(IEnumerable<string> orderIds, int concurrency = 0,
             Action<string> onProgress = null, CancellationToken cancel = default(CancellationToken))
         {
@@ -472,8 +488,10 @@ namespace Dajisaas
             }
         }
 
-        /// <summary>Records what a person found for an order whose outcome is unknown; returns the
-        /// record as JSON.</summary>
+        /// <summary>Records what a person found for an order (an unknown outcome either way, a
+        /// correction of paid and not_paid, declined to paid, paid for an order with no record);
+        /// note (at most 4096 bytes) goes into the record's history. Returns the record as
+        /// JSON.</summary>
         public string ResolvePayment(string orderId, bool paid, string note = null)
         {
             using (Utf8Args a = new Utf8Args())

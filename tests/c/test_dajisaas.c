@@ -130,10 +130,14 @@ static void test_names_and_version(void) {
   CHECK(strcmp(daji_status_name(DAJI_PAYMENT_IN_PROGRESS), "payment_in_progress") == 0,
         "in progress");
   CHECK(DAJI_PAYMENT_IN_PROGRESS == 11, "code 11");
-  for (int status = 0; status <= DAJI_PAYMENT_IN_PROGRESS; status++) {
+  for (int status = 0; status <= DAJI_ORDER_NOT_PAYABLE; status++) {
     CHECK(strcmp(daji_status_name(status), "unknown") != 0, "status %d has no name", status);
   }
-  CHECK(strcmp(daji_status_name(12), "unknown") == 0, "not a status");
+  CHECK(strcmp(daji_status_name(DAJI_JOURNAL), "journal") == 0 && DAJI_JOURNAL == 12, "journal");
+  CHECK(strcmp(daji_status_name(DAJI_ORDER_NOT_PAYABLE), "order_not_payable") == 0 &&
+            DAJI_ORDER_NOT_PAYABLE == 13,
+        "order_not_payable");
+  CHECK(strcmp(daji_status_name(14), "unknown") == 0, "not a status");
   CHECK(strcmp(daji_status_name(-1), "unknown") == 0, "negative");
   CHECK(strcmp(daji_version(), DAJI_VERSION) == 0, "%s vs %s", daji_version(), DAJI_VERSION);
 }
@@ -630,7 +634,7 @@ static void test_pay_many(daji_client *client) {
               strstr(json, "\"trace_id\"") != NULL,
           "%s", json);
     CHECK(strstr(json, "\"summary\":{\"paid\":2,\"declined\":1,\"unknown\":1,"
-                       "\"in_progress\":0,\"failed\":0}") != NULL,
+                       "\"in_progress\":0,\"not_payable\":0,\"failed\":0}") != NULL,
           "%s", json);
   }
   daji_string_free(json);

@@ -90,10 +90,11 @@ use std::cell::RefCell;
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::mem::{MaybeUninit, offset_of, size_of};
 use std::ptr;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use crate::Cancel;
 use crate::batch::{PayManyItem, PayManyReport};
 use crate::client::AsyncClient;
 use crate::config::{MAX_RETRIES_LIMIT, Secret};
@@ -226,6 +227,9 @@ pub struct daji_client_options {
     /// the client; 0 (the default) for no fixed limit. Either way the client slows down by
     /// itself after the gateway refuses calls for their frequency.
     pub max_calls_per_second: u32,
+    /// The deadline of every payment-journal operation in milliseconds, 100 to 60000 (default
+    /// 5000); past it the call fails with `DAJI_JOURNAL`, saying whether anything was sent.
+    pub journal_timeout_ms: u32,
 }
 
 /// Largest `struct_size` accepted: far above any future options struct, low enough to refuse
@@ -319,6 +323,7 @@ fn default_options(struct_size: u32) -> daji_client_options {
         journal: ptr::null(),
         max_connections: DEFAULT_MAX_CONNECTIONS,
         max_calls_per_second: 0,
+        journal_timeout_ms: millis(crate::journal::DEFAULT_JOURNAL_TIMEOUT),
     }
 }
 
@@ -346,6 +351,7 @@ fn zero_padded(value: daji_client_options) -> MaybeUninit<daji_client_options> {
         (&raw mut (*p).journal).write(value.journal);
         (&raw mut (*p).max_connections).write(value.max_connections);
         (&raw mut (*p).max_calls_per_second).write(value.max_calls_per_second);
+        (&raw mut (*p).journal_timeout_ms).write(value.journal_timeout_ms);
     }
     out
 }
@@ -483,7 +489,7 @@ unsafe fn read_options(options: *const daji_client_options) -> crate::Result<Cli
         root_certificates_pem: roots,
         dangerously_send_app_secret_instead_of_sign: send_secret,
         journal: string(given!(journal), "journal")?,
-        journal_timeout: None,
+        journal_timeout: ms(given!(journal_timeout_ms)),
         max_connections: given!(max_connections),
         max_calls_per_second: given!(max_calls_per_second).filter(|n| *n != 0),
         casing: Casing::Snake,
@@ -644,7 +650,7 @@ pub unsafe extern "C" fn daji_sign(
 /// "backoff_base_ms","backoff_cap_ms","order_id_format","max_concurrent_batches",
 /// "root_certificates_pem" (how many certificates were added),
 /// "dangerously_send_app_secret_instead_of_sign","journal","max_calls_per_second" (null when no
-/// fixed limit is set)}`, to free with `daji_string_free`.
+/// fixed limit is set),"journal_timeout_ms",...}`, to free with `daji_string_free`.
 ///
 /// # Safety
 /// `client` is NULL or live; `json_out` is NULL or writable. Any thread.
@@ -735,8 +741,10 @@ pub unsafe extern "C" fn daji_client_pay_urls(
 
 /// Pays one order without the buyer's password, consulting the client's payment journal first.
 /// `DAJI_OK` means paid; then, if `result_json_out` is not NULL, it receives `{"order_id",
-/// "pay_channel","attempts","trace_id","replayed","data"}` (free with `daji_string_free`);
-/// `replayed` is true when no request was sent (the journal had it paid, or another thread of
+/// "pay_channel","attempts","trace_id","replayed","already_paid","data"}` (free with
+/// `daji_string_free`);
+/// `already_paid` is true when the gateway answered that the order was already paid (reported
+/// paid, never retried); `replayed` is true when no request was sent (the journal had it paid, or another thread of
 /// this process was paying it and this call waited for that payment's outcome).
 /// `DAJI_PAYMENT_OUTCOME_UNKNOWN` means the money may have been taken: check the order, then
 /// record what happened with `daji_client_resolve_payment`. `DAJI_PAYMENT_IN_PROGRESS` means
@@ -781,20 +789,21 @@ pub type daji_pay_many_progress_fn =
 /// are dropped (the first kept). One order's failure never stops the others: `DAJI_OK` means
 /// the run happened, and `*result_json_out` then holds one result per order reported, in input
 /// order, and the count of each outcome: `{"results":[{"order_id","outcome","payment"|"error"},
-/// ...],"summary":{"paid":n,"declined":n,"unknown":n,"in_progress":n,"failed":n}}` (free it
-/// with `daji_string_free`). An `outcome` is "paid", "declined" (nothing was paid), "unknown"
-/// (the money may have been taken: check the order before paying it again), "in_progress"
-/// (another process or machine is paying it) or "failed" (nothing was paid: see its error).
+/// ...],"summary":{"paid":n,"declined":n,"unknown":n,"in_progress":n,"not_payable":n,
+/// "failed":n}}` (free it with `daji_string_free`). An `outcome` is "paid", "declined" (nothing
+/// was paid), "unknown" (the money may have been taken: check the order before paying it
+/// again), "in_progress" (another process or machine is paying it), "not_payable" (the order's
+/// state forbids payment: nothing deducted, never retried) or "failed" (nothing was paid: see
+/// its error).
 ///
 /// `progress` (NULL for none) is called once per order as it finishes, in the order they
 /// finish, on the thread that called `daji_client_pay_many`, never two at once and never after
 /// it returns; the payments go on on the library's I/O threads meanwhile. It may call other
 /// `daji_*` functions, but not free `client`. When it returns non-zero, the run stops: it is not
-/// called again, no further order starts, and the call returns `DAJI_OK` with the results of
-/// every order that finished (those that finished while the callback ran included); a payment
-/// whose request may already have been sent when it stopped still runs to its outcome, recorded
-/// in the journal, but is not in the results. An order missing from the results was not paid by
-/// this run, unless its journal record says otherwise.
+/// called again, no further order starts, payments whose request was not written yet are
+/// dropped (nothing sent), those whose request may have been written run to their recorded
+/// outcome, and the call returns `DAJI_OK` with the results of every order that finished. An
+/// order missing from the results was not started.
 ///
 /// # Safety
 /// `client` is NULL or live; `order_ids` is NULL or `count` NUL-terminated strings;
@@ -810,11 +819,12 @@ pub unsafe extern "C" fn daji_client_pay_many(
     user_data: *mut c_void,
     result_json_out: *mut *mut c_char,
 ) -> daji_status {
-    // The orders reported, with their positions; the callback's wish to stop.
+    // The orders reported, with their positions; the callback's wish to stop (the run also
+    // raises `stop` itself when it ends, so whether the callback asked is kept apart).
     let reported = RefCell::new(Vec::new());
-    let stop = Arc::new(tokio::sync::Notify::new());
-    let mut stopping = false;
-    let stopper = stop.clone();
+    let stop = Cancel::new();
+    let until = stop.clone();
+    let mut stopped = false;
     unsafe {
         client_call_each(
             client,
@@ -828,26 +838,25 @@ pub unsafe extern "C" fn daji_client_pay_many(
                 Ok((ids, concurrency))
             },
             |c, (ids, concurrency), items| async move {
-                let run = c.pay_many_each(ids, concurrency, move |i, item| items.push((i, item)));
-                tokio::select! {
-                    outcome = run => outcome.map(drop),
-                    () = stopper.notified() => Ok(()),
-                }
+                c.pay_many_each_until(ids, concurrency, until, move |i, item| {
+                    items.push((i, item))
+                })
+                .await
             },
             |(position, item): (usize, PayManyItem)| {
-                if let (Some(callback), false) = (progress, stopping) {
+                if let (Some(callback), false) = (progress, stopped) {
                     if let Ok(json) = CString::new(c_text(item.to_json())) {
                         // SAFETY: a callable function per the caller's contract; `json` lives
                         // until it returns.
                         if callback(json.as_ptr(), user_data) != 0 {
-                            stopping = true;
-                            stop.notify_one();
+                            stopped = true;
+                            stop.cancel();
                         }
                     }
                 }
                 reported.borrow_mut().push((position, item));
             },
-            |()| {
+            |_summary| {
                 let mut items = reported.take();
                 items.sort_by_key(|(position, _)| *position);
                 let report = PayManyReport::new(items.into_iter().map(|(_, item)| item).collect());
@@ -858,9 +867,12 @@ pub unsafe extern "C" fn daji_client_pay_many(
 }
 
 /// The journal's record of one order as JSON. On success `*record_json_out` is
-/// `{"order_id","state","attempts","trace_ids","pay_channel","error_code","message","owner",
-/// "lease_until","created_at","updated_at","resolved_by","note"}`, or NULL when the journal has
-/// no record of the order; free it with `daji_string_free`.
+/// `{"gateway","app_key","order_id","claim_id","state","attempts","trace_ids","pay_channel",
+/// "error_code","message","data","owner":{"host","pid","client_id"},"lease_until","created_at",
+/// "updated_at","history":[{"at","by":{"host","pid","user"},"from","to","note"},...]}` (`gateway`
+/// the origin of base_url, `history` the resolutions recorded, `from` null when the journal had
+/// no record), or NULL when the journal has no record of the order; free it with
+/// `daji_string_free`.
 ///
 /// # Safety
 /// `client` is NULL or live; `order_id` is NULL or NUL-terminated; `record_json_out` is NULL or
@@ -905,10 +917,13 @@ pub unsafe extern "C" fn daji_client_payment_records(
     }
 }
 
-/// Records what a person found for an order whose payment's outcome is unknown: `paid` 1 sets
-/// it `paid`, 0 sets it `not_paid` (then it can be paid again); `note` (NULL for none) says how
-/// it was checked. Any other state is `DAJI_INVALID_ARGUMENT` naming it. On success, if
-/// `record_json_out` is not NULL, it receives the record as JSON (free with `daji_string_free`).
+/// Records what a person found for an order: `paid` 1 records it `paid`, 0 `not_paid` (then it
+/// can be paid again). Allowed: an `unknown` outcome either way, a correction of `paid` to
+/// `not_paid` or back, `declined` to `paid`, and `paid` for an order the journal has no record
+/// of; anything else is `DAJI_INVALID_ARGUMENT` naming the state. `note` (NULL for none; at most
+/// 4096 bytes) says how it was checked; it goes into the record's `history` with who recorded
+/// it. On success, if `record_json_out` is not NULL, it receives the record as JSON (free with
+/// `daji_string_free`).
 ///
 /// # Safety
 /// `client` is NULL or live; the strings are NULL or NUL-terminated; `record_json_out` is NULL
@@ -1064,7 +1079,7 @@ mod tests {
             };
             for status in statuses {
                 // Every outcome is a status; a random id can only fail (or reach the refused port).
-                prop_assert!((status as i32) <= 11);
+                prop_assert!((status as i32) <= 13);
                 prop_assert_ne!(status, daji_status::DAJI_INTERNAL);
             }
             let mut options = initialised();
