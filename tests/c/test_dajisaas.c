@@ -20,50 +20,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dajisaas.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                      \
-  do {                                                                        \
-    if (cond) {                                                               \
-      passed++;                                                               \
-    } else {                                                                  \
-      failed++;                                                               \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);         \
-      fprintf(stderr, __VA_ARGS__);                                           \
-      fputc('\n', stderr);                                                    \
-    }                                                                         \
-  } while (0)
-
-static const char *env(const char *name) {
-  const char *value = getenv(name);
-  if (value == NULL) {
-    fprintf(stderr, "missing environment variable %s\n", name);
-    exit(2);
-  }
-  return value;
-}
+#include "support.h"
 
 static daji_error_info last_error(void) {
   daji_error_info info;
   daji_error_info_last(&info);
   return info;
-}
-
-/* Options with the library's defaults and the sandbox's address and key. */
-static daji_client_options sandbox_options(const char *secret) {
-  daji_client_options options;
-  if (daji_client_options_init(&options, sizeof options) != DAJI_OK) {
-    fprintf(stderr, "daji_client_options_init: %s\n", last_error().message);
-    exit(2);
-  }
-  options.app_key = env("DAJISAAS_APP_KEY");
-  options.app_secret = secret;
-  options.base_url = env("DAJISAAS_BASE_URL");
-  options.backoff_base_ms = 1;
-  options.backoff_cap_ms = 5;
-  return options;
 }
 
 static daji_client *must_create(const daji_client_options *options) {

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <dajisaas.h>
+#include "support.h"
 
 #define SIGNALS 20
 
@@ -22,15 +22,6 @@ static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
 static int received; /* SIGTERMs sigwait returned */
 static int stop;     /* tells the paying thread to stop */
 static daji_client *client;
-
-static const char *env(const char *name) {
-  const char *value = getenv(name);
-  if (value == NULL) {
-    fprintf(stderr, "%s is not set (run through scripts/with-sandbox.sh)\n", name);
-    exit(2);
-  }
-  return value;
-}
 
 static void *wait_for_signals(void *arg) {
   const sigset_t *set = arg;
@@ -68,11 +59,7 @@ int main(void) {
   if (mkdtemp(dir) == NULL) return 2;
   char journal[128];
   snprintf(journal, sizeof journal, "sqlite://%s/journal.db", dir);
-  daji_client_options options;
-  daji_client_options_init(&options, sizeof options);
-  options.app_key = env("DAJISAAS_APP_KEY");
-  options.app_secret = env("DAJISAAS_APP_SECRET");
-  options.base_url = env("DAJISAAS_BASE_URL");
+  daji_client_options options = sandbox_options(env("DAJISAAS_APP_SECRET"));
   options.journal = journal;
   if (daji_client_new(&options, &client) != DAJI_OK) return 2;
   /* The library's threads are running before the program blocks anything. */
@@ -89,30 +76,32 @@ int main(void) {
   pthread_create(&waiter, NULL, wait_for_signals, &set);
   pthread_create(&payer, NULL, keep_paying, NULL);
 
-  int failed = 0;
-  for (int i = 1; i <= SIGNALS && !failed; i++) {
+  int timed_out = 0;
+  for (int i = 1; i <= SIGNALS && !timed_out; i++) {
     kill(getpid(), SIGTERM);
     /* A hang bound only: sigwait answers within microseconds. */
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += 30;
     pthread_mutex_lock(&lock);
-    while (received < i && !failed) {
-      if (pthread_cond_timedwait(&changed, &lock, &deadline) == ETIMEDOUT) failed = 1;
+    while (received < i && !timed_out) {
+      if (pthread_cond_timedwait(&changed, &lock, &deadline) == ETIMEDOUT) timed_out = 1;
     }
     pthread_mutex_unlock(&lock);
-    if (failed) fprintf(stderr, "SIGTERM %d did not reach sigwait in 30 s\n", i);
+    CHECK(!timed_out, "SIGTERM %d did not reach sigwait in 30 s", i);
   }
   pthread_mutex_lock(&lock);
   stop = 1;
   pthread_mutex_unlock(&lock);
   pthread_join(payer, NULL);
-  if (!failed) pthread_join(waiter, NULL);
+  if (!timed_out) pthread_join(waiter, NULL);
   daji_client_free(client);
   char path[160];
   snprintf(path, sizeof path, "%s/journal.db", dir);
   unlink(path);
   rmdir(dir);
-  printf("%d of %d SIGTERMs reached sigwait; the process lived on\n", received, SIGNALS);
-  return failed || received != SIGNALS;
+  CHECK(received == SIGNALS, "%d of %d SIGTERMs reached sigwait", received, SIGNALS);
+  printf("%d of %d SIGTERMs reached sigwait; the process lived on (%d passed, %d failed)\n", received,
+         SIGNALS, passed, failed);
+  return failed != 0;
 }

@@ -10,18 +10,7 @@
 
 #include <sqlite3.h>
 
-#include <dajisaas.h>
-
-static int failures;
-#define CHECK(cond, ...)                                            \
-  do {                                                              \
-    if (!(cond)) {                                                  \
-      failures++;                                                   \
-      fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #cond);    \
-      fprintf(stderr, __VA_ARGS__);                                 \
-      fputc('\n', stderr);                                          \
-    }                                                               \
-  } while (0)
+#include "support.h"
 
 static int count_rows(void *user_data, int columns, char **values, char **names) {
   (void)columns;
@@ -42,11 +31,7 @@ int main(void) {
   snprintf(path, sizeof path, "%s/journal.db", dir);
   snprintf(journal, sizeof journal, "sqlite://%s", path);
 
-  daji_client_options options;
-  daji_client_options_init(&options, sizeof options);
-  options.app_key = getenv("DAJISAAS_APP_KEY");
-  options.app_secret = getenv("DAJISAAS_APP_SECRET");
-  options.base_url = getenv("DAJISAAS_BASE_URL");
+  daji_client_options options = sandbox_options(env("DAJISAAS_APP_SECRET"));
   options.journal = journal;
   daji_client *client = NULL;
   CHECK(daji_client_new(&options, &client) == DAJI_OK, "client");
@@ -75,6 +60,6 @@ int main(void) {
   unlink(side);
   rmdir(dir);
   printf("static library with the system's SQLite %s: %s\n", sqlite3_libversion(),
-         failures == 0 ? "both work" : "FAILED");
-  return failures != 0;
+         failed == 0 ? "both work" : "FAILED");
+  return failed != 0;
 }
