@@ -24,14 +24,25 @@
  *   as it is.
  * - DAJI_PAYMENT_OUTCOME_UNKNOWN from daji_client_prepare_pay means the money may have been
  *   taken: check the order before paying it again. DAJI_PAYMENT_IN_PROGRESS means a payment of
- *   the order is already under way on this client: nothing was sent. The library never pays an
- *   order twice by retrying.
+ *   the order is under way in another process or machine sharing the payment journal: nothing
+ *   was sent (another thread of this process paying the same order is waited for instead). The
+ *   library never pays an order twice by retrying.
  *
  * Ownership
  * - Out-parameters are written only on success. Every string the library returns through an
  *   out-parameter is the caller's: free it with daji_string_free(). Strings in daji_error_info
  *   and those of daji_version() and daji_status_name() belong to the library: do not free them.
  * - Strings passed in are borrowed for the duration of the call only.
+ * - A result that may be absent (daji_client_payment_record for an order the journal has no
+ *   record of) is NULL with DAJI_OK.
+ *
+ * JSON
+ * - Results are JSON whose keys are spelled as this header spells fields: snake_case, the names
+ *   of daji_error_info and daji_client_options ("order_id", "trace_id", "api_code",
+ *   "http_status"). An error object in a result is {"status","code","message","trace_id",
+ *   "api_code","http_status","attempts"}: daji_error_info's fields, with "status" the
+ *   daji_status number and "code" its daji_status_name(). The gateway's own "data" is passed on
+ *   as the gateway wrote it.
  *
  * Options
  * - daji_client_options carries its own size, so that options added later never break a
@@ -51,7 +62,28 @@
  *   the gateway answers (or the timeout passes).
  * - Calls also work while a thread or the process exits: from atexit handlers, C++ static
  *   destructors and pthread_key destructors. There daji_error_info_last() still gives the exact
- *   status, api_code, http_status and attempts, but a fixed message and no traceId.
+ *   status, api_code, http_status and attempts, but a fixed message and no trace_id.
+ *
+ * Signals, fork and callbacks
+ * - Every thread the library starts blocks every asynchronous signal (all but SIGSEGV, SIGBUS,
+ *   SIGFPE, SIGILL, SIGTRAP, SIGSYS and SIGABRT), so a signal sent to the process goes to one of
+ *   the program's own threads, never to the library's: the daemon pattern (block SIGTERM in
+ *   main before creating threads, then sigwait for it in one thread) works, and a handler runs
+ *   only on the program's threads.
+ * - Only daji_version() and daji_status_name() are async-signal-safe. No other function may be
+ *   called from a signal handler: they take locks and allocate, so a handler that interrupts a
+ *   call on its thread can deadlock. Set a volatile sig_atomic_t flag (or write to a pipe) in the
+ *   handler and make the call from a normal thread.
+ * - Callbacks (the progress callback of daji_client_pay_many) must return normally: no C++
+ *   exception may leave them and no longjmp out of them. Either would unwind through the
+ *   library's frames, which is undefined behaviour (a crash at best). C++ callers declare them
+ *   noexcept (a stray throw then ends in std::terminate at the callback, not inside the
+ *   library) and catch inside what they expect. To stop a run, return non-zero.
+ * - fork(): a child may keep using the clients it inherited and make new ones: on its first
+ *   call the library notices the new process id and starts its own I/O threads and connections
+ *   in the child, leaving the parent's alone. Calls running in the parent at the fork are not
+ *   continued in the child. Fork while no daji_* call runs on another thread of the parent (as
+ *   POSIX asks of any library that takes locks); exec needs nothing from the library.
  */
 
 #ifndef DAJISAAS_H
@@ -116,10 +148,21 @@ typedef enum daji_status {
    */
   DAJI_INTERNAL = 10,
   /**
-   * A payment of this order is already under way on this client; nothing was sent. Wait for
-   * its outcome (or check the order) instead of paying again.
+   * A payment of this order is under way in another process or machine sharing the payment
+   * journal; nothing was sent. Wait for its outcome (or check the order) instead of paying
+   * again.
    */
   DAJI_PAYMENT_IN_PROGRESS = 11,
+  /**
+   * The payment journal could not be opened, read or written in time; the message says
+   * whether anything was sent.
+   */
+  DAJI_JOURNAL = 12,
+  /**
+   * The gateway refused the payment because the order's state forbids it (closed,
+   * cancelled, not found); nothing was deducted, and it is never retried.
+   */
+  DAJI_ORDER_NOT_PAYABLE = 13
 } daji_status;
 
 /**
@@ -134,7 +177,7 @@ typedef enum daji_order_id_format {
   /**
    * `1,2`: the documented fallback.
    */
-  DAJI_ORDER_IDS_COMMA_SEPARATED = 1,
+  DAJI_ORDER_IDS_COMMA_SEPARATED = 1
 } daji_order_id_format;
 
 /**
@@ -220,6 +263,11 @@ typedef struct daji_client_options {
    * itself after the gateway refuses calls for their frequency.
    */
   uint32_t max_calls_per_second;
+  /**
+   * The deadline of every payment-journal operation in milliseconds, 100 to 60000 (default
+   * 5000); past it the call fails with `DAJI_JOURNAL`, saying whether anything was sent.
+   */
+  uint32_t journal_timeout_ms;
 } daji_client_options;
 
 /**
@@ -254,16 +302,18 @@ typedef struct daji_error_info {
 
 /**
  * The progress callback of `daji_client_pay_many`: called once per finished order with that
- * order's result as JSON, `{"orderId","outcome","payment"}` or `{"orderId","outcome","error"}`
- * (the shapes of `daji_client_prepare_pay`'s result and of daji_error_info), and the
- * `user_data` given to `daji_client_pay_many`. `result_json` is valid only during the call:
- * copy what you keep; do not free it.
+ * order's result as JSON, `{"order_id","outcome","payment"}` or `{"order_id","outcome","error"}`
+ * (the shapes of `daji_client_prepare_pay`'s result and of an error object: daji_error_info's
+ * fields), and the `user_data` given to `daji_client_pay_many`. `result_json` is valid only
+ * during the call: copy what you keep; do not free it. Return 0 to go on, non-zero to stop the
+ * run. It must return normally: no C++ exception may leave it (declare it `noexcept`) and no
+ * `longjmp` out of it.
  */
-typedef void (*daji_pay_many_progress_fn)(const char *result_json, void *user_data);
+typedef int (*daji_pay_many_progress_fn)(const char *result_json, void *user_data);
 
 #ifdef __cplusplus
 extern "C" {
-#endif // __cplusplus
+#endif /* __cplusplus */
 
 /**
  * The library version, such as "0.1.0". A static string: do not free. Any thread, any time.
@@ -351,7 +401,7 @@ enum daji_status daji_sign(const char *params_json, const char *secret, char **s
  * "backoff_base_ms","backoff_cap_ms","order_id_format","max_concurrent_batches",
  * "root_certificates_pem" (how many certificates were added),
  * "dangerously_send_app_secret_instead_of_sign","journal","max_calls_per_second" (null when no
- * fixed limit is set)}`, to free with `daji_string_free`.
+ * fixed limit is set),"journal_timeout_ms",...}`, to free with `daji_string_free`.
  *
  * # Safety
  * `client` is NULL or live; `json_out` is NULL or writable. Any thread.
@@ -361,7 +411,7 @@ enum daji_status daji_client_config_json(const struct daji_client *client, char 
 /**
  * A cashier link for 1 to 30 distinct orders. On success `*url_out` is the URL and, if
  * `result_json_out` is not NULL, `*result_json_out` is
- * `{"url","orderIds","traceId","attempts","data"}` as JSON; free both with `daji_string_free`.
+ * `{"url","order_ids","trace_id","attempts","data"}` as JSON; free both with `daji_string_free`.
  * Blocks until the gateway answers; retried on connection failures, timeouts, 5xx and rate
  * limits.
  *
@@ -378,7 +428,7 @@ enum daji_status daji_client_pay_url(const struct daji_client *client,
 /**
  * Links for any number of orders: repeats dropped, batches of `batch_size` (1 to 30) fetched
  * `max_concurrent_batches` at a time, in input order. On success `*result_json_out` is a JSON
- * array of `{"url","orderIds","traceId","attempts","data"}`, to free with `daji_string_free`.
+ * array of `{"url","order_ids","trace_id","attempts","data"}`, to free with `daji_string_free`.
  *
  * # Safety
  * As for `daji_client_pay_url`.
@@ -391,9 +441,11 @@ enum daji_status daji_client_pay_urls(const struct daji_client *client,
 
 /**
  * Pays one order without the buyer's password, consulting the client's payment journal first.
- * `DAJI_OK` means paid; then, if `result_json_out` is not NULL, it receives `{"orderId",
- * "payChannel","attempts","traceId","replayed","data"}` (free with `daji_string_free`);
- * `replayed` is true when no request was sent (the journal had it paid, or another thread of
+ * `DAJI_OK` means paid; then, if `result_json_out` is not NULL, it receives `{"order_id",
+ * "pay_channel","attempts","trace_id","replayed","already_paid","data"}` (free with
+ * `daji_string_free`);
+ * `already_paid` is true when the gateway answered that the order was already paid (reported
+ * paid, never retried); `replayed` is true when no request was sent (the journal had it paid, or another thread of
  * this process was paying it and this call waited for that payment's outcome).
  * `DAJI_PAYMENT_OUTCOME_UNKNOWN` means the money may have been taken: check the order, then
  * record what happened with `daji_client_resolve_payment`. `DAJI_PAYMENT_IN_PROGRESS` means
@@ -415,17 +467,23 @@ enum daji_status daji_client_prepare_pay(const struct daji_client *client,
  * Every id is checked first: if any is bad, nothing is sent and the status is
  * `DAJI_INVALID_ARGUMENT`, whose message names each bad id's position (`orderIds[3]`). Repeats
  * are dropped (the first kept). One order's failure never stops the others: `DAJI_OK` means
- * the run happened, and `*result_json_out` then holds one result per order, in input order,
- * and the count of each outcome: `{"results":[{"orderId","outcome","payment"|"error"},...],
- * "summary":{"paid":n,"declined":n,"unknown":n,"in_progress":n,"failed":n}}` (free it with
- * `daji_string_free`). An `outcome` is "paid", "declined" (nothing was paid), "unknown" (the
- * money may have been taken: check the order before paying it again), "in_progress" (another
- * process or machine is paying it) or "failed" (nothing was paid: see its error).
+ * the run happened, and `*result_json_out` then holds one result per order reported, in input
+ * order, and the count of each outcome: `{"results":[{"order_id","outcome","payment"|"error"},
+ * ...],"summary":{"paid":n,"declined":n,"unknown":n,"in_progress":n,"not_payable":n,
+ * "failed":n}}` (free it with `daji_string_free`). An `outcome` is "paid", "declined" (nothing
+ * was paid), "unknown" (the money may have been taken: check the order before paying it
+ * again), "in_progress" (another process or machine is paying it), "not_payable" (the order's
+ * state forbids payment: nothing deducted, never retried) or "failed" (nothing was paid: see
+ * its error).
  *
  * `progress` (NULL for none) is called once per order as it finishes, in the order they
  * finish, on the thread that called `daji_client_pay_many`, never two at once and never after
  * it returns; the payments go on on the library's I/O threads meanwhile. It may call other
- * `daji_*` functions, but not free `client`.
+ * `daji_*` functions, but not free `client`. When it returns non-zero, the run stops: it is not
+ * called again, no further order starts, payments whose request was not written yet are
+ * dropped (nothing sent), those whose request may have been written run to their recorded
+ * outcome, and the call returns `DAJI_OK` with the results of every order that finished. An
+ * order missing from the results was not started.
  *
  * # Safety
  * `client` is NULL or live; `order_ids` is NULL or `count` NUL-terminated strings;
@@ -441,10 +499,13 @@ enum daji_status daji_client_pay_many(const struct daji_client *client,
                                       char **result_json_out);
 
 /**
- * The journal's record of one order as JSON, or the JSON text `null` when it has none. On
- * success `*record_json_out` is `{"orderId","state","attempts","traceIds","payChannel",
- * "errorCode","message","owner","leaseUntil","createdAt","updatedAt","resolvedBy","note"}` or
- * `null`, to free with `daji_string_free`.
+ * The journal's record of one order as JSON. On success `*record_json_out` is
+ * `{"gateway","app_key","order_id","claim_id","state","attempts","trace_ids","pay_channel",
+ * "error_code","message","data","owner":{"host","pid","client_id"},"lease_until","created_at",
+ * "updated_at","history":[{"at","by":{"host","pid","user"},"from","to","note"},...]}` (`gateway`
+ * the origin of base_url, `history` the resolutions recorded, `from` null when the journal had
+ * no record), or NULL when the journal has no record of the order; free it with
+ * `daji_string_free`.
  *
  * # Safety
  * `client` is NULL or live; `order_id` is NULL or NUL-terminated; `record_json_out` is NULL or
@@ -467,10 +528,13 @@ enum daji_status daji_client_payment_records(const struct daji_client *client,
                                              char **records_json_out);
 
 /**
- * Records what a person found for an order whose payment's outcome is unknown: `paid` 1 sets
- * it `paid`, 0 sets it `not_paid` (then it can be paid again); `note` (NULL for none) says how
- * it was checked. Any other state is `DAJI_INVALID_ARGUMENT` naming it. On success, if
- * `record_json_out` is not NULL, it receives the record as JSON (free with `daji_string_free`).
+ * Records what a person found for an order: `paid` 1 records it `paid`, 0 `not_paid` (then it
+ * can be paid again). Allowed: an `unknown` outcome either way, a correction of `paid` to
+ * `not_paid` or back, `declined` to `paid`, and `paid` for an order the journal has no record
+ * of; anything else is `DAJI_INVALID_ARGUMENT` naming the state. `note` (NULL for none; at most
+ * 4096 bytes) says how it was checked; it goes into the record's `history` with who recorded
+ * it. On success, if `record_json_out` is not NULL, it receives the record as JSON (free with
+ * `daji_string_free`).
  *
  * # Safety
  * `client` is NULL or live; the strings are NULL or NUL-terminated; `record_json_out` is NULL
@@ -484,8 +548,9 @@ enum daji_status daji_client_resolve_payment(const struct daji_client *client,
 
 /**
  * Any other endpoint, signed: `method` is "GET" or "POST", `params_json` a JSON object or NULL.
- * On success `*data_json_out` is the envelope's `data` as JSON, to free with `daji_string_free`.
- * GETs are retried like links; POSTs only when nothing was sent or the call was rate limited.
+ * On success `*data_json_out` is the envelope's `data` as JSON, as the gateway wrote it, to free
+ * with `daji_string_free`. GETs are retried like links; POSTs only when nothing was sent or the
+ * call was rate limited.
  *
  * # Safety
  * `client` is NULL or live; the strings are NULL or NUL-terminated; `data_json_out` is NULL or
@@ -498,7 +563,7 @@ enum daji_status daji_client_request(const struct daji_client *client,
                                      char **data_json_out);
 
 #ifdef __cplusplus
-}  // extern "C"
-#endif  // __cplusplus
+} /* extern "C" */
+#endif /* __cplusplus */
 
 #endif  /* DAJISAAS_H */

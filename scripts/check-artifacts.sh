@@ -9,7 +9,9 @@
 #   - the two npm tarballs install into an empty project with no cargo on PATH, and bindings-node's
 #     tests pass against that copy; publint and attw find no error in the main package
 #   - the C archive unpacked into an empty prefix builds tests/c/example.c through pkg-config, shared
-#     and static, and it runs against a sandbox
+#     and static, and it runs against a sandbox; the shared library's SONAME is libdajisaas.so.0
+#     with its links, and the static library exports only daji_*
+#   - the NuGet package installed from its .nupkg passes tests/csharp under mono
 #   - cargo publish --dry-run -p dajisaas
 # and prints the sizes. Usage: scripts/check-artifacts.sh [--profile release|dev] [DIST]
 #   --profile: the profile release.sh built with (the sdist's wheel is built with it); default release
@@ -32,6 +34,7 @@ npm_main=$dist/dajisaas-$version.tgz
 npm_platform_tgz=$dist/dajisaas-$npm_platform-$version.tgz
 c_archive=$dist/dajisaas-$version-$arch-linux-gnu.tar.gz
 daji_archive=$dist/daji-$version-$arch-linux-gnu.tar.gz
+nupkg=$dist/Dajisaas.$version.nupkg
 
 # A PATH without Rust (nor these tools): what a user installing the packages has.
 user_path=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v -e '/\.cargo/bin$' -e '/\.rustup/' -e "^$tools/bin\$" | paste -sd: -)
@@ -48,7 +51,7 @@ done
 
 step "checksums"
 (cd "$dist" && sha256sum --quiet -c SHA256SUMS)
-for file in "$wheel" "$sdist" "$npm_main" "$npm_platform_tgz" "$c_archive" "$daji_archive"; do
+for file in "$wheel" "$sdist" "$npm_main" "$npm_platform_tgz" "$c_archive" "$daji_archive" "$nupkg"; do
   grep -q " $(basename "$file")\$" "$dist/SHA256SUMS" || { echo "SHA256SUMS misses $file" >&2; exit 1; }
 done
 
@@ -159,13 +162,23 @@ cc -std=c11 -Wall -Wextra -Werror -pthread tests/c/example.c $(pc --cflags dajis
 ldd "$work/example-shared" | grep -q "$work/c/lib/libdajisaas.so"
 DAJI_BIN=$daji scripts/with-sandbox.sh "$work/example-shared"
 DAJI_BIN=$daji scripts/with-sandbox.sh "$work/example-static"
+readelf -d "$work/c/lib/libdajisaas.so.$version" | grep -q 'SONAME.*\[libdajisaas\.so\.0\]'
+[ "$(readlink "$work/c/lib/libdajisaas.so.0")" = "libdajisaas.so.$version" ] &&
+  [ "$(readlink "$work/c/lib/libdajisaas.so")" = libdajisaas.so.0 ]
+readelf -d "$work/example-shared" | grep -q 'NEEDED.*\[libdajisaas\.so\.0\]'
+others=$(nm -g --defined-only "$work/c/lib/libdajisaas.a" | awk 'NF == 3 && $3 !~ /^daji_/ {print $3}')
+[ -z "$others" ] || { echo "libdajisaas.a exports more than daji_*: $others" >&2; exit 1; }
+echo "SONAME libdajisaas.so.0 with its links; libdajisaas.a exports only daji_*"
+
+step "c#: the NuGet package installed from its .nupkg, its tests under mono"
+DAJI_BIN=$daji tests/csharp/run.sh "$nupkg"
 
 step "cargo publish --dry-run -p dajisaas"
 # For the same target and zig as above, so the check reuses the C library's dependencies.
 cargo publish --dry-run -p dajisaas --locked --allow-dirty --target "$triple" 2>&1 | grep -v '^warning: ignoring test'
 
 step "sizes"
-for file in "$wheel" "$sdist" "$npm_main" "$npm_platform_tgz" "$c_archive" "$daji_archive" "$module" "$addon" \
+for file in "$wheel" "$sdist" "$npm_main" "$npm_platform_tgz" "$c_archive" "$daji_archive" "$nupkg" "$module" "$addon" \
   "$work/c/lib/libdajisaas.so" "$work/c/lib/libdajisaas.a" "$daji"; do
   printf '%8s  %s\n' "$(du -h --apparent-size "$file" | cut -f1)" "${file#"$work"/}"
 done

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the C library: PREFIX/lib/libdajisaas.{so,a}, PREFIX/include/dajisaas.h and
-# PREFIX/lib/pkgconfig/dajisaas.pc, so that `cc x.c $(pkg-config --cflags --libs dajisaas)` works.
+# Installs the C library: PREFIX/lib/libdajisaas.so.VERSION (SONAME libdajisaas.so.0) with the
+# links libdajisaas.so.0 and libdajisaas.so, PREFIX/lib/libdajisaas.a (only daji_* global:
+# scripts/c-static-lib.sh), PREFIX/include/dajisaas.h and PREFIX/lib/pkgconfig/dajisaas.pc, so
+# that `cc x.c $(pkg-config --cflags --libs dajisaas)` works.
 # Usage: scripts/install-c.sh PREFIX [PROFILE]   (PROFILE: release (default) or dev)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,12 +13,15 @@ out=$target/$([ "$profile" = dev ] && echo debug || echo "$profile")
 
 # The static library needs these system libraries when linked into a program.
 native=$(cargo rustc -q -p dajisaas --lib --features ffi --locked --profile "$profile" \
-  --crate-type cdylib,staticlib -- --print native-static-libs 2>&1 |
+  --crate-type cdylib,staticlib -- -C link-arg=-Wl,-soname,libdajisaas.so.0 --print native-static-libs 2>&1 |
   sed -n 's/.*native-static-libs: //p' | tail -n 1)
 version=$(sed -n 's/^#define DAJI_VERSION "\(.*\)"$/\1/p' include/dajisaas.h)
 
 mkdir -p "$prefix/lib/pkgconfig" "$prefix/include"
-cp "$out/libdajisaas.so" "$out/libdajisaas.a" "$prefix/lib/"
+cp "$out/libdajisaas.so" "$prefix/lib/libdajisaas.so.$version"
+ln -sf "libdajisaas.so.$version" "$prefix/lib/libdajisaas.so.0"
+ln -sf libdajisaas.so.0 "$prefix/lib/libdajisaas.so"
+scripts/c-static-lib.sh "$out/libdajisaas.a" "$prefix/lib/libdajisaas.a"
 cp include/dajisaas.h "$prefix/include/"
 cat > "$prefix/lib/pkgconfig/dajisaas.pc" <<PC
 prefix=$prefix

@@ -4,7 +4,9 @@
 #   dajisaas-V.tar.gz                           Python sdist
 #   dajisaas-V.tgz                              npm main package (optionalDependencies: the platforms)
 #   dajisaas-linux-x64-gnu-V.tgz                npm platform package (the .node addon)
-#   dajisaas-V-x86_64-linux-gnu.tar.gz          C: libdajisaas.so, .a, dajisaas.h, dajisaas.pc
+#   dajisaas-V-x86_64-linux-gnu.tar.gz          C: libdajisaas.so.V (SONAME libdajisaas.so.0) and its
+#                                               links, .a (only daji_* global), dajisaas.h, dajisaas.pc
+#   Dajisaas.V.nupkg                            C#: NuGet package (netstandard2.0, runtimes/linux-x64)
 #   daji-V-x86_64-linux-gnu.tar.gz              the daji command (client and sandbox gateway)
 #   SHA256SUMS
 # Every binary is compiled and linked by zig (PyPI's ziglang, through maturin's zig wrapper)
@@ -69,12 +71,15 @@ scripts/pack-npm.sh "$work/addons" "$out"
 # archive is unpacked (paths relative to the .pc file)
 step "C library archive"
 native=$(cargo rustc -q -p dajisaas --lib --features ffi --locked --profile "$profile" --target "$triple" \
-  --crate-type cdylib,staticlib -- --print native-static-libs 2>&1 |
+  --crate-type cdylib,staticlib -- -C link-arg=-Wl,-soname,libdajisaas.so.0 --print native-static-libs 2>&1 |
   sed -n 's/.*native-static-libs: //p' | tail -n 1)
 c_name=dajisaas-$version-$arch-linux-gnu
 c_root=$work/$c_name
 mkdir -p "$c_root/lib/pkgconfig" "$c_root/include"
-cp "$out_dir/libdajisaas.so" "$out_dir/libdajisaas.a" "$c_root/lib/"
+cp "$out_dir/libdajisaas.so" "$c_root/lib/libdajisaas.so.$version"
+ln -s "libdajisaas.so.$version" "$c_root/lib/libdajisaas.so.0"
+ln -s libdajisaas.so.0 "$c_root/lib/libdajisaas.so"
+scripts/c-static-lib.sh "$out_dir/libdajisaas.a" "$c_root/lib/libdajisaas.a"
 cp include/dajisaas.h "$c_root/include/"
 cp LICENSE-MIT LICENSE-APACHE "$c_root/"
 cat > "$c_root/lib/pkgconfig/dajisaas.pc" <<PC
@@ -95,7 +100,10 @@ cat > "$c_root/README.md" <<README
 The C library of dajisaas: signing, payment links and password-free payments through the
 Dajisaas gateway in front of 1688.com, with retries that never pay an order twice.
 
-- \`lib/libdajisaas.so\`, \`lib/libdajisaas.a\`: the shared and the static library
+- \`lib/libdajisaas.so.$version\` (SONAME \`libdajisaas.so.0\`, with the links \`libdajisaas.so.0\` and
+  \`libdajisaas.so\`), \`lib/libdajisaas.a\`: the shared and the static library; the static one
+  exports only the \`daji_*\` functions (its SQLite and other dependencies are local to it), so it
+  links beside the program's own SQLite
 - \`include/dajisaas.h\`: the API; every function documents ownership, threads and errors
 - \`lib/pkgconfig/dajisaas.pc\`: pkg-config file; it finds the library relative to itself
 
@@ -112,6 +120,11 @@ The library needs glibc $glibc or newer and nothing else (TLS is rustls, SQLite 
 Licensed under MIT or Apache-2.0, at your option (LICENSE-MIT, LICENSE-APACHE).
 README
 tar -C "$work" --owner=0 --group=0 --numeric-owner -czf "$out/$c_name.tar.gz" "$c_name"
+
+# --- C#: the NuGet package, over the C library just built (its file the SONAME names)
+step "C# NuGet package"
+case $arch in x86_64) rid=linux-x64 ;; aarch64) rid=linux-arm64 ;; esac
+bindings-csharp/build.sh "$out" "$rid=$c_root/lib/libdajisaas.so.$version"
 
 # --- the daji command
 step "daji archive"

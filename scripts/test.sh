@@ -102,6 +102,13 @@ c_header_current() {
   cargo run -q -p dajisaas-header --locked -- --check
 }
 
+c_header_c89_cxx98() {
+  # The header as C89 and C++98 compilers take it, pedantic, every warning an error.
+  gcc -std=c89 -pedantic -Wall -Wextra -Werror -Iinclude -c tests/c/header_check.c -o /dev/null &&
+    g++ -x c++ -std=c++98 -pedantic -Wall -Wextra -Werror -Iinclude -c tests/c/header_check.c -o /dev/null &&
+    echo "include/dajisaas.h: gcc -std=c89 -pedantic and g++ -std=c++98 -pedantic, no warning"
+}
+
 c_tests() {
   cargo test -q -p dajisaas --features ffi --locked --lib ffi:: && tests/c/run.sh
 }
@@ -142,9 +149,10 @@ suite "node: tsc --strict on the typed example" node_types
 suite "node: npm pack installs into an empty project" ./scripts/node-pack-check.sh
 suite "journal: fleet chaos (8 workers in Python, daji and Node SIGKILLed and restarted; PostgreSQL, then SQLite)" fleet_chaos
 suite "c: include/dajisaas.h is what cbindgen generates" c_header_current
-suite "c: shared and static library, C test, valgrind, pkg-config example" c_tests
+suite "c: the header compiles as C89 and C++98 (-pedantic -Wall -Wextra -Werror)" c_header_c89_cxx98
+suite "c: shared and static library, C test, valgrind, signals, C++ callbacks, system SQLite, pkg-config example" c_tests
 suite "c: only libdajisaas exports C symbols" c_symbols_only_in_the_c_library
-suite "c#: P/Invoke consumer under mono" tests/csharp/run.sh
+suite "c#: the Dajisaas NuGet package built, installed from its .nupkg and tested under mono" tests/csharp/run.sh
 suite "release: release.sh --profile dev, then every artifact installed and tested; actionlint" release_artifacts
 suite "benchmarks: smoke run (tiny counts, debug builds, no figures kept)" bench/run.sh --smoke
 suite "docs: the API reference of each language builds without a warning" ./scripts/docs.sh

@@ -48,6 +48,7 @@ mod request;
 mod retry;
 mod runtime;
 mod sign;
+mod signals;
 mod transport;
 
 pub use batch::{PayManyItem, PayManyReport, PayManySummary, PaymentOutcome, most_serious_failure};

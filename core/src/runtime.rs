@@ -42,6 +42,7 @@ impl SharedRuntime {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("dajisaas-io")
+            .on_thread_start(crate::signals::block_async_signals)
             .enable_all()
             .build()
             .map_err(|e| {

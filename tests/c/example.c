@@ -32,7 +32,7 @@ int main(void) {
     printf("paid\n");
   } else {
     daji_error_info_last(&error);
-    fprintf(stderr, "%s: %s (traceId %s, %u attempts)\n", daji_status_name(status), error.message,
+    fprintf(stderr, "%s: %s (trace_id %s, %u attempts)\n", daji_status_name(status), error.message,
             error.trace_id ? error.trace_id : "-", error.attempts);
     if (status == DAJI_PAYMENT_OUTCOME_UNKNOWN) fprintf(stderr, "check the order before paying again\n");
   }

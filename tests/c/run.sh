@@ -5,14 +5,18 @@
 # valgrind, and built by clang with AddressSanitizer (and its leak checker) and
 # UndefinedBehaviorSanitizer. The fork test (tests/c/test_fork.c) runs linked to the shared library
 # and with the sanitizers. Then build and run the README's example through pkg-config.
+# Also: the shared library's SONAME; the sigwait daemon (tests/c/test_signals.c: 20 SIGTERMs, each
+# must reach sigwait); C++ callers of pay_many (tests/c/test_callbacks.cpp: a noexcept callback,
+# and one that stops the run after 3 orders); the static library linked into a program that also
+# links the system's SQLite (tests/c/test_sqlite_link.c), with nm showing only daji_* exported.
 # The C test runs every row of the behaviour table tests/vectors/outcomes.json, converted here to
 # a TSV (the client's options, then one line per row); each sandbox is started with the table's
 # settings, and its counters are checked against the table's afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-if ! command -v clang >/dev/null; then
+if ! command -v clang >/dev/null || ! command -v g++ >/dev/null || [ ! -f /usr/include/sqlite3.h ]; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev g++ libsqlite3-dev >/dev/null
 fi
 target=${CARGO_TARGET_DIR:-target}
 prefix=$(realpath -m "$target/c-install")
@@ -45,6 +49,17 @@ clang $CFLAGS -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanit
 # shellcheck disable=SC2046,SC2086
 cc $CFLAGS tests/c/example.c $(pkg-config --cflags --libs dajisaas) \
   -Wl,-rpath,"$prefix/lib" -o "$out/example"
+
+# The daemon pattern, C++ callbacks, and the static library beside the system's SQLite.
+# shellcheck disable=SC2046,SC2086
+cc $CFLAGS tests/c/test_signals.c $(pkg-config --cflags --libs dajisaas) \
+  -Wl,-rpath,"$prefix/lib" -o "$out/test_signals"
+# shellcheck disable=SC2046
+c++ -std=c++11 -Wall -Wextra -Werror -pthread tests/c/test_callbacks.cpp $(pkg-config --cflags --libs dajisaas) \
+  -Wl,-rpath,"$prefix/lib" -o "$out/test_callbacks"
+# shellcheck disable=SC2046,SC2086
+cc $CFLAGS tests/c/test_sqlite_link.c $(pkg-config --cflags dajisaas) "$prefix/lib/libdajisaas.a" -lsqlite3 \
+  $(pkg-config --static --libs-only-l dajisaas | sed 's/-ldajisaas//') -o "$out/test_sqlite_link"
 
 # The behaviour table as TSV: "option NAME VALUE" lines, then
 # "row ORDER_ID ENDPOINT CODE ATTEMPTS HTTP_STATUS API_CODE TRACE_ID [MESSAGE_PART...]"
@@ -93,3 +108,20 @@ echo "--- fork(), built by clang with AddressSanitizer and UndefinedBehaviorSani
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 DAJI_EXPECT_REQUESTS=31 scripts/with-sandbox.sh "$out/test_fork_asan"
 echo "--- the README example, built with pkg-config"
 scripts/with-sandbox.sh "$out/example"
+echo "--- the shared library's SONAME, and what a program linked to it needs"
+readelf -d "$prefix/lib/libdajisaas.so" | grep -q 'SONAME.*\[libdajisaas\.so\.0\]'
+readelf -d "$out/test_shared" | grep -q 'NEEDED.*\[libdajisaas\.so\.0\]'
+for file in "$prefix"/lib/libdajisaas.so*; do
+  if [ -L "$file" ]; then echo "$(basename "$file") -> $(readlink "$file")"; else echo "$(basename "$file")"; fi
+done
+echo "--- the static library exports only daji_* (nm)"
+exported=$(nm -g --defined-only "$prefix/lib/libdajisaas.a" | awk 'NF == 3 {print $3}')
+others=$(printf '%s\n' "$exported" | grep -v '^daji_' || true)
+[ -z "$others" ] || { echo "libdajisaas.a exports: $others" >&2; exit 1; }
+echo "libdajisaas.a: $(printf '%s\n' "$exported" | wc -l) symbols exported, all daji_*"
+echo "--- the static library in a program that also links the system's SQLite"
+scripts/with-sandbox.sh "$out/test_sqlite_link"
+echo "--- the sigwait daemon: 20 SIGTERMs to the process while it pays"
+scripts/with-sandbox.sh "$out/test_signals"
+echo "--- C++: a noexcept progress callback, and one that stops pay_many after 3 orders"
+scripts/with-sandbox.sh "$out/test_callbacks"

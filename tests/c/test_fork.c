@@ -113,7 +113,7 @@ static void pay_in_time(const daji_client *client, const char *order_id) {
         daji_status_name(status), last_message());
   if (json != NULL) {
     char want[64];
-    snprintf(want, sizeof want, "\"orderId\":\"%s\"", order_id);
+    snprintf(want, sizeof want, "\"order_id\":\"%s\"", order_id);
     CHECK(strstr(json, want) != NULL && strstr(json, "\"attempts\":1") != NULL &&
               strstr(json, "\"replayed\":false") != NULL,
           "prepare_pay %s: %s", order_id, json);

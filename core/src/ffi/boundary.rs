@@ -15,14 +15,17 @@
 //!   thread-local storage.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::ffi::{CStr, CString, c_char};
 use std::future::Future;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
+use serde_json::Value;
+
 use crate::client::AsyncClient;
 use crate::error::{Error, ErrorCode, Result, catch_panic};
 
-use super::daji_status;
+use super::{daji_client, daji_status};
 
 /// The numbers of the last outcome on this thread: plain values, so that the thread-local needs
 /// no destructor and can be read and written while the thread or the process exits.
@@ -136,64 +139,98 @@ pub(super) fn guard<T>(fallback: T, body: impl FnOnce() -> T) -> T {
     }
 }
 
-/// One call's outcome, handed from an I/O thread to the waiting caller.
-struct Slot<T> {
-    outcome: Mutex<Option<Result<T>>>,
+/// What the I/O threads hand the waiting caller: items as they come (pay_many's finished
+/// orders), then the call's outcome.
+struct Post<T, I> {
+    mailbox: Mutex<(VecDeque<I>, Option<Result<T>>)>,
     ready: Condvar,
 }
 
-impl<T> Slot<T> {
-    fn put(&self, outcome: Result<T>) {
-        let mut slot = self.outcome.lock().unwrap_or_else(PoisonError::into_inner);
-        *slot = Some(outcome);
+impl<T, I> Post<T, I> {
+    fn with(&self, f: impl FnOnce(&mut (VecDeque<I>, Option<Result<T>>))) {
+        let mut mailbox = self.mailbox.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut mailbox);
         self.ready.notify_all();
     }
 }
 
-/// The sending half: delivers exactly one outcome, an `internal` error if it is dropped unsent
-/// (the call's task was dropped without finishing), so that the caller is never left waiting.
-struct Reply<T>(Option<Arc<Slot<T>>>);
+/// Hands items to the caller waiting in `block_on_each`.
+pub(super) struct Items<T, I>(Arc<Post<T, I>>);
 
-impl<T> Reply<T> {
+impl<T, I> Items<T, I> {
+    pub fn push(&self, item: I) {
+        self.0.with(|m| m.0.push_back(item));
+    }
+}
+
+/// The sending half of the outcome: delivers exactly one, an `internal` error if it is dropped
+/// unsent (the call's task was dropped without finishing), so the caller is never left waiting.
+struct Reply<T, I>(Option<Arc<Post<T, I>>>);
+
+impl<T, I> Reply<T, I> {
     fn send(mut self, outcome: Result<T>) {
-        if let Some(slot) = self.0.take() {
-            slot.put(outcome);
+        if let Some(post) = self.0.take() {
+            post.with(|m| m.1 = Some(outcome));
         }
     }
 }
 
-impl<T> Drop for Reply<T> {
+impl<T, I> Drop for Reply<T, I> {
     fn drop(&mut self) {
-        if let Some(slot) = self.0.take() {
-            slot.put(Err(Error::new(
-                ErrorCode::Internal,
-                "the call was dropped by the I/O threads before it finished",
-            )));
+        if let Some(post) = self.0.take() {
+            post.with(|m| {
+                m.1 = Some(Err(Error::new(
+                    ErrorCode::Internal,
+                    "the call was dropped by the I/O threads before it finished",
+                )))
+            });
         }
     }
 }
 
-/// Runs `call` on the client's I/O threads and blocks the calling thread until it is done,
-/// without touching any thread-local storage of the calling thread (see the module doc).
-pub(super) fn block_on<T: Send + 'static>(
+/// Runs the future `call` makes on the client's I/O threads and blocks the calling thread until
+/// it is done, handing each item it pushes to `on_item` on this thread meanwhile (in the order
+/// pushed, never two at once; the outcome only after every item). It waits on a mutex and a
+/// condition variable, without touching any thread-local storage (see the module doc).
+pub(super) fn block_on_each<T, I, F>(
     client: &AsyncClient,
-    call: impl Future<Output = Result<T>> + Send + 'static,
-) -> Result<T> {
-    let slot = Arc::new(Slot {
-        outcome: Mutex::new(None),
+    call: impl FnOnce(Items<T, I>) -> F,
+    mut on_item: impl FnMut(I),
+) -> Result<T>
+where
+    F: Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+    I: Send + 'static,
+{
+    let post = Arc::new(Post {
+        mailbox: Mutex::new((VecDeque::new(), None)),
         ready: Condvar::new(),
     });
-    let reply = Reply(Some(slot.clone()));
-    client.start(call, move |outcome| reply.send(outcome));
-    let mut outcome = slot.outcome.lock().unwrap_or_else(PoisonError::into_inner);
+    let reply = Reply(Some(post.clone()));
+    client.start(call(Items(post.clone())), move |outcome| {
+        reply.send(outcome)
+    });
     loop {
-        if let Some(outcome) = outcome.take() {
+        let (ready, finished) = {
+            let mut mailbox = post.mailbox.lock().unwrap_or_else(PoisonError::into_inner);
+            while mailbox.0.is_empty() && mailbox.1.is_none() {
+                mailbox = post
+                    .ready
+                    .wait(mailbox)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            let ready = std::mem::take(&mut mailbox.0);
+            let finished = if ready.is_empty() {
+                mailbox.1.take()
+            } else {
+                None
+            };
+            (ready, finished)
+        };
+        ready.into_iter().for_each(&mut on_item);
+        if let Some(outcome) = finished {
             return outcome;
         }
-        outcome = slot
-            .ready
-            .wait(outcome)
-            .unwrap_or_else(PoisonError::into_inner);
     }
 }
 
@@ -266,4 +303,143 @@ pub(super) fn owned(text: String) -> Result<*mut c_char> {
     CString::new(text)
         .map(CString::into_raw)
         .map_err(|_| Error::new(ErrorCode::Decode, "the answer contains a NUL byte"))
+}
+
+/// The client behind a handle.
+///
+/// # Safety
+/// `client` is NULL or a live handle.
+pub(super) unsafe fn client_ref<'a>(client: *const daji_client) -> Result<&'a AsyncClient> {
+    // SAFETY: NULL or live per the caller's contract.
+    unsafe { client.as_ref() }
+        .map(|c| &c.inner)
+        .ok_or_else(|| Error::invalid("client is NULL"))
+}
+
+/// The library's JSON as the C API spells it: every key in snake_case, as the header spells
+/// fields, and each error object with its `status` number beside its `code` name (the fields of
+/// `daji_error_info`). The gateway's own `data` is left as the gateway wrote it.
+pub(super) fn c_json(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let status = match (map.get("code"), map.get("message")) {
+                (Some(Value::String(code)), Some(_)) => ErrorCode::ALL
+                    .iter()
+                    .find(|c| c.as_str() == code)
+                    .map(|c| c.number()),
+                _ => None,
+            };
+            let mut out = serde_json::Map::with_capacity(map.len() + 1);
+            if let Some(status) = status {
+                out.insert("status".into(), status.into());
+            }
+            for (key, value) in map {
+                let value = if key == "data" { value } else { c_json(value) };
+                out.insert(snake_case(&key), value);
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(c_json).collect()),
+        other => other,
+    }
+}
+
+fn snake_case(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    for ch in key.chars() {
+        if ch.is_ascii_uppercase() {
+            out.push('_');
+            out.push(ch.to_ascii_lowercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// The library's JSON as text in the C API's spelling (see `c_json`).
+pub(super) fn c_text(value: Value) -> String {
+    c_json(value).to_string()
+}
+
+/// Where a call's JSON result goes.
+pub(super) enum Out {
+    /// A required out-parameter, named for the message when it is NULL.
+    Required(*mut *mut c_char, &'static str),
+    /// One the caller may leave NULL (then the result is not written).
+    Optional(*mut *mut c_char),
+}
+
+/// The one shape of the client calls: check the out-parameter, the client and the arguments
+/// (`args`: nothing is sent if one is bad), run the future `call` makes on the client's I/O
+/// threads while the calling thread waits (handing the items it pushes to `on_item` on this
+/// thread), then write its result (`json`, usually `c_text`; `None` writes NULL) if the out-parameter
+/// is not NULL.
+///
+/// # Safety
+/// `client` is NULL or live; the out-parameter is NULL or writable.
+pub(super) unsafe fn client_call_each<A, T, I, F>(
+    client: *const daji_client,
+    out: Out,
+    args: impl FnOnce() -> Result<A>,
+    call: impl FnOnce(AsyncClient, A, Items<T, I>) -> F,
+    on_item: impl FnMut(I),
+    json: impl FnOnce(T) -> Option<String>,
+) -> daji_status
+where
+    F: Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+    I: Send + 'static,
+{
+    run(|| {
+        let out = match out {
+            Out::Required(ptr, what) => {
+                out_param(ptr, what)?;
+                ptr
+            }
+            Out::Optional(ptr) => ptr,
+        };
+        let client = unsafe { client_ref(client) }?;
+        let args = args()?;
+        let c = client.clone();
+        let result = block_on_each(client, move |items| call(c, args, items), on_item)?;
+        // Always made (pay_url takes its URL from it), written only where asked for.
+        let text = json(result);
+        if !out.is_null() {
+            let text = match text {
+                Some(text) => owned(text)?,
+                None => std::ptr::null_mut(),
+            };
+            // SAFETY: non-NULL and writable per the caller's contract.
+            unsafe { out.write(text) };
+        }
+        Ok(())
+    })
+}
+
+/// `client_call_each` for a call that hands over no items: most of them.
+///
+/// # Safety
+/// As for `client_call_each`.
+pub(super) unsafe fn client_call<A, T, F>(
+    client: *const daji_client,
+    out: Out,
+    args: impl FnOnce() -> Result<A>,
+    call: impl FnOnce(AsyncClient, A) -> F,
+    json: impl FnOnce(T) -> Option<String>,
+) -> daji_status
+where
+    F: Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    unsafe {
+        client_call_each(
+            client,
+            out,
+            args,
+            |c, a, _: Items<T, ()>| call(c, a),
+            |()| {},
+            json,
+        )
+    }
 }

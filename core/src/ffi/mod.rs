@@ -20,14 +20,25 @@
 //!   as it is.
 //! - DAJI_PAYMENT_OUTCOME_UNKNOWN from daji_client_prepare_pay means the money may have been
 //!   taken: check the order before paying it again. DAJI_PAYMENT_IN_PROGRESS means a payment of
-//!   the order is already under way on this client: nothing was sent. The library never pays an
-//!   order twice by retrying.
+//!   the order is under way in another process or machine sharing the payment journal: nothing
+//!   was sent (another thread of this process paying the same order is waited for instead). The
+//!   library never pays an order twice by retrying.
 //!
 //! Ownership
 //! - Out-parameters are written only on success. Every string the library returns through an
 //!   out-parameter is the caller's: free it with daji_string_free(). Strings in daji_error_info
 //!   and those of daji_version() and daji_status_name() belong to the library: do not free them.
 //! - Strings passed in are borrowed for the duration of the call only.
+//! - A result that may be absent (daji_client_payment_record for an order the journal has no
+//!   record of) is NULL with DAJI_OK.
+//!
+//! JSON
+//! - Results are JSON whose keys are spelled as this header spells fields: snake_case, the names
+//!   of daji_error_info and daji_client_options ("order_id", "trace_id", "api_code",
+//!   "http_status"). An error object in a result is {"status","code","message","trace_id",
+//!   "api_code","http_status","attempts"}: daji_error_info's fields, with "status" the
+//!   daji_status number and "code" its daji_status_name(). The gateway's own "data" is passed on
+//!   as the gateway wrote it.
 //!
 //! Options
 //! - daji_client_options carries its own size, so that options added later never break a
@@ -47,23 +58,43 @@
 //!   the gateway answers (or the timeout passes).
 //! - Calls also work while a thread or the process exits: from atexit handlers, C++ static
 //!   destructors and pthread_key destructors. There daji_error_info_last() still gives the exact
-//!   status, api_code, http_status and attempts, but a fixed message and no traceId.
+//!   status, api_code, http_status and attempts, but a fixed message and no trace_id.
+//!
+//! Signals, fork and callbacks
+//! - Every thread the library starts blocks every asynchronous signal (all but SIGSEGV, SIGBUS,
+//!   SIGFPE, SIGILL, SIGTRAP, SIGSYS and SIGABRT), so a signal sent to the process goes to one of
+//!   the program's own threads, never to the library's: the daemon pattern (block SIGTERM in
+//!   main before creating threads, then sigwait for it in one thread) works, and a handler runs
+//!   only on the program's threads.
+//! - Only daji_version() and daji_status_name() are async-signal-safe. No other function may be
+//!   called from a signal handler: they take locks and allocate, so a handler that interrupts a
+//!   call on its thread can deadlock. Set a volatile sig_atomic_t flag (or write to a pipe) in the
+//!   handler and make the call from a normal thread.
+//! - Callbacks (the progress callback of daji_client_pay_many) must return normally: no C++
+//!   exception may leave them and no longjmp out of them. Either would unwind through the
+//!   library's frames, which is undefined behaviour (a crash at best). C++ callers declare them
+//!   noexcept (a stray throw then ends in std::terminate at the callback, not inside the
+//!   library) and catch inside what they expect. To stop a run, return non-zero.
+//! - fork(): a child may keep using the clients it inherited and make new ones: on its first
+//!   call the library notices the new process id and starts its own I/O threads and connections
+//!   in the child, leaving the parent's alone. Calls running in the parent at the fork are not
+//!   continued in the child. Fork while no daji_* call runs on another thread of the parent (as
+//!   POSIX asks of any library that takes locks); exec needs nothing from the library.
 #![allow(non_camel_case_types)]
 // The C callers' contracts are in each function's documentation (it becomes the header).
 #![allow(clippy::missing_safety_doc)]
 
 mod boundary;
 
-use std::collections::VecDeque;
-use std::ffi::{CStr, CString, c_char, c_void};
+use std::cell::RefCell;
+use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::mem::{MaybeUninit, offset_of, size_of};
 use std::ptr;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use serde_json::Value;
-
+use crate::Cancel;
 use crate::batch::{PayManyItem, PayManyReport};
 use crate::client::AsyncClient;
 use crate::config::{MAX_RETRIES_LIMIT, Secret};
@@ -78,7 +109,9 @@ use crate::pay_many::DEFAULT_PAY_MANY_CONCURRENCY;
 use crate::sign::{parse_params, sign};
 use crate::transport::Method;
 
-use boundary::{block_on, guard, optional_text, out_param, owned, run, text};
+use boundary::{
+    Out, c_text, client_call, client_call_each, guard, optional_text, out_param, owned, run, text,
+};
 
 /// The outcome of every call. The numbers are fixed and never reused.
 #[repr(C)]
@@ -106,8 +139,9 @@ pub enum daji_status {
     DAJI_PAYMENT_OUTCOME_UNKNOWN = 9,
     /// A bug: a caught panic or an impossible state.
     DAJI_INTERNAL = 10,
-    /// A payment of this order is already under way on this client; nothing was sent. Wait for
-    /// its outcome (or check the order) instead of paying again.
+    /// A payment of this order is under way in another process or machine sharing the payment
+    /// journal; nothing was sent. Wait for its outcome (or check the order) instead of paying
+    /// again.
     DAJI_PAYMENT_IN_PROGRESS = 11,
     /// The payment journal could not be opened, read or written in time; the message says
     /// whether anything was sent.
@@ -193,6 +227,9 @@ pub struct daji_client_options {
     /// the client; 0 (the default) for no fixed limit. Either way the client slows down by
     /// itself after the gateway refuses calls for their frequency.
     pub max_calls_per_second: u32,
+    /// The deadline of every payment-journal operation in milliseconds, 100 to 60000 (default
+    /// 5000); past it the call fails with `DAJI_JOURNAL`, saying whether anything was sent.
+    pub journal_timeout_ms: u32,
 }
 
 /// Largest `struct_size` accepted: far above any future options struct, low enough to refuse
@@ -286,6 +323,7 @@ fn default_options(struct_size: u32) -> daji_client_options {
         journal: ptr::null(),
         max_connections: DEFAULT_MAX_CONNECTIONS,
         max_calls_per_second: 0,
+        journal_timeout_ms: millis(crate::journal::DEFAULT_JOURNAL_TIMEOUT),
     }
 }
 
@@ -313,6 +351,7 @@ fn zero_padded(value: daji_client_options) -> MaybeUninit<daji_client_options> {
         (&raw mut (*p).journal).write(value.journal);
         (&raw mut (*p).max_connections).write(value.max_connections);
         (&raw mut (*p).max_calls_per_second).write(value.max_calls_per_second);
+        (&raw mut (*p).journal_timeout_ms).write(value.journal_timeout_ms);
     }
     out
 }
@@ -450,7 +489,7 @@ unsafe fn read_options(options: *const daji_client_options) -> crate::Result<Cli
         root_certificates_pem: roots,
         dangerously_send_app_secret_instead_of_sign: send_secret,
         journal: string(given!(journal), "journal")?,
-        journal_timeout: None,
+        journal_timeout: ms(given!(journal_timeout_ms)),
         max_connections: given!(max_connections),
         max_calls_per_second: given!(max_calls_per_second).filter(|n| *n != 0),
         casing: Casing::Snake,
@@ -504,7 +543,10 @@ fn build(options: ClientOptions) -> crate::Result<crate::Client> {
     }
     std::thread::Builder::new()
         .name("dajisaas-new".into())
-        .spawn(move || options.build())
+        .spawn(move || {
+            crate::signals::block_async_signals();
+            options.build()
+        })
         .map_err(|e| {
             Error::new(
                 ErrorCode::Internal,
@@ -529,15 +571,6 @@ pub unsafe extern "C" fn daji_client_free(client: *mut daji_client) {
             drop(unsafe { Box::from_raw(client) });
         }
     })
-}
-
-/// # Safety
-/// `client` is NULL or a live handle.
-unsafe fn client_ref<'a>(client: *const daji_client) -> crate::Result<&'a AsyncClient> {
-    // SAFETY: NULL or live per the caller's contract.
-    unsafe { client.as_ref() }
-        .map(|c| &c.inner)
-        .ok_or_else(|| Error::invalid("client is NULL"))
 }
 
 /// Fills `*info` with the last outcome of a status-returning call on this thread and returns
@@ -617,7 +650,7 @@ pub unsafe extern "C" fn daji_sign(
 /// "backoff_base_ms","backoff_cap_ms","order_id_format","max_concurrent_batches",
 /// "root_certificates_pem" (how many certificates were added),
 /// "dangerously_send_app_secret_instead_of_sign","journal","max_calls_per_second" (null when no
-/// fixed limit is set)}`, to free with `daji_string_free`.
+/// fixed limit is set),"journal_timeout_ms",...}`, to free with `daji_string_free`.
 ///
 /// # Safety
 /// `client` is NULL or live; `json_out` is NULL or writable. Any thread.
@@ -626,19 +659,20 @@ pub unsafe extern "C" fn daji_client_config_json(
     client: *const daji_client,
     json_out: *mut *mut c_char,
 ) -> daji_status {
-    run(|| {
-        out_param(json_out, "json_out")?;
-        let client = unsafe { client_ref(client) }?;
-        let json = client.config().to_json(Casing::Snake).to_string();
-        // SAFETY: checked non-NULL above.
-        unsafe { json_out.write(owned(json)?) };
-        Ok(())
-    })
+    unsafe {
+        client_call(
+            client,
+            Out::Required(json_out, "json_out"),
+            || Ok(()),
+            |c, ()| async move { Ok(c.config().to_json(Casing::Snake)) },
+            |json| Some(c_text(json)),
+        )
+    }
 }
 
 /// A cashier link for 1 to 30 distinct orders. On success `*url_out` is the URL and, if
 /// `result_json_out` is not NULL, `*result_json_out` is
-/// `{"url","orderIds","traceId","attempts","data"}` as JSON; free both with `daji_string_free`.
+/// `{"url","order_ids","trace_id","attempts","data"}` as JSON; free both with `daji_string_free`.
 /// Blocks until the gateway answers; retried on connection failures, timeouts, 5xx and rate
 /// limits.
 ///
@@ -653,33 +687,36 @@ pub unsafe extern "C" fn daji_client_pay_url(
     url_out: *mut *mut c_char,
     result_json_out: *mut *mut c_char,
 ) -> daji_status {
-    run(|| {
-        out_param(url_out, "url_out")?;
-        let client = unsafe { client_ref(client) }?;
-        let ids = unsafe { boundary::order_ids(order_ids, count) }?;
-        let c = client.clone();
-        let link = block_on(client, async move { c.pay_url(ids).await })?;
-        let url = owned(link.url.clone())?;
-        if !result_json_out.is_null() {
-            match owned(link.to_json().to_string()) {
-                // SAFETY: checked non-NULL.
-                Ok(json) => unsafe { result_json_out.write(json) },
-                Err(e) => {
-                    // SAFETY: `url` came from `owned` just above and was not handed out.
-                    drop(unsafe { CString::from_raw(url) });
-                    return Err(e);
-                }
-            }
-        }
-        // SAFETY: checked non-NULL above.
+    // The link's JSON goes to `result_json_out` (when given); its URL, checked first, to `url_out`.
+    let mut url = ptr::null_mut();
+    let status = unsafe {
+        client_call(
+            client,
+            Out::Optional(result_json_out),
+            || {
+                out_param(url_out, "url_out")?;
+                boundary::order_ids(order_ids, count)
+            },
+            |c, ids| async move { c.pay_url(ids).await },
+            |link| {
+                url = CString::new(link.url.clone()).map_or(ptr::null_mut(), CString::into_raw);
+                Some(c_text(link.to_json()))
+            },
+        )
+    };
+    if status == daji_status::DAJI_OK {
+        // SAFETY: checked non-NULL before the call; the URL came from a valid Rust string.
         unsafe { url_out.write(url) };
-        Ok(())
-    })
+    } else if !url.is_null() {
+        // SAFETY: made by CString::into_raw just above and not handed out.
+        drop(unsafe { CString::from_raw(url) });
+    }
+    status
 }
 
 /// Links for any number of orders: repeats dropped, batches of `batch_size` (1 to 30) fetched
 /// `max_concurrent_batches` at a time, in input order. On success `*result_json_out` is a JSON
-/// array of `{"url","orderIds","traceId","attempts","data"}`, to free with `daji_string_free`.
+/// array of `{"url","order_ids","trace_id","attempts","data"}`, to free with `daji_string_free`.
 ///
 /// # Safety
 /// As for `daji_client_pay_url`.
@@ -691,23 +728,23 @@ pub unsafe extern "C" fn daji_client_pay_urls(
     batch_size: usize,
     result_json_out: *mut *mut c_char,
 ) -> daji_status {
-    run(|| {
-        out_param(result_json_out, "result_json_out")?;
-        let client = unsafe { client_ref(client) }?;
-        let ids = unsafe { boundary::order_ids(order_ids, count) }?;
-        let c = client.clone();
-        let links = block_on(client, async move { c.pay_urls(ids, batch_size).await })?;
-        let json = Value::Array(links.iter().map(|l| l.to_json()).collect()).to_string();
-        // SAFETY: checked non-NULL above.
-        unsafe { result_json_out.write(owned(json)?) };
-        Ok(())
-    })
+    unsafe {
+        client_call(
+            client,
+            Out::Required(result_json_out, "result_json_out"),
+            || boundary::order_ids(order_ids, count),
+            |c, ids| async move { c.pay_urls(ids, batch_size).await },
+            |links| Some(c_text(links.iter().map(|l| l.to_json()).collect())),
+        )
+    }
 }
 
 /// Pays one order without the buyer's password, consulting the client's payment journal first.
-/// `DAJI_OK` means paid; then, if `result_json_out` is not NULL, it receives `{"orderId",
-/// "payChannel","attempts","traceId","replayed","data"}` (free with `daji_string_free`);
-/// `replayed` is true when no request was sent (the journal had it paid, or another thread of
+/// `DAJI_OK` means paid; then, if `result_json_out` is not NULL, it receives `{"order_id",
+/// "pay_channel","attempts","trace_id","replayed","already_paid","data"}` (free with
+/// `daji_string_free`);
+/// `already_paid` is true when the gateway answered that the order was already paid (reported
+/// paid, never retried); `replayed` is true when no request was sent (the journal had it paid, or another thread of
 /// this process was paying it and this call waited for that payment's outcome).
 /// `DAJI_PAYMENT_OUTCOME_UNKNOWN` means the money may have been taken: check the order, then
 /// record what happened with `daji_client_resolve_payment`. `DAJI_PAYMENT_IN_PROGRESS` means
@@ -723,26 +760,26 @@ pub unsafe extern "C" fn daji_client_prepare_pay(
     order_id: *const c_char,
     result_json_out: *mut *mut c_char,
 ) -> daji_status {
-    run(|| {
-        let client = unsafe { client_ref(client) }?;
-        let id = unsafe { text(order_id, "order_id") }?.to_string();
-        let c = client.clone();
-        let payment = block_on(client, async move { c.prepare_pay(id).await })?;
-        if !result_json_out.is_null() {
-            // SAFETY: checked non-NULL.
-            unsafe { result_json_out.write(owned(payment.to_json().to_string())?) };
-        }
-        Ok(())
-    })
+    unsafe {
+        client_call(
+            client,
+            Out::Optional(result_json_out),
+            || Ok(text(order_id, "order_id")?.to_string()),
+            |c, id| async move { c.prepare_pay(id).await },
+            |payment| Some(c_text(payment.to_json())),
+        )
+    }
 }
 
 /// The progress callback of `daji_client_pay_many`: called once per finished order with that
-/// order's result as JSON, `{"orderId","outcome","payment"}` or `{"orderId","outcome","error"}`
-/// (the shapes of `daji_client_prepare_pay`'s result and of daji_error_info), and the
-/// `user_data` given to `daji_client_pay_many`. `result_json` is valid only during the call:
-/// copy what you keep; do not free it.
+/// order's result as JSON, `{"order_id","outcome","payment"}` or `{"order_id","outcome","error"}`
+/// (the shapes of `daji_client_prepare_pay`'s result and of an error object: daji_error_info's
+/// fields), and the `user_data` given to `daji_client_pay_many`. `result_json` is valid only
+/// during the call: copy what you keep; do not free it. Return 0 to go on, non-zero to stop the
+/// run. It must return normally: no C++ exception may leave it (declare it `noexcept`) and no
+/// `longjmp` out of it.
 pub type daji_pay_many_progress_fn =
-    Option<unsafe extern "C" fn(result_json: *const c_char, user_data: *mut c_void)>;
+    Option<unsafe extern "C" fn(result_json: *const c_char, user_data: *mut c_void) -> c_int>;
 
 /// Pays many orders, at most `concurrency` at a time (1 to 64; 0 for the default, 4), each as
 /// `daji_client_prepare_pay` pays one (the journal included).
@@ -750,17 +787,23 @@ pub type daji_pay_many_progress_fn =
 /// Every id is checked first: if any is bad, nothing is sent and the status is
 /// `DAJI_INVALID_ARGUMENT`, whose message names each bad id's position (`orderIds[3]`). Repeats
 /// are dropped (the first kept). One order's failure never stops the others: `DAJI_OK` means
-/// the run happened, and `*result_json_out` then holds one result per order, in input order,
-/// and the count of each outcome: `{"results":[{"orderId","outcome","payment"|"error"},...],
-/// "summary":{"paid":n,"declined":n,"unknown":n,"in_progress":n,"failed":n}}` (free it with
-/// `daji_string_free`). An `outcome` is "paid", "declined" (nothing was paid), "unknown" (the
-/// money may have been taken: check the order before paying it again), "in_progress" (another
-/// process or machine is paying it) or "failed" (nothing was paid: see its error).
+/// the run happened, and `*result_json_out` then holds one result per order reported, in input
+/// order, and the count of each outcome: `{"results":[{"order_id","outcome","payment"|"error"},
+/// ...],"summary":{"paid":n,"declined":n,"unknown":n,"in_progress":n,"not_payable":n,
+/// "failed":n}}` (free it with `daji_string_free`). An `outcome` is "paid", "declined" (nothing
+/// was paid), "unknown" (the money may have been taken: check the order before paying it
+/// again), "in_progress" (another process or machine is paying it), "not_payable" (the order's
+/// state forbids payment: nothing deducted, never retried) or "failed" (nothing was paid: see
+/// its error).
 ///
 /// `progress` (NULL for none) is called once per order as it finishes, in the order they
 /// finish, on the thread that called `daji_client_pay_many`, never two at once and never after
 /// it returns; the payments go on on the library's I/O threads meanwhile. It may call other
-/// `daji_*` functions, but not free `client`.
+/// `daji_*` functions, but not free `client`. When it returns non-zero, the run stops: it is not
+/// called again, no further order starts, payments whose request was not written yet are
+/// dropped (nothing sent), those whose request may have been written run to their recorded
+/// outcome, and the call returns `DAJI_OK` with the results of every order that finished. An
+/// order missing from the results was not started.
 ///
 /// # Safety
 /// `client` is NULL or live; `order_ids` is NULL or `count` NUL-terminated strings;
@@ -776,136 +819,60 @@ pub unsafe extern "C" fn daji_client_pay_many(
     user_data: *mut c_void,
     result_json_out: *mut *mut c_char,
 ) -> daji_status {
-    run(|| {
-        out_param(result_json_out, "result_json_out")?;
-        let client = unsafe { client_ref(client) }?;
-        let ids = unsafe { boundary::order_ids(order_ids, count) }?;
-        let concurrency = match concurrency {
-            0 => DEFAULT_PAY_MANY_CONCURRENCY,
-            n => n as usize,
-        };
-        let report = match progress {
-            None => {
-                let c = client.clone();
-                block_on(client, async move { c.pay_many(ids, concurrency).await })?
-            }
-            Some(callback) => pay_many_reporting(client, ids, concurrency, |json| {
-                // SAFETY: a callable function per the caller's contract; `json` lives until it
-                // returns.
-                unsafe { callback(json.as_ptr(), user_data) }
-            })?,
-        };
-        let json = report.to_json().to_string();
-        // SAFETY: checked non-NULL above.
-        unsafe { result_json_out.write(owned(json)?) };
-        Ok(())
-    })
-}
-
-/// What the I/O threads hand the caller of `daji_client_pay_many`: each finished order's JSON,
-/// then the report.
-struct Mailbox {
-    items: VecDeque<CString>,
-    done: Option<crate::Result<PayManyReport>>,
-}
-
-struct Post {
-    mailbox: Mutex<Mailbox>,
-    ready: Condvar,
-}
-
-impl Post {
-    fn with(&self, f: impl FnOnce(&mut Mailbox)) {
-        let mut mailbox = self.mailbox.lock().unwrap_or_else(PoisonError::into_inner);
-        f(&mut mailbox);
-        self.ready.notify_all();
+    // The orders reported, with their positions; the callback's wish to stop (the run also
+    // raises `stop` itself when it ends, so whether the callback asked is kept apart).
+    let reported = RefCell::new(Vec::new());
+    let stop = Cancel::new();
+    let until = stop.clone();
+    let mut stopped = false;
+    unsafe {
+        client_call_each(
+            client,
+            Out::Required(result_json_out, "result_json_out"),
+            || {
+                let ids = boundary::order_ids(order_ids, count)?;
+                let concurrency = match concurrency {
+                    0 => DEFAULT_PAY_MANY_CONCURRENCY,
+                    n => n as usize,
+                };
+                Ok((ids, concurrency))
+            },
+            |c, (ids, concurrency), items| async move {
+                c.pay_many_each_until(ids, concurrency, until, move |i, item| {
+                    items.push((i, item))
+                })
+                .await
+            },
+            |(position, item): (usize, PayManyItem)| {
+                if let (Some(callback), false) = (progress, stopped) {
+                    if let Ok(json) = CString::new(c_text(item.to_json())) {
+                        // SAFETY: a callable function per the caller's contract; `json` lives
+                        // until it returns.
+                        if callback(json.as_ptr(), user_data) != 0 {
+                            stopped = true;
+                            stop.cancel();
+                        }
+                    }
+                }
+                reported.borrow_mut().push((position, item));
+            },
+            |_summary| {
+                let mut items = reported.take();
+                items.sort_by_key(|(position, _)| *position);
+                let report = PayManyReport::new(items.into_iter().map(|(_, item)| item).collect());
+                Some(c_text(report.to_json()))
+            },
+        )
     }
 }
 
-/// Delivers the report exactly once: an `internal` error if the run's task is dropped without
-/// finishing, so that the caller is never left waiting.
-struct Done(Option<Arc<Post>>);
-
-impl Done {
-    fn send(mut self, outcome: crate::Result<PayManyReport>) {
-        if let Some(post) = self.0.take() {
-            post.with(|m| m.done = Some(outcome));
-        }
-    }
-}
-
-impl Drop for Done {
-    fn drop(&mut self) {
-        if let Some(post) = self.0.take() {
-            post.with(|m| {
-                m.done = Some(Err(Error::new(
-                    ErrorCode::Internal,
-                    "the run was dropped by the I/O threads before it finished",
-                )))
-            });
-        }
-    }
-}
-
-/// Runs `pay_many` on the I/O threads and calls `on_item` on this thread for each finished
-/// order, then returns the report. Like `boundary::block_on`, it waits on a mutex and a
-/// condition variable only (no thread-local storage).
-fn pay_many_reporting(
-    client: &AsyncClient,
-    ids: Vec<String>,
-    concurrency: usize,
-    mut on_item: impl FnMut(&CStr),
-) -> crate::Result<PayManyReport> {
-    let post = Arc::new(Post {
-        mailbox: Mutex::new(Mailbox {
-            items: VecDeque::new(),
-            done: None,
-        }),
-        ready: Condvar::new(),
-    });
-    let items = post.clone();
-    let progress = move |item: &PayManyItem| {
-        if let Ok(json) = CString::new(item.to_json().to_string()) {
-            items.with(|m| m.items.push_back(json));
-        }
-    };
-    let done = Done(Some(post.clone()));
-    let c = client.clone();
-    client.start(
-        async move { c.pay_many_with_progress(ids, concurrency, progress).await },
-        move |outcome| done.send(outcome),
-    );
-    loop {
-        let (ready, finished) = {
-            let mut mailbox = post.mailbox.lock().unwrap_or_else(PoisonError::into_inner);
-            while mailbox.items.is_empty() && mailbox.done.is_none() {
-                mailbox = post
-                    .ready
-                    .wait(mailbox)
-                    .unwrap_or_else(PoisonError::into_inner);
-            }
-            let ready = std::mem::take(&mut mailbox.items);
-            // The report only once every item before it was handed over.
-            let finished = if ready.is_empty() {
-                mailbox.done.take()
-            } else {
-                None
-            };
-            (ready, finished)
-        };
-        for json in &ready {
-            on_item(json);
-        }
-        if let Some(outcome) = finished {
-            return outcome;
-        }
-    }
-}
-
-/// The journal's record of one order as JSON, or the JSON text `null` when it has none. On
-/// success `*record_json_out` is `{"orderId","state","attempts","traceIds","payChannel",
-/// "errorCode","message","owner","leaseUntil","createdAt","updatedAt","resolvedBy","note"}` or
-/// `null`, to free with `daji_string_free`.
+/// The journal's record of one order as JSON. On success `*record_json_out` is
+/// `{"gateway","app_key","order_id","claim_id","state","attempts","trace_ids","pay_channel",
+/// "error_code","message","data","owner":{"host","pid","client_id"},"lease_until","created_at",
+/// "updated_at","history":[{"at","by":{"host","pid","user"},"from","to","note"},...]}` (`gateway`
+/// the origin of base_url, `history` the resolutions recorded, `from` null when the journal had
+/// no record), or NULL when the journal has no record of the order; free it with
+/// `daji_string_free`.
 ///
 /// # Safety
 /// `client` is NULL or live; `order_id` is NULL or NUL-terminated; `record_json_out` is NULL or
@@ -916,17 +883,15 @@ pub unsafe extern "C" fn daji_client_payment_record(
     order_id: *const c_char,
     record_json_out: *mut *mut c_char,
 ) -> daji_status {
-    run(|| {
-        out_param(record_json_out, "record_json_out")?;
-        let client = unsafe { client_ref(client) }?;
-        let id = unsafe { text(order_id, "order_id") }?.to_string();
-        let c = client.clone();
-        let record = block_on(client, async move { c.payment_record(id).await })?;
-        let json = record.map_or(Value::Null, |r| r.to_json()).to_string();
-        // SAFETY: checked non-NULL above.
-        unsafe { record_json_out.write(owned(json)?) };
-        Ok(())
-    })
+    unsafe {
+        client_call(
+            client,
+            Out::Required(record_json_out, "record_json_out"),
+            || Ok(text(order_id, "order_id")?.to_string()),
+            |c, id| async move { c.payment_record(id).await },
+            |record| record.map(|r| c_text(r.to_json())),
+        )
+    }
 }
 
 /// The journal's records as a JSON array: all of them (`state` NULL), or those in `state`
@@ -941,25 +906,24 @@ pub unsafe extern "C" fn daji_client_payment_records(
     state: *const c_char,
     records_json_out: *mut *mut c_char,
 ) -> daji_status {
-    run(|| {
-        out_param(records_json_out, "records_json_out")?;
-        let client = unsafe { client_ref(client) }?;
-        let state = unsafe { optional_text(state, "state") }?
-            .map(State::parse)
-            .transpose()?;
-        let c = client.clone();
-        let records = block_on(client, async move { c.payment_records(state).await })?;
-        let json = Value::Array(records.iter().map(|r| r.to_json()).collect()).to_string();
-        // SAFETY: checked non-NULL above.
-        unsafe { records_json_out.write(owned(json)?) };
-        Ok(())
-    })
+    unsafe {
+        client_call(
+            client,
+            Out::Required(records_json_out, "records_json_out"),
+            || optional_text(state, "state")?.map(State::parse).transpose(),
+            |c, state| async move { c.payment_records(state).await },
+            |records| Some(c_text(records.iter().map(|r| r.to_json()).collect())),
+        )
+    }
 }
 
-/// Records what a person found for an order whose payment's outcome is unknown: `paid` 1 sets
-/// it `paid`, 0 sets it `not_paid` (then it can be paid again); `note` (NULL for none) says how
-/// it was checked. Any other state is `DAJI_INVALID_ARGUMENT` naming it. On success, if
-/// `record_json_out` is not NULL, it receives the record as JSON (free with `daji_string_free`).
+/// Records what a person found for an order: `paid` 1 records it `paid`, 0 `not_paid` (then it
+/// can be paid again). Allowed: an `unknown` outcome either way, a correction of `paid` to
+/// `not_paid` or back, `declined` to `paid`, and `paid` for an order the journal has no record
+/// of; anything else is `DAJI_INVALID_ARGUMENT` naming the state. `note` (NULL for none; at most
+/// 4096 bytes) says how it was checked; it goes into the record's `history` with who recorded
+/// it. On success, if `record_json_out` is not NULL, it receives the record as JSON (free with
+/// `daji_string_free`).
 ///
 /// # Safety
 /// `client` is NULL or live; the strings are NULL or NUL-terminated; `record_json_out` is NULL
@@ -972,37 +936,34 @@ pub unsafe extern "C" fn daji_client_resolve_payment(
     note: *const c_char,
     record_json_out: *mut *mut c_char,
 ) -> daji_status {
-    run(|| {
-        let client = unsafe { client_ref(client) }?;
-        let id = unsafe { text(order_id, "order_id") }?.to_string();
-        let paid = match paid {
-            0 => false,
-            1 => true,
-            other => {
-                return Err(Error::invalid(format!(
-                    "paid is {other}; it must be 0 or 1"
-                )));
-            }
-        };
-        let note = unsafe { optional_text(note, "note") }?
-            .unwrap_or_default()
-            .to_string();
-        let c = client.clone();
-        let record = block_on(
+    unsafe {
+        client_call(
             client,
-            async move { c.resolve_payment(id, paid, note).await },
-        )?;
-        if !record_json_out.is_null() {
-            // SAFETY: checked non-NULL.
-            unsafe { record_json_out.write(owned(record.to_json().to_string())?) };
-        }
-        Ok(())
-    })
+            Out::Optional(record_json_out),
+            || {
+                let id = text(order_id, "order_id")?.to_string();
+                let paid = match paid {
+                    0 => false,
+                    1 => true,
+                    other => {
+                        return Err(Error::invalid(format!(
+                            "paid is {other}; it must be 0 or 1"
+                        )));
+                    }
+                };
+                let note = optional_text(note, "note")?.unwrap_or_default().to_string();
+                Ok((id, paid, note))
+            },
+            |c, (id, paid, note)| async move { c.resolve_payment(id, paid, note).await },
+            |record| Some(c_text(record.to_json())),
+        )
+    }
 }
 
 /// Any other endpoint, signed: `method` is "GET" or "POST", `params_json` a JSON object or NULL.
-/// On success `*data_json_out` is the envelope's `data` as JSON, to free with `daji_string_free`.
-/// GETs are retried like links; POSTs only when nothing was sent or the call was rate limited.
+/// On success `*data_json_out` is the envelope's `data` as JSON, as the gateway wrote it, to free
+/// with `daji_string_free`. GETs are retried like links; POSTs only when nothing was sent or the
+/// call was rate limited.
 ///
 /// # Safety
 /// `client` is NULL or live; the strings are NULL or NUL-terminated; `data_json_out` is NULL or
@@ -1015,27 +976,30 @@ pub unsafe extern "C" fn daji_client_request(
     params_json: *const c_char,
     data_json_out: *mut *mut c_char,
 ) -> daji_status {
-    run(|| {
-        out_param(data_json_out, "data_json_out")?;
-        let client = unsafe { client_ref(client) }?;
-        let method = Method::parse(unsafe { text(method, "method") }?)?;
-        let path = unsafe { text(path, "path") }?.to_string();
-        let params = match unsafe { optional_text(params_json, "params_json") }? {
-            Some(json) => parse_params(json)?,
-            None => Default::default(),
-        };
-        let c = client.clone();
-        let data = block_on(client, async move { c.request(method, path, params).await })?;
-        // SAFETY: checked non-NULL above.
-        unsafe { data_json_out.write(owned(data.to_string())?) };
-        Ok(())
-    })
+    unsafe {
+        client_call(
+            client,
+            Out::Required(data_json_out, "data_json_out"),
+            || {
+                let method = Method::parse(text(method, "method")?)?;
+                let path = text(path, "path")?.to_string();
+                let params = match optional_text(params_json, "params_json")? {
+                    Some(json) => parse_params(json)?,
+                    None => Default::default(),
+                };
+                Ok((method, path, params))
+            },
+            |c, (method, path, params)| async move { c.request(method, path, params).await },
+            |data| Some(data.to_string()),
+        )
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use serde_json::Value;
 
     /// Random bytes as a C string (NULs removed, so that it is one string).
     fn c_string(bytes: Vec<u8>) -> CString {
@@ -1115,7 +1079,7 @@ mod tests {
             };
             for status in statuses {
                 // Every outcome is a status; a random id can only fail (or reach the refused port).
-                prop_assert!((status as i32) <= 11);
+                prop_assert!((status as i32) <= 13);
                 prop_assert_ne!(status, daji_status::DAJI_INTERNAL);
             }
             let mut options = initialised();
@@ -1161,10 +1125,11 @@ mod tests {
 
     #[test]
     fn pay_many_checks_every_id_and_reports_each_order() {
-        unsafe extern "C" fn count(json: *const c_char, user_data: *mut c_void) {
+        unsafe extern "C" fn count(json: *const c_char, user_data: *mut c_void) -> c_int {
             let json = unsafe { CStr::from_ptr(json) }.to_str().unwrap();
-            assert!(json.starts_with("{\"orderId\":"), "{json}");
+            assert!(json.starts_with("{\"order_id\":"), "{json}");
             unsafe { *user_data.cast::<usize>() += 1 };
+            0
         }
         let client = refused_client();
         let mut out = ptr::null_mut();
@@ -1206,9 +1171,11 @@ mod tests {
         let report: Value =
             serde_json::from_str(unsafe { CStr::from_ptr(out) }.to_str().unwrap()).unwrap();
         unsafe { daji_string_free(out) };
-        assert_eq!(report["results"][0]["orderId"], "1");
-        assert_eq!(report["results"][1]["orderId"], "2");
+        assert_eq!(report["results"][0]["order_id"], "1");
+        assert_eq!(report["results"][1]["order_id"], "2");
         assert_eq!(report["results"][1]["error"]["code"], "connection");
+        assert_eq!(report["results"][1]["error"]["status"], 2);
+        assert!(report["results"][1]["error"]["trace_id"].is_null());
         assert_eq!(report["summary"]["failed"], 2);
         assert_eq!(report["summary"]["paid"], 0);
     }

@@ -63,8 +63,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut generated = Vec::new();
-    bindings.write(&mut generated);
+    let mut written = Vec::new();
+    bindings.write(&mut written);
+    let generated = c89(&String::from_utf8_lossy(&written)).into_bytes();
     let current = std::fs::read(&header).unwrap_or_default();
     if check {
         if current == generated {
@@ -86,6 +87,30 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The header as C89 and C++98 take it with `-pedantic`: cbindgen writes `//` comments after
+/// `#endif` and `}` and a comma after an enum's last value, which C89 does not allow.
+fn c89(header: &str) -> String {
+    let lines: Vec<&str> = header.lines().collect();
+    let mut out = String::with_capacity(header.len());
+    for (i, line) in lines.iter().enumerate() {
+        let mut line = line.to_string();
+        let code = line.trim_start();
+        if code.starts_with('#') || code.starts_with('}') {
+            if let Some(at) = line.find("//") {
+                let comment = line[at + 2..].trim().to_string();
+                line = format!("{} /* {comment} */", line[..at].trim_end());
+            }
+        }
+        let closes_enum = lines.get(i + 1).is_some_and(|next| next.starts_with("} "));
+        if closes_enum && line.ends_with(',') && !line.trim_start().starts_with('*') {
+            line.pop();
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
 }
 
 /// The header's opening comment: a title, then the ffi module's `//!` documentation.
