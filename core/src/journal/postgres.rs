@@ -402,6 +402,8 @@ impl PostgresJournal {
         let spawned = std::thread::Builder::new()
             .name("dajisaas-journal-pg".into())
             .spawn(move || {
+                // A library thread: the host's signals go to its own threads.
+                crate::signals::block_async_signals();
                 let runtime = match tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
