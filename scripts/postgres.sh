@@ -11,6 +11,10 @@
 #         export DAJISAAS_TEST_POSTGRES_DIR=DIR
 #       With --until-exit PID, the cluster stops and is removed by itself once PID has exited
 #       (the Rust tests start it that way when DAJISAAS_TEST_POSTGRES_URL is unset).
+#       With --durable, the server keeps PostgreSQL's durable defaults (fsync, synchronous_commit,
+#       full_page_writes on); without it they are off, for speed.
+#   scripts/postgres.sh restart [DIR]
+#       Stops the cluster in DIR at once (`-m immediate`, as a crash) and starts it again.
 #   scripts/postgres.sh stop [DIR]
 #       Stops the cluster in DIR (default: $DAJISAAS_TEST_POSTGRES_DIR) and removes DIR.
 set -euo pipefail
@@ -52,10 +56,11 @@ free_port() {
 }
 
 start() {
-  local until_pid=
+  local until_pid= fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   while [ $# -gt 0 ]; do
     case $1 in
       --until-exit) until_pid=${2:?--until-exit needs a pid}; shift 2 ;;
+      --durable) fast=; shift ;;
       *) die "unknown option $1" ;;
     esac
   done
@@ -97,7 +102,7 @@ start() {
     port=$(free_port)
     if as_user "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o \
       "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir \
-       -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 $tls_opts" \
+       $fast -c max_connections=300 $tls_opts" \
       start >/dev/null 2>&1; then
       started=1
       break
@@ -135,8 +140,23 @@ stop() {
   rm -rf "$dir"
 }
 
+restart() {
+  local dir=${1:-${DAJISAAS_TEST_POSTGRES_DIR:-}}
+  [ -d "$dir/data" ] || die "restart: no cluster in ${dir:-(none given)}"
+  local bin user=
+  bin=$(find_bin) || die "no pg_ctl to restart $dir"
+  [ "$(id -u)" -eq 0 ] && user=$(stat -c %U "$dir/data")
+  # pg_ctl restart starts it again with the options it was started with (postmaster.opts).
+  if [ -n "$user" ] && [ "$user" != root ]; then
+    runuser -u "$user" -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m immediate -w -t 60 restart >/dev/null
+  else
+    "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m immediate -w -t 60 restart >/dev/null
+  fi
+}
+
 case ${1:-} in
   start) shift; start "$@" ;;
+  restart) shift; restart "$@" ;;
   stop) shift; stop "$@" ;;
-  *) die "usage: scripts/postgres.sh start [--until-exit PID] | stop [DIR]" ;;
+  *) die "usage: scripts/postgres.sh start [--durable] [--until-exit PID] | restart [DIR] | stop [DIR]" ;;
 esac

@@ -132,6 +132,9 @@ pub fn pay(args: &PayArgs) -> Result<(), ExitCode> {
     }
 }
 
+/// How long `daji pay` waits, before exiting, for outcomes the journal could not take at once.
+const FLUSH_AT_EXIT: Duration = Duration::from_secs(15);
+
 async fn run(
     client: AsyncClient,
     ids: Vec<String>,
@@ -188,6 +191,18 @@ async fn run(
     }
     while let Ok((index, item)) = finished.try_recv() {
         show(&bar, mode, index, item, &mut rows, &mut tally);
+    }
+    // Outcomes the journal could not take yet are written before the process ends.
+    let kept = client.flush_journal(FLUSH_AT_EXIT).await;
+    if kept > 0 {
+        bar.suspend(|| {
+            err(&format!(
+                "daji: {kept} payment outcome(s) could not be written to the journal within {} s; \
+                 those orders will show as unknown once their claims expire: check them, then \
+                 daji journal resolve",
+                FLUSH_AT_EXIT.as_secs()
+            ))
+        });
     }
     bar.finish_and_clear();
     if let Some(Err(e)) = outcome {

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -485,6 +486,14 @@ impl AsyncClient {
             .runtime()?
             .spawn(async move { inner.resolve_payment(&order_id, paid, &note).await })
             .await
+    }
+
+    /// Writes the payment outcomes that this process keeps because the journal could not take
+    /// them when their payments ended (see the journal's durability), waiting at most
+    /// `timeout`; returns how many are still kept. Call it before the process exits: what is
+    /// still kept then is lost, and those claims expire into `unknown`.
+    pub async fn flush_journal(&self, timeout: Duration) -> usize {
+        crate::pending::flush_journal(self.inner.config.journal.url(), timeout).await
     }
 
     /// See [`Client::request`].

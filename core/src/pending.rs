@@ -154,6 +154,26 @@ async fn flush(key: &PaymentKey) -> bool {
     }
 }
 
+/// Waits until the kept writes of the journal `url` have landed, trying each again every 100 ms,
+/// for at most `timeout`; returns how many are still kept (what a process about to exit loses:
+/// their claims expire into `unknown`).
+pub(crate) async fn flush_journal(url: &str, timeout: Duration) -> usize {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let keys: Vec<PaymentKey> = pending().keys().filter(|k| k.0 == url).cloned().collect();
+        let mut left = 0;
+        for key in &keys {
+            if !flush(key).await {
+                left += 1;
+            }
+        }
+        if left == 0 || tokio::time::Instant::now() >= deadline {
+            return left;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// For a call of `key` in this process: `None` when no write is kept (or the kept one lands
 /// now); otherwise what the kept outcome says.
 pub(crate) async fn answer(key: &PaymentKey) -> Option<Result<Payment>> {
