@@ -33,7 +33,9 @@ mod bridge;
 mod client;
 mod convert;
 mod errors;
+mod face;
 mod logs;
+mod options;
 mod results;
 #[cfg(feature = "testing")]
 mod testing;
@@ -96,7 +98,6 @@ fn _dajisaas(m: &Bound<'_, PyModule>) -> PyResult<()> {
     logs::install();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<client::Client>()?;
-    m.add_class::<client::AsyncClient>()?;
     m.add_class::<results::PayUrl>()?;
     m.add_class::<results::Payment>()?;
     m.add_class::<results::PayManyItem>()?;

@@ -69,7 +69,7 @@ for n in range(3):
     asyncio.run(main(n))
 """,
     "in_flight_exit": """
-client = dajisaas.AsyncClient(KEY, SECRET, base_url=URL, timeout_ms=10_000)
+client = dajisaas.AsyncClient(KEY, SECRET, base_url=URL, timeout=10.0)
 async def main():
     calls = [client.prepare_pay(order(9007, k)) for k in range(10)]
     calls += [client.pay_url([order(9002, k)]) for k in range(10)]
@@ -84,7 +84,7 @@ else:
 """,
     "daemon_logging": """
 logging.basicConfig(level=logging.DEBUG, format="%(threadName)s %(name)s %(message)s")
-client = dajisaas.Client(KEY, SECRET, base_url=URL, timeout_ms=10_000)
+client = dajisaas.Client(KEY, SECRET, base_url=URL, timeout=10.0)
 def work(n):
     k = 0
     while True:
@@ -99,7 +99,7 @@ time.sleep(0.2 + (RUN % 5) * 0.02)
 """,
     "daemon_loops": """
 logging.basicConfig(level=logging.DEBUG, format="%(threadName)s %(name)s %(message)s")
-client = dajisaas.AsyncClient(KEY, SECRET, base_url=URL, timeout_ms=10_000)
+client = dajisaas.AsyncClient(KEY, SECRET, base_url=URL, timeout=10.0)
 def work(n):
     async def main():
         k = 0
@@ -119,7 +119,7 @@ def interrupt():
     sent.append(time.monotonic())
     os.kill(PID, signal.SIGINT)
 async def main():
-    client = dajisaas.AsyncClient(KEY, SECRET, base_url=URL, timeout_ms=10_000)
+    client = dajisaas.AsyncClient(KEY, SECRET, base_url=URL, timeout=10.0)
     asyncio.get_running_loop().call_later(0.2, interrupt)
     await client.prepare_pay(order(9002))
 try:
@@ -135,7 +135,7 @@ sent = []
 def interrupt():
     sent.append(time.monotonic())
     os.kill(PID, signal.SIGINT)
-client = dajisaas.Client(KEY, SECRET, base_url=URL, timeout_ms=10_000)
+client = dajisaas.Client(KEY, SECRET, base_url=URL, timeout=10.0)
 threading.Timer(0.2, interrupt).start()
 try:
     client.prepare_pay(order(9002))

@@ -50,8 +50,8 @@ def test_async_client_calls_and_errors(sandbox: Sandbox) -> None:
     # The outcome of each sandbox pattern through AsyncClient is in test_outcomes.py.
     async def main() -> None:
         client = dajisaas.AsyncClient(
-            APP_KEY, sandbox.secret, base_url=sandbox.url, timeout_ms=700, backoff_base_ms=1,
-            backoff_cap_ms=5,
+            APP_KEY, sandbox.secret, base_url=sandbox.url, timeout=0.7, backoff_base=0.001,
+            backoff_cap=0.005,
         )
         links = await client.pay_urls([str(n) for n in range(1, 26)], batch_size=10)
         assert len(links) == 3
@@ -67,7 +67,7 @@ def test_async_client_calls_and_errors(sandbox: Sandbox) -> None:
 
 
 def test_a_second_payment_of_an_order_under_way_waits_for_it(sandbox: Sandbox) -> None:
-    client = dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url, timeout_ms=5000)
+    client = dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url, timeout=5.0)
     results: list[dajisaas.Payment] = []
     first = threading.Thread(target=lambda: results.append(client.prepare_pay("9007000000000000001")))
     first.start()
@@ -83,7 +83,7 @@ def test_a_second_payment_of_an_order_under_way_waits_for_it(sandbox: Sandbox) -
 
 
 def test_the_journal_replays_refuses_and_reconciles(sandbox: Sandbox) -> None:
-    client = dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url, timeout_ms=1000)
+    client = dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url, timeout=1.0)
     paid = client.prepare_pay("2257164624870311982")
     again = client.prepare_pay(2257164624870311982)
     assert again.replayed and again.trace_id == paid.trace_id

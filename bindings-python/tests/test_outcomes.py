@@ -53,6 +53,15 @@ async def async_call(client: dajisaas.AsyncClient, row: Dict[str, Any]) -> Resul
         return e
 
 
+def python_options(table: Dict[str, Any]) -> Dict[str, Any]:
+    """The table's options (durations in milliseconds, `timeout_ms`) as Python spells them
+    (seconds, `timeout`)."""
+    return {
+        name.removesuffix("_ms"): value / 1000 if name.endswith("_ms") else value
+        for name, value in table.items()
+    }
+
+
 @pytest.fixture(scope="module")
 def runs() -> Iterator[Dict[str, Run]]:
     """Every row, concurrently (several wait out a timeout on every attempt), once per client
@@ -62,7 +71,7 @@ def runs() -> Iterator[Dict[str, Run]]:
         slow_ms=settings["slow_ms"], hang_ms=settings["hang_ms"], latency_ms=settings["latency_ms"]
     )
     try:
-        options: Dict[str, Any] = {"base_url": sb.url, **TABLE["client"]}
+        options: Dict[str, Any] = {"base_url": sb.url, **python_options(TABLE["client"])}
         runs: Dict[str, Run] = {}
 
         # Each client class pays the same ids: each gets a payment journal of its own.
@@ -96,7 +105,8 @@ def test_the_table_is_whole() -> None:
     assert len(set(ids())) == len(ROWS)
     assert {row["endpoint"] for row in ROWS} == {"prepare_pay", "pay_url"}
     # The client options are the binding's own keyword options, names and units as they are.
-    assert dajisaas.Client(APP_KEY, "s", **TABLE["client"]).config.items() >= TABLE["client"].items()
+    options = python_options(TABLE["client"])
+    assert dajisaas.Client(APP_KEY, "s", **options).config.items() >= options.items()
 
 
 def outcome(result: Result) -> Tuple[Optional[str], int, Optional[int], Optional[int], bool]:
@@ -141,7 +151,7 @@ def test_not_sent_is_retried_and_reported_as_connection() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     client = dajisaas.Client(
-        APP_KEY, "s", base_url=f"http://127.0.0.1:{port}", backoff_base_ms=1, backoff_cap_ms=2
+        APP_KEY, "s", base_url=f"http://127.0.0.1:{port}", backoff_base=0.001, backoff_cap=0.002
     )
     with pytest.raises(dajisaas.ConnectionError) as caught:
         client.prepare_pay("1")

@@ -1,6 +1,5 @@
 """Type stubs of the native module (see __init__.py for the package's documentation)."""
 
-import asyncio
 from typing import Any, Callable, Iterable, Literal, Mapping, Optional, SupportsIndex, Union
 
 from typing_extensions import Unpack
@@ -88,7 +87,9 @@ class PayManyResult:
     @property
     def results(self) -> list[PayManyItem]: ...
     @property
-    def summary(self) -> dict[PayManyOutcome, int]: ...
+    def summary(self) -> dict[str, int]:
+        """Each outcome (``PayManyOutcome``: ``paid``, ``declined``, ...) and its count, zeros
+        included."""
     def to_dict(self) -> dict[str, Any]:
         """The fields as a dict: ``results`` as dicts, and ``summary``."""
     def __eq__(self, other: object) -> bool: ...
@@ -142,7 +143,11 @@ class PaymentRecord:
 class CallHandle:
     def stop(self) -> None: ...
 
-# The native halves of the clients; the public ``Client`` and ``AsyncClient`` are in _clients.py.
+# The native client behind both public clients (see _clients.py): each call waits on this
+# thread when ``face`` is None, or starts and returns a ``CallHandle`` when ``face`` is
+# ``(bridge, future)``, the future settled by the bridge's host.
+
+Face = Optional[tuple["LoopBridge", Any]]
 
 class Client:
     def __init__(self, app_key: str, app_secret: str, **options: Unpack[ClientOptions]) -> None: ...
@@ -150,87 +155,40 @@ class Client:
     def from_env() -> "Client": ...
     @property
     def config(self) -> ClientConfig: ...
-    def pay_url(self, order_ids: Iterable[OrderId]) -> PayUrl: ...
-    def pay_urls(self, order_ids: Iterable[OrderId], batch_size: int = 10) -> list[PayUrl]: ...
-    def prepare_pay(self, order_id: OrderId) -> Payment: ...
+    def pay_url(self, order_ids: Iterable[OrderId], *, face: Face = None) -> Any: ...
+    def pay_urls(
+        self, order_ids: Iterable[OrderId], batch_size: int = 10, *, face: Face = None
+    ) -> Any: ...
+    def prepare_pay(self, order_id: OrderId, *, face: Face = None) -> Any: ...
     def pay_many(
         self,
         order_ids: Iterable[OrderId],
         concurrency: Optional[int] = None,
-        on_progress: Optional[Callable[[PayManyItem], object]] = None,
-    ) -> PayManyResult: ...
-    def payment_record(self, order_id: OrderId) -> Optional[PaymentRecord]: ...
-    def payment_records(self, state: Optional[PaymentState] = None) -> list[PaymentRecord]: ...
-    def resolve_payment(self, order_id: OrderId, *, paid: bool, note: str = "") -> PaymentRecord: ...
+        *,
+        on_item: Callable[[tuple[int, PayManyItem]], None],
+        face: Face = None,
+    ) -> Any: ...
+    def payment_record(self, order_id: OrderId, *, face: Face = None) -> Any: ...
+    def payment_records(self, state: Optional[PaymentState] = None, *, face: Face = None) -> Any: ...
+    def resolve_payment(
+        self, order_id: OrderId, *, paid: bool, note: str = "", face: Face = None
+    ) -> Any: ...
     def request(
-        self, method: Method, path: str, params: Optional[Mapping[str, Any]] = None
+        self,
+        method: Method,
+        path: str,
+        params: Optional[Mapping[str, Any]] = None,
+        *,
+        face: Face = None,
     ) -> Any: ...
 
 class LoopBridge:
-    """One event loop's side of the asyncio bridge (see _runtime.py)."""
+    """The socket and queue through which started calls reach their host (see _runtime.py)."""
 
     def __init__(self) -> None: ...
     def fileno(self) -> int: ...
     def take(self) -> list[tuple[Any, Literal["result", "exception", "item"], Any]]: ...
     def _pending(self) -> int: ...
-
-class AsyncClient:
-    def __init__(self, app_key: str, app_secret: str, **options: Unpack[ClientOptions]) -> None: ...
-    @staticmethod
-    def from_env() -> "AsyncClient": ...
-    @property
-    def config(self) -> ClientConfig: ...
-    def pay_url(
-        self, bridge: LoopBridge, future: "asyncio.Future[PayUrl]", order_ids: Iterable[OrderId]
-    ) -> None: ...
-    def pay_urls(
-        self,
-        bridge: LoopBridge,
-        future: "asyncio.Future[list[PayUrl]]",
-        order_ids: Iterable[OrderId],
-        batch_size: int = 10,
-    ) -> None: ...
-    def prepare_pay(
-        self, bridge: LoopBridge, future: "asyncio.Future[Payment]", order_id: OrderId
-    ) -> None: ...
-    def pay_many(
-        self,
-        bridge: LoopBridge,
-        future: "asyncio.Future[dict[str, int]]",
-        order_ids: Iterable[OrderId],
-        concurrency: Optional[int],
-        on_progress: Optional[Callable[[PayManyItem], object]],
-        on_item: Callable[[tuple[int, PayManyItem]], None],
-    ) -> CallHandle: ...
-    def payment_record(
-        self,
-        bridge: LoopBridge,
-        future: "asyncio.Future[Optional[PaymentRecord]]",
-        order_id: OrderId,
-    ) -> None: ...
-    def payment_records(
-        self,
-        bridge: LoopBridge,
-        future: "asyncio.Future[list[PaymentRecord]]",
-        state: Optional[PaymentState] = None,
-    ) -> None: ...
-    def resolve_payment(
-        self,
-        bridge: LoopBridge,
-        future: "asyncio.Future[PaymentRecord]",
-        order_id: OrderId,
-        *,
-        paid: bool,
-        note: str = "",
-    ) -> None: ...
-    def request(
-        self,
-        bridge: LoopBridge,
-        future: "asyncio.Future[Any]",
-        method: Method,
-        path: str,
-        params: Optional[Mapping[str, Any]] = None,
-    ) -> None: ...
 
 class NativeSandbox:
     def __init__(
