@@ -6,26 +6,31 @@ defaults live in the Rust core, the same for every language: an option left out 
 default, and ``client.config`` shows the value in effect.
 """
 
-from typing import Literal, Optional, TypedDict
+from datetime import timedelta
+from typing import Literal, Optional, TypedDict, Union
 
 OrderIdFormat = Literal["json_array", "comma_separated"]
+
+# A duration: seconds (an int or a float, as requests, httpx and boto3 take them) or a timedelta.
+Seconds = Union[float, timedelta]
 
 
 class ClientOptions(TypedDict, total=False):
     """The keyword options of ``Client`` and ``AsyncClient``; every one may be left out.
 
-    Durations are whole milliseconds. ``root_certificates_pem`` adds CA certificates (PEM) to the
+    Durations are seconds, a float (``timeout=30.0``) or a ``datetime.timedelta``, counted to
+    the millisecond. ``root_certificates_pem`` adds CA certificates (PEM) to the
     system's, for networks whose proxy inspects TLS; certificates are always checked.
     ``dangerously_send_app_secret_instead_of_sign`` is the gateway's debug mode, which puts the
     secret on the wire: never in production.
     """
 
     base_url: str
-    timeout_ms: int
-    connect_timeout_ms: int
+    timeout: Seconds
+    connect_timeout: Seconds
     max_retries: int
-    backoff_base_ms: int
-    backoff_cap_ms: int
+    backoff_base: Seconds
+    backoff_cap: Seconds
     order_id_format: OrderIdFormat
     max_concurrent_batches: int
     max_connections: int
@@ -37,15 +42,16 @@ class ClientOptions(TypedDict, total=False):
 
 class ClientConfig(TypedDict):
     """A client's options in effect (``client.config``): every option, defaults applied, the
-    secret left out. ``root_certificates_pem`` is the number of extra CA certificates."""
+    secret left out, durations in seconds. ``root_certificates_pem`` is the number of extra CA
+    certificates."""
 
     app_key: str
     base_url: str
-    timeout_ms: int
-    connect_timeout_ms: int
+    timeout: float
+    connect_timeout: float
     max_retries: int
-    backoff_base_ms: int
-    backoff_cap_ms: int
+    backoff_base: float
+    backoff_cap: float
     order_id_format: OrderIdFormat
     max_concurrent_batches: int
     max_connections: int
