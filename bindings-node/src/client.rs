@@ -340,7 +340,9 @@ where
         Ok((client.clone(), abortable_by(env, hooks.as_ref(), call)?))
     });
     match prepared {
-        Ok((client, call)) => client.start(call, settle),
+        Ok((client, call)) => {
+            client.start(call, settle);
+        }
         Err(e) => settle(Err(e)),
     }
     Ok(promise)
