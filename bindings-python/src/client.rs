@@ -106,6 +106,15 @@ fn concurrency(value: Option<&Bound<'_, PyAny>>) -> dajisaas::Result<usize> {
     })
 }
 
+/// Raises its flag when dropped.
+struct CancelOnDrop(dajisaas::Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
 /// The native client behind `dajisaas.Client` and `dajisaas.AsyncClient` (`_clients.py`).
 #[pyclass(frozen, module = "dajisaas._dajisaas")]
 pub struct Client {
@@ -167,9 +176,15 @@ macro_rules! calls {
                     Ok((convert::order_ids(order_ids)?, self::concurrency(concurrency)?))
                 })?;
                 let client = self.inner.clone();
+                // Stopping the call (an interrupted wait, a cancelled task) drops its future and
+                // with it this guard: the run starts nothing more, drops the payments not yet
+                // written, and lets those that may have been run to their recorded outcome.
+                let cancel = dajisaas::Cancel::new();
+                let guard = CancelOnDrop(cancel.clone());
                 face::call(py, face, &self.inner, Some(on_item), |reporter| async move {
+                    let _guard = guard;
                     client
-                        .pay_many_each(ids, concurrency, move |index, item| {
+                        .pay_many_each_until(ids, concurrency, cancel, move |index, item| {
                             reporter.report((index, item))
                         })
                         .await

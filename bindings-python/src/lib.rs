@@ -110,6 +110,8 @@ fn _dajisaas(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(results::_restore_pay_many_item, m)?)?;
     m.add_function(wrap_pyfunction!(results::_restore_pay_many_result, m)?)?;
     m.add_class::<results::PaymentRecord>()?;
+    m.add_class::<results::PaymentResolution>()?;
+    m.add_function(wrap_pyfunction!(results::_restore_payment_resolution, m)?)?;
     m.add_function(wrap_pyfunction!(results::_restore_payment_record, m)?)?;
     m.add_function(wrap_pyfunction!(sign, m)?)?;
     m.add_function(wrap_pyfunction!(signing_string_masked, m)?)?;

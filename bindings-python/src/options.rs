@@ -11,11 +11,12 @@ use serde_json::{Map, Number, Value};
 use crate::convert;
 
 /// The durations: the Python name, in seconds, of each core option in milliseconds.
-const SECONDS: [(&str, OptionName); 4] = [
+const SECONDS: [(&str, OptionName); 5] = [
     ("timeout", OptionName::TimeoutMs),
     ("connect_timeout", OptionName::ConnectTimeoutMs),
     ("backoff_base", OptionName::BackoffBaseMs),
     ("backoff_cap", OptionName::BackoffCapMs),
+    ("journal_timeout", OptionName::JournalTimeoutMs),
 ];
 
 /// The Python name of a core option.

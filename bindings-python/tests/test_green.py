@@ -142,8 +142,6 @@ def test_sigint_during_a_batch_sends_nothing_afterwards(sandbox: Sandbox, host: 
     assert sum(sandbox.stats()["payCalls"].values()) == sent <= 2
 
 
-@pytest.mark.xfail(strict=True, reason="needs the core contract: a dropped call's future cancels "
-                   "a payment not yet written (until then it is sent when a connection frees)")
 @pytest.mark.parametrize("host", HOSTS)
 def test_killed_greenlets_send_nothing_not_yet_written(sandbox: Sandbox, host: str) -> None:
     # The same batch; the program goes on after Ctrl-C, kills the greenlets and waits: the 18

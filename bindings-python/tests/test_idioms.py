@@ -142,6 +142,7 @@ def test_journal_records_are_objects_like_the_other_results(sandbox: Sandbox) ->
     assert fields["state"] == "paid" and fields["created_at"].endswith("Z")
     assert list(fields) == ["order_id", "state", "attempts", "trace_ids", "pay_channel", "error_code",
                             "message", "data", "owner", "lease_until", "created_at", "updated_at",
-                            "resolved_by", "note"]
+                            "gateway", "app_key", "claim_id", "history"]
+    assert record.history == [] and fields["history"] == []
     assert repr(record).startswith(f"PaymentRecord(order_id='{ORDER}', state='paid', attempts=1, ")
     assert client.payment_records("paid") == [record]

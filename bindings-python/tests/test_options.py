@@ -35,6 +35,7 @@ def test_left_out_options_take_the_core_defaults(sandbox: Sandbox, cls: ClientCl
         "root_certificates_pem": 0,
         "dangerously_send_app_secret_instead_of_sign": False,
         "journal": "memory",
+        "journal_timeout": 5.0,
         "max_calls_per_second": None,
     }
     assert "app_secret" not in config
@@ -135,6 +136,8 @@ BAD_OPTIONS = [
     ({"connect_timeout_ms": object()}, "connect_timeout_ms is not a Python option"),
     ({"backoff_base_ms": 1}, "as backoff_base="),
     ({"backoff_cap_ms": 1}, "as backoff_cap="),
+    ({"journal_timeout_ms": 1000}, "as journal_timeout="),
+    ({"journal_timeout": 0.05}, "journal_timeout=0.05 seconds is out of range (journal_timeout_ms"),
     # Credentials and the address.
     ({"app_key": ""}, "app_key is empty"),
     ({"app_key": " k"}, "app_key has surrounding whitespace"),

@@ -7,6 +7,7 @@ deduction). Then the failures the table does not cover."""
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
 import socket
 from concurrent.futures import ThreadPoolExecutor
@@ -180,11 +181,38 @@ def test_max_retries_is_respected(sandbox: Sandbox) -> None:
 def test_every_error_code_has_its_class() -> None:
     codes = ["invalid_argument", "connection", "timeout", "http_status", "decode", "api",
              "rate_limited", "payment_declined", "payment_outcome_unknown", "internal",
-             "payment_in_progress"]
+             "payment_in_progress", "journal", "order_not_payable"]
     assert list(dajisaas.ERRORS_BY_CODE) == codes
+    # A journal failure is not a network failure: `except ConnectionError:` must not retry it.
+    assert not issubclass(dajisaas.JournalError, builtins.ConnectionError)
+    assert not issubclass(dajisaas.OrderNotPayableError, ValueError)
     for code, cls in dajisaas.ERRORS_BY_CODE.items():
         assert cls.code == code and issubclass(cls, dajisaas.DajisaasError)
         assert cls.__name__ in dajisaas.__all__
     in_progress = dajisaas._errors._from_native(  # type: ignore[attr-defined]
         "payment_in_progress", "already under way", None, None, None, 0)
     assert type(in_progress) is dajisaas.PaymentInProgressError
+
+
+def test_an_order_paid_elsewhere_is_reported_already_paid(sandbox: Sandbox) -> None:
+    # Two journals, as two unrelated systems: the second payment gets the gateway's "already
+    # paid" answer, reported as paid, never retried.
+    order = "2257164624870319101"
+    first = dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url, journal="memory:a")
+    second = dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url, journal="memory:b")
+    assert not first.prepare_pay(order).already_paid
+    again = second.prepare_pay(order)
+    assert again.already_paid and not again.replayed and again.attempts == 1
+    assert again.to_dict()["already_paid"] is True and "already_paid=True" in repr(again)
+    assert sandbox.deductions(order) == 1
+
+
+def test_new_error_codes_raise_their_classes() -> None:
+    from conftest import native_hook
+
+    raise_with = native_hook("_error_with_signal_pending_for_tests")
+    with pytest.raises(dajisaas.OrderNotPayableError):
+        raise_with("order_not_payable", 0)
+    with pytest.raises(dajisaas.JournalError) as caught:
+        raise_with("journal", 0)
+    assert caught.value.code == "journal"

@@ -43,7 +43,7 @@ def check_mixed(result: dajisaas.PayManyResult, sandbox: Sandbox) -> None:
     assert isinstance(declined.error, dajisaas.PaymentDeclinedError) and declined.payment is None
     assert declined.error.attempts == 4
     assert isinstance(unknown.error, dajisaas.PaymentOutcomeUnknownError)
-    assert result.summary == {"paid": 2, "declined": 1, "unknown": 1, "in_progress": 0, "failed": 0}
+    assert result.summary == {"paid": 2, "declined": 1, "unknown": 1, "in_progress": 0, "failed": 0, "not_payable": 0}
     assert repr(declined).startswith(f"PayManyItem(order_id='{DECLINE}', outcome='declined', error=PaymentDeclinedError(")
     stats = sandbox.stats()
     assert stats["payCalls"][NORMAL] == 1

@@ -27,6 +27,7 @@ exits cleanly whatever calls are still in flight.
 from ._clients import AsyncClient, Client
 from ._dajisaas import (
     PaymentRecord,
+    PaymentResolution,
     PayManyItem,
     PayManyResult,
     PayUrl,
@@ -44,6 +45,8 @@ from ._errors import (
     HttpStatusError,
     InternalError,
     InvalidArgumentError,
+    JournalError,
+    OrderNotPayableError,
     PaymentDeclinedError,
     PaymentInProgressError,
     PaymentOutcomeUnknownError,
@@ -65,6 +68,7 @@ __all__ = [
     "Client",
     "ClientConfig",
     "PaymentRecord",
+    "PaymentResolution",
     "PaymentState",
     "ClientOptions",
     "ConnectionError",
@@ -74,6 +78,8 @@ __all__ = [
     "HttpStatusError",
     "InternalError",
     "InvalidArgumentError",
+    "JournalError",
+    "OrderNotPayableError",
     "OrderIdFormat",
     "PayManyItem",
     "PayManyOutcome",

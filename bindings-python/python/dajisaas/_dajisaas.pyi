@@ -55,6 +55,10 @@ class Payment:
         """True when no request was sent: the journal had the order paid, or this call waited
         for a payment of it already under way in this process."""
     @property
+    def already_paid(self) -> bool:
+        """True when the gateway answered that the order was already paid: it counts as paid
+        and was not retried (``data`` holds that answer)."""
+    @property
     def data(self) -> dict[str, Any]:
         """The whole ``data`` object of the answer, unknown fields included."""
     def to_dict(self) -> dict[str, Any]:
@@ -96,6 +100,28 @@ class PayManyResult:
     def __copy__(self) -> "PayManyResult": ...
     def __deepcopy__(self, memo: Any) -> "PayManyResult": ...
 
+class PaymentResolution:
+    """One resolution of an order's payment, recorded by ``resolve_payment``."""
+
+    @property
+    def at(self) -> str:
+        """When, by the journal store's clock (UTC RFC 3339)."""
+    @property
+    def by(self) -> dict[str, Any]:
+        """Who: ``host``, ``pid``, ``user`` (None when unknown)."""
+    @property
+    def from_state(self) -> Optional[PaymentState]:
+        """The state before, None when the journal had no record of the order."""
+    @property
+    def to_state(self) -> PaymentState: ...
+    @property
+    def note(self) -> str: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict."""
+    def __eq__(self, other: object) -> bool: ...
+    def __copy__(self) -> "PaymentResolution": ...
+    def __deepcopy__(self, memo: Any) -> "PaymentResolution": ...
+
 class PaymentRecord:
     """What the payment journal knows about one order's payment. Times are UTC RFC 3339
     strings (``2025-01-31T08:00:00.000Z``)."""
@@ -131,11 +157,19 @@ class PaymentRecord:
     @property
     def updated_at(self) -> str: ...
     @property
-    def resolved_by(self) -> Optional[str]: ...
+    def gateway(self) -> str:
+        """The gateway's origin (``scheme://host:port``): records are kept per gateway and app
+        key."""
     @property
-    def note(self) -> Optional[str]: ...
+    def app_key(self) -> str: ...
+    @property
+    def claim_id(self) -> Optional[str]:
+        """The id of the current or last claim of the order."""
+    @property
+    def history(self) -> list[PaymentResolution]:
+        """Every resolution of the order, oldest first."""
     def to_dict(self) -> dict[str, Any]:
-        """The fields as a dict."""
+        """The fields as a dict (``history`` as a list of dicts)."""
     def __eq__(self, other: object) -> bool: ...
     def __copy__(self) -> "PaymentRecord": ...
     def __deepcopy__(self, memo: Any) -> "PaymentRecord": ...

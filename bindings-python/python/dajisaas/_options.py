@@ -19,7 +19,7 @@ class ClientOptions(TypedDict, total=False):
     """The keyword options of ``Client`` and ``AsyncClient``; every one may be left out.
 
     Durations are seconds, a float (``timeout=30.0``) or a ``datetime.timedelta``, counted to
-    the millisecond. ``root_certificates_pem`` adds CA certificates (PEM) to the
+    the millisecond. ``journal_timeout`` bounds every payment-journal operation. ``root_certificates_pem`` adds CA certificates (PEM) to the
     system's, for networks whose proxy inspects TLS; certificates are always checked.
     ``dangerously_send_app_secret_instead_of_sign`` is the gateway's debug mode, which puts the
     secret on the wire: never in production.
@@ -37,6 +37,7 @@ class ClientOptions(TypedDict, total=False):
     root_certificates_pem: str
     dangerously_send_app_secret_instead_of_sign: bool
     journal: str
+    journal_timeout: Seconds
     max_calls_per_second: int
 
 
@@ -58,10 +59,12 @@ class ClientConfig(TypedDict):
     root_certificates_pem: int
     dangerously_send_app_secret_instead_of_sign: bool
     journal: str
+    journal_timeout: float
     max_calls_per_second: Optional[int]
 
 
 PaymentState = Literal["in_flight", "paid", "declined", "unknown", "not_paid"]
 
 # What became of one order of a ``pay_many`` run.
-PayManyOutcome = Literal["paid", "declined", "unknown", "in_progress", "failed"]
+# (In order of seriousness: unknown, in_progress, declined, not_payable, failed, paid.)
+PayManyOutcome = Literal["paid", "declined", "not_payable", "unknown", "in_progress", "failed"]
