@@ -15,7 +15,7 @@ from typing import Any, List
 import pytest
 
 import dajisaas
-from conftest import APP_KEY, Sandbox
+from conftest import APP_KEY, KeepRecords, Sandbox
 
 ORDER = "2257455039610319001"
 
@@ -84,20 +84,11 @@ def test_a_call_never_awaited_sends_nothing(sandbox: Sandbox) -> None:
     assert any("was never awaited" in str(w.message) for w in caught), [str(w.message) for w in caught]
 
 
-class Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: List[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 def test_cancelling_pay_many_logs_nothing_at_error(sandbox: Sandbox) -> None:
     # 9007: slow (1.5 s). The run is cancelled while payments are in flight.
     client = async_client(sandbox)
     orders = [f"90070000000001{k:05d}" for k in range(6)]
-    handler = Records()
+    handler = KeepRecords()
     logging.getLogger().addHandler(handler)
     handled: List[Any] = []
 
@@ -128,3 +119,19 @@ def test_clients_refuse_pickling_with_a_hint() -> None:
     for client in (dajisaas.Client(APP_KEY, "s"), dajisaas.AsyncClient(APP_KEY, "s")):
         with pytest.raises(TypeError, match="make the client where it is used, e.g. once per Celery"):
             pickle.dumps(client)
+
+
+def test_under_trio_the_error_says_what_to_do(sandbox: Sandbox) -> None:
+    trio = pytest.importorskip("trio")
+    client = async_client(sandbox)
+    blocking = dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url)
+
+    async def main() -> str:
+        with pytest.raises(RuntimeError, match=r"trio\.to_thread\.run_sync"):
+            await client.pay_url(["1"])
+        # What the hint says works.
+        link: dajisaas.PayUrl = await trio.to_thread.run_sync(blocking.pay_url, ["2"])
+        return link.order_ids[0]
+
+    assert trio.run(main) == "2"
+    assert sandbox.stats()["requests"] == 1
