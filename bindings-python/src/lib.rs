@@ -14,6 +14,11 @@
 //! - `AsyncClient` (`bridge`): the outcome is queued for the event loop that awaits it and the
 //!   loop is woken through a socket pair it watches (`loop.add_reader`); the loop's own thread
 //!   makes the Python objects and sets the futures, skipping cancelled ones.
+//! - Both clients share one native class (`client`): each call is declared once and serves every
+//!   face (`face`): no face is the blocking wait above; `face=(bridge, future)` starts the call
+//!   and returns a handle, and the bridge's host settles the future: an asyncio loop for
+//!   `AsyncClient`, or, for a blocking call in a program whose `threading` gevent or eventlet
+//!   patched, the greenlet itself, which waits on the bridge's socket through the hub.
 //! - Logging (`logs`): records are queued by a `log::Log` of this module (levels read from
 //!   Python's logging on Python threads) and emitted by Python code (`dajisaas/_runtime.py`) on
 //!   the thread that finishes a blocking call, on an event loop when it drains, and in the

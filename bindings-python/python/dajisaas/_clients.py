@@ -137,6 +137,17 @@ def _guard(kw: Dict[str, Any], future: Any) -> None:
     kw["on_item"] = guarded
 
 
+def _in_trio() -> bool:
+    trio = sys.modules.get("trio")
+    if trio is None:
+        return False
+    try:
+        trio.lowlevel.current_trio_token()
+        return True
+    except RuntimeError:
+        return False
+
+
 def _running_loop() -> asyncio.AbstractEventLoop:
     from asyncio import get_running_loop
 
@@ -144,7 +155,7 @@ def _running_loop() -> asyncio.AbstractEventLoop:
         return get_running_loop()
     except RuntimeError:
         hint = "await AsyncClient calls in a coroutine run by asyncio (asyncio.run, uvloop, anyio)"
-        if "trio" in sys.modules:
+        if _in_trio():
             hint = (
                 "AsyncClient needs an asyncio event loop, and trio's is not one: under trio, run "
                 "the blocking Client in a thread (trio.to_thread.run_sync(client.prepare_pay, "
