@@ -71,7 +71,9 @@ python_exit_stress() {
 }
 
 python_types() {
-  .venv/bin/mypy --strict --no-incremental bindings-python/tests/typed_example.py
+  # Both checkers users run: mypy --strict, and pyright (its PyPI wrapper runs the npm package).
+  .venv/bin/mypy --strict --no-incremental bindings-python/tests/typed_example.py &&
+    .venv/bin/pyright --pythonpath .venv/bin/python bindings-python/tests/typed_example.py
 }
 
 node_setup() {
@@ -141,7 +143,7 @@ suite "sandbox behaviour table: README matches outcomes.json" outcomes_table_cur
 suite "rust tests (core, sandbox, daji cli)" cargo test --workspace --locked
 suite "python: venv, pip install, wheel" python_setup
 suite "python: pytest against the sandbox" python_tests
-suite "python: mypy --strict on the typed example" python_types
+suite "python: mypy --strict and pyright on the typed example" python_types
 suite "python: exit stress (fresh interpreters exiting mid-call, 50 runs per scenario)" python_exit_stress
 suite "node: npm ci, build, generated files current" node_setup
 suite "node: node --test against the sandbox" node_tests

@@ -1,7 +1,8 @@
 """Python benchmarks: dajisaas against requests and httpx doing the same signed call (wall time,
 and this process's CPU time per call: what a busy ERP server pays), an awaited call
 (AsyncClient) against the blocking one, 256 concurrent awaits against 32 threads, sign() against
-a hashlib signer, threads, memory (of calls, and of pay_many runs), import time. Prints one JSON
+a hashlib signer, threads, memory (of calls, and of pay_many runs), 50 greenlets under gevent
+against requests under gevent, import time. Prints one JSON
 line per figure.
 
 Usage: bench.py URL SLOW_URL KEY SECRET SCALE   (SLOW_URL: a sandbox with 20 ms latency;
@@ -256,6 +257,17 @@ def pay_many_memory():
          f"over pay_many({small})", f"peak RSS of pay_many({small} orders) (MB)", base)
 
 
+def gevent_greenlets():
+    """50 greenlets under gevent (gevent_bench.py, in an interpreter of its own): dajisaas
+    against requests, same run; the target is a ratio of 1.5 at most."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gevent_bench.py")
+    done = subprocess.run([sys.executable, script, KEY, SECRET, str(SCALE)], check=True,
+                          capture_output=True, text=True)
+    for line in done.stdout.splitlines():
+        if line.startswith("{"):
+            print(line, flush=True)
+
+
 def import_time():
     def median_ms(code):
         runs = []
@@ -269,5 +281,6 @@ def import_time():
     emit("python_import_ms_added", median_ms("import dajisaas") - base, "ms", "python -c pass (ms)", base)
 
 
-for step in (sequential, awaited, awaits_in_flight, signing, threads, memory, pay_many_memory, import_time):
+for step in (sequential, awaited, awaits_in_flight, signing, threads, memory, pay_many_memory,
+             gevent_greenlets, import_time):
     step()

@@ -153,7 +153,7 @@ pub fn stopped() -> dajisaas::Error {
     dajisaas::Error::new(dajisaas::ErrorCode::Internal, "the caller stopped waiting")
 }
 
-/// Hands a running call's items to the Python thread waiting for it (see [`call_reporting`]).
+/// Hands a running call's items to the Python thread waiting for it (see [`wait`]).
 pub struct Reporter<P>(Arc<dyn Fn(P) + Send + Sync>);
 
 impl<P> Reporter<P> {
@@ -166,23 +166,13 @@ impl<P> Reporter<P> {
     }
 }
 
-/// Runs `call` on the core's runtime and waits for its outcome on this (Python) thread, with
-/// the GIL released, waking every [`TICK`] for signal handlers. (The Python wrapper emits the
-/// queued log records when this returns.)
-pub fn call<T: Send + 'static>(
-    py: Python<'_>,
-    client: &dajisaas::AsyncClient,
-    call: impl Future<Output = dajisaas::Result<T>> + Send + 'static,
-) -> PyResult<T> {
-    call_reporting(py, client, |_: Reporter<()>| call, |_, ()| Ok(()))
-}
-
-/// [`call`] for a call that reports items as it goes: `make` gets the [`Reporter`] and returns
-/// the call; each reported item is handed to `on_item` on this thread, with the GIL held. When
+/// Runs the call that `make` returns (given the [`Reporter`] of its items) on the core's
+/// runtime and waits for its outcome on this (Python) thread, with the GIL released, waking
+/// every [`TICK`] for signal handlers; each reported item is handed to `on_item` on this thread, with the GIL held. When
 /// the wait ends early (a signal handler's or `on_item`'s exception), the call's future is
 /// dropped: what the core owns (a payment under way) still runs to its recorded outcome, and
 /// nothing new is started.
-pub fn call_reporting<T, P, F>(
+pub fn wait<T, P, F>(
     py: Python<'_>,
     client: &dajisaas::AsyncClient,
     make: impl FnOnce(Reporter<P>) -> F,

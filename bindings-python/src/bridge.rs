@@ -204,7 +204,7 @@ impl LoopBridge {
     }
 }
 
-/// Stops a call started with [`start_reporting`]: its future is dropped, so it starts nothing
+/// Stops a call started with [`start`]: its future is dropped, so it starts nothing
 /// new; what the core owns (a payment under way) still runs to its recorded outcome.
 #[pyclass(frozen, module = "dajisaas._dajisaas")]
 pub struct CallHandle(AbortHandle);
@@ -217,35 +217,12 @@ impl CallHandle {
     }
 }
 
-/// Files `future` (made by the running loop, whose bridge is `bridge`) and starts `call` on the
-/// core's runtime; the loop settles the future with `convert(result)` or the error's exception.
-pub fn start<T: Send + 'static>(
-    py: Python<'_>,
-    bridge: &Bound<'_, LoopBridge>,
-    future: &Bound<'_, PyAny>,
-    client: &dajisaas::AsyncClient,
-    call: impl Future<Output = dajisaas::Result<T>> + Send + 'static,
-    convert: fn(Python<'_>, T) -> PyResult<Py<PyAny>>,
-) -> PyResult<()> {
-    let no_items = |py: Python<'_>, (): ()| Ok(py.None());
-    start_reporting(
-        py,
-        bridge,
-        future,
-        None,
-        client,
-        |_| call,
-        no_items,
-        convert,
-    )?;
-    Ok(())
-}
-
-/// [`start`] for a call that reports items as it goes: `make` gets the [`Reporter`] and returns
-/// the call; the loop calls `on_item(convert_item(item))` for each, before settling the future.
+/// Files `future` (made by the bridge's host) and starts the call that `make` returns (given
+/// the [`Reporter`] of its items) on the core's runtime; the host settles the future with
+/// `convert(result)` or the error's exception, and the loop calls `on_item(convert_item(item))` for each, before settling the future.
 /// An item that cannot be converted fails the call. The handle stops the call.
 #[allow(clippy::too_many_arguments)]
-pub fn start_reporting<T, P, F>(
+pub fn start<T, P, F>(
     py: Python<'_>,
     bridge: &Bound<'_, LoopBridge>,
     future: &Bound<'_, PyAny>,

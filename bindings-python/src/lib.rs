@@ -14,6 +14,11 @@
 //! - `AsyncClient` (`bridge`): the outcome is queued for the event loop that awaits it and the
 //!   loop is woken through a socket pair it watches (`loop.add_reader`); the loop's own thread
 //!   makes the Python objects and sets the futures, skipping cancelled ones.
+//! - Both clients share one native class (`client`): each call is declared once and serves every
+//!   face (`face`): no face is the blocking wait above; `face=(bridge, future)` starts the call
+//!   and returns a handle, and the bridge's host settles the future: an asyncio loop for
+//!   `AsyncClient`, or, for a blocking call in a program whose `threading` gevent or eventlet
+//!   patched, the greenlet itself, which waits on the bridge's socket through the hub.
 //! - Logging (`logs`): records are queued by a `log::Log` of this module (levels read from
 //!   Python's logging on Python threads) and emitted by Python code (`dajisaas/_runtime.py`) on
 //!   the thread that finishes a blocking call, on an event loop when it drains, and in the
@@ -33,7 +38,9 @@ mod bridge;
 mod client;
 mod convert;
 mod errors;
+mod face;
 mod logs;
+mod options;
 mod results;
 #[cfg(feature = "testing")]
 mod testing;
@@ -96,7 +103,6 @@ fn _dajisaas(m: &Bound<'_, PyModule>) -> PyResult<()> {
     logs::install();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<client::Client>()?;
-    m.add_class::<client::AsyncClient>()?;
     m.add_class::<results::PayUrl>()?;
     m.add_class::<results::Payment>()?;
     m.add_class::<results::PayManyItem>()?;
@@ -109,6 +115,8 @@ fn _dajisaas(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(results::_restore_pay_many_item, m)?)?;
     m.add_function(wrap_pyfunction!(results::_restore_pay_many_result, m)?)?;
     m.add_class::<results::PaymentRecord>()?;
+    m.add_class::<results::PaymentResolution>()?;
+    m.add_function(wrap_pyfunction!(results::_restore_payment_resolution, m)?)?;
     m.add_function(wrap_pyfunction!(results::_restore_payment_record, m)?)?;
     m.add_function(wrap_pyfunction!(sign, m)?)?;
     m.add_function(wrap_pyfunction!(signing_string_masked, m)?)?;

@@ -40,69 +40,72 @@ fn parse_data(text: &str) -> PyResult<Value> {
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("data is not JSON: {e}")))
 }
 
-/// A cashier link for one or more orders.
-#[pyclass(frozen, weakref, eq, module = "dajisaas._dajisaas")]
-#[derive(PartialEq)]
-pub struct PayUrl {
-    #[pyo3(get)]
-    url: String,
-    #[pyo3(get)]
-    order_ids: Vec<String>,
-    #[pyo3(get)]
-    trace_id: Option<String>,
-    #[pyo3(get)]
-    attempts: u32,
-    /// The answer's `data` as compact JSON text, read when asked for: a run of many payments
-    /// holds a short string per order instead of a tree of maps.
-    raw: String,
+/// A result class whose fields are plain values plus the answer's `data`, kept as its compact
+/// JSON text (read when asked for: a run of many payments holds a short string per order
+/// instead of a tree of maps). The macro writes the class, its `data`, `to_dict`, `__reduce__`
+/// (to the `_restore_*` function it also writes), `__copy__`, `__deepcopy__` and `__repr__`.
+macro_rules! answer_class {
+    ($(#[doc = $doc:literal])* $class:ident($restore:ident) {
+        $($(#[doc = $fdoc:literal])* $field:ident: $type:ty,)*
+    }) => {
+        $(#[doc = $doc])*
+        #[pyclass(frozen, weakref, eq, module = "dajisaas._dajisaas")]
+        #[derive(PartialEq)]
+        pub struct $class {
+            $($(#[doc = $fdoc])* #[pyo3(get)] $field: $type,)*
+            raw: String,
+        }
+
+        #[pymethods]
+        impl $class {
+            /// The whole `data` object of the answer, unknown fields included.
+            #[getter]
+            fn data<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                to_python(py, &parse_data(&self.raw)?)
+            }
+
+            /// The fields as a dict, `data` included.
+            fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+                let dict = PyDict::new(py);
+                $(dict.set_item(stringify!($field), &self.$field)?;)*
+                dict.set_item("data", self.data(py)?)?;
+                Ok(dict)
+            }
+
+            fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+                let fields = ($(self.$field.clone(),)* self.raw.clone());
+                reduce(py, stringify!($restore), fields)
+            }
+
+            fn __copy__(slf: Py<Self>) -> Py<Self> {
+                slf
+            }
+
+            fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
+                slf
+            }
+
+            fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+                let shown: Vec<String> = vec![$(format!("{}={}", stringify!($field), repr(py, &self.$field)?)),*];
+                Ok(format!("{}({})", stringify!($class), shown.join(", ")))
+            }
+        }
+
+        /// The class from its pickled fields.
+        #[pyfunction]
+        pub fn $restore($($field: $type,)* data: &str) -> PyResult<$class> {
+            Ok($class { $($field,)* raw: parse_data(data)?.to_string() })
+        }
+    };
 }
 
-#[pymethods]
-impl PayUrl {
-    /// The whole `data` object of the answer, unknown fields included.
-    #[getter]
-    fn data<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &parse_data(&self.raw)?)
-    }
-
-    /// The fields as a dict, `data` included.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let dict = PyDict::new(py);
-        dict.set_item("url", &self.url)?;
-        dict.set_item("order_ids", &self.order_ids)?;
-        dict.set_item("trace_id", &self.trace_id)?;
-        dict.set_item("attempts", self.attempts)?;
-        dict.set_item("data", to_python(py, &parse_data(&self.raw)?)?)?;
-        Ok(dict)
-    }
-
-    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let fields = (
-            self.url.clone(),
-            self.order_ids.clone(),
-            self.trace_id.clone(),
-            self.attempts,
-            self.raw.clone(),
-        );
-        reduce(py, "_restore_pay_url", fields)
-    }
-
-    fn __copy__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
-        slf
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "PayUrl(url={}, order_ids={}, trace_id={}, attempts={})",
-            repr(py, &self.url)?,
-            repr(py, &self.order_ids)?,
-            repr(py, &self.trace_id)?,
-            self.attempts
-        ))
+answer_class! {
+    /// A cashier link for one or more orders.
+    PayUrl(_restore_pay_url) {
+        url: String,
+        order_ids: Vec<String>,
+        trace_id: Option<String>,
+        attempts: u32,
     }
 }
 
@@ -118,94 +121,19 @@ impl From<dajisaas::PayUrl> for PayUrl {
     }
 }
 
-/// A `PayUrl` from its pickled fields.
-#[pyfunction]
-pub fn _restore_pay_url(
-    url: String,
-    order_ids: Vec<String>,
-    trace_id: Option<String>,
-    attempts: u32,
-    data: &str,
-) -> PyResult<PayUrl> {
-    Ok(PayUrl {
-        url,
-        order_ids,
-        trace_id,
-        attempts,
-        raw: parse_data(data)?.to_string(),
-    })
-}
-
-/// A completed password-free payment.
-#[pyclass(frozen, weakref, eq, module = "dajisaas._dajisaas")]
-#[derive(PartialEq)]
-pub struct Payment {
-    #[pyo3(get)]
-    order_id: String,
-    #[pyo3(get)]
-    pay_channel: Option<String>,
-    #[pyo3(get)]
-    attempts: u32,
-    #[pyo3(get)]
-    trace_id: Option<String>,
-    /// True when no request was sent: the journal had the order paid, or this call waited for a
-    /// payment of it already under way in this process.
-    #[pyo3(get)]
-    replayed: bool,
-    /// The answer's `data` as compact JSON text, read when asked for: a run of many payments
-    /// holds a short string per order instead of a tree of maps.
-    raw: String,
-}
-
-#[pymethods]
-impl Payment {
-    /// The whole `data` object of the answer, unknown fields included.
-    #[getter]
-    fn data<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &parse_data(&self.raw)?)
-    }
-
-    /// The fields as a dict, `data` included.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let dict = PyDict::new(py);
-        dict.set_item("order_id", &self.order_id)?;
-        dict.set_item("pay_channel", &self.pay_channel)?;
-        dict.set_item("attempts", self.attempts)?;
-        dict.set_item("trace_id", &self.trace_id)?;
-        dict.set_item("replayed", self.replayed)?;
-        dict.set_item("data", to_python(py, &parse_data(&self.raw)?)?)?;
-        Ok(dict)
-    }
-
-    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let fields = (
-            self.order_id.clone(),
-            self.pay_channel.clone(),
-            self.attempts,
-            self.trace_id.clone(),
-            self.replayed,
-            self.raw.clone(),
-        );
-        reduce(py, "_restore_payment", fields)
-    }
-
-    fn __copy__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
-        slf
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "Payment(order_id={}, pay_channel={}, attempts={}, trace_id={}, replayed={})",
-            repr(py, &self.order_id)?,
-            repr(py, &self.pay_channel)?,
-            self.attempts,
-            repr(py, &self.trace_id)?,
-            if self.replayed { "True" } else { "False" }
-        ))
+answer_class! {
+    /// A completed password-free payment.
+    Payment(_restore_payment) {
+        order_id: String,
+        pay_channel: Option<String>,
+        attempts: u32,
+        trace_id: Option<String>,
+        /// True when no request was sent: the journal had the order paid, or this call waited
+        /// for a payment of it already under way in this process.
+        replayed: bool,
+        /// True when the gateway answered that the order was already paid: it counts as paid
+        /// and was not retried.
+        already_paid: bool,
     }
 }
 
@@ -217,29 +145,10 @@ impl From<dajisaas::Payment> for Payment {
             attempts: p.attempts,
             trace_id: p.trace_id,
             replayed: p.replayed,
+            already_paid: p.already_paid,
             raw: p.data.to_string(),
         }
     }
-}
-
-/// A `Payment` from its pickled fields.
-#[pyfunction]
-pub fn _restore_payment(
-    order_id: String,
-    pay_channel: Option<String>,
-    attempts: u32,
-    trace_id: Option<String>,
-    replayed: bool,
-    data: &str,
-) -> PyResult<Payment> {
-    Ok(Payment {
-        order_id,
-        pay_channel,
-        attempts,
-        trace_id,
-        replayed,
-        raw: parse_data(data)?.to_string(),
-    })
 }
 
 /// One order of a `pay_many` run: its id, its outcome in one word (`paid`, `declined`,
@@ -424,30 +333,131 @@ pub fn _restore_pay_many_result(results: Py<PyList>, summary: Py<PyAny>) -> PayM
     PayManyResult::from_parts(results, summary)
 }
 
-/// The record's fields: the Python name and the JSON name (`PaymentRecord::to_json`).
-const RECORD_FIELDS: [(&str, &str); 14] = [
-    ("order_id", "orderId"),
-    ("state", "state"),
-    ("attempts", "attempts"),
-    ("trace_ids", "traceIds"),
-    ("pay_channel", "payChannel"),
-    ("error_code", "errorCode"),
-    ("message", "message"),
-    ("data", "data"),
-    ("owner", "owner"),
-    ("lease_until", "leaseUntil"),
-    ("created_at", "createdAt"),
-    ("updated_at", "updatedAt"),
-    ("resolved_by", "resolvedBy"),
-    ("note", "note"),
-];
+/// A result class kept as the core's JSON (`to_json`): each getter reads its field, `to_dict`
+/// has them all, `__repr__` the first `shown`, and pickling carries the JSON text. Fields are
+/// `python_name: "jsonKey"`, or `python_name: "jsonKey" => Class` for a list of objects of a
+/// class of this kind.
+macro_rules! json_class {
+    ($(#[doc = $doc:literal])* $class:ident($restore:ident, shown = $shown:literal) {
+        $($(#[doc = $fdoc:literal])* $field:ident: $key:literal $(=> $inner:ident)?,)*
+    }) => {
+        $(#[doc = $doc])*
+        #[pyclass(frozen, weakref, eq, module = "dajisaas._dajisaas")]
+        #[derive(PartialEq)]
+        pub struct $class {
+            json: Value,
+        }
 
-/// What the payment journal knows about one order's payment; times are UTC RFC 3339 strings.
-#[pyclass(frozen, weakref, eq, module = "dajisaas._dajisaas")]
-#[derive(PartialEq)]
-pub struct PaymentRecord {
-    /// `PaymentRecord::to_json`, the owner's `clientId` as `client_id`.
-    json: Value,
+        impl $class {
+            const FIELDS: &[&str] = &[$(stringify!($field)),*];
+
+            fn field<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Bound<'py, PyAny>> {
+                to_python(py, self.json.get(key).unwrap_or(&Value::Null))
+            }
+        }
+
+        #[pymethods]
+        impl $class {
+            $(
+                $(#[doc = $fdoc])*
+                #[getter]
+                #[allow(clippy::wrong_self_convention)] // `from_state` is a field, not a conversion
+                fn $field<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                    json_class!(@get self, py, $key $(, $inner)?)
+                }
+            )*
+
+            /// The fields as a dict.
+            fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+                let dict = PyDict::new(py);
+                $(dict.set_item(stringify!($field), json_class!(@dict self, py, $key $(, $inner)?))?;)*
+                Ok(dict)
+            }
+
+            fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+                reduce(py, stringify!($restore), (self.json.to_string(),))
+            }
+
+            fn __copy__(slf: Py<Self>) -> Py<Self> {
+                slf
+            }
+
+            fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
+                slf
+            }
+
+            fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+                let shown = Self::FIELDS[..$shown]
+                    .iter()
+                    .map(|name| Ok(format!("{name}={}", slf.getattr(*name)?.repr()?)))
+                    .collect::<PyResult<Vec<_>>>()?;
+                Ok(format!("{}({}, ...)", stringify!($class), shown.join(", ")))
+            }
+        }
+
+        /// The class from its pickled JSON text.
+        #[pyfunction]
+        pub fn $restore(json: &str) -> PyResult<$class> {
+            Ok($class { json: parse_data(json)? })
+        }
+    };
+    (@get $self:ident, $py:ident, $key:literal) => { $self.field($py, $key) };
+    (@get $self:ident, $py:ident, $key:literal, $inner:ident) => {{
+        let items = $self.json.get($key).and_then(Value::as_array).cloned().unwrap_or_default();
+        let objects = items
+            .into_iter()
+            .map(|json| Py::new($py, $inner { json }))
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(PyList::new($py, objects)?.into_any())
+    }};
+    (@dict $self:ident, $py:ident, $key:literal) => { $self.field($py, $key)? };
+    (@dict $self:ident, $py:ident, $key:literal, $inner:ident) => {{
+        let list = PyList::empty($py);
+        for json in $self.json.get($key).and_then(Value::as_array).cloned().unwrap_or_default() {
+            list.append($inner { json }.to_dict($py)?)?;
+        }
+        list
+    }};
+}
+
+json_class! {
+    /// One resolution of an order's payment in the journal: when (`at`, by the store's clock),
+    /// who (`by`: `host`, `pid`, `user`), from which state (`from_state`, None when the journal
+    /// had no record) to which (`to_state`), and why (`note`).
+    PaymentResolution(_restore_payment_resolution, shown = 4) {
+        at: "at",
+        by: "by",
+        from_state: "from",
+        to_state: "to",
+        note: "note",
+    }
+}
+
+json_class! {
+    /// What the payment journal knows about one order's payment; times are UTC RFC 3339 strings.
+    PaymentRecord(_restore_payment_record, shown = 6) {
+        order_id: "orderId",
+        /// `in_flight`, `paid`, `declined`, `unknown` or `not_paid`.
+        state: "state",
+        attempts: "attempts",
+        trace_ids: "traceIds",
+        pay_channel: "payChannel",
+        error_code: "errorCode",
+        message: "message",
+        data: "data",
+        /// `{"host", "pid", "client_id"}`.
+        owner: "owner",
+        lease_until: "leaseUntil",
+        created_at: "createdAt",
+        updated_at: "updatedAt",
+        /// The gateway's origin, `scheme://host:port`: records are kept per gateway and app key.
+        gateway: "gateway",
+        app_key: "appKey",
+        /// The id of the current or last claim.
+        claim_id: "claimId",
+        /// Every resolution, oldest first, as `PaymentResolution`s.
+        history: "history" => PaymentResolution,
+    }
 }
 
 impl PaymentRecord {
@@ -460,115 +470,4 @@ impl PaymentRecord {
         }
         PaymentRecord { json }
     }
-
-    fn field<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, self.json.get(name).unwrap_or(&Value::Null))
-    }
-}
-
-#[pymethods]
-impl PaymentRecord {
-    #[getter]
-    fn order_id<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "orderId")
-    }
-    /// `in_flight`, `paid`, `declined`, `unknown` or `not_paid`.
-    #[getter]
-    fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "state")
-    }
-    #[getter]
-    fn attempts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "attempts")
-    }
-    #[getter]
-    fn trace_ids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "traceIds")
-    }
-    #[getter]
-    fn pay_channel<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "payChannel")
-    }
-    #[getter]
-    fn error_code<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "errorCode")
-    }
-    #[getter]
-    fn message<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "message")
-    }
-    #[getter]
-    fn data<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "data")
-    }
-    /// `{"host", "pid", "client_id"}`.
-    #[getter]
-    fn owner<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "owner")
-    }
-    #[getter]
-    fn lease_until<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "leaseUntil")
-    }
-    #[getter]
-    fn created_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "createdAt")
-    }
-    #[getter]
-    fn updated_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "updatedAt")
-    }
-    #[getter]
-    fn resolved_by<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "resolvedBy")
-    }
-    #[getter]
-    fn note<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "note")
-    }
-
-    /// The fields as a dict.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let dict = PyDict::new(py);
-        for (name, key) in RECORD_FIELDS {
-            dict.set_item(name, self.field(py, key)?)?;
-        }
-        Ok(dict)
-    }
-
-    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        reduce(py, "_restore_payment_record", (self.json.to_string(),))
-    }
-
-    fn __copy__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
-        slf
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let shown = [
-            "order_id",
-            "state",
-            "attempts",
-            "trace_ids",
-            "pay_channel",
-            "error_code",
-        ]
-        .iter()
-        .zip(RECORD_FIELDS)
-        .map(|(name, (_, key))| Ok(format!("{name}={}", self.field(py, key)?.repr()?)))
-        .collect::<PyResult<Vec<_>>>()?;
-        Ok(format!("PaymentRecord({}, ...)", shown.join(", ")))
-    }
-}
-
-/// A `PaymentRecord` from its pickled JSON text.
-#[pyfunction]
-pub fn _restore_payment_record(json: &str) -> PyResult<PaymentRecord> {
-    Ok(PaymentRecord {
-        json: parse_data(json)?,
-    })
 }

@@ -118,15 +118,14 @@ def journal_per_test(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureReq
     from dajisaas import _clients
 
     name = "memory:" + "".join(c if c.isalnum() else "_" for c in request.node.nodeid)
-    for cls in ("Client", "AsyncClient"):
-        real = getattr(_clients._native, cls)
+    real = _clients._native.Client
 
-        def make(*args: Any, _real: Any = real, **options: Any) -> Any:
-            options.setdefault("journal", name)
-            return _real(*args, **options)
+    def make(*args: Any, **options: Any) -> Any:
+        options.setdefault("journal", name)
+        return real(*args, **options)
 
-        make.from_env = real.from_env  # type: ignore[attr-defined]
-        monkeypatch.setattr(_clients._native, cls, make)
+    make.from_env = real.from_env  # type: ignore[attr-defined]
+    monkeypatch.setattr(_clients._native, "Client", make)
 
 
 @pytest.fixture(scope="session")
@@ -152,9 +151,9 @@ def slow_sandbox() -> Iterator[Sandbox]:
 
 
 def make_client(sb: Sandbox, **options: Any) -> dajisaas.Client:
-    options.setdefault("timeout_ms", 700)
-    options.setdefault("backoff_base_ms", 1)
-    options.setdefault("backoff_cap_ms", 5)
+    options.setdefault("timeout", 0.7)
+    options.setdefault("backoff_base", 0.001)
+    options.setdefault("backoff_cap", 0.005)
     return dajisaas.Client(APP_KEY, sb.secret, base_url=sb.url, **options)
 
 

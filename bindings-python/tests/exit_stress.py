@@ -15,6 +15,12 @@ Scenarios (each script is below, in SCENARIOS):
   sigint_await        SIGINT during an awaited prepare_pay of a hanging order: KeyboardInterrupt
                       within 0.5 s of the signal, caught, exit 0 (status 4 if later)
   sigint_blocking     SIGINT during a blocking prepare_pay of a hanging order: the same
+  gevent_exit         monkey.patch_all(), 20 greenlets mid-call (slow and hanging orders) when
+                      the main greenlet exits
+  gevent_sigint       monkey.patch_all(), SIGINT during a batch of 20 greenlets: KeyboardInterrupt
+                      out of joinall, caught, exit 0
+  gevent_timeout_exit monkey.patch_all(), a gevent.Timeout ends one wait, then exit with greenlets
+                      and a daemon thread mid-call, DEBUG logging on
 
 Prints runs and crashes per scenario, then `N passed, N failed` (runs). Exits 1 if any run
 failed. Uses target/debug/daji unless DAJI_BIN names another.
@@ -69,7 +75,7 @@ for n in range(3):
     asyncio.run(main(n))
 """,
     "in_flight_exit": """
-client = dajisaas.AsyncClient(KEY, SECRET, base_url=URL, timeout_ms=10_000)
+client = dajisaas.AsyncClient(KEY, SECRET, base_url=URL, timeout=10.0)
 async def main():
     calls = [client.prepare_pay(order(9007, k)) for k in range(10)]
     calls += [client.pay_url([order(9002, k)]) for k in range(10)]
@@ -84,7 +90,7 @@ else:
 """,
     "daemon_logging": """
 logging.basicConfig(level=logging.DEBUG, format="%(threadName)s %(name)s %(message)s")
-client = dajisaas.Client(KEY, SECRET, base_url=URL, timeout_ms=10_000)
+client = dajisaas.Client(KEY, SECRET, base_url=URL, timeout=10.0)
 def work(n):
     k = 0
     while True:
@@ -99,7 +105,7 @@ time.sleep(0.2 + (RUN % 5) * 0.02)
 """,
     "daemon_loops": """
 logging.basicConfig(level=logging.DEBUG, format="%(threadName)s %(name)s %(message)s")
-client = dajisaas.AsyncClient(KEY, SECRET, base_url=URL, timeout_ms=10_000)
+client = dajisaas.AsyncClient(KEY, SECRET, base_url=URL, timeout=10.0)
 def work(n):
     async def main():
         k = 0
@@ -119,7 +125,7 @@ def interrupt():
     sent.append(time.monotonic())
     os.kill(PID, signal.SIGINT)
 async def main():
-    client = dajisaas.AsyncClient(KEY, SECRET, base_url=URL, timeout_ms=10_000)
+    client = dajisaas.AsyncClient(KEY, SECRET, base_url=URL, timeout=10.0)
     asyncio.get_running_loop().call_later(0.2, interrupt)
     await client.prepare_pay(order(9002))
 try:
@@ -135,7 +141,7 @@ sent = []
 def interrupt():
     sent.append(time.monotonic())
     os.kill(PID, signal.SIGINT)
-client = dajisaas.Client(KEY, SECRET, base_url=URL, timeout_ms=10_000)
+client = dajisaas.Client(KEY, SECRET, base_url=URL, timeout=10.0)
 threading.Timer(0.2, interrupt).start()
 try:
     client.prepare_pay(order(9002))
@@ -143,6 +149,45 @@ try:
 except KeyboardInterrupt:
     late = time.monotonic() - sent[0]
     sys.exit(0 if late < 0.5 else 4)
+""",
+    "gevent_exit": """
+from gevent import monkey
+monkey.patch_all()
+import gevent
+client = dajisaas.Client(KEY, SECRET, base_url=URL, timeout=10.0)
+gs = [gevent.spawn(client.prepare_pay, order(9007, k)) for k in range(10)]
+gs += [gevent.spawn(client.pay_url, [order(9002, k)]) for k in range(10)]
+gevent.sleep(0.05 + (RUN % 5) * 0.02)
+assert not any(g.ready() for g in gs)
+""",
+    "gevent_sigint": """
+from gevent import monkey
+monkey.patch_all()
+import gevent
+client = dajisaas.Client(KEY, SECRET, base_url=URL, timeout=10.0, max_connections=4)
+gs = [gevent.spawn(client.prepare_pay, order(9007, k)) for k in range(20)]
+gevent.spawn_later(0.1 + (RUN % 5) * 0.02, os.kill, PID, signal.SIGINT)
+try:
+    gevent.joinall(gs)
+    sys.exit(3)
+except KeyboardInterrupt:
+    sys.exit(0)
+""",
+    "gevent_timeout_exit": """
+from gevent import monkey
+monkey.patch_all()
+import gevent
+logging.basicConfig(level=logging.DEBUG, format="%(threadName)s %(name)s %(message)s")
+client = dajisaas.Client(KEY, SECRET, base_url=URL, timeout=10.0)
+try:
+    with gevent.Timeout(0.1):
+        client.prepare_pay(order(9002, 0))
+    sys.exit(3)
+except gevent.Timeout:
+    pass
+gs = [gevent.spawn(client.pay_url, [order(9007, k)]) for k in range(1, 8)]
+threading.Thread(target=lambda: client.pay_url([order(9007, 99)]), daemon=True).start()
+gevent.sleep(0.05)
 """,
 }
 

@@ -2,6 +2,7 @@
 client runs calls concurrently."""
 
 import asyncio
+import os
 import threading
 
 import pytest
@@ -50,8 +51,8 @@ def test_async_client_calls_and_errors(sandbox: Sandbox) -> None:
     # The outcome of each sandbox pattern through AsyncClient is in test_outcomes.py.
     async def main() -> None:
         client = dajisaas.AsyncClient(
-            APP_KEY, sandbox.secret, base_url=sandbox.url, timeout_ms=700, backoff_base_ms=1,
-            backoff_cap_ms=5,
+            APP_KEY, sandbox.secret, base_url=sandbox.url, timeout=0.7, backoff_base=0.001,
+            backoff_cap=0.005,
         )
         links = await client.pay_urls([str(n) for n in range(1, 26)], batch_size=10)
         assert len(links) == 3
@@ -67,7 +68,7 @@ def test_async_client_calls_and_errors(sandbox: Sandbox) -> None:
 
 
 def test_a_second_payment_of_an_order_under_way_waits_for_it(sandbox: Sandbox) -> None:
-    client = dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url, timeout_ms=5000)
+    client = dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url, timeout=5.0)
     results: list[dajisaas.Payment] = []
     first = threading.Thread(target=lambda: results.append(client.prepare_pay("9007000000000000001")))
     first.start()
@@ -83,7 +84,7 @@ def test_a_second_payment_of_an_order_under_way_waits_for_it(sandbox: Sandbox) -
 
 
 def test_the_journal_replays_refuses_and_reconciles(sandbox: Sandbox) -> None:
-    client = dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url, timeout_ms=1000)
+    client = dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url, timeout=1.0)
     paid = client.prepare_pay("2257164624870311982")
     again = client.prepare_pay(2257164624870311982)
     assert again.replayed and again.trace_id == paid.trace_id
@@ -95,12 +96,22 @@ def test_the_journal_replays_refuses_and_reconciles(sandbox: Sandbox) -> None:
     assert refused.value.attempts == 0
     unknown = client.payment_records("unknown")
     assert [r.order_id for r in unknown] == ["9003000000000000082"]
-    with pytest.raises(dajisaas.InvalidArgumentError, match="paid"):
-        client.resolve_payment("2257164624870311982", paid=False)
+    # A person may correct a paid order (refunded by hand); each resolution is kept.
+    corrected = client.resolve_payment("2257164624870311982", paid=False, note="refunded by hand")
+    assert corrected.state == "not_paid"
+    entry = corrected.history[-1]
+    assert isinstance(entry, dajisaas.PaymentResolution)
+    assert (entry.from_state, entry.to_state, entry.note) == ("paid", "not_paid", "refunded by hand")
+    assert entry.by["pid"] == os.getpid() and entry.at.endswith("Z")
+    assert corrected.to_dict()["history"][-1]["to_state"] == "not_paid"
     record = client.resolve_payment("9003000000000000082", paid=True, note="seen in 1688")
     assert record.state == "paid"
     again = client.payment_record("9003000000000000082")
-    assert again is not None and again.note == "seen in 1688" and again == record
+    assert again is not None and again.history[-1].note == "seen in 1688" and again == record
+    assert again.gateway == sandbox.url and again.app_key == APP_KEY
+    assert again.claim_id is not None
+    with pytest.raises(dajisaas.InvalidArgumentError, match="note"):
+        client.resolve_payment("9003000000000000082", paid=True, note="x" * 5000)
     assert client.payment_record("2257164624870319999") is None
     stats = sandbox.stats()
     assert stats["payCalls"]["2257164624870311982"] == 1
@@ -116,7 +127,7 @@ def test_the_async_journal_calls(sandbox: Sandbox) -> None:
         record = await client.payment_record("2257164624870311983")
         assert record is not None and record.state == "paid"
         assert [r.order_id for r in await client.payment_records("paid")] == ["2257164624870311983"]
-        with pytest.raises(dajisaas.InvalidArgumentError):
-            await client.resolve_payment("2257164624870311983", paid=True)
+        with pytest.raises(dajisaas.InvalidArgumentError, match="note"):
+            await client.resolve_payment("2257164624870311983", paid=True, note="a\0b")
 
     asyncio.run(run())

@@ -22,7 +22,7 @@ def test_calls_beyond_the_cap_wait_without_timing_out() -> None:
     # 16 calls of 100 ms through 2 connections take about 800 ms, over the 400 ms timeout.
     sb = Sandbox(latency_ms=100)
     try:
-        client = dajisaas.Client(APP_KEY, sb.secret, base_url=sb.url, timeout_ms=400,
+        client = dajisaas.Client(APP_KEY, sb.secret, base_url=sb.url, timeout=0.4,
                                  max_connections=2)
         with ThreadPoolExecutor(16) as pool:
             links = list(pool.map(lambda i: client.pay_url([str(100 + i)]), range(16)))
@@ -31,7 +31,7 @@ def test_calls_beyond_the_cap_wait_without_timing_out() -> None:
         assert (stats["requests"], stats["peakInFlight"]) == (16, 2)
 
         async def many() -> list[dajisaas.PayUrl]:
-            a = dajisaas.AsyncClient(APP_KEY, sb.secret, base_url=sb.url, timeout_ms=400,
+            a = dajisaas.AsyncClient(APP_KEY, sb.secret, base_url=sb.url, timeout=0.4,
                                      max_connections=3)
             return await asyncio.gather(*(a.pay_url([str(200 + i)]) for i in range(12)))
 

@@ -44,7 +44,7 @@ FORK = multiprocessing.get_context("fork")
 
 
 def options(sb: Sandbox) -> Dict[str, Any]:
-    return {"base_url": sb.url, "timeout_ms": TIMEOUT_MS, "max_retries": 0}
+    return {"base_url": sb.url, "timeout": TIMEOUT_MS / 1000, "max_retries": 0}
 
 
 def timed(call: Callable[[], Any]) -> tuple[Any, float]:

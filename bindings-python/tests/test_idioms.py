@@ -39,7 +39,7 @@ def test_async_with_and_aclose(sandbox: Sandbox) -> None:
         other = dajisaas.AsyncClient(APP_KEY, sandbox.secret, base_url=sandbox.url)
         await other.aclose()
         with pytest.raises(dajisaas.InvalidArgumentError, match="closed"):
-            other.pay_url([ORDER])
+            await other.pay_url([ORDER])
 
     asyncio.run(main())
     assert sandbox.stats()["payCalls"] == {}
@@ -60,7 +60,7 @@ def test_timeout_and_connection_errors_are_the_built_in_ones_too(sandbox: Sandbo
         client.pay_url([ORDER])
     assert isinstance(caught.value, dajisaas.DajisaasError) and caught.value.code == "connection"
     # And a timeout: the sandbox's hanging ids answer after 3 s.
-    slow = make_client(sandbox, timeout_ms=200, max_retries=0)
+    slow = make_client(sandbox, timeout=0.2, max_retries=0)
     with pytest.raises(TimeoutError) as timed_out:
         slow.pay_url(["9002000000000000001"])
     assert timed_out.value.code == "timeout"
@@ -142,6 +142,7 @@ def test_journal_records_are_objects_like_the_other_results(sandbox: Sandbox) ->
     assert fields["state"] == "paid" and fields["created_at"].endswith("Z")
     assert list(fields) == ["order_id", "state", "attempts", "trace_ids", "pay_channel", "error_code",
                             "message", "data", "owner", "lease_until", "created_at", "updated_at",
-                            "resolved_by", "note"]
+                            "gateway", "app_key", "claim_id", "history"]
+    assert record.history == [] and fields["history"] == []
     assert repr(record).startswith(f"PaymentRecord(order_id='{ORDER}', state='paid', attempts=1, ")
     assert client.payment_records("paid") == [record]

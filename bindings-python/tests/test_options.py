@@ -24,22 +24,23 @@ def test_left_out_options_take_the_core_defaults(sandbox: Sandbox, cls: ClientCl
     assert config == {
         "app_key": APP_KEY,
         "base_url": sandbox.url + "/",
-        "timeout_ms": 30000,
-        "connect_timeout_ms": 10000,
+        "timeout": 30.0,
+        "connect_timeout": 10.0,
         "max_retries": 3,
-        "backoff_base_ms": 200,
-        "backoff_cap_ms": 5000,
+        "backoff_base": 0.2,
+        "backoff_cap": 5.0,
         "order_id_format": "json_array",
         "max_concurrent_batches": 4,
         "max_connections": 64,
         "root_certificates_pem": 0,
         "dangerously_send_app_secret_instead_of_sign": False,
         "journal": "memory",
+        "journal_timeout": 5.0,
         "max_calls_per_second": None,
     }
     assert "app_secret" not in config
     # None is "left out" too.
-    assert cls(APP_KEY, SECRET, timeout_ms=None).config["timeout_ms"] == 30000  # type: ignore[arg-type]
+    assert cls(APP_KEY, SECRET, timeout=None).config["timeout"] == 30.0  # type: ignore[arg-type]
     assert dajisaas.Client(APP_KEY, SECRET).config["base_url"] == "https://openapi.dajisaas.com/"
 
 
@@ -47,11 +48,11 @@ def test_left_out_options_take_the_core_defaults(sandbox: Sandbox, cls: ClientCl
 def test_given_options_show_in_config(cls: ClientClass) -> None:
     given: Dict[str, Any] = {
         "base_url": "http://127.0.0.1:9",
-        "timeout_ms": 1234,
-        "connect_timeout_ms": 567,
+        "timeout": 1.234,
+        "connect_timeout": 0.567,
         "max_retries": 0,
-        "backoff_base_ms": 0,
-        "backoff_cap_ms": 60000,
+        "backoff_base": 0,
+        "backoff_cap": 60,
         "order_id_format": "comma_separated",
         "max_concurrent_batches": 1,
         "dangerously_send_app_secret_instead_of_sign": True,
@@ -59,15 +60,15 @@ def test_given_options_show_in_config(cls: ClientClass) -> None:
     client = cls(app_key=APP_KEY, app_secret=SECRET, **given)
     config = client.config
     assert {name: config[name] for name in given} == {**given, "base_url": "http://127.0.0.1:9/"}
-    config["timeout_ms"] = 1  # a copy: the client is unchanged
-    assert client.config["timeout_ms"] == 1234
+    config["timeout"] = 1  # a copy: the client is unchanged
+    assert client.config["timeout"] == 1.234
 
 
 def test_repr_is_built_from_config_without_the_secret() -> None:
     client = dajisaas.Client(APP_KEY, SECRET, max_concurrent_batches=2)
     shown = repr(client)
     assert shown.startswith("Client(app_key='py-test-key', base_url='https://openapi.dajisaas.com/', ")
-    assert "timeout_ms=30000" in shown and "max_concurrent_batches=2" in shown
+    assert "timeout=30.0" in shown and "max_concurrent_batches=2" in shown
     assert repr(dajisaas.AsyncClient(APP_KEY, SECRET)).startswith("AsyncClient(app_key=")
     for text in (shown, str(client.config), repr(dajisaas.AsyncClient(APP_KEY, SECRET))):
         assert SECRET not in text
@@ -90,33 +91,36 @@ def test_max_concurrent_batches_bounds_the_link_batches(slow_sandbox: Sandbox) -
 WHOLE_MS = "must be a whole number from 1 to 600000 (milliseconds)"
 BACKOFF_MS = "must be a whole number from 0 to 60000 (milliseconds)"
 RETRIES = "max_retries must be a whole number from 0 to 3"
+SECONDS = "must be a number of seconds (int, float or datetime.timedelta)"
 
 BAD_OPTIONS = [
     # Booleans are not numbers, even though bool is an int in Python.
-    ({"timeout_ms": True}, f"timeout_ms {WHOLE_MS}, not true"),
+    ({"timeout": True}, f"timeout {SECONDS}, not bool"),
     ({"max_retries": True}, f"{RETRIES}, not true"),
     ({"max_retries": False}, f"{RETRIES}, not false"),
     # Ints beyond 64 bits: out of range, never an OverflowError.
     ({"max_retries": 2**70}, f"{RETRIES}, not 1.1805916207174113e+21"),
-    ({"timeout_ms": 10**400}, f"timeout_ms {WHOLE_MS}, not 1.79"),
-    ({"backoff_base_ms": -(10**400)}, f"backoff_base_ms {BACKOFF_MS}, not -1.79"),
+    ({"timeout": 10**400}, f"timeout {SECONDS}, not inf"),
+    ({"backoff_base": -(10**400)}, f"backoff_base {SECONDS}, not inf"),
     ({"max_retries": 2**64 - 1}, f"{RETRIES}, not 18446744073709551615"),
     ({"max_retries": 1.9}, f"{RETRIES}, not 1.9"),
     ({"max_retries": 3.0}, f"{RETRIES}, not 3.0"),
     ({"max_retries": 4}, f"{RETRIES}, not 4"),
     ({"max_retries": -1}, f"{RETRIES}, not -1"),
-    ({"timeout_ms": -1}, f"timeout_ms {WHOLE_MS}, not -1"),
-    ({"timeout_ms": 0}, f"timeout_ms {WHOLE_MS}, not 0"),
-    ({"connect_timeout_ms": 600_001}, f"connect_timeout_ms {WHOLE_MS}, not 600001"),
-    ({"backoff_base_ms": -5}, f"backoff_base_ms {BACKOFF_MS}, not -5"),
-    ({"backoff_cap_ms": 5_000_000}, f"backoff_cap_ms {BACKOFF_MS}, not 5000000"),
-    ({"backoff_base_ms": 600, "backoff_cap_ms": 500}, "backoff_base_ms (600 ms) must not exceed backoff_cap_ms (500 ms)"),
+    # Durations in seconds, checked against the core's range in milliseconds.
+    ({"timeout": -1}, f"timeout=-1 seconds is out of range (timeout_ms {WHOLE_MS}, not -1000"),
+    ({"timeout": 0}, f"timeout=0 seconds is out of range (timeout_ms {WHOLE_MS}, not 0)"),
+    ({"timeout": 0.0004}, f"timeout=0.0004 seconds is out of range (timeout_ms {WHOLE_MS}, not 0)"),
+    ({"connect_timeout": 600.001}, f"connect_timeout=600.001 seconds is out of range (connect_timeout_ms {WHOLE_MS}, not 600001)"),
+    ({"backoff_base": -0.005}, "backoff_base=-0.005 seconds is out of range"),
+    ({"backoff_cap": 5000}, f"backoff_cap=5000 seconds is out of range (backoff_cap_ms {BACKOFF_MS}, not 5000000)"),
+    ({"backoff_base": 0.6, "backoff_cap": 0.5}, "must not exceed"),
     ({"max_concurrent_batches": 0}, "max_concurrent_batches must be a whole number from 1 to 16, not 0"),
     ({"max_concurrent_batches": 17}, "max_concurrent_batches must be a whole number from 1 to 16, not 17"),
-    ({"timeout_ms": float("nan")}, "timeout_ms is NaN"),
+    ({"timeout": float("nan")}, f"timeout {SECONDS}, not NaN"),
     # Wrong types.
-    ({"timeout_ms": "30000"}, f'timeout_ms {WHOLE_MS}, not the string "30000"'),
-    ({"timeout_ms": 30.0}, f"timeout_ms {WHOLE_MS}, not 30.0"),
+    ({"timeout": "30"}, f"timeout {SECONDS}, not str"),
+    ({"timeout": object()}, f"timeout {SECONDS}, not object"),
     ({"max_retries": [3]}, f"{RETRIES}, not a list"),
     ({"max_retries": {"n": 3}}, f"{RETRIES}, not a mapping"),
     ({"base_url": 5}, "base_url must be a string, not 5"),
@@ -124,12 +128,16 @@ BAD_OPTIONS = [
     ({"order_id_format": "csv"}, "order_id_format"),
     ({"dangerously_send_app_secret_instead_of_sign": 1}, "dangerously_send_app_secret_instead_of_sign must be true or false, not 1"),
     ({"root_certificates_pem": b"x"}, "root_certificates_pem is a bytes"),
-    ({"timeout_ms": object()}, "timeout_ms is a object"),
     ({"app_key": 5}, "app_key must be a string, not 5"),
-    # Unknown names, such as the options before they were renamed to milliseconds.
-    ({"timeout": 30.0}, 'unknown option "timeout"; the options are app_key, app_secret, base_url, timeout_ms'),
+    # Unknown names; the millisecond names of the other languages, with the Python name.
+    ({"timeot": 30.0}, 'unknown option "timeot"; the options are base_url, timeout, connect_timeout, max_retries, backoff_base, backoff_cap,'),
     ({"backoff": (0.2, 5.0)}, 'unknown option "backoff"'),
-    ({"connect_timeout": object()}, 'unknown option "connect_timeout"'),
+    ({"timeout_ms": 30000}, "timeout_ms is not a Python option: Python takes durations in seconds, as timeout= (a float such as 30.0, or a datetime.timedelta)"),
+    ({"connect_timeout_ms": object()}, "connect_timeout_ms is not a Python option"),
+    ({"backoff_base_ms": 1}, "as backoff_base="),
+    ({"backoff_cap_ms": 1}, "as backoff_cap="),
+    ({"journal_timeout_ms": 1000}, "as journal_timeout="),
+    ({"journal_timeout": 0.05}, "journal_timeout=0.05 seconds is out of range (journal_timeout_ms"),
     # Credentials and the address.
     ({"app_key": ""}, "app_key is empty"),
     ({"app_key": " k"}, "app_key has surrounding whitespace"),
@@ -204,3 +212,17 @@ def test_any_mapping_is_sent_like_the_dict(client: dajisaas.Client, name: str) -
 def test_a_mapping_key_must_be_a_str() -> None:
     with pytest.raises(dajisaas.InvalidArgumentError, match="key that is not a str"):
         dajisaas.sign(types.MappingProxyType({1: "x"}), "S")  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_durations_are_seconds_as_floats_ints_or_timedeltas(cls: ClientClass) -> None:
+    import datetime
+
+    client = cls(APP_KEY, SECRET, timeout=datetime.timedelta(seconds=12, milliseconds=500),
+                 connect_timeout=2, backoff_base=0.05, backoff_cap=datetime.timedelta(minutes=1))
+    config = client.config
+    assert (config["timeout"], config["connect_timeout"]) == (12.5, 2.0)
+    assert (config["backoff_base"], config["backoff_cap"]) == (0.05, 60.0)
+    assert not any(name.endswith("_ms") for name in config)
+    # Sub-millisecond parts round to the nearest millisecond, as the core counts.
+    assert cls(APP_KEY, SECRET, timeout=1.0004).config["timeout"] == 1.0

@@ -7,6 +7,7 @@ deduction). Then the failures the table does not cover."""
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
 import socket
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +54,15 @@ async def async_call(client: dajisaas.AsyncClient, row: Dict[str, Any]) -> Resul
         return e
 
 
+def python_options(table: Dict[str, Any]) -> Dict[str, Any]:
+    """The table's options (durations in milliseconds, `timeout_ms`) as Python spells them
+    (seconds, `timeout`)."""
+    return {
+        name.removesuffix("_ms"): value / 1000 if name.endswith("_ms") else value
+        for name, value in table.items()
+    }
+
+
 @pytest.fixture(scope="module")
 def runs() -> Iterator[Dict[str, Run]]:
     """Every row, concurrently (several wait out a timeout on every attempt), once per client
@@ -62,7 +72,7 @@ def runs() -> Iterator[Dict[str, Run]]:
         slow_ms=settings["slow_ms"], hang_ms=settings["hang_ms"], latency_ms=settings["latency_ms"]
     )
     try:
-        options: Dict[str, Any] = {"base_url": sb.url, **TABLE["client"]}
+        options: Dict[str, Any] = {"base_url": sb.url, **python_options(TABLE["client"])}
         runs: Dict[str, Run] = {}
 
         # Each client class pays the same ids: each gets a payment journal of its own.
@@ -96,7 +106,8 @@ def test_the_table_is_whole() -> None:
     assert len(set(ids())) == len(ROWS)
     assert {row["endpoint"] for row in ROWS} == {"prepare_pay", "pay_url"}
     # The client options are the binding's own keyword options, names and units as they are.
-    assert dajisaas.Client(APP_KEY, "s", **TABLE["client"]).config.items() >= TABLE["client"].items()
+    options = python_options(TABLE["client"])
+    assert dajisaas.Client(APP_KEY, "s", **options).config.items() >= options.items()
 
 
 def outcome(result: Result) -> Tuple[Optional[str], int, Optional[int], Optional[int], bool]:
@@ -141,7 +152,7 @@ def test_not_sent_is_retried_and_reported_as_connection() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     client = dajisaas.Client(
-        APP_KEY, "s", base_url=f"http://127.0.0.1:{port}", backoff_base_ms=1, backoff_cap_ms=2
+        APP_KEY, "s", base_url=f"http://127.0.0.1:{port}", backoff_base=0.001, backoff_cap=0.002
     )
     with pytest.raises(dajisaas.ConnectionError) as caught:
         client.prepare_pay("1")
@@ -170,11 +181,38 @@ def test_max_retries_is_respected(sandbox: Sandbox) -> None:
 def test_every_error_code_has_its_class() -> None:
     codes = ["invalid_argument", "connection", "timeout", "http_status", "decode", "api",
              "rate_limited", "payment_declined", "payment_outcome_unknown", "internal",
-             "payment_in_progress"]
+             "payment_in_progress", "journal", "order_not_payable"]
     assert list(dajisaas.ERRORS_BY_CODE) == codes
+    # A journal failure is not a network failure: `except ConnectionError:` must not retry it.
+    assert not issubclass(dajisaas.JournalError, builtins.ConnectionError)
+    assert not issubclass(dajisaas.OrderNotPayableError, ValueError)
     for code, cls in dajisaas.ERRORS_BY_CODE.items():
         assert cls.code == code and issubclass(cls, dajisaas.DajisaasError)
         assert cls.__name__ in dajisaas.__all__
     in_progress = dajisaas._errors._from_native(  # type: ignore[attr-defined]
         "payment_in_progress", "already under way", None, None, None, 0)
     assert type(in_progress) is dajisaas.PaymentInProgressError
+
+
+def test_an_order_paid_elsewhere_is_reported_already_paid(sandbox: Sandbox) -> None:
+    # Two journals, as two unrelated systems: the second payment gets the gateway's "already
+    # paid" answer, reported as paid, never retried.
+    order = "2257164624870319101"
+    first = dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url, journal="memory:a")
+    second = dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url, journal="memory:b")
+    assert not first.prepare_pay(order).already_paid
+    again = second.prepare_pay(order)
+    assert again.already_paid and not again.replayed and again.attempts == 1
+    assert again.to_dict()["already_paid"] is True and "already_paid=True" in repr(again)
+    assert sandbox.deductions(order) == 1
+
+
+def test_new_error_codes_raise_their_classes() -> None:
+    from conftest import native_hook
+
+    raise_with = native_hook("_error_with_signal_pending_for_tests")
+    with pytest.raises(dajisaas.OrderNotPayableError):
+        raise_with("order_not_payable", 0)
+    with pytest.raises(dajisaas.JournalError) as caught:
+        raise_with("journal", 0)
+    assert caught.value.code == "journal"

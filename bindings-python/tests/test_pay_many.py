@@ -43,7 +43,7 @@ def check_mixed(result: dajisaas.PayManyResult, sandbox: Sandbox) -> None:
     assert isinstance(declined.error, dajisaas.PaymentDeclinedError) and declined.payment is None
     assert declined.error.attempts == 4
     assert isinstance(unknown.error, dajisaas.PaymentOutcomeUnknownError)
-    assert result.summary == {"paid": 2, "declined": 1, "unknown": 1, "in_progress": 0, "failed": 0}
+    assert result.summary == {"paid": 2, "declined": 1, "unknown": 1, "in_progress": 0, "failed": 0, "not_payable": 0}
     assert repr(declined).startswith(f"PayManyItem(order_id='{DECLINE}', outcome='declined', error=PaymentDeclinedError(")
     stats = sandbox.stats()
     assert stats["payCalls"][NORMAL] == 1
@@ -76,8 +76,8 @@ def test_the_asyncio_twin(sandbox: Sandbox) -> None:
     seen: List[Any] = []
 
     async def main() -> dajisaas.PayManyResult:
-        client = dajisaas.AsyncClient(APP_KEY, sandbox.secret, base_url=sandbox.url, timeout_ms=700,
-                                      backoff_base_ms=1, backoff_cap_ms=5)
+        client = dajisaas.AsyncClient(APP_KEY, sandbox.secret, base_url=sandbox.url, timeout=0.7,
+                                      backoff_base=0.001, backoff_cap=0.005)
         with pytest.raises(dajisaas.InvalidArgumentError, match=r"orderIds\[1\]"):
             await client.pay_many([NORMAL, "x"])
         with pytest.raises(dajisaas.InvalidArgumentError, match="on_progress must be callable"):
@@ -93,7 +93,7 @@ def test_the_asyncio_twin(sandbox: Sandbox) -> None:
 
 def test_at_most_concurrency_payments_are_in_flight(slow: Sandbox) -> None:
     slow.reset()
-    client = make_client(slow, timeout_ms=5000)
+    client = make_client(slow, timeout=5.0)
     result = client.pay_many(slow_ids(8), 4)
     assert result.summary["paid"] == 8
     assert slow.stats()["peakInFlight"] == 4
@@ -101,7 +101,7 @@ def test_at_most_concurrency_payments_are_in_flight(slow: Sandbox) -> None:
 
 def test_an_exception_of_on_progress_stops_the_run(slow: Sandbox) -> None:
     slow.reset()
-    client = make_client(slow, timeout_ms=5000)
+    client = make_client(slow, timeout=5.0)
     ids = slow_ids(6, start=500)
 
     def stop(item: dajisaas.PayManyItem) -> None:
@@ -123,7 +123,7 @@ def test_cancelling_the_asyncio_run_starts_nothing_new(slow: Sandbox) -> None:
     ids = slow_ids(6, start=600)
 
     async def main() -> Any:
-        client = dajisaas.AsyncClient(APP_KEY, slow.secret, base_url=slow.url, timeout_ms=5000)
+        client = dajisaas.AsyncClient(APP_KEY, slow.secret, base_url=slow.url, timeout=5.0)
         with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(client.pay_many(ids, 1), 0.45)
         await asyncio.sleep(1.2)
@@ -140,7 +140,7 @@ def test_cancelling_the_asyncio_run_starts_nothing_new(slow: Sandbox) -> None:
 def test_max_calls_per_second_paces_every_call_of_the_client() -> None:
     limited = Sandbox("--qps", "20")
     try:
-        client = make_client(limited, max_calls_per_second=20, timeout_ms=5000)
+        client = make_client(limited, max_calls_per_second=20, timeout=5.0)
         assert client.config["max_calls_per_second"] == 20
         assert make_client(limited).config["max_calls_per_second"] is None
         ids = [str(2257164624870314000 + i) for i in range(40)]

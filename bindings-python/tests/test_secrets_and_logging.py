@@ -7,7 +7,7 @@ import pathlib
 import pytest
 
 import dajisaas
-from conftest import APP_KEY, SECRET, Sandbox, make_client
+from conftest import APP_KEY, SECRET, KeepRecords, Sandbox, make_client
 
 
 def test_one_debug_line_per_request(client: dajisaas.Client, caplog: pytest.LogCaptureFixture) -> None:
@@ -77,3 +77,23 @@ def test_tls_certificates_are_checked_and_extra_roots_trusted(tmp_path: pathlib.
             dajisaas.Client(APP_KEY, SECRET, root_certificates_pem="junk")
     finally:
         sb.stop()
+
+
+def test_logging_configured_after_the_client_applies(sandbox: Sandbox) -> None:
+    # A client made while "dajisaas" logs nothing below WARNING; DEBUG turned on afterwards
+    # (as a late logging.basicConfig or dictConfig does) reaches its next call.
+    logger = logging.getLogger("dajisaas")
+    kept = KeepRecords()
+    before = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        client = dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url)
+        logger.addHandler(kept)
+        client.pay_url(["1"])
+        assert not [r for r in kept.records if "traceId=" in r.getMessage()]
+        logger.setLevel(logging.DEBUG)
+        client.pay_url(["2"])
+        assert [r for r in kept.records if "traceId=" in r.getMessage()]
+    finally:
+        logger.removeHandler(kept)
+        logger.setLevel(before)

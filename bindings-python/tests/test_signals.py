@@ -29,7 +29,7 @@ class Alarm(Exception):
 @pytest.fixture()
 def hanging_client(sandbox: Sandbox) -> dajisaas.Client:
     # The call would end as payment_outcome_unknown after 2.5 s; the signals come well before.
-    return dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url, timeout_ms=2500)
+    return dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url, timeout=2.5)
 
 
 @pytest.fixture()
@@ -114,7 +114,7 @@ def test_the_call_ends_normally_without_a_signal_while_handlers_are_installed(
     sandbox: Sandbox, alarm_raises: None
 ) -> None:
     # Waking every 100 ms for signal handlers does not end a call: a 1.5 s payment completes.
-    client = dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url, timeout_ms=5000)
+    client = dajisaas.Client(APP_KEY, sandbox.secret, base_url=sandbox.url, timeout=5.0)
     payment = client.prepare_pay("9007000000000000001")
     assert payment.attempts == 1
 

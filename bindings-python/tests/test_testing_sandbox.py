@@ -14,7 +14,7 @@ from dajisaas.testing import Sandbox
 
 
 def test_the_fixture_gives_a_fresh_sandbox(dajisaas_sandbox: Sandbox) -> None:
-    client = dajisaas_sandbox.client(timeout_ms=2_000)
+    client = dajisaas_sandbox.client(timeout=2.0)
     payment = client.prepare_pay("2257455039610311973")
     assert payment.pay_channel == "alipay"
     stats = dajisaas_sandbox.stats()

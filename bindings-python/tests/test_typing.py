@@ -10,12 +10,12 @@ import pytest
 WRONG = """\
 import dajisaas
 
-dajisaas.Client("k", "s", timeout_ms="30000")
-dajisaas.Client("k", "s", timeout=30.0)
+dajisaas.Client("k", "s", timeout="30")
+dajisaas.Client("k", "s", timeout_ms=30000)
 dajisaas.AsyncClient("k", "s", order_id_format="csv")
 dajisaas.AsyncClient("k", "s", max_retries=1.5)
-options: dajisaas.ClientOptions = {"backoff_cap_ms": "5s"}
-shown: str = dajisaas.Client("k", "s").config["timeout_ms"]
+options: dajisaas.ClientOptions = {"backoff_cap": "5s"}
+shown: int = dajisaas.Client("k", "s").config["timeout"]
 """
 
 
@@ -30,5 +30,5 @@ def test_mypy_rejects_wrong_options(tmp_path: Path) -> None:
     )
     errors = [line for line in checked.stdout.splitlines() if ": error: " in line]
     assert [line.split(":")[1] for line in errors] == ["3", "4", "5", "6", "7", "8"], checked.stdout
-    assert 'Argument "timeout_ms" to "Client" has incompatible type "str"; expected "int"' in errors[0]
-    assert 'Unexpected keyword argument "timeout" for "Client"' in errors[1]
+    assert 'Argument "timeout" to "Client" has incompatible type "str"; expected "float | timedelta"' in errors[0]
+    assert 'Unexpected keyword argument "timeout_ms" for "Client"' in errors[1]

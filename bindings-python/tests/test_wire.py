@@ -46,8 +46,8 @@ class Stub:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def client(self) -> dajisaas.Client:
-        return dajisaas.Client("k", "stub-secret-1", base_url=self.url, timeout_ms=5000,
-                               backoff_base_ms=1, backoff_cap_ms=2)
+        return dajisaas.Client("k", "stub-secret-1", base_url=self.url, timeout=5.0,
+                               backoff_base=0.001, backoff_cap=0.002)
 
     def close(self) -> None:
         self.server.shutdown()

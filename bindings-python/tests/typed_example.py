@@ -1,6 +1,7 @@
-"""A typed walk through the whole public API; `mypy --strict` must accept it."""
+"""A typed walk through the whole public API; `mypy --strict` and `pyright` must accept it."""
 
 import asyncio
+import datetime
 from typing import Any
 
 import dajisaas
@@ -36,37 +37,44 @@ def use_blocking(client: dajisaas.Client) -> None:
 
     run: dajisaas.PayManyResult = client.pay_many(["1", 2], 8, on_progress=progress)
     paid: int = run.summary["paid"]
+    counts: dict[str, int] = run.summary
     items: list[dajisaas.PayManyItem] = run.results
     first: dajisaas.Payment | None = items[0].payment
-    print(paid, first)
+    print(paid, counts, first)
 
 
 async def use_async(client: dajisaas.AsyncClient) -> None:
     link = await client.pay_url([1])
     links = await client.pay_urls(["1"], 5)
-    payment = await client.prepare_pay(1)
+    task: asyncio.Task[dajisaas.Payment] = asyncio.create_task(client.prepare_pay(1))
+    payment = await task
     data = await client.request("GET", "/alibaba/x")
     run = await client.pay_many([1, "2"], on_progress=lambda item: print(item.outcome))
-    print(link.url, len(links), payment.attempts, data, run.summary["unknown"])
+    summary: dict[str, int] = run.summary
+    record = await asyncio.wait_for(client.payment_record(1), timeout=5.0)
+    print(link.url, len(links), payment.attempts, data, summary["unknown"], record)
 
 
 def main() -> None:
     signature: str = dajisaas.sign({"appKey": "K", "orderIdList": "[1,2]"}, "S")
     masked: str = dajisaas.signing_string_masked({"appKey": "K"})
     client = dajisaas.Client(
-        "key", "secret", base_url="http://127.0.0.1:8787", timeout_ms=10_000,
-        connect_timeout_ms=2_000, max_retries=2, backoff_base_ms=100, backoff_cap_ms=1_000,
-        order_id_format="comma_separated", max_concurrent_batches=2,
+        "key", "secret", base_url="http://127.0.0.1:8787", timeout=10.0,
+        connect_timeout=datetime.timedelta(seconds=2), max_retries=2, backoff_base=0.1,
+        backoff_cap=1, order_id_format="comma_separated", max_concurrent_batches=2,
     )
     config: dajisaas.ClientConfig = client.config
-    timeout_ms: int = config["timeout_ms"]
+    timeout: float = config["timeout"]
     order_id_format: dajisaas.OrderIdFormat = config["order_id_format"]
-    print(timeout_ms, order_id_format, repr(client))
-    options: dajisaas.ClientOptions = {"timeout_ms": 5_000, "max_retries": 1}
+    print(timeout, order_id_format, repr(client))
+    options: dajisaas.ClientOptions = {"timeout": 5.0, "max_retries": 1}
     optioned = dajisaas.AsyncClient("key", "secret", **options)
     async_config: dajisaas.ClientConfig = optioned.config
     print(async_config["max_concurrent_batches"])
     env_client: dajisaas.Client = dajisaas.Client.from_env()
+    with dajisaas.Client("key", "secret") as scoped:
+        scoped_client: dajisaas.Client = scoped
+        print(scoped_client.config["backoff_cap"])
     use_blocking(client)
     use_blocking(env_client)
     asyncio.run(use_async(dajisaas.AsyncClient("key", "secret")))

@@ -2,7 +2,7 @@
 
     import dajisaas
     client = dajisaas.Client.from_env()   # DAJISAAS_APP_KEY, DAJISAAS_APP_SECRET, DAJISAAS_BASE_URL
-    # or: dajisaas.Client(app_key, app_secret, timeout_ms=10_000, max_retries=2)
+    # or: dajisaas.Client(app_key, app_secret, timeout=10.0, max_retries=2)
     link = client.pay_url(["2257455039610311973"])
     try:
         payment = client.prepare_pay("2257455039610311973")
@@ -12,19 +12,22 @@
 A thin skin over the Rust core: signing, validation, retries and parsing happen there, and so
 do the client options' checks and defaults (``ClientOptions`` lists the options; an option left
 out takes the core's default, and ``client.config`` shows the values in effect).
-Requests are logged at DEBUG under the logger "dajisaas", never with the secret. Logging levels
-are read when a client is created: configure logging first.
+Durations are seconds (``timeout=30.0``, or a ``datetime.timedelta``).
+Requests are logged at DEBUG under the logger "dajisaas", never with the secret; logging levels
+are read at every call, so logging configured after a client is made applies to it.
 
-The core's threads never run Python code: an ``AsyncClient`` call's outcome is handed to the
-event loop's own thread (woken through a socket it watches), a ``Client`` call waits on the
-caller's thread (waking every 100 ms for signal handlers, so Ctrl-C arrives at once), and log
-records are emitted by those Python threads. An atexit hook stops all of it, so the interpreter
+The core's threads never run Python code: an ``AsyncClient`` call (a coroutine: nothing starts
+until it is awaited or scheduled) has its outcome handed to the event loop's own thread (woken
+through a socket it watches), a ``Client`` call waits on the caller's thread (waking every 100 ms
+for signal handlers, so Ctrl-C arrives at once; under gevent or eventlet it waits through the
+hub, so greenlets overlap), and log records are emitted by those Python threads. An atexit hook stops all of it, so the interpreter
 exits cleanly whatever calls are still in flight.
 """
 
 from ._clients import AsyncClient, Client
 from ._dajisaas import (
     PaymentRecord,
+    PaymentResolution,
     PayManyItem,
     PayManyResult,
     PayUrl,
@@ -42,6 +45,8 @@ from ._errors import (
     HttpStatusError,
     InternalError,
     InvalidArgumentError,
+    JournalError,
+    OrderNotPayableError,
     PaymentDeclinedError,
     PaymentInProgressError,
     PaymentOutcomeUnknownError,
@@ -54,6 +59,7 @@ from ._options import (
     OrderIdFormat,
     PayManyOutcome,
     PaymentState,
+    Seconds,
 )
 
 __all__ = [
@@ -62,6 +68,7 @@ __all__ = [
     "Client",
     "ClientConfig",
     "PaymentRecord",
+    "PaymentResolution",
     "PaymentState",
     "ClientOptions",
     "ConnectionError",
@@ -71,6 +78,8 @@ __all__ = [
     "HttpStatusError",
     "InternalError",
     "InvalidArgumentError",
+    "JournalError",
+    "OrderNotPayableError",
     "OrderIdFormat",
     "PayManyItem",
     "PayManyOutcome",
@@ -81,6 +90,7 @@ __all__ = [
     "PaymentInProgressError",
     "PaymentOutcomeUnknownError",
     "RateLimitedError",
+    "Seconds",
     "TimeoutError",
     "__version__",
     "sign",

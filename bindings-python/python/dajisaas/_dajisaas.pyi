@@ -1,6 +1,5 @@
 """Type stubs of the native module (see __init__.py for the package's documentation)."""
 
-import asyncio
 from typing import Any, Callable, Iterable, Literal, Mapping, Optional, SupportsIndex, Union
 
 from typing_extensions import Unpack
@@ -56,6 +55,10 @@ class Payment:
         """True when no request was sent: the journal had the order paid, or this call waited
         for a payment of it already under way in this process."""
     @property
+    def already_paid(self) -> bool:
+        """True when the gateway answered that the order was already paid: it counts as paid
+        and was not retried (``data`` holds that answer)."""
+    @property
     def data(self) -> dict[str, Any]:
         """The whole ``data`` object of the answer, unknown fields included."""
     def to_dict(self) -> dict[str, Any]:
@@ -88,12 +91,36 @@ class PayManyResult:
     @property
     def results(self) -> list[PayManyItem]: ...
     @property
-    def summary(self) -> dict[PayManyOutcome, int]: ...
+    def summary(self) -> dict[str, int]:
+        """Each outcome (``PayManyOutcome``: ``paid``, ``declined``, ...) and its count, zeros
+        included."""
     def to_dict(self) -> dict[str, Any]:
         """The fields as a dict: ``results`` as dicts, and ``summary``."""
     def __eq__(self, other: object) -> bool: ...
     def __copy__(self) -> "PayManyResult": ...
     def __deepcopy__(self, memo: Any) -> "PayManyResult": ...
+
+class PaymentResolution:
+    """One resolution of an order's payment, recorded by ``resolve_payment``."""
+
+    @property
+    def at(self) -> str:
+        """When, by the journal store's clock (UTC RFC 3339)."""
+    @property
+    def by(self) -> dict[str, Any]:
+        """Who: ``host``, ``pid``, ``user`` (None when unknown)."""
+    @property
+    def from_state(self) -> Optional[PaymentState]:
+        """The state before, None when the journal had no record of the order."""
+    @property
+    def to_state(self) -> PaymentState: ...
+    @property
+    def note(self) -> str: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict."""
+    def __eq__(self, other: object) -> bool: ...
+    def __copy__(self) -> "PaymentResolution": ...
+    def __deepcopy__(self, memo: Any) -> "PaymentResolution": ...
 
 class PaymentRecord:
     """What the payment journal knows about one order's payment. Times are UTC RFC 3339
@@ -130,11 +157,19 @@ class PaymentRecord:
     @property
     def updated_at(self) -> str: ...
     @property
-    def resolved_by(self) -> Optional[str]: ...
+    def gateway(self) -> str:
+        """The gateway's origin (``scheme://host:port``): records are kept per gateway and app
+        key."""
     @property
-    def note(self) -> Optional[str]: ...
+    def app_key(self) -> str: ...
+    @property
+    def claim_id(self) -> Optional[str]:
+        """The id of the current or last claim of the order."""
+    @property
+    def history(self) -> list[PaymentResolution]:
+        """Every resolution of the order, oldest first."""
     def to_dict(self) -> dict[str, Any]:
-        """The fields as a dict."""
+        """The fields as a dict (``history`` as a list of dicts)."""
     def __eq__(self, other: object) -> bool: ...
     def __copy__(self) -> "PaymentRecord": ...
     def __deepcopy__(self, memo: Any) -> "PaymentRecord": ...
@@ -142,7 +177,11 @@ class PaymentRecord:
 class CallHandle:
     def stop(self) -> None: ...
 
-# The native halves of the clients; the public ``Client`` and ``AsyncClient`` are in _clients.py.
+# The native client behind both public clients (see _clients.py): each call waits on this
+# thread when ``face`` is None, or starts and returns a ``CallHandle`` when ``face`` is
+# ``(bridge, future)``, the future settled by the bridge's host.
+
+Face = Optional[tuple["LoopBridge", Any]]
 
 class Client:
     def __init__(self, app_key: str, app_secret: str, **options: Unpack[ClientOptions]) -> None: ...
@@ -150,87 +189,40 @@ class Client:
     def from_env() -> "Client": ...
     @property
     def config(self) -> ClientConfig: ...
-    def pay_url(self, order_ids: Iterable[OrderId]) -> PayUrl: ...
-    def pay_urls(self, order_ids: Iterable[OrderId], batch_size: int = 10) -> list[PayUrl]: ...
-    def prepare_pay(self, order_id: OrderId) -> Payment: ...
+    def pay_url(self, order_ids: Iterable[OrderId], *, face: Face = None) -> Any: ...
+    def pay_urls(
+        self, order_ids: Iterable[OrderId], batch_size: int = 10, *, face: Face = None
+    ) -> Any: ...
+    def prepare_pay(self, order_id: OrderId, *, face: Face = None) -> Any: ...
     def pay_many(
         self,
         order_ids: Iterable[OrderId],
         concurrency: Optional[int] = None,
-        on_progress: Optional[Callable[[PayManyItem], object]] = None,
-    ) -> PayManyResult: ...
-    def payment_record(self, order_id: OrderId) -> Optional[PaymentRecord]: ...
-    def payment_records(self, state: Optional[PaymentState] = None) -> list[PaymentRecord]: ...
-    def resolve_payment(self, order_id: OrderId, *, paid: bool, note: str = "") -> PaymentRecord: ...
+        *,
+        on_item: Callable[[tuple[int, PayManyItem]], None],
+        face: Face = None,
+    ) -> Any: ...
+    def payment_record(self, order_id: OrderId, *, face: Face = None) -> Any: ...
+    def payment_records(self, state: Optional[PaymentState] = None, *, face: Face = None) -> Any: ...
+    def resolve_payment(
+        self, order_id: OrderId, *, paid: bool, note: str = "", face: Face = None
+    ) -> Any: ...
     def request(
-        self, method: Method, path: str, params: Optional[Mapping[str, Any]] = None
+        self,
+        method: Method,
+        path: str,
+        params: Optional[Mapping[str, Any]] = None,
+        *,
+        face: Face = None,
     ) -> Any: ...
 
 class LoopBridge:
-    """One event loop's side of the asyncio bridge (see _runtime.py)."""
+    """The socket and queue through which started calls reach their host (see _runtime.py)."""
 
     def __init__(self) -> None: ...
     def fileno(self) -> int: ...
     def take(self) -> list[tuple[Any, Literal["result", "exception", "item"], Any]]: ...
     def _pending(self) -> int: ...
-
-class AsyncClient:
-    def __init__(self, app_key: str, app_secret: str, **options: Unpack[ClientOptions]) -> None: ...
-    @staticmethod
-    def from_env() -> "AsyncClient": ...
-    @property
-    def config(self) -> ClientConfig: ...
-    def pay_url(
-        self, bridge: LoopBridge, future: "asyncio.Future[PayUrl]", order_ids: Iterable[OrderId]
-    ) -> None: ...
-    def pay_urls(
-        self,
-        bridge: LoopBridge,
-        future: "asyncio.Future[list[PayUrl]]",
-        order_ids: Iterable[OrderId],
-        batch_size: int = 10,
-    ) -> None: ...
-    def prepare_pay(
-        self, bridge: LoopBridge, future: "asyncio.Future[Payment]", order_id: OrderId
-    ) -> None: ...
-    def pay_many(
-        self,
-        bridge: LoopBridge,
-        future: "asyncio.Future[dict[str, int]]",
-        order_ids: Iterable[OrderId],
-        concurrency: Optional[int],
-        on_progress: Optional[Callable[[PayManyItem], object]],
-        on_item: Callable[[tuple[int, PayManyItem]], None],
-    ) -> CallHandle: ...
-    def payment_record(
-        self,
-        bridge: LoopBridge,
-        future: "asyncio.Future[Optional[PaymentRecord]]",
-        order_id: OrderId,
-    ) -> None: ...
-    def payment_records(
-        self,
-        bridge: LoopBridge,
-        future: "asyncio.Future[list[PaymentRecord]]",
-        state: Optional[PaymentState] = None,
-    ) -> None: ...
-    def resolve_payment(
-        self,
-        bridge: LoopBridge,
-        future: "asyncio.Future[PaymentRecord]",
-        order_id: OrderId,
-        *,
-        paid: bool,
-        note: str = "",
-    ) -> None: ...
-    def request(
-        self,
-        bridge: LoopBridge,
-        future: "asyncio.Future[Any]",
-        method: Method,
-        path: str,
-        params: Optional[Mapping[str, Any]] = None,
-    ) -> None: ...
 
 class NativeSandbox:
     def __init__(

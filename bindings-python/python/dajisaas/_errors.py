@@ -112,6 +112,20 @@ class PaymentInProgressError(DajisaasError):
     code = "payment_in_progress"
 
 
+class JournalError(DajisaasError):
+    """The payment journal could not be opened, read or written in time; the message says
+    whether anything was sent. (Not a built-in ``ConnectionError``: retrying blindly is wrong.)"""
+
+    code = "journal"
+
+
+class OrderNotPayableError(DajisaasError):
+    """The gateway refused because the order's state forbids payment (closed, cancelled, not
+    found); nothing was deducted, and it is never retried."""
+
+    code = "order_not_payable"
+
+
 ERRORS_BY_CODE: Dict[str, Type[DajisaasError]] = {
     cls.code: cls
     for cls in (
@@ -126,6 +140,8 @@ ERRORS_BY_CODE: Dict[str, Type[DajisaasError]] = {
         PaymentOutcomeUnknownError,
         InternalError,
         PaymentInProgressError,
+        JournalError,
+        OrderNotPayableError,
     )
 }
 

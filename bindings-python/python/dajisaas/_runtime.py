@@ -5,8 +5,8 @@ Python threads, with no Rust frame under it:
 
 - ``emit_logs``: the core's queued log records, emitted through ``logging`` by the thread that
   finished a blocking call, by an event loop when it drains, and by the ``atexit`` hook.
-- ``bridge``/``_drain``: each event loop gets a native ``LoopBridge``, whose socket the loop
-  watches; when the core finishes calls it writes a byte there, and ``_drain``, on the loop's
+- ``bridge``/``drain``: each event loop gets a native ``LoopBridge``, whose socket the loop
+  watches; when the core finishes calls it writes a byte there, and ``drain``, on the loop's
   thread, takes the results (built natively, without bytecode) and sets the futures, skipping
   the cancelled ones.
 - ``_at_exit``: stops every delivery to Python before the interpreter finalizes, then emits the
@@ -18,12 +18,15 @@ from __future__ import annotations
 import atexit
 import logging
 import weakref
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Type, TypeVar
 
 from . import _dajisaas as _native
 
 if TYPE_CHECKING:
     import asyncio
+    from types import TracebackType
+
+_Closable = TypeVar("_Closable", bound="Closing")
 
 _bridges: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]" = weakref.WeakKeyDictionary()
 
@@ -63,13 +66,13 @@ def bridge(loop: asyncio.AbstractEventLoop) -> Any:
     found = _bridges.get(loop)
     if found is None:
         found = _native.LoopBridge()
-        loop.add_reader(found.fileno(), _drain, found)
+        loop.add_reader(found.fileno(), drain, found)
         _bridges[loop] = found
     return found
 
 
-def _drain(bridge: Any) -> None:
-    """The loop's reader callback: hands on the items the calls reported and settles the
+def drain(bridge: Any) -> None:
+    """The loop's reader callback (and a greenlet's, once its socket is readable): hands on the items the calls reported and settles the
     futures of the calls that finished, in the order the core handed them over."""
     error: Optional[BaseException] = None
     for target, kind, value in bridge.take():
@@ -88,6 +91,26 @@ def _drain(bridge: Any) -> None:
     emit_logs()
     if error is not None:
         raise error
+
+
+class Closing:
+    """``with thing:`` closes it at the end (the clients, the testing sandbox)."""
+
+    __slots__ = ()
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _Closable) -> _Closable:
+        return self
+
+    def __exit__(
+        self,
+        kind: Optional[Type[BaseException]],
+        error: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        self.close()
 
 
 def _at_exit() -> None:

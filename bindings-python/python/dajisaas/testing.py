@@ -17,17 +17,17 @@ outcome unknown, ``9007…`` slow, …): see the README's sandbox table. A sandb
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Any, Dict, List, Optional, Type
+from typing import Any, Dict, List, Optional
 
 from . import _dajisaas as _native
 from ._clients import AsyncClient, Client
+from ._runtime import Closing
 
 APP_KEY = "sandbox-app-key"
 APP_SECRET = "sandbox-app-secret"
 
 
-class Sandbox:
+class Sandbox(Closing):
     """A sandbox gateway on 127.0.0.1 (a free port unless ``port`` is given), started at once.
 
     ``latency_ms`` is added to every answer; ``slow_ms`` is how long ``9007…`` orders take and
@@ -86,17 +86,6 @@ class Sandbox:
     def close(self) -> None:
         """Stops serving. Closing twice is fine."""
         self._native.close()
-
-    def __enter__(self) -> Sandbox:
-        return self
-
-    def __exit__(
-        self,
-        kind: Optional[Type[BaseException]],
-        error: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"Sandbox(url={self.url!r}, app_key={self.app_key!r})"
