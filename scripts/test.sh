@@ -100,6 +100,17 @@ fleet_chaos() {
   .venv/bin/python tests/fleet/chaos.py
 }
 
+journal_faults() {
+  # Issue 20: daji pay processes against SQLite and a PostgreSQL with its durable defaults behind a
+  # TCP proxy of the test's own: a worker paused past its lease, the database frozen 40 s,
+  # connections cut and the server restarted, a claim's commit reply lost, a clock 10 min ahead.
+  command -v faketime >/dev/null 2>&1 || {
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q faketime >/dev/null 2>&1 ||
+      { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q faketime >/dev/null; }
+  }
+  cargo build -q -p daji --locked && python3 tests/faults/journal_faults.py
+}
+
 c_header_current() {
   cargo run -q -p dajisaas-header --locked -- --check
 }
@@ -150,6 +161,7 @@ suite "node: node --test against the sandbox" node_tests
 suite "node: tsc --strict on the typed example" node_types
 suite "node: npm pack installs into an empty project" ./scripts/node-pack-check.sh
 suite "journal: fleet chaos (8 workers in Python, daji and Node SIGKILLed and restarted; PostgreSQL, then SQLite)" fleet_chaos
+suite "journal: faults (pause past the lease, frozen and restarted PostgreSQL, lost commit reply, clock ahead)" journal_faults
 suite "c: include/dajisaas.h is what cbindgen generates" c_header_current
 suite "c: the header compiles as C89 and C++98 (-pedantic -Wall -Wextra -Werror)" c_header_c89_cxx98
 suite "c: shared and static library, C test, valgrind, signals, C++ callbacks, system SQLite, pkg-config example" c_tests

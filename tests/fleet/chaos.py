@@ -484,8 +484,11 @@ class Run:
 
     def journal_client(self):  # type: ignore[no-untyped-def]
         dajisaas = import_dajisaas()
+        # Python takes durations in seconds.
+        seconds = {k.removesuffix("_ms"): v / 1000 if k.endswith("_ms") else v
+                   for k, v in self.client_options.items()}
         return dajisaas.Client(APP_KEY, SECRET, base_url=self.sandbox.url, journal=self.journal,
-                               **self.client_options)
+                               **seconds)
 
     def sweep(self) -> None:
         """Waits out the leases of the claims killed workers left, then walks every order once."""

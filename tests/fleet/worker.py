@@ -67,11 +67,11 @@ def main() -> int:
         os.environ["DAJISAAS_APP_SECRET"],
         base_url=args.base_url,
         journal=args.journal,
-        timeout_ms=args.timeout_ms,
-        connect_timeout_ms=args.connect_timeout_ms,
+        timeout=args.timeout_ms / 1000,
+        connect_timeout=args.connect_timeout_ms / 1000,
         max_retries=args.max_retries,
-        backoff_base_ms=args.backoff_base_ms,
-        backoff_cap_ms=args.backoff_cap_ms,
+        backoff_base=args.backoff_base_ms / 1000,
+        backoff_cap=args.backoff_cap_ms / 1000,
     )
     out = threading.Lock()
 
