@@ -175,7 +175,7 @@ secrets_never_printed() {
   # The secrets the suites sign with (debug-mode tests use other, throwaway ones). None may
   # appear in anything the run printed: logs, errors, reprs, valgrind and CLI output.
   local secret found=0
-  for secret in sandbox-app-secret py-SECRET-d41c9a77 node-SECRET-5be1f0c3 cli-SECRET-9e0a71 fleet-SECRET-7c3e91d2; do
+  for secret in sandbox-app-secret py-SECRET-d41c9a77 node-SECRET-5be1f0c3 cli-SECRET-9e0a71 fleet-SECRET-7c3e91d2 faults-SECRET-4b8d20e6; do
     local n
     n=$(grep -c -F -- "$secret" "$output_log" || true)
     # The label is masked so that this report does not print the secrets it looks for.
