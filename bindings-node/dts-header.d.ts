@@ -88,10 +88,13 @@ export interface DajisaasErrorJSON {
 }
 
 /**
- * What every call takes last. `signal`: aborting it rejects the call at once with an
- * `AbortError` (the signal's reason when that is an `AbortError`, else a `DOMException` named
- * `AbortError` with the reason as its `cause`) and stops waiting; an already aborted signal sends
- * nothing. A payment already sent still runs to its recorded outcome (see `paymentRecord`).
+ * What every call takes last. `signal`: aborting it rejects the call at once, as `fetch` does:
+ * with the signal's reason when that is an `AbortError` or a `TimeoutError` (what
+ * `AbortSignal.timeout()` gives), else with a `DOMException` named `AbortError` that has the
+ * reason as its `cause`. An already aborted signal sends nothing. A payment still waiting for
+ * its turn (its pace slot or a connection) is dropped, nothing sent; one whose request may have
+ * been written still runs to its recorded outcome (see `paymentRecord`): the call only stops
+ * waiting for it.
  */
 export interface CallOptions {
   signal?: AbortSignal | null
@@ -120,13 +123,11 @@ export declare const OrderIdFormat: {
  * `declined` and `failed`: nothing was paid. */
 export type PaymentOutcome = 'paid' | 'declined' | 'unknown' | 'in_progress' | 'failed'
 
-/** One order of a `payMany` run: the payment, or the error (a `DajisaasError`). */
-export interface PayManyItem {
-  orderId: string
-  outcome: PaymentOutcome
-  payment?: Payment
-  error?: DajisaasError
-}
+/** One order of a `payMany` run: its payment when `outcome` is `'paid'`, else the error (a
+ * `DajisaasError`); checking `outcome` narrows the type to the one or the other. */
+export type PayManyItem =
+  | { orderId: string; outcome: 'paid'; payment: Payment; error?: undefined }
+  | { orderId: string; outcome: Exclude<PaymentOutcome, 'paid'>; error: DajisaasError; payment?: undefined }
 
 /** What `payMany` resolves to: one item per order, in input order (repeats dropped), and how
  * many orders ended with each outcome (every outcome present). */
