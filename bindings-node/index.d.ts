@@ -14,13 +14,21 @@ export type ErrorCode =
   | 'payment_outcome_unknown'
   | 'internal'
   | 'payment_in_progress'
+  | 'journal'
+  | 'order_not_payable'
 
 /** A payment journal record's state. */
 export type PaymentState = 'in_flight' | 'paid' | 'declined' | 'unknown' | 'not_paid'
 
 /** What the payment journal knows about one order's payment (JOURNAL.md). Times are UTC. */
 export interface PaymentRecord {
+  /** The gateway the record belongs to: `scheme://host:port` of the client's baseUrl. */
+  gateway: string
+  /** The app key the record belongs to. */
+  appKey: string
   orderId: string
+  /** The claim of the payment that wrote the record, when one did. */
+  claimId: string | null
   state: PaymentState
   /** Requests sent in the last payment. */
   attempts: number
@@ -34,8 +42,18 @@ export interface PaymentRecord {
   leaseUntil: string | null
   createdAt: string
   updatedAt: string
-  resolvedBy: string | null
-  note: string | null
+  /** Every resolution of the order (`resolvePayment`), oldest first. */
+  history: PaymentResolution[]
+}
+
+/** One resolution of an order: when (the store's clock), who, from which state to which, why.
+ * `from` is `null` when the journal had no record of the order. */
+export interface PaymentResolution {
+  at: string
+  by: { host: string; pid: number; user: string | null }
+  from: PaymentState | null
+  to: PaymentState
+  note: string
 }
 
 /**
@@ -120,8 +138,9 @@ export declare const OrderIdFormat: {
 
 /** What became of one order's payment in `payMany`. `unknown`: the money may have been taken,
  * check the order before paying it again; `in_progress`: another process or machine is paying it;
- * `declined` and `failed`: nothing was paid. */
-export type PaymentOutcome = 'paid' | 'declined' | 'unknown' | 'in_progress' | 'failed'
+ * `not_payable`: the gateway said the order's state forbids payment (closed, cancelled, not
+ * found); `declined` and `failed`: nothing was paid. */
+export type PaymentOutcome = 'paid' | 'declined' | 'unknown' | 'in_progress' | 'not_payable' | 'failed'
 
 /** One order of a `payMany` run: its payment when `outcome` is `'paid'`, else the error (a
  * `DajisaasError`); checking `outcome` narrows the type to the one or the other. */
@@ -253,6 +272,7 @@ export interface ClientConfig {
   dangerouslySendAppSecretInsteadOfSign: boolean
   /** The payment journal's URL, without any password. */
   journal: string
+  journalTimeoutMs: number
   /** `null` when no fixed limit is set (always present: the type is not optional). */
   maxCallsPerSecond: number | null
 }
@@ -295,6 +315,11 @@ export interface ClientOptions {
    */
   journal?: string
   /**
+   * The deadline of every payment journal operation, 100 to 60000 ms (default 5000): past
+   * it the call fails with `journal`.
+   */
+  journalTimeoutMs?: number
+  /**
    * At most this many calls a second, 1 to 10000, spaced evenly and shared by every call of
    * the client (default: no fixed limit). Either way the client slows down by itself after
    * the gateway refuses calls for their frequency.
@@ -316,6 +341,11 @@ export interface Payment {
    * payment of it already under way in this process.
    */
   replayed: boolean
+  /**
+   * True when the gateway answered that the order was already paid: it counts as paid and
+   * was not retried; `data` holds that answer.
+   */
+  alreadyPaid: boolean
   /** The whole `data` object of the answer; integers beyond 2^53 arrive as BigInt. */
   data: any
 }
@@ -335,11 +365,16 @@ export interface PayUrl {
 export interface SandboxOptions {
   appKey?: string
   appSecret?: string
+  /** 0 (the default): a free port. */
   port?: number
   latencyMs?: number
+  /** How long `9007…` orders take (default 3000). */
   slowMs?: number
+  /** How long `9002…` orders hold their answer back (default 30000). */
   hangMs?: number
+  /** The gateway's call-frequency limit per app key. */
   qps?: number
+  /** Seeded random faults for orders without a pattern of their own. */
   chaosSeed?: number
 }
 

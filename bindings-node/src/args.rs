@@ -13,49 +13,32 @@ pub trait Arg: Sized {
     fn arg(value: &Unknown<'_>) -> dajisaas::Result<Self>;
 }
 
-/// Order ids: an array of strings, BigInt or safe integers.
-pub struct OrderIds(pub Vec<String>);
+/// Arguments that are one value converted by one function of convert.rs.
+macro_rules! single {
+    ($($(#[doc = $doc:literal])* $name:ident($inner:ty) = $convert:expr;)*) => {$(
+        $(#[doc = $doc])*
+        pub struct $name(pub $inner);
 
-impl Arg for OrderIds {
-    fn arg(value: &Unknown<'_>) -> dajisaas::Result<Self> {
-        convert::order_ids(value).map(OrderIds)
-    }
+        impl Arg for $name {
+            fn arg(value: &Unknown<'_>) -> dajisaas::Result<Self> {
+                let convert: fn(&Unknown<'_>) -> dajisaas::Result<$inner> = $convert;
+                convert(value).map($name)
+            }
+        }
+    )*};
 }
 
-/// One order id: a string, a BigInt or a safe integer.
-pub struct OrderId(pub String);
-
-impl Arg for OrderId {
-    fn arg(value: &Unknown<'_>) -> dajisaas::Result<Self> {
-        convert::order_id(value, "orderId").map(OrderId)
-    }
-}
-
-/// `'GET'` or `'POST'`.
-pub struct HttpMethod(pub Method);
-
-impl Arg for HttpMethod {
-    fn arg(value: &Unknown<'_>) -> dajisaas::Result<Self> {
-        Method::parse(&convert::string(value, "method")?).map(HttpMethod)
-    }
-}
-
-/// A gateway path (the core refuses one that could leave its endpoint).
-pub struct Path(pub String);
-
-impl Arg for Path {
-    fn arg(value: &Unknown<'_>) -> dajisaas::Result<Self> {
-        convert::string(value, "path").map(Path)
-    }
-}
-
-/// Request parameters: an object, JSON text, or nothing.
-pub struct RequestParams(pub Params);
-
-impl Arg for RequestParams {
-    fn arg(value: &Unknown<'_>) -> dajisaas::Result<Self> {
-        convert::params(Some(value)).map(RequestParams)
-    }
+single! {
+    /// Order ids: an array of strings, BigInt or safe integers.
+    OrderIds(Vec<String>) = convert::order_ids;
+    /// One order id: a string, a BigInt or a safe integer.
+    OrderId(String) = |v| convert::order_id(v, "orderId");
+    /// `'GET'` or `'POST'`.
+    HttpMethod(Method) = |v| Method::parse(&convert::string(v, "method")?);
+    /// A gateway path (the core refuses one that could leave its endpoint).
+    Path(String) = |v| convert::string(v, "path");
+    /// Request parameters: an object, JSON text, or nothing.
+    RequestParams(Params) = |v| convert::params(Some(v));
 }
 
 /// `resolvePayment`'s `{ paid, note? }`.

@@ -31,7 +31,7 @@
     request: 3,
   }
 
-  const OUTCOMES = { paid: 'paid', declined: 'declined', unknown: 'unknown', in_progress: 'in_progress', failed: 'failed' }
+  const OUTCOMES = { paid: 'paid', declined: 'declined', unknown: 'unknown', in_progress: 'in_progress', not_payable: 'not_payable', failed: 'failed' }
 
   const KINDS = { string: 'a string', number: 'a number', boolean: 'a boolean', bigint: 'a bigint', symbol: 'a symbol', function: 'a function' }
   const kind = (value) => (Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : KINDS[typeof value])
@@ -140,7 +140,7 @@
             hooks = {
               // One finished order (client.rs, item_args): the same objects as preparePay's
               // payment and errors, built as literals that share the order id and the words.
-              item(index, orderId, outcome, error, payChannel, attempts, traceId, replayed, data) {
+              item(index, orderId, outcome, error, payChannel, attempts, traceId, replayed, alreadyPaid, data) {
                 outcome = OUTCOMES[outcome] ?? outcome
                 let item
                 if (error !== null && error !== undefined) {
@@ -151,9 +151,9 @@
                   }
                   let payment
                   if (payChannel != null && traceId != null) {
-                    payment = { orderId, attempts, replayed, data, payChannel, traceId }
+                    payment = { orderId, attempts, replayed, alreadyPaid, data, payChannel, traceId }
                   } else {
-                    payment = { orderId, attempts, replayed, data }
+                    payment = { orderId, attempts, replayed, alreadyPaid, data }
                     if (payChannel != null) payment.payChannel = payChannel
                     if (traceId != null) payment.traceId = traceId
                   }

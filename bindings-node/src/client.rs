@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Poll, Waker};
 
 use dajisaas::{Casing, PayManyItem, PayManySummary, PaymentRecord};
-use futures_util::future::{Aborted, abortable};
 use napi::bindgen_prelude::{FnArgs, Function, JsObjectValue, Object, ToNapiValue};
 use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunctionCallMode};
 use napi::{Env, JsDeferred, Status, Unknown, ValueType};
@@ -71,6 +70,9 @@ pub struct ClientOptions {
     /// The payment journal: `'memory'` (default, shared by the process), `'memory:NAME'`,
     /// `'sqlite:///abs/path.db'` or `'postgres://…'` to share it between processes.
     pub journal: Option<String>,
+    /// The deadline of every payment journal operation, 100 to 60000 ms (default 5000): past
+    /// it the call fails with `journal`.
+    pub journal_timeout_ms: Option<u32>,
     /// At most this many calls a second, 1 to 10000, spaced evenly and shared by every call of
     /// the client (default: no fixed limit). Either way the client slows down by itself after
     /// the gateway refuses calls for their frequency.
@@ -97,6 +99,7 @@ pub struct ClientConfig {
     pub dangerously_send_app_secret_instead_of_sign: bool,
     /// The payment journal's URL, without any password.
     pub journal: String,
+    pub journal_timeout_ms: u32,
     /// `null` when no fixed limit is set (always present: the type is not optional).
     #[napi(ts_type = "number | null")]
     pub max_calls_per_second: Value,
@@ -125,6 +128,9 @@ pub struct Payment {
     /// True when no request was sent: the journal had the order paid, or this call waited for a
     /// payment of it already under way in this process.
     pub replayed: bool,
+    /// True when the gateway answered that the order was already paid: it counts as paid and
+    /// was not retried; `data` holds that answer.
+    pub already_paid: bool,
     /// The whole `data` object of the answer; integers beyond 2^53 arrive as BigInt.
     #[napi(ts_type = "any")]
     pub data: convert::Json,
@@ -150,6 +156,7 @@ impl From<dajisaas::Payment> for Payment {
             attempts: p.attempts,
             trace_id: p.trace_id,
             replayed: p.replayed,
+            already_paid: p.already_paid,
             data: convert::Json(p.data),
         }
     }
@@ -159,7 +166,7 @@ impl From<dajisaas::Payment> for Payment {
 /// builds `{ orderId, outcome, payment }` or `{ orderId, outcome, error }` from them (object
 /// literals, sharing the order id and the repeated words, are lighter than objects built here):
 /// index, orderId, outcome, the `DajisaasError` or null, then the payment's payChannel,
-/// attempts, traceId, replayed and data.
+/// attempts, traceId, replayed, alreadyPaid and data.
 type ItemArgs = FnArgs<(
     u32,
     String,
@@ -168,6 +175,7 @@ type ItemArgs = FnArgs<(
     Option<String>,
     u32,
     Option<String>,
+    bool,
     bool,
     Option<convert::Json>,
 )>;
@@ -184,6 +192,7 @@ fn item_args(env: &Env, index: usize, item: PayManyItem) -> ItemArgs {
             p.attempts,
             p.trace_id,
             p.replayed,
+            p.already_paid,
             Some(convert::Json(p.data)),
         ),
         Err(e) => (
@@ -194,6 +203,7 @@ fn item_args(env: &Env, index: usize, item: PayManyItem) -> ItemArgs {
             None,
             0,
             None,
+            false,
             false,
             None,
         ),
@@ -335,30 +345,23 @@ fn hooks_object<'env>(hooks: &Unknown<'env>) -> dajisaas::Result<Option<Object<'
     }
 }
 
-/// `call`, made abortable: with `hooks` (client.js passes them after a call's options), sets
-/// `hooks.abort()`, which drops the call's future. The call then stops waiting (a payment goes
-/// on: the core owns it) and ends with [`aborted_error`].
-fn abortable_by<T, F>(
-    env: &Env,
-    hooks: &Unknown<'_>,
-    call: F,
-) -> dajisaas::Result<impl Future<Output = dajisaas::Result<T>> + Send + 'static + use<T, F>>
-where
-    T: Send + 'static,
-    F: Future<Output = dajisaas::Result<T>> + Send + 'static,
-{
-    let (call, handle) = abortable(call);
-    if let Some(mut hooks) = hooks_object(hooks)? {
-        let problem = |e: napi::Error| dajisaas::Error::invalid(format!("hooks: {e}"));
-        let abort = env
-            .create_function_from_closure::<(), (), _>("abort", move |_| {
-                handle.abort();
-                Ok(())
-            })
-            .map_err(problem)?;
-        hooks.set_named_property("abort", abort).map_err(problem)?;
-    }
-    Ok(async move { call.await.unwrap_or_else(|Aborted| Err(aborted_error())) })
+/// Sets `hooks.abort()` (client.js passes `hooks` after a call's options), which gives the call
+/// up ([`dajisaas::Started::cancel`]): its future is dropped, so a payment whose request was not
+/// written yet is dropped with it (claim released, nothing sent), and one that may have been
+/// written runs to its recorded outcome; the promise then rejects with [`aborted_error`], which
+/// nobody sees (client.js has already rejected the caller's promise).
+fn abort_hook(env: &Env, hooks: &Unknown<'_>, started: dajisaas::Started) -> dajisaas::Result<()> {
+    let Some(mut hooks) = hooks_object(hooks)? else {
+        return Ok(());
+    };
+    let problem = |e: napi::Error| dajisaas::Error::invalid(format!("hooks: {e}"));
+    let abort = env
+        .create_function_from_closure::<(), (), _>("abort", move |_| {
+            started.cancel();
+            Ok(())
+        })
+        .map_err(problem)?;
+    hooks.set_named_property("abort", abort).map_err(problem)
 }
 
 /// How a promise's value is made on the JavaScript thread.
@@ -404,16 +407,19 @@ where
 {
     let (deferred, promise) = env.create_deferred::<V, Resolver<V>>()?;
     let settle = Settle(Some(deferred));
-    let prepared = dajisaas::catch_panic(|| {
-        let (client, call) = prepare()?;
-        Ok((client, abortable_by(env, hooks, call)?))
-    });
+    let prepared = dajisaas::catch_panic(prepare);
     match prepared {
-        Ok((client, call)) => client.start(call, move |outcome| {
-            settle.with(Box::new(move |env| {
-                outcome.map(to_js).map_err(|e| js_error(&env, e))
-            }))
-        }),
+        Ok((client, call)) => {
+            let started = client.start(call, move |outcome| {
+                settle.with(Box::new(move |env| {
+                    outcome.map(to_js).map_err(|e| js_error(&env, e))
+                }))
+            });
+            if let Err(e) = abort_hook(env, hooks, started) {
+                // Not abortable, but under way: the error is the caller's to see on the console.
+                let _ = boundary_error(env, e);
+            }
+        }
         Err(e) => {
             let error = boundary_error(env, e);
             settle.with(Box::new(move |_| Err(error)));

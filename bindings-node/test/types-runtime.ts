@@ -6,7 +6,7 @@
 // compiles this file (tsc --strict) and runs it against a sandbox.
 import assert = require('node:assert/strict')
 import type * as Dajisaas from '..'
-import type { ClientConfig, DajisaasError, ErrorCode, PayManyItem, PayManyResult, PayUrl, Payment, PaymentOutcome, PaymentRecord, PaymentState } from '..'
+import type { ClientConfig, DajisaasError, ErrorCode, PayManyItem, PayManyResult, PayUrl, Payment, PaymentOutcome, PaymentRecord, PaymentResolution, PaymentState } from '..'
 
 const binding: typeof Dajisaas = require(process.env.DAJISAAS_NODE_PACKAGE || '..')
 
@@ -61,27 +61,32 @@ const clientConfig = object({
   appKey: string, baseUrl: string, timeoutMs: number, connectTimeoutMs: number, maxRetries: number,
   backoffBaseMs: number, backoffCapMs: number, orderIdFormat, maxConcurrentBatches: number,
   maxConnections: number, rootCertificatesPem: number, dangerouslySendAppSecretInsteadOfSign: boolean,
-  journal: string, maxCallsPerSecond: or(number, nul),
+  journal: string, journalTimeoutMs: number, maxCallsPerSecond: or(number, nul),
 })
 same<Of<typeof clientConfig>, ClientConfig>(true)
 
 const payUrl = object({ url: string, orderIds: array(string), attempts: number, data: any }, { traceId: string })
 same<Of<typeof payUrl>, PayUrl>(true)
 
-const payment = object({ orderId: string, attempts: number, replayed: boolean, data: any }, { payChannel: string, traceId: string })
+const payment = object({ orderId: string, attempts: number, replayed: boolean, alreadyPaid: boolean, data: any }, { payChannel: string, traceId: string })
 same<Of<typeof payment>, Payment>(true)
 
 const paymentState = literal<PaymentState>('in_flight', 'paid', 'declined', 'unknown', 'not_paid')
 same<Of<typeof paymentState>, PaymentState>(true)
+const paymentResolution = object({
+  at: string, by: object({ host: string, pid: number, user: or(string, nul) }),
+  from: or(paymentState, nul), to: paymentState, note: string,
+})
+same<Of<typeof paymentResolution>, PaymentResolution>(true)
 const paymentRecord = object({
-  orderId: string, state: paymentState, attempts: number, traceIds: array(string),
-  payChannel: or(string, nul), errorCode: or(string, nul), message: or(string, nul), data: unknownValue,
-  owner: object({ host: string, pid: number, clientId: string }), leaseUntil: or(string, nul),
-  createdAt: string, updatedAt: string, resolvedBy: or(string, nul), note: or(string, nul),
+  gateway: string, appKey: string, orderId: string, claimId: or(string, nul), state: paymentState,
+  attempts: number, traceIds: array(string), payChannel: or(string, nul), errorCode: or(string, nul),
+  message: or(string, nul), data: unknownValue, owner: object({ host: string, pid: number, clientId: string }),
+  leaseUntil: or(string, nul), createdAt: string, updatedAt: string, history: array(paymentResolution),
 })
 same<Of<typeof paymentRecord>, PaymentRecord>(true)
 
-const outcomes: PaymentOutcome[] = ['paid', 'declined', 'unknown', 'in_progress', 'failed']
+const outcomes: PaymentOutcome[] = ['paid', 'declined', 'unknown', 'in_progress', 'not_payable', 'failed']
 const notPaid = literal(...outcomes.filter((o): o is Exclude<PaymentOutcome, 'paid'> => o !== 'paid'))
 const error = instance(binding.DajisaasError)
 const payManyItem = or(
@@ -115,8 +120,12 @@ async function main(): Promise<void> {
   payment(await client.preparePay('2257164624870311973'), 'preparePay')
   payment(await client.preparePay('2257164624870311973'), 'preparePay replayed')
 
-  // Paid, declined, unknown (deducted, then no answer) and failed (503 every time).
-  const many = await client.payMany(['2257164624870311980', '9000000000000000001', '9002000000000000001'], { concurrency: 2 })
+  // Paid, declined, unknown (deducted, then no answer), not payable (closed) and already paid
+  // (elsewhere).
+  const many = await client.payMany(['2257164624870311980', '9000000000000000001', '9002000000000000001', '9015000000000000001', '9017000000000000001'], { concurrency: 2 })
+  assert.deepEqual(many.results.map((r) => r.outcome), ['paid', 'declined', 'unknown', 'not_payable', 'paid'])
+  const elsewhere = many.results[4]
+  assert.equal(elsewhere.outcome === 'paid' && elsewhere.payment.alreadyPaid, true)
   payManyResult(many, 'payMany')
   const first: PayManyItem = many.results[0]
   if (first.outcome === 'paid') {
@@ -133,7 +142,9 @@ async function main(): Promise<void> {
   nul(await client.paymentRecord('2257164624870319999'), 'paymentRecord of an unknown order')
   array(paymentRecord)(await client.paymentRecords(), 'paymentRecords')
   array(paymentRecord)(await client.paymentRecords({ state: 'unknown' }), 'paymentRecords unknown')
-  paymentRecord(await client.resolvePayment('9002000000000000001', { paid: false, note: 'checked' }), 'resolvePayment')
+  const resolved = await client.resolvePayment('9002000000000000001', { paid: false, note: 'checked' })
+  paymentRecord(resolved, 'resolvePayment')
+  assert.equal(resolved.history.length, 1)
   unknownValue(await client.request('GET', '/alibaba/product/keywordQuery', { keyword: 'x' }), 'request')
 
   try {

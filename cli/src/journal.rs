@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use dajisaas::{Error, JournalStore, PaymentRecord, State, open_journal};
+use dajisaas::{Error, JournalStore, PaymentRecord, Resolver, Scope, State, open_journal};
 use serde_json::Value;
 
 use crate::output::fail;
@@ -43,20 +43,38 @@ pub fn run(args: &JournalArgs) -> Result<(), ExitCode> {
             .enable_all()
             .build()
             .map_err(|e| Error::invalid(format!("could not start a runtime: {e}")))?;
-        runtime.block_on(command(&*store, &args.command, as_json))
+        runtime.block_on(command(&*store, &scope()?, &args.command, as_json))
     })();
     outcome.map_err(|e| fail(&e, as_json))
 }
 
+/// The records a `daji journal` command sees: those of the gateway and app the environment
+/// names (`DAJISAAS_BASE_URL`, default the real gateway; `DAJISAAS_APP_KEY`), as a client of
+/// them would.
+fn scope() -> dajisaas::Result<Scope> {
+    let base_url = std::env::var(dajisaas::ENV_BASE_URL)
+        .unwrap_or_else(|_| dajisaas::DEFAULT_BASE_URL.to_string());
+    let app_key = std::env::var(dajisaas::ENV_APP_KEY).map_err(|_| {
+        Error::invalid(format!(
+            "a journal's records belong to one gateway and app: set {} (and {} for a gateway \
+             other than the real one)",
+            dajisaas::ENV_APP_KEY,
+            dajisaas::ENV_BASE_URL
+        ))
+    })?;
+    Ok(Scope::new(&base_url, &app_key))
+}
+
 async fn command(
     store: &dyn JournalStore,
+    scope: &Scope,
     command: &JournalCommand,
     as_json: bool,
 ) -> dajisaas::Result<()> {
     match command {
         JournalCommand::Show { order_id } => {
             dajisaas::validate_order_id(order_id, "order id")?;
-            match store.get(order_id).await? {
+            match store.get(scope, order_id).await? {
                 Some(record) => show(&[record], as_json),
                 None if as_json => println!("null"),
                 None => println!("no record of order {order_id} in {}", store.url()),
@@ -64,7 +82,7 @@ async fn command(
         }
         JournalCommand::List { state } => {
             let state = state.as_deref().map(State::parse).transpose()?;
-            show(&store.list(state).await?, as_json);
+            show(&store.list(scope, state).await?, as_json);
         }
         JournalCommand::Resolve {
             order_id,
@@ -73,8 +91,8 @@ async fn command(
             ..
         } => {
             dajisaas::validate_order_id(order_id, "order id")?;
-            let by = format!("daji journal resolve ({})", dajisaas::Owner::this_process());
-            let record = store.resolve(order_id, *paid, note, &by).await?;
+            let by = Resolver::this_process();
+            let record = store.resolve(scope, order_id, *paid, note, &by).await?;
             show(&[record], as_json);
         }
     }

@@ -364,9 +364,11 @@ fn a_rerun_of_daji_pay_never_pays_again_and_the_journal_reconciles() {
     let shown = daji_with_data(&sb, &["journal", "show", unknown, "--json"], &data);
     let record: Value = serde_json::from_str(&stdout(&shown)).unwrap();
     assert_eq!(record[0]["state"], "paid", "{record}");
-    assert_eq!(record[0]["note"], "seen in 1688");
-    // Resolving an order that is not unknown names its state.
-    let refused = daji_with_data(&sb, &["journal", "resolve", paid, "--not-paid"], &data);
+    assert_eq!(record[0]["history"][0]["note"], "seen in 1688");
+    assert_eq!(record[0]["history"][0]["from"], "unknown");
+    assert_eq!(record[0]["history"][0]["to"], "paid");
+    // A resolution that changes nothing is refused, naming the order's state.
+    let refused = daji_with_data(&sb, &["journal", "resolve", paid, "--paid"], &data);
     assert_eq!(refused.status.code(), Some(11), "{}", stderr(&refused));
     assert!(stderr(&refused).contains("paid"), "{}", stderr(&refused));
     std::fs::remove_dir_all(&data).unwrap();

@@ -17,25 +17,30 @@ pub enum PaymentOutcome {
     Unknown,
     /// A payment of the order was already under way; nothing was sent.
     InProgress,
+    /// The gateway said the order's state forbids payment (closed, cancelled, not found);
+    /// nothing was deducted.
+    NotPayable,
     /// Any other failure (bad input, connection, refusal): nothing was paid.
     Failed,
 }
 
 impl PaymentOutcome {
     /// Every outcome, in the order summaries list them.
-    pub const ALL: [PaymentOutcome; 5] = [
+    pub const ALL: [PaymentOutcome; 6] = [
         PaymentOutcome::Paid,
         PaymentOutcome::Declined,
         PaymentOutcome::Unknown,
         PaymentOutcome::InProgress,
+        PaymentOutcome::NotPayable,
         PaymentOutcome::Failed,
     ];
 
     /// Every outcome, from the most serious to the least.
-    pub const BY_SERIOUSNESS: [PaymentOutcome; 5] = [
+    pub const BY_SERIOUSNESS: [PaymentOutcome; 6] = [
         PaymentOutcome::Unknown,
         PaymentOutcome::InProgress,
         PaymentOutcome::Declined,
+        PaymentOutcome::NotPayable,
         PaymentOutcome::Failed,
         PaymentOutcome::Paid,
     ];
@@ -48,24 +53,28 @@ impl PaymentOutcome {
                 ErrorCode::PaymentOutcomeUnknown => PaymentOutcome::Unknown,
                 ErrorCode::PaymentInProgress => PaymentOutcome::InProgress,
                 ErrorCode::PaymentDeclined => PaymentOutcome::Declined,
+                ErrorCode::OrderNotPayable => PaymentOutcome::NotPayable,
                 _ => PaymentOutcome::Failed,
             },
         }
     }
 
-    /// The word every language shows: `paid`, `declined`, `unknown`, `in_progress`, `failed`.
+    /// The word every language shows: `paid`, `declined`, `unknown`, `in_progress`,
+    /// `not_payable`, `failed`.
     pub fn as_str(self) -> &'static str {
         match self {
             PaymentOutcome::Paid => "paid",
             PaymentOutcome::Declined => "declined",
             PaymentOutcome::Unknown => "unknown",
             PaymentOutcome::InProgress => "in_progress",
+            PaymentOutcome::NotPayable => "not_payable",
             PaymentOutcome::Failed => "failed",
         }
     }
 
     /// 0 for the most serious (`unknown`: a person must check the order), then `in_progress`
-    /// (its outcome is not known to this run), `declined`, other failures, and `paid` last.
+    /// (its outcome is not known to this run), `declined`, `not_payable`, other failures, and
+    /// `paid` last.
     pub fn seriousness_rank(self) -> usize {
         Self::BY_SERIOUSNESS
             .iter()
@@ -132,7 +141,7 @@ impl PayManyItem {
 /// How many orders of a run ended with each outcome; every outcome is counted, zeros included.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PayManySummary {
-    counts: [usize; 5],
+    counts: [usize; PaymentOutcome::ALL.len()],
 }
 
 impl PayManySummary {
@@ -172,7 +181,7 @@ impl PayManySummary {
         PaymentOutcome::ALL.into_iter().map(|o| (o, self.count(o)))
     }
 
-    /// `{"paid":n,"declined":n,"unknown":n,"in_progress":n,"failed":n}`.
+    /// `{"paid":n,"declined":n,"unknown":n,"in_progress":n,"not_payable":n,"failed":n}`.
     pub fn to_json(&self) -> Value {
         let map: Map<String, Value> = self
             .iter()
@@ -233,6 +242,7 @@ mod tests {
             trace_id: None,
             data: serde_json::Value::Null,
             replayed: false,
+            already_paid: false,
         });
         let results = vec![
             paid.clone(),
@@ -267,6 +277,7 @@ mod tests {
             trace_id: Some("t".into()),
             data: serde_json::Value::Null,
             replayed: false,
+            already_paid: false,
         };
         let report = PayManyReport::new(vec![
             PayManyItem::new("1".into(), Ok(paid)),
@@ -279,7 +290,7 @@ mod tests {
         let json = report.to_json();
         assert_eq!(
             json["summary"],
-            json!({"paid": 1, "declined": 1, "unknown": 0, "in_progress": 0, "failed": 1})
+            json!({"paid": 1, "declined": 1, "unknown": 0, "in_progress": 0, "not_payable": 0, "failed": 1})
         );
         assert_eq!(json["results"][0]["orderId"], "1");
         assert_eq!(json["results"][0]["outcome"], "paid");
@@ -290,7 +301,14 @@ mod tests {
         let keys: Vec<&String> = json["summary"].as_object().unwrap().keys().collect();
         assert_eq!(
             keys,
-            ["paid", "declined", "unknown", "in_progress", "failed"]
+            [
+                "paid",
+                "declined",
+                "unknown",
+                "in_progress",
+                "not_payable",
+                "failed"
+            ]
         );
     }
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use crate::batch::{PayManyItem, PayManyReport, PayManySummary};
+use crate::cancel::Cancel;
 use crate::config::{ClientBuilder, Config};
 use crate::error::Result;
 use crate::journal::{PaymentRecord, State};
@@ -195,7 +196,9 @@ impl Client {
     pub fn prepare_pay(&self, order_id: &str) -> Result<Payment> {
         let inner = self.inner.clone();
         let id = order_id.to_string();
-        self.inner.runtime()?.block_on(inner.prepare_pay(id))
+        self.inner
+            .runtime()?
+            .block_on(inner.prepare_pay(id, Cancel::new()))
     }
 
     /// Pays many orders, at most `concurrency` (1 to 64; the bindings' default is 4) at a time,
@@ -260,9 +263,12 @@ impl Client {
             .block_on(async move { inner.payment_records(state).await })
     }
 
-    /// Records what a person found for an order whose payment's outcome is `unknown` (or whose
-    /// claim's owner died): `paid` true sets `paid`, false sets `not_paid` (then it can be paid
-    /// again). Any other state is an `invalid_argument` naming it.
+    /// Records what a person found after checking an order (JOURNAL.md "Reconciliation"):
+    /// `paid` true sets `paid`, false `not_paid` (then it can be paid again), appended to the
+    /// record's history with `note` (at most 4 KiB of UTF-8, no NUL). Allowed for an `unknown`
+    /// outcome, a claim whose owner died, as a correction (`paid` ↔ `not_paid`, `declined` →
+    /// `paid`), and `paid` for an order the journal never saw (paid outside the library).
+    /// Anything else is an `invalid_argument` naming the state.
     pub fn resolve_payment(&self, order_id: &str, paid: bool, note: &str) -> Result<PaymentRecord> {
         let inner = self.inner.clone();
         let (id, note) = (order_id.to_string(), note.to_string());
@@ -308,15 +314,35 @@ impl AsyncClient {
     /// Runs `call` (one of this client's futures) on the client's I/O threads and hands its
     /// outcome to `done` there, with nothing to poll: for hosts whose own event loop is told of
     /// the result, such as Node's. A panic reaches `done` as an `internal` error.
+    /// [`Started::cancel`] gives the call up: `call` is dropped (a payment whose request was
+    /// not written yet is dropped with it, its claim released) and `done` is dropped uncalled.
     pub fn start<T: Send + 'static>(
         &self,
         call: impl Future<Output = Result<T>> + Send + 'static,
         done: impl FnOnce(Result<T>) + Send + 'static,
-    ) {
-        match self.inner.runtime() {
-            Ok(runtime) => runtime.detach(call, done),
+    ) -> Started {
+        let stop = Cancel::new();
+        let started = Started(stop.clone());
+        let runtime = match self.inner.runtime() {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                done(Err(e));
+                return started;
+            }
+        };
+        let guarded = async move {
+            tokio::select! {
+                biased;
+                () = stop.cancelled() => Ok(None),
+                result = call => result.map(Some),
+            }
+        };
+        runtime.detach(guarded, move |result| match result {
+            Ok(None) => {}
+            Ok(Some(value)) => done(Ok(value)),
             Err(e) => done(Err(e)),
-        }
+        });
+        started
     }
 
     /// See [`Client::pay_url`].
@@ -340,11 +366,17 @@ impl AsyncClient {
     /// See [`Client::prepare_pay`]. The payment runs as a task of the client's own runtime:
     /// dropping or cancelling this future (a timeout, `select!`) only stops waiting, and the
     /// payment still runs to its recorded outcome.
+    ///
+    /// Dropped before the payment's request was written (still waiting for the journal, the
+    /// pace or a connection slot), the payment is dropped too: its claim released, nothing
+    /// sent.
     pub async fn prepare_pay(&self, order_id: String) -> Result<Payment> {
         let inner = self.inner.clone();
+        let cancel = Cancel::new();
+        let _give_up_on_drop = cancel.on_drop();
         self.inner
             .runtime()?
-            .run_owned(inner.prepare_pay(order_id))
+            .run_owned(inner.prepare_pay(order_id, cancel.clone()))
             .await
     }
 
@@ -397,10 +429,29 @@ impl AsyncClient {
     where
         F: FnMut(usize, PayManyItem) + Send + 'static,
     {
+        self.pay_many_each_until(order_ids, concurrency, Cancel::new(), on_item)
+            .await
+    }
+
+    /// [`pay_many_each`](AsyncClient::pay_many_each) that `cancel` can stop: once it is
+    /// raised, nothing new starts, payments whose request was not written yet are dropped (their
+    /// claims released, no item: not started), and those that may have been written run to their
+    /// recorded outcome and are handed to `on_item`; then it resolves to the count of what was
+    /// handed over.
+    pub async fn pay_many_each_until<F>(
+        &self,
+        order_ids: Vec<String>,
+        concurrency: usize,
+        cancel: Cancel,
+        on_item: F,
+    ) -> Result<PayManySummary>
+    where
+        F: FnMut(usize, PayManyItem) + Send + 'static,
+    {
         let inner = self.inner.clone();
         self.inner
             .runtime()?
-            .spawn(inner.pay_many_each(order_ids, concurrency, on_item))
+            .spawn(inner.pay_many_each(order_ids, concurrency, cancel, on_item))
             .await
     }
 
@@ -443,5 +494,16 @@ impl AsyncClient {
             .runtime()?
             .spawn(async move { inner.request(method, &path, params).await })
             .await
+    }
+}
+
+/// A call started with [`AsyncClient::start`].
+#[derive(Debug, Clone)]
+pub struct Started(Cancel);
+
+impl Started {
+    /// Gives the call up: see [`AsyncClient::start`].
+    pub fn cancel(&self) {
+        self.0.cancel();
     }
 }

@@ -64,6 +64,8 @@ pub struct Config {
     /// Extra CA certificates (DER), trusted besides the system's.
     pub(crate) extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
     pub(crate) journal: std::sync::Arc<dyn crate::journal::JournalStore>,
+    /// The deadline of one journal operation.
+    pub(crate) journal_timeout: Duration,
     /// The configured calls-per-second limit, if any.
     pub(crate) max_calls_per_second: Option<u32>,
     /// The client's pace (that limit and the adaptive one), shared by every call of the client.
@@ -106,6 +108,16 @@ impl Config {
     /// Total time allowed for one request, from connect to the last byte of the body.
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// The deadline of one journal operation.
+    pub fn journal_timeout(&self) -> Duration {
+        self.journal_timeout
+    }
+
+    /// The journal scope of this client: its gateway's origin and its app key.
+    pub fn journal_scope(&self) -> crate::journal::Scope {
+        crate::journal::Scope::new(self.base_url.as_str(), &self.app_key)
     }
 
     /// The payment journal this client consults before every payment.
@@ -263,6 +275,14 @@ impl ClientBuilder {
     /// to share it between processes): see JOURNAL.md.
     pub fn journal(mut self, url: impl Into<String>) -> Self {
         self.options.journal = Some(url.into());
+        self
+    }
+
+    /// The deadline of every journal operation (default 5 s; 100 ms to 60 s): a SQLite busy
+    /// wait, a PostgreSQL connect, statement or commit. Past it the call ends with a `journal`
+    /// error that says whether anything was sent.
+    pub fn journal_timeout(mut self, timeout: Duration) -> Self {
+        self.options.journal_timeout = Some(timeout);
         self
     }
 

@@ -33,11 +33,17 @@ pub enum ErrorCode {
     Internal = 10,
     /// A payment of this order is already under way; nothing was sent. Wait for its outcome.
     PaymentInProgress = 11,
+    /// The payment journal could not be opened, read or written in time; the message says
+    /// whether anything was sent.
+    Journal = 12,
+    /// The gateway refused the payment because the order's state forbids it (closed, cancelled,
+    /// not found); nothing was deducted, and it is never retried.
+    OrderNotPayable = 13,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 13] = [
         ErrorCode::InvalidArgument,
         ErrorCode::Connection,
         ErrorCode::Timeout,
@@ -49,6 +55,8 @@ impl ErrorCode {
         ErrorCode::PaymentOutcomeUnknown,
         ErrorCode::Internal,
         ErrorCode::PaymentInProgress,
+        ErrorCode::Journal,
+        ErrorCode::OrderNotPayable,
     ];
 
     /// The stable snake_case name every language shows (`"payment_declined"`, ...).
@@ -65,6 +73,8 @@ impl ErrorCode {
             ErrorCode::PaymentOutcomeUnknown => "payment_outcome_unknown",
             ErrorCode::Internal => "internal",
             ErrorCode::PaymentInProgress => "payment_in_progress",
+            ErrorCode::Journal => "journal",
+            ErrorCode::OrderNotPayable => "order_not_payable",
         }
     }
 
@@ -100,6 +110,9 @@ pub struct Error {
     api_code: Option<i64>,
     http_status: Option<u16>,
     attempts: u32,
+    /// The caller gave the call up before anything was sent (never shown to a caller: nobody
+    /// waits for such a result, and a `pay_many` run leaves such orders out).
+    given_up: bool,
 }
 
 impl Error {
@@ -112,7 +125,28 @@ impl Error {
             api_code: None,
             http_status: None,
             attempts: 0,
+            given_up: false,
         }
+    }
+
+    /// The result of a payment dropped because its caller gave up before its request was
+    /// written.
+    pub(crate) fn given_up(order_id: &str) -> Self {
+        Error {
+            given_up: true,
+            ..Error::new(
+                ErrorCode::Internal,
+                format!(
+                    "order {order_id}: the call was given up before its request was written; \
+                     nothing was sent"
+                ),
+            )
+        }
+    }
+
+    /// See [`Error::given_up`].
+    pub(crate) fn is_given_up(&self) -> bool {
+        self.given_up
     }
 
     /// An `invalid_argument` error: input rejected before anything was sent.
@@ -239,11 +273,11 @@ mod tests {
     #[test]
     fn codes_have_fixed_numbers_and_unique_names() {
         let numbers: Vec<i32> = ErrorCode::ALL.iter().map(|c| c.number()).collect();
-        assert_eq!(numbers, (1..=11).collect::<Vec<_>>());
+        assert_eq!(numbers, (1..=13).collect::<Vec<_>>());
         let mut names: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
         names.sort();
         names.dedup();
-        assert_eq!(names.len(), 11);
+        assert_eq!(names.len(), 13);
         for code in ErrorCode::ALL {
             assert_eq!(ErrorCode::from_name(code.as_str()), Some(code));
             assert_eq!(ErrorCode::from_number(code.number()), Some(code));

@@ -23,12 +23,14 @@
 #![warn(missing_docs)]
 
 mod batch;
+mod cancel;
 mod client;
 mod config;
 mod envelope;
 mod error;
 #[cfg(feature = "ffi")]
 pub mod ffi;
+mod gateway_words;
 mod journal;
 mod limiter;
 mod model;
@@ -37,6 +39,8 @@ mod order_id;
 mod pay_many;
 mod pay_once;
 mod pay_url;
+mod pending;
+mod per_process;
 mod prepare_pay;
 #[cfg(test)]
 mod properties;
@@ -47,15 +51,17 @@ mod sign;
 mod transport;
 
 pub use batch::{PayManyItem, PayManyReport, PayManySummary, PaymentOutcome, most_serious_failure};
-pub use client::{AsyncClient, Client};
+pub use cancel::Cancel;
+pub use client::{AsyncClient, Client, Started};
 pub use config::{
     ClientBuilder, Config, DEFAULT_BASE_URL, ENV_APP_KEY, ENV_APP_SECRET, ENV_BASE_URL,
     MAX_RETRIES_LIMIT, Secret,
 };
 pub use error::{Error, ErrorCode, Result, catch_panic};
 pub use journal::{
-    ClaimOutcome, DEFAULT_JOURNAL, JOURNAL_SCHEMA_VERSION, JournalFuture, JournalStore,
-    MemoryJournal, Outcome, Owner, PaymentRecord, State, open_journal,
+    ClaimOutcome, DEFAULT_JOURNAL, DEFAULT_JOURNAL_TIMEOUT, Holder, JOURNAL_SCHEMA_VERSION,
+    JournalFuture, JournalStore, MAX_NOTE_BYTES, MemoryJournal, Outcome, Owner, PaymentRecord,
+    Resolution, Resolver, Scope, State, open_journal, open_journal_with_timeout,
 };
 pub use limiter::MAX_CALLS_PER_SECOND_LIMIT;
 pub use model::{PayUrl, Payment};

@@ -33,6 +33,9 @@ pub struct Payment {
     /// True when this call sent no request: the payment journal already recorded the order as
     /// paid, or this call waited for a payment of the order already under way in this process.
     pub replayed: bool,
+    /// True when the gateway answered that the order was already paid (API.md's "already paid"
+    /// row): it counts as paid and was not retried; `data` holds that answer.
+    pub already_paid: bool,
 }
 
 impl PayUrl {
@@ -49,12 +52,12 @@ impl PayUrl {
 
 impl Payment {
     /// The payment as the JSON object every language's JSON output uses:
-    /// `{"orderId","payChannel","attempts","traceId","replayed","data"}`.
+    /// `{"orderId","payChannel","attempts","traceId","replayed","alreadyPaid","data"}`.
     pub fn to_json(&self) -> Value {
         with_data(
             json!({"orderId": self.order_id, "payChannel": self.pay_channel,
                    "attempts": self.attempts, "traceId": self.trace_id,
-                   "replayed": self.replayed}),
+                   "replayed": self.replayed, "alreadyPaid": self.already_paid}),
             &self.data,
         )
     }

@@ -43,6 +43,8 @@ const BACKOFF_MS: RangeInclusive<u64> = 0..=60_000;
 const RETRIES: RangeInclusive<u64> = 0..=MAX_RETRIES_LIMIT as u64;
 const CONCURRENT_BATCHES: RangeInclusive<u64> = 1..=16;
 const CONNECTIONS: RangeInclusive<u64> = 1..=1024;
+/// Allowed journal deadlines, in milliseconds: 100 ms to 60 s.
+const JOURNAL_TIMEOUT_MS: RangeInclusive<u64> = 100..=60_000;
 const CALLS_PER_SECOND: RangeInclusive<u64> = 1..=crate::limiter::MAX_CALLS_PER_SECOND_LIMIT as u64;
 
 /// How option names are spelled in the language that passed them, so that errors name the
@@ -89,13 +91,15 @@ pub enum OptionName {
     DangerouslySendAppSecretInsteadOfSign,
     /// Where the payment journal lives (`memory`, `sqlite:///…`, `postgres://…`).
     Journal,
+    /// The deadline of one journal operation, milliseconds.
+    JournalTimeoutMs,
     /// At most this many calls a second (unset: no fixed limit).
     MaxCallsPerSecond,
 }
 
 impl OptionName {
     /// Every option, in documentation order.
-    pub const ALL: [OptionName; 15] = [
+    pub const ALL: [OptionName; 16] = [
         OptionName::AppKey,
         OptionName::AppSecret,
         OptionName::BaseUrl,
@@ -110,6 +114,7 @@ impl OptionName {
         OptionName::RootCertificatesPem,
         OptionName::DangerouslySendAppSecretInsteadOfSign,
         OptionName::Journal,
+        OptionName::JournalTimeoutMs,
         OptionName::MaxCallsPerSecond,
     ];
 
@@ -132,6 +137,7 @@ impl OptionName {
                 "dangerously_send_app_secret_instead_of_sign"
             }
             OptionName::Journal => "journal",
+            OptionName::JournalTimeoutMs => "journal_timeout_ms",
             OptionName::MaxCallsPerSecond => "max_calls_per_second",
         }
     }
@@ -161,6 +167,7 @@ impl OptionName {
             OptionName::MaxConcurrentBatches => CONCURRENT_BATCHES,
             OptionName::MaxConnections => CONNECTIONS,
             OptionName::MaxCallsPerSecond => CALLS_PER_SECOND,
+            OptionName::JournalTimeoutMs => JOURNAL_TIMEOUT_MS,
             _ => RangeInclusive::new(1, 0),
         }
     }
@@ -235,6 +242,10 @@ pub struct ClientOptions {
     /// The payment journal's URL (default `memory`: shared by every client of the process);
     /// `sqlite:///abs/path.db` or `postgres://…` to share it between processes (JOURNAL.md).
     pub journal: Option<String>,
+    /// The deadline of every journal operation (default 5 s; 100 ms to 60 s): a SQLite busy
+    /// wait, a PostgreSQL connect, statement or commit. Past it the call ends with a `journal`
+    /// error that says whether anything was sent.
+    pub journal_timeout: Option<Duration>,
     /// At most this many calls a second, spaced evenly, shared by every call of the client
     /// (default: no fixed limit; 1 to 10000). The client also slows down by itself after the
     /// gateway refuses calls for their frequency.
@@ -313,6 +324,7 @@ impl ClientOptions {
                     Some(value.as_bool().ok_or_else(wrong)?)
             }
             OptionName::Journal => self.journal = Some(text()?),
+            OptionName::JournalTimeoutMs => self.journal_timeout = Some(ms()?),
             OptionName::MaxCallsPerSecond => self.max_calls_per_second = Some(int()? as u32),
         }
         Ok(())
@@ -449,10 +461,16 @@ impl ClientOptions {
         let base_url = self
             .base_url
             .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-        let journal = crate::journal::open_journal(
+        let journal_timeout = duration(
+            self.journal_timeout,
+            crate::journal::DEFAULT_JOURNAL_TIMEOUT,
+            OptionName::JournalTimeoutMs,
+        )?;
+        let journal = crate::journal::open_journal_with_timeout(
             self.journal
                 .as_deref()
                 .unwrap_or(crate::journal::DEFAULT_JOURNAL),
+            journal_timeout,
         )
         .map_err(|e| match e.code() {
             ErrorCode::InvalidArgument => {
@@ -462,6 +480,7 @@ impl ClientOptions {
         })?;
         Ok(Config {
             journal,
+            journal_timeout,
             base_url: crate::config::parse_base_url(&base_url)?,
             app_key,
             app_secret,
@@ -517,6 +536,7 @@ impl Config {
                     Value::from(self.send_app_secret)
                 }
                 OptionName::Journal => Value::from(self.journal.url()),
+                OptionName::JournalTimeoutMs => ms(self.journal_timeout),
                 OptionName::MaxCallsPerSecond => Value::from(self.max_calls_per_second),
             };
             map.insert(name.spelled(casing), value);

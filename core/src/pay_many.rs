@@ -4,8 +4,9 @@
 //! Every id is checked first: one bad id and nothing is sent (the error names each bad id's
 //! position). Repeats are dropped (the first kept). Then at most `concurrency` payments are in
 //! flight: the ids are streamed, so that 10,000 orders never mean 10,000 futures at once. Each
-//! payment is a task the core owns, like `prepare_pay`'s: dropping the run's future stops new
-//! payments from starting, and those in flight still run to their recorded outcome. One order's
+//! payment is a task the core owns, like `prepare_pay`'s: dropping the run's future (or raising
+//! its `Cancel`) stops new payments from starting and drops those whose request was not written
+//! yet; those that may have been written still run to their recorded outcome. One order's
 //! failure, even a panic, never stops the others. The results come back in input order.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use futures_util::{StreamExt, stream};
 
 use crate::batch::{PayManyItem, PayManyReport, PayManySummary};
+use crate::cancel::Cancel;
 use crate::client::Inner;
 use crate::error::{Error, Result};
 use crate::order_id::validate_and_dedup_order_ids;
@@ -46,7 +48,7 @@ impl Inner {
     ) -> Result<PayManyReport> {
         let mut slots: Vec<Option<PayManyItem>> = Vec::new();
         let summary = self
-            .pay_many_each(order_ids, concurrency, |index, item| {
+            .pay_many_each(order_ids, concurrency, Cancel::new(), |index, item| {
                 if slots.len() <= index {
                     slots.resize_with(index + 1, || None);
                 }
@@ -65,22 +67,36 @@ impl Inner {
 
     /// The run itself: hands each finished order to `on_item` with its position among the
     /// distinct orders, in the order they finish, and keeps nothing but the count of each outcome.
+    /// Once `cancel` is raised (or this future is dropped), nothing new starts, payments whose
+    /// request was not written yet are dropped (no item: not started), and those that may have
+    /// been written run to their recorded outcome and are reported.
     pub(crate) async fn pay_many_each(
         self: Arc<Self>,
         order_ids: Vec<String>,
         concurrency: usize,
+        cancel: Cancel,
         mut on_item: impl FnMut(usize, PayManyItem),
     ) -> Result<PayManySummary> {
         check_concurrency(concurrency)?;
         let ids = validate_and_dedup_order_ids(&order_ids)?;
         drop(order_ids);
         let runtime = self.runtime()?;
+        // Dropping the run gives it up, as a raised flag does.
+        let _give_up_on_drop = cancel.on_drop();
+        let not_cancelled = {
+            let cancel = cancel.clone();
+            move |_: &(usize, String)| std::future::ready(!cancel.is_cancelled())
+        };
         let payments = stream::iter(ids.into_iter().enumerate())
+            .take_while(not_cancelled)
             .map(|(index, id)| {
                 let inner = self.clone();
                 let runtime = runtime.clone();
+                let cancel = cancel.clone();
                 async move {
-                    let result = runtime.run_owned(inner.prepare_pay(id.clone())).await;
+                    let result = runtime
+                        .run_owned(inner.prepare_pay(id.clone(), cancel))
+                        .await;
                     (index, PayManyItem::new(id, result))
                 }
             })
@@ -88,6 +104,9 @@ impl Inner {
         let mut payments = std::pin::pin!(payments);
         let mut summary = PayManySummary::default();
         while let Some((index, item)) = payments.next().await {
+            if item.error().is_some_and(Error::is_given_up) {
+                continue;
+            }
             summary.add(item.outcome);
             on_item(index, item);
         }

@@ -3,16 +3,19 @@
 //! This moves money, so every outcome is classified by whether the deduction could have
 //! happened (see API.md): only outcomes where it surely did not are retried.
 
+use std::future::Future;
+
 use serde_json::Value;
 
 use crate::client::Inner;
 use crate::envelope::{field, lenient_bool, lenient_string};
 use crate::error::{Error, ErrorCode, Result};
+use crate::gateway_words::{Refusal, classify_refusal};
 use crate::model::Payment;
 use crate::order_id::validate_order_id;
 use crate::retry::{Step, with_retries};
 use crate::sign::Params;
-use crate::transport::{Effect, Failure, Method, Reply, SignedRequest, send};
+use crate::transport::{Effect, Failure, Method, Reply, SignedRequest, send_gated};
 
 /// The path of the password-free payment endpoint.
 pub const PREPARE_PAY_PATH: &str = "/alibaba/trade/pay/protocolPay/preparePay";
@@ -29,19 +32,34 @@ pub(crate) fn payment_request(inner: &Inner, order_id: &str) -> Result<SignedReq
 impl Inner {
     /// Sends the payment with the retries the outcome table allows. The journal and the
     /// in-process coordination around it are in `pay_once`.
-    pub(crate) async fn send_payment(
+    ///
+    /// `gate` runs before each attempt's request is written (after the pace and the
+    /// connection slot): its error holds the request back and ends the payment.
+    pub(crate) async fn send_payment<G>(
         &self,
         request: &SignedRequest,
         order_id: &str,
-    ) -> Result<Payment> {
-        let ((pay_channel, trace_id, data), attempts) =
-            with_retries(&self.config, |n| async move {
-                match send(&self.http(), &self.config, request, n).await {
-                    Ok(reply) => payment_step(reply, order_id),
-                    Err(failure) => failure_step(failure, order_id),
-                }
-            })
-            .await?;
+        gate: impl Fn() -> G,
+    ) -> Result<Payment>
+    where
+        G: Future<Output = Result<()>>,
+    {
+        let gate = &gate;
+        let (
+            Paid {
+                pay_channel,
+                trace_id,
+                data,
+                already_paid,
+            },
+            attempts,
+        ) = with_retries(&self.config, |n| async move {
+            match send_gated(&self.http(), &self.config, request, n, gate()).await {
+                Ok(reply) => payment_step(reply, order_id),
+                Err(failure) => failure_step(failure, order_id),
+            }
+        })
+        .await?;
         Ok(Payment {
             order_id: order_id.to_string(),
             pay_channel,
@@ -49,28 +67,58 @@ impl Inner {
             trace_id,
             data,
             replayed: false,
+            already_paid,
         })
     }
 }
 
-type Paid = (Option<String>, Option<String>, Value);
+/// What a payment that ended paid brings back.
+struct Paid {
+    pay_channel: Option<String>,
+    trace_id: Option<String>,
+    data: Value,
+    already_paid: bool,
+}
 
 fn payment_step(reply: Reply, order_id: &str) -> Step<Paid> {
     let Reply { envelope } = reply;
     let data = envelope.data;
     let trace_id = envelope.trace_id;
+    let channel = |data: &Value| lenient_string(field(field(data, "result"), "payChannel"));
     match lenient_bool(field(&data, "success")) {
         Some(false) => {
-            let why = lenient_string(field(&data, "message"))
-                .or_else(|| lenient_string(field(&data, "code")))
-                .unwrap_or_else(|| "(no reason given)".to_string());
-            Step::Retry(
-                Error::new(
-                    ErrorCode::PaymentDeclined,
-                    format!("order {order_id}: the deduction was not initiated: {why}"),
-                )
-                .with_trace_id(trace_id),
-            )
+            let code = lenient_string(field(&data, "code"));
+            let message = lenient_string(field(&data, "message"));
+            let why = match (&code, &message) {
+                (Some(c), Some(m)) => format!("{c}: {m}"),
+                (Some(one), None) | (None, Some(one)) => one.clone(),
+                (None, None) => "(no reason given)".to_string(),
+            };
+            match classify_refusal(code.as_deref(), message.as_deref()) {
+                // The gateway's word that the order is paid: the payment is done, never retried.
+                Refusal::AlreadyPaid => Step::Done(Paid {
+                    pay_channel: channel(&data),
+                    trace_id,
+                    data,
+                    already_paid: true,
+                }),
+                Refusal::NotPayable => Step::Fail(
+                    Error::new(
+                        ErrorCode::OrderNotPayable,
+                        format!(
+                            "order {order_id} cannot be paid: the gateway says its state forbids                              payment ({why}); nothing was deducted"
+                        ),
+                    )
+                    .with_trace_id(trace_id),
+                ),
+                Refusal::Declined => Step::Retry(
+                    Error::new(
+                        ErrorCode::PaymentDeclined,
+                        format!("order {order_id}: the deduction was not initiated: {why}"),
+                    )
+                    .with_trace_id(trace_id),
+                ),
+            }
         }
         Some(true) => {
             let result = field(&data, "result");
@@ -78,8 +126,12 @@ fn payment_step(reply: Reply, order_id: &str) -> Step<Paid> {
                 .iter()
                 .any(|name| lenient_bool(field(result, name)) == Some(true));
             if paid {
-                let channel = lenient_string(field(result, "payChannel"));
-                Step::Done((channel, trace_id, data))
+                Step::Done(Paid {
+                    pay_channel: channel(&data),
+                    trace_id,
+                    data,
+                    already_paid: false,
+                })
             } else {
                 Step::Fail(
                     outcome_unknown(order_id, "the gateway accepted the payment but did not confirm it (paySuccess is not true)")
@@ -97,6 +149,9 @@ fn payment_step(reply: Reply, order_id: &str) -> Step<Paid> {
 /// A failed exchange: a payment that may have taken effect ends at once as "outcome unknown";
 /// one that surely did not is retried like any other write when that can help.
 fn failure_step(failure: Failure, order_id: &str) -> Step<Paid> {
+    if failure.is_held() {
+        return Step::Stop(failure.error);
+    }
     match failure.effect() {
         Effect::Possible => {
             let message = unknown_message(order_id, failure.error.message());

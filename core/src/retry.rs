@@ -17,6 +17,10 @@ pub(crate) enum Step<T> {
     Retry(Error),
     /// Final: trying again could do harm or could not help.
     Fail(Error),
+    /// This attempt was held back before its request was written (a payment's fence, or its
+    /// caller gave up): the call ends. When an earlier attempt failed, that failure is the
+    /// call's result (it is what happened at the gateway), saying why no attempt followed.
+    Stop(Error),
 }
 
 impl<T> Step<T> {
@@ -46,6 +50,7 @@ impl<T> Step<T> {
     fn answer(&self) -> Answer {
         match self {
             Step::Done(_) => Answer::Answered,
+            Step::Stop(_) => Answer::None,
             Step::Retry(e) | Step::Fail(e) => match e.code() {
                 ErrorCode::RateLimited => Answer::Refused,
                 ErrorCode::Connection | ErrorCode::Timeout | ErrorCode::InvalidArgument => {
@@ -70,6 +75,7 @@ where
     Fut: Future<Output = Step<T>>,
 {
     let mut n = 1;
+    let mut last_failure: Option<Error> = None;
     loop {
         let permit = config.limiter.acquire().await;
         let (step, answered) = with_answer_status(attempt(n)).await;
@@ -82,12 +88,26 @@ where
         match step {
             Step::Done(value) => return Ok((value, n)),
             Step::Fail(error) => return Err(with_status(error).with_attempts(n)),
+            Step::Stop(held) => {
+                return Err(match last_failure {
+                    Some(earlier) => {
+                        let message = format!(
+                            "{}; no further attempt: {}",
+                            earlier.message(),
+                            held.message()
+                        );
+                        earlier.with_message(message).with_attempts(n - 1)
+                    }
+                    None => held.with_attempts(0),
+                });
+            }
             Step::Retry(error) if n > config.max_retries => {
                 return Err(with_status(error).with_attempts(n));
             }
             Step::Retry(error) => {
                 let delay = backoff_delay(config.backoff_base, config.backoff_cap, n);
                 log::debug!(target: "dajisaas", "retrying in {delay:?} after attempt {n}: {error}");
+                last_failure = Some(with_status(error));
                 tokio::time::sleep(delay).await;
                 n += 1;
             }

@@ -55,6 +55,7 @@ struct Outcome {
     trace_id: bool,
     calls: u64,
     deductions: u64,
+    already_paid: bool,
 }
 
 fn expected(row: &Value) -> Outcome {
@@ -66,6 +67,7 @@ fn expected(row: &Value) -> Outcome {
         trace_id: row["trace_id"].as_bool().unwrap(),
         calls: number(row, "calls"),
         deductions: number(row, "deductions"),
+        already_paid: row["already_paid"].as_bool().unwrap_or(false),
     }
 }
 
@@ -75,14 +77,14 @@ fn call(client: &Client, row: &Value) -> (Outcome, Option<String>) {
     let result = match text(row, "endpoint").as_str() {
         "prepare_pay" => client
             .prepare_pay(&id)
-            .map(|p| (p.attempts, p.trace_id.is_some())),
+            .map(|p| (p.attempts, p.trace_id.is_some(), p.already_paid)),
         "pay_url" => client
             .pay_url(&[id.as_str()])
-            .map(|l| (l.attempts, l.trace_id.is_some())),
+            .map(|l| (l.attempts, l.trace_id.is_some(), false)),
         other => panic!("unknown endpoint {other:?}"),
     };
     let outcome = match &result {
-        Ok((attempts, trace_id)) => Outcome {
+        Ok((attempts, trace_id, already_paid)) => Outcome {
             code: None,
             attempts: u64::from(*attempts),
             http_status: None,
@@ -90,6 +92,7 @@ fn call(client: &Client, row: &Value) -> (Outcome, Option<String>) {
             trace_id: *trace_id,
             calls: 0,
             deductions: 0,
+            already_paid: *already_paid,
         },
         Err(e) => Outcome {
             code: Some(e.code().as_str().to_string()),
@@ -99,6 +102,7 @@ fn call(client: &Client, row: &Value) -> (Outcome, Option<String>) {
             trace_id: e.trace_id().is_some(),
             calls: 0,
             deductions: 0,
+            already_paid: false,
         },
     };
     (outcome, result.err().map(|e| e.message().to_string()))

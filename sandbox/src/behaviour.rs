@@ -41,6 +41,15 @@ pub enum Behaviour {
     DeductThenTrickle,
     /// `9014…`: the connection drops before the request is acted on (nothing deducted).
     DropBeforeProcessing,
+    /// `9015…`: the order is closed: payments are refused for the order's state (`ORDER_CLOSED`,
+    /// 订单已关闭), nothing deducted; links fail the same way.
+    OrderClosed,
+    /// `9016…`: the order does not exist: payments are refused (`ORDER_NOT_EXIST`, 订单不存在),
+    /// nothing deducted; links fail the same way.
+    OrderNotFound,
+    /// `9017…`: the order was paid elsewhere (through a link): payments are refused with only a
+    /// message saying so (该订单已付款, no code), nothing deducted.
+    PaidElsewhere,
     /// Chaos only: every call is declined (`data.success == false`), like `9000…` but random.
     ChaosDecline,
     /// Chaos only: the call is refused for the call-frequency limit.
@@ -63,6 +72,9 @@ impl Behaviour {
                 b'2' => Behaviour::DeductThenOversized,
                 b'3' => Behaviour::DeductThenTrickle,
                 b'4' => Behaviour::DropBeforeProcessing,
+                b'5' => Behaviour::OrderClosed,
+                b'6' => Behaviour::OrderNotFound,
+                b'7' => Behaviour::PaidElsewhere,
                 _ => Behaviour::Normal,
             };
         }
@@ -137,6 +149,11 @@ mod tests {
         assert_eq!(Behaviour::of("2257455039610311973"), Behaviour::Normal);
         assert_eq!(Behaviour::of("9000000000000000001"), Behaviour::Decline);
         assert_eq!(Behaviour::of("9009"), Behaviour::Unavailable503Once);
+        assert_eq!(Behaviour::of("9015000000000000001"), Behaviour::OrderClosed);
+        assert_eq!(
+            Behaviour::of("9017000000000000001"),
+            Behaviour::PaidElsewhere
+        );
         assert_eq!(Behaviour::of("900"), Behaviour::Normal);
         assert_eq!(
             Behaviour::of_batch(["1", "9005000000000000001"]).0,

@@ -193,12 +193,32 @@ async fn respond(
         Behaviour::DeclineTwiceThenPay => call <= 2 && paying.is_some(),
         _ => false,
     };
-    let check = paying.map(|order_id| state.check_order(order_id, !declines));
+    // Refusals for the order's state take nothing either.
+    let takes_nothing = declines
+        || matches!(
+            behaviour,
+            Behaviour::OrderClosed | Behaviour::OrderNotFound | Behaviour::PaidElsewhere
+        );
+    let check = paying.map(|order_id| state.check_order(order_id, !takes_nothing));
     if check == Some(OrderCheck::AlreadyPaid) {
         return already_paid();
     }
     match behaviour {
         _ if declines => declined(paying.is_some()),
+        Behaviour::OrderClosed => refused(
+            paying.is_some(),
+            "ORDER_CLOSED",
+            "订单已关闭 (order closed)",
+        ),
+        Behaviour::OrderNotFound => refused(
+            paying.is_some(),
+            "ORDER_NOT_EXIST",
+            "订单不存在 (order not found)",
+        ),
+        Behaviour::PaidElsewhere if paying.is_some() => ok(json!({
+            "success": false, "code": null,
+            "message": "该订单已付款 (this order has been paid)", "result": null,
+        })),
         Behaviour::DeductThenHang => {
             pause(state.config.hang).await;
             body::json(success)
@@ -220,6 +240,16 @@ fn already_paid() -> Response {
         "success": false, "code": "ORDER_ALREADY_PAID",
         "message": "订单已支付 (order already paid)", "result": null,
     }))
+}
+
+/// The platform's refusal for the order's state: nothing taken.
+fn refused(payment: bool, code: &str, message: &str) -> Response {
+    let data = if payment {
+        json!({"success": false, "code": code, "message": message, "result": null})
+    } else {
+        json!({"success": false, "payUrl": null, "errorCode": code, "erroMsg": message})
+    };
+    ok(data)
 }
 
 fn declined(payment: bool) -> Response {

@@ -201,18 +201,24 @@ fn an_order_already_paid_is_declined_and_not_deducted_again() {
 }
 
 #[test]
-fn the_library_reports_a_second_payment_as_declined() {
+fn the_library_reports_a_second_payment_as_already_paid_after_one_request() {
     let sb = sandbox_with(|c| c);
     pay(&sb, NORMAL).unwrap();
+    // Another journal (a new process): the gateway's "already paid" is the truth, never retried.
     let client = Client::builder(DEFAULT_APP_KEY, DEFAULT_APP_SECRET)
         .base_url(sb.url())
+        .journal("memory:second-process")
         .backoff(Duration::from_millis(1), Duration::from_millis(2))
-        .max_retries(0)
         .build()
         .unwrap();
-    let e = client.prepare_pay(NORMAL).unwrap_err();
-    assert_eq!(e.code(), ErrorCode::PaymentDeclined, "{e}");
-    assert_eq!(deductions(&sb.stats(), NORMAL), 1);
+    let payment = client.prepare_pay(NORMAL).unwrap();
+    assert!(payment.already_paid);
+    assert_eq!(payment.attempts, 1);
+    let stats = sb.stats();
+    assert_eq!(deductions(&stats, NORMAL), 1);
+    assert_eq!(stats.pay_calls_after_paid_by_order.get(NORMAL).copied(), Some(1));
+    let record = client.payment_record(NORMAL).unwrap().unwrap();
+    assert_eq!(record.state, dajisaas::State::Paid);
 }
 
 #[test]

@@ -109,6 +109,12 @@ pub enum daji_status {
     /// A payment of this order is already under way on this client; nothing was sent. Wait for
     /// its outcome (or check the order) instead of paying again.
     DAJI_PAYMENT_IN_PROGRESS = 11,
+    /// The payment journal could not be opened, read or written in time; the message says
+    /// whether anything was sent.
+    DAJI_JOURNAL = 12,
+    /// The gateway refused the payment because the order's state forbids it (closed,
+    /// cancelled, not found); nothing was deducted, and it is never retried.
+    DAJI_ORDER_NOT_PAYABLE = 13,
 }
 
 impl From<ErrorCode> for daji_status {
@@ -125,6 +131,8 @@ impl From<ErrorCode> for daji_status {
             ErrorCode::PaymentOutcomeUnknown => daji_status::DAJI_PAYMENT_OUTCOME_UNKNOWN,
             ErrorCode::Internal => daji_status::DAJI_INTERNAL,
             ErrorCode::PaymentInProgress => daji_status::DAJI_PAYMENT_IN_PROGRESS,
+            ErrorCode::Journal => daji_status::DAJI_JOURNAL,
+            ErrorCode::OrderNotPayable => daji_status::DAJI_ORDER_NOT_PAYABLE,
         }
     }
 }
@@ -442,6 +450,7 @@ unsafe fn read_options(options: *const daji_client_options) -> crate::Result<Cli
         root_certificates_pem: roots,
         dangerously_send_app_secret_instead_of_sign: send_secret,
         journal: string(given!(journal), "journal")?,
+        journal_timeout: None,
         max_connections: given!(max_connections),
         max_calls_per_second: given!(max_calls_per_second).filter(|n| *n != 0),
         casing: Casing::Snake,

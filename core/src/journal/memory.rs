@@ -1,23 +1,45 @@
 //! The memory journal: one map per process, shared by every client of the process.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use super::{Backend, Change, JournalFuture, Op, PaymentRecord, Reply, State, Stored, now_millis};
+use super::{
+    Backend, Change, JournalFuture, Op, PaymentRecord, Reply, Scope, State, Stored, now_millis,
+};
+use crate::per_process::PerProcess;
+
+type Rows = BTreeMap<(Scope, String), Row>;
 
 /// A journal kept in this process's memory. [`open_journal`](super::open_journal)`("memory")`
 /// returns the process's one shared instance ([`MemoryJournal::shared`]); [`MemoryJournal::new`]
 /// makes a separate one (tests).
-#[derive(Debug)]
+///
+/// After `fork()`, the child's journal starts from a copy of the parent's records (when no
+/// parent thread was changing them at that moment; otherwise empty) and then goes its own way:
+/// processes that must share their payments (prefork servers) want a SQLite journal.
 pub struct MemoryJournal {
     url: String,
-    rows: Mutex<BTreeMap<String, Row>>,
+    rows: PerProcess<Mutex<Rows>>,
+}
+
+impl std::fmt::Debug for MemoryJournal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryJournal")
+            .field("url", &self.url)
+            .finish()
+    }
+}
+
+/// A fork child's rows: a copy of the parent's, unless a parent thread held them.
+fn child_rows(parent: Option<&Mutex<Rows>>) -> Mutex<Rows> {
+    let copied = parent.and_then(|rows| rows.try_lock().ok().map(|rows| rows.clone()));
+    Mutex::new(copied.unwrap_or_default())
 }
 
 /// A record kept as JSON text, as the other stores keep it: the process-wide journal lives until
 /// exit, and text (unlike parsed JSON objects, whose hash tables are pointed into) leaves nothing
 /// that leak checkers such as valgrind report as possibly lost at exit.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Row {
     record: String,
     claim_open: bool,
@@ -47,7 +69,7 @@ impl Default for MemoryJournal {
     fn default() -> Self {
         MemoryJournal {
             url: "memory".into(),
-            rows: Mutex::default(),
+            rows: PerProcess::new(child_rows),
         }
     }
 }
@@ -79,14 +101,15 @@ impl MemoryJournal {
             .or_insert_with(|| {
                 Arc::new(MemoryJournal {
                     url: format!("memory:{name}"),
-                    rows: Mutex::default(),
+                    rows: PerProcess::new(child_rows),
                 })
             })
             .clone()
     }
 
-    fn rows(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Row>> {
+    fn rows(&self) -> MutexGuard<'_, Rows> {
         self.rows
+            .get()
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -101,38 +124,42 @@ impl Backend for MemoryJournal {
         Box::pin(async { Ok(()) })
     }
 
-    fn mutate(&self, order_id: String, op: Op) -> JournalFuture<'_, Reply> {
+    fn mutate(&self, scope: Scope, order_id: String, op: Op) -> JournalFuture<'_, Reply> {
         // Nothing happens until the future is polled, as with the other stores.
         Box::pin(async move {
             let mut rows = self.rows();
-            let existing = rows.get(&order_id).map(Row::to_stored).transpose()?;
-            let (reply, change) = op.apply(&order_id, now_millis(), existing)?;
+            let key = (scope, order_id);
+            let existing = rows.get(&key).map(Row::to_stored).transpose()?;
+            let (reply, change) = op.apply(&key.0, &key.1, now_millis(), existing)?;
             match change {
                 Change::Keep => {}
                 Change::Put(stored) => {
-                    rows.insert(order_id, Row::from_stored(&stored));
+                    rows.insert(key, Row::from_stored(&stored));
                 }
                 Change::Delete => {
-                    rows.remove(&order_id);
+                    rows.remove(&key);
                 }
             }
             Ok(reply)
         })
     }
 
-    fn get(&self, order_id: String) -> JournalFuture<'_, Option<PaymentRecord>> {
+    fn get(&self, scope: Scope, order_id: String) -> JournalFuture<'_, Option<PaymentRecord>> {
         Box::pin(async move {
             self.rows()
-                .get(&order_id)
+                .get(&(scope, order_id))
                 .map(|row| row.to_stored().map(|s| s.record))
                 .transpose()
         })
     }
 
-    fn list(&self, state: Option<State>) -> JournalFuture<'_, Vec<PaymentRecord>> {
+    fn list(&self, scope: Scope, state: Option<State>) -> JournalFuture<'_, Vec<PaymentRecord>> {
         Box::pin(async move {
             let mut records = Vec::new();
-            for row in self.rows().values() {
+            for ((row_scope, _), row) in self.rows().iter() {
+                if *row_scope != scope {
+                    continue;
+                }
                 let record = row.to_stored()?.record;
                 if state.is_none_or(|wanted| record.state == wanted) {
                     records.push(record);

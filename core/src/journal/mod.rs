@@ -13,14 +13,18 @@
 //! (a mutex, a SQLite write transaction, a PostgreSQL transaction holding the row's lock), so
 //! the three behave identically.
 
+mod history;
+mod machine;
 mod memory;
 mod postgres;
+mod row;
+mod scope;
 mod sqlite;
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
@@ -28,12 +32,25 @@ use serde_json::{Value, json};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::Payment;
 use crate::order_id::validate_order_id;
+use crate::per_process::PerProcess;
 
+pub(crate) use machine::{Change, Op, Reply, Stored};
+pub(crate) use row::{COLUMN_COUNT, COLUMNS, RowValues};
+
+pub use history::{MAX_NOTE_BYTES, Resolution, Resolver};
 pub use memory::MemoryJournal;
+pub use scope::Scope;
+
+use history::history_from_value;
+pub(crate) use history::validate_note;
 
 /// The schema version this library writes. A store carrying a newer one is refused
-/// (`invalid_argument`), never downgraded.
-pub const JOURNAL_SCHEMA_VERSION: i64 = 1;
+/// (`invalid_argument`), never downgraded; an older one is migrated (version 1 had no scopes:
+/// its records keep [`Scope::legacy`]).
+pub const JOURNAL_SCHEMA_VERSION: i64 = 2;
+
+/// The deadline of one journal operation when none is configured (`journal_timeout_ms`).
+pub const DEFAULT_JOURNAL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The journal used when none is configured.
 pub const DEFAULT_JOURNAL: &str = "memory";
@@ -115,23 +132,15 @@ pub struct Owner {
 impl Owner {
     /// The owner of this process's payments (cached; drawn anew when the pid changes).
     pub fn this_process() -> Owner {
-        static CURRENT: Mutex<Option<Owner>> = Mutex::new(None);
-        let pid = std::process::id();
-        let mut current = CURRENT
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match &*current {
-            Some(owner) if owner.pid == pid => owner.clone(),
-            _ => {
-                let owner = Owner {
-                    host: host_name(),
-                    pid,
-                    client_id: random_id(pid),
-                };
-                *current = Some(owner.clone());
-                owner
+        static CURRENT: PerProcess<Owner> = PerProcess::new(|_| {
+            let pid = std::process::id();
+            Owner {
+                host: host_name(),
+                pid,
+                client_id: random_id(pid),
             }
-        }
+        });
+        CURRENT.get().clone()
     }
 
     /// The owner as JSON: `{"host","pid","clientId"}`.
@@ -151,6 +160,27 @@ impl Owner {
 impl fmt::Display for Owner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} pid {} ({})", self.host, self.pid, self.client_id)
+    }
+}
+
+/// One claim of an order: its owner and the claim's own id, drawn fresh for every claim. Every
+/// step after the claim (fence, outcome, release) must name the same id: once a resolution or
+/// a newer claim replaced it, the late holder can neither send nor record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    /// The process that claimed.
+    pub owner: Owner,
+    /// This claim's id.
+    pub claim_id: String,
+}
+
+impl Holder {
+    /// A new claim of `owner`, with a fresh id.
+    pub fn new(owner: Owner) -> Holder {
+        Holder {
+            claim_id: random_id(owner.pid),
+            owner,
+        }
     }
 }
 
@@ -179,8 +209,12 @@ fn random_id(pid: u32) -> String {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PaymentRecord {
+    /// The gateway and app the record belongs to.
+    pub scope: Scope,
     /// The 1688 order id.
     pub order_id: String,
+    /// The id of the current or last claim (see [`Holder`]); a resolution draws a new one.
+    pub claim_id: Option<String>,
     /// Where the order's payment stands.
     pub state: State,
     /// Requests sent in the last payment.
@@ -203,10 +237,8 @@ pub struct PaymentRecord {
     pub created_at: SystemTime,
     /// When the record last changed.
     pub updated_at: SystemTime,
-    /// Who resolved an unknown outcome, when someone did.
-    pub resolved_by: Option<String>,
-    /// The resolution's note.
-    pub note: Option<String>,
+    /// Every resolution of the order, oldest first.
+    pub history: Vec<Resolution>,
 }
 
 impl PaymentRecord {
@@ -220,13 +252,17 @@ impl PaymentRecord {
         self.trace_ids.last().map(String::as_str)
     }
 
-    /// The record as the JSON object every language shows: `{"orderId","state","attempts",
-    /// "traceIds","payChannel","errorCode","message","data","owner":{"host","pid","clientId"},
-    /// "leaseUntil","createdAt","updatedAt","resolvedBy","note"}`, times as RFC 3339 UTC strings
-    /// with milliseconds (`2025-01-31T08:00:00.000Z`).
+    /// The record as the JSON object every language shows: `{"gateway","appKey","orderId",
+    /// "claimId","state","attempts","traceIds","payChannel","errorCode","message","data",
+    /// "owner":{"host","pid","clientId"},"leaseUntil","createdAt","updatedAt","history":[...]}`,
+    /// times as RFC 3339 UTC strings with milliseconds (`2025-01-31T08:00:00.000Z`), history
+    /// entries as [`Resolution::to_json`] writes them.
     pub fn to_json(&self) -> Value {
         json!({
+            "gateway": self.scope.gateway,
+            "appKey": self.scope.app_key,
             "orderId": self.order_id,
+            "claimId": self.claim_id,
             "state": self.state.as_str(),
             "attempts": self.attempts,
             "traceIds": self.trace_ids,
@@ -238,8 +274,7 @@ impl PaymentRecord {
             "leaseUntil": self.lease_until.map(format_time),
             "createdAt": format_time(self.created_at),
             "updatedAt": format_time(self.updated_at),
-            "resolvedBy": self.resolved_by,
-            "note": self.note,
+            "history": self.history.iter().map(Resolution::to_json).collect::<Vec<_>>(),
         })
     }
 
@@ -270,7 +305,12 @@ impl PaymentRecord {
             _ => return Err(bad("traceIds")),
         };
         Ok(PaymentRecord {
+            scope: Scope {
+                gateway: text("gateway")?.unwrap_or_default(),
+                app_key: text("appKey")?.unwrap_or_default(),
+            },
             order_id: text("orderId")?.ok_or_else(|| bad("orderId"))?,
+            claim_id: text("claimId")?,
             state: State::parse(&text("state")?.ok_or_else(|| bad("state"))?)?,
             attempts: value
                 .get("attempts")
@@ -289,8 +329,10 @@ impl PaymentRecord {
             lease_until: time("leaseUntil")?,
             created_at: time("createdAt")?.ok_or_else(|| bad("createdAt"))?,
             updated_at: time("updatedAt")?.ok_or_else(|| bad("updatedAt"))?,
-            resolved_by: text("resolvedBy")?,
-            note: text("note")?,
+            history: match value.get("history") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(h) => history_from_value(h).ok_or_else(|| bad("history"))?,
+            },
         })
     }
 }
@@ -352,7 +394,7 @@ impl ClaimOutcome {
                     format!(
                         "the outcome of order {}'s last payment is unknown{last}; nothing was \
                          sent. The money may have been taken: check the order, then record what \
-                         happened with resolve_payment({}, paid, note)",
+                         happened (resolve_payment, or daji journal resolve {} --paid|--not-paid)",
                         r.order_id, r.order_id
                     ),
                 ))
@@ -363,10 +405,10 @@ impl ClaimOutcome {
     }
 }
 
-/// How a payment ended, as recorded by its owner.
+/// How a payment ended, as recorded by its holder.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// Deducted, confirmed.
+    /// Deducted, confirmed, or the gateway answered that the order was already paid.
     Paid {
         /// Requests sent.
         attempts: u32,
@@ -376,6 +418,8 @@ pub enum Outcome {
         pay_channel: Option<String>,
         /// The gateway's `data` object, for replays.
         data: Option<Value>,
+        /// The gateway's word was "already paid" (recorded in the record's `message`).
+        already_paid: bool,
     },
     /// The deduction was not initiated, after every allowed attempt.
     Declined {
@@ -409,14 +453,16 @@ impl Outcome {
             trace_ids: payment.trace_id.iter().cloned().collect(),
             pay_channel: payment.pay_channel.clone(),
             data: Some(payment.data.clone()),
+            already_paid: payment.already_paid,
         }
     }
 
-    /// The outcome of a failed payment, or `None` for a failure that surely sent nothing that
-    /// could deduct (`invalid_argument`, `connection` or `timeout` before sending, `rate_limited`, `api`
-    /// refusals, `http_status`, `payment_in_progress`): release the claim then.
-    /// `payment_declined` is [`Outcome::Declined`]; anything else (`payment_outcome_unknown`,
-    /// and, to be safe, `decode` and `internal`) is [`Outcome::Unknown`].
+    /// The outcome of a failed payment, or `None` for a failure that surely deducted nothing
+    /// and leaves the order as it was (`invalid_argument`, `connection` or `timeout` before
+    /// sending, `rate_limited`, `api` refusals, `http_status`, `payment_in_progress`,
+    /// `order_not_payable`, `journal`): release the claim then. `payment_declined` is
+    /// [`Outcome::Declined`]; anything else (`payment_outcome_unknown`, and, to be safe,
+    /// `decode` and `internal`) is [`Outcome::Unknown`].
     pub fn from_error(error: &Error) -> Option<Outcome> {
         let trace_ids: Vec<String> = error.trace_id().map(str::to_string).into_iter().collect();
         let attempts = error.attempts();
@@ -424,7 +470,8 @@ impl Outcome {
         let message = error.message().to_string();
         // prepare_pay reports every failure that may have had an effect as
         // payment_outcome_unknown, so a `timeout` or `connection` it returns is one that sent
-        // nothing (a connect that failed or ran out of time).
+        // nothing (a connect that failed or ran out of time); a `journal` error is a fence that
+        // held the request back (an earlier attempt's decline is reported as the decline).
         match error.code() {
             ErrorCode::InvalidArgument
             | ErrorCode::Connection
@@ -432,7 +479,9 @@ impl Outcome {
             | ErrorCode::RateLimited
             | ErrorCode::Api
             | ErrorCode::HttpStatus
-            | ErrorCode::PaymentInProgress => None,
+            | ErrorCode::PaymentInProgress
+            | ErrorCode::OrderNotPayable
+            | ErrorCode::Journal => None,
             ErrorCode::PaymentDeclined => Some(Outcome::Declined {
                 attempts,
                 trace_ids,
@@ -457,8 +506,8 @@ impl Outcome {
     }
 }
 
-/// A payment journal: the per-order records `prepare_pay` consults and updates. Every method is
-/// one atomic step of the store. Obtain one with [`open_journal`].
+/// A payment journal: the per-order records `prepare_pay` consults and updates, each within one
+/// [`Scope`]. Every method is one atomic step of the store. Obtain one with [`open_journal`].
 ///
 /// The futures do nothing until polled. Drive a claim and what follows it to the end (in a
 /// task the core owns, not in the caller's future): a step dropped midway may still have
@@ -470,59 +519,80 @@ pub trait JournalStore: Send + Sync + fmt::Debug {
     /// Connects and creates or checks the schema now, rather than at the first call.
     fn check(&self) -> JournalFuture<'_, ()>;
 
-    /// Claims the order's payment for `owner` for `lease`, following JOURNAL.md's table: no
-    /// record, `declined` or `not_paid` → [`ClaimOutcome::Claimed`]; see [`ClaimOutcome`] for
-    /// the rest.
+    /// Claims the order's payment for `holder` for `lease`, following JOURNAL.md's table: no
+    /// record, `declined` or `not_paid` → [`ClaimOutcome::Claimed`] under `holder.claim_id`;
+    /// see [`ClaimOutcome`] for the rest.
     fn claim<'a>(
         &'a self,
+        scope: &'a Scope,
         order_id: &'a str,
-        owner: &'a Owner,
+        holder: &'a Holder,
         lease: Duration,
     ) -> JournalFuture<'a, ClaimOutcome>;
 
-    /// Extends the owner's claim to `lease` from now. Refused (`invalid_argument`) when the
-    /// owner no longer holds an `in_flight` claim on the order.
-    fn renew<'a>(
+    /// The fence before a request is written, and the lease's renewal: confirms that the row
+    /// still holds `holder`'s claim, `in_flight`, with at least a safety margin (a quarter of
+    /// `lease`, at most 2 s) of its lease left by the store's clock, and extends the lease to
+    /// `lease` from now. Refused otherwise: `payment_in_progress` when another claim holds the
+    /// order, `journal` when the claim was lost (expired, resolved, recorded).
+    fn fence<'a>(
         &'a self,
+        scope: &'a Scope,
         order_id: &'a str,
-        owner: &'a Owner,
+        holder: &'a Holder,
         lease: Duration,
     ) -> JournalFuture<'a, PaymentRecord>;
 
-    /// Records how the owner's payment ended. Only the owner may, while its claim is
+    /// Records how the holder's payment ended. Only under the same claim id, while it is
     /// `in_flight`, or after its lease expired and turned it `unknown` (nobody has resolved it
-    /// yet): the owner's word then replaces the guess. Otherwise `invalid_argument`.
+    /// yet): the holder's word then replaces the guess. Otherwise `invalid_argument`, and the
+    /// newer record stays.
     fn record_outcome<'a>(
         &'a self,
+        scope: &'a Scope,
         order_id: &'a str,
-        owner: &'a Owner,
+        holder: &'a Holder,
         outcome: Outcome,
     ) -> JournalFuture<'a, PaymentRecord>;
 
-    /// Gives up the owner's claim after a failure that surely sent nothing: the order's record
+    /// Gives up the holder's claim after a failure that surely sent nothing: the order's record
     /// is restored to what it was before the claim (removed if the claim created it). Returns
-    /// the restored record. Same ownership rule as [`JournalStore::record_outcome`].
+    /// the restored record. Same rule as [`JournalStore::record_outcome`].
     fn release<'a>(
         &'a self,
+        scope: &'a Scope,
         order_id: &'a str,
-        owner: &'a Owner,
+        holder: &'a Holder,
     ) -> JournalFuture<'a, Option<PaymentRecord>>;
 
-    /// The order's record, if it has one.
-    fn get<'a>(&'a self, order_id: &'a str) -> JournalFuture<'a, Option<PaymentRecord>>;
+    /// The order's record in `scope`, if it has one.
+    fn get<'a>(
+        &'a self,
+        scope: &'a Scope,
+        order_id: &'a str,
+    ) -> JournalFuture<'a, Option<PaymentRecord>>;
 
-    /// Every record, or those in one state, oldest first.
-    fn list(&self, state: Option<State>) -> JournalFuture<'_, Vec<PaymentRecord>>;
+    /// Every record of `scope`, or those in one state, oldest first (records from before
+    /// scopes, [`Scope::legacy`], are listed in every scope).
+    fn list<'a>(
+        &'a self,
+        scope: &'a Scope,
+        state: Option<State>,
+    ) -> JournalFuture<'a, Vec<PaymentRecord>>;
 
-    /// Records what a person or program found after checking an order whose outcome is
-    /// `unknown` (or `in_flight` with an expired lease): `paid` true sets `paid`, false sets
-    /// `not_paid`. Any other state is an `invalid_argument` naming it.
+    /// Records what a person or program found after checking the order, appending it to the
+    /// record's history: `paid` true sets `paid`, false `not_paid`. Allowed from `unknown`, an
+    /// `in_flight` claim whose lease expired, as a correction (`paid` ↔ `not_paid`, `declined`
+    /// → `paid`), and `paid` for an order the journal never saw (paid outside the library).
+    /// Anything else is an `invalid_argument` naming the state; so is a note over
+    /// [`MAX_NOTE_BYTES`] or with NUL, before the store is touched.
     fn resolve<'a>(
         &'a self,
+        scope: &'a Scope,
         order_id: &'a str,
         paid: bool,
         note: &'a str,
-        resolved_by: &'a str,
+        by: &'a Resolver,
     ) -> JournalFuture<'a, PaymentRecord>;
 }
 
@@ -538,10 +608,21 @@ pub trait JournalStore: Send + Sync + fmt::Debug {
 /// connections, each driven by a thread of its own; times (leases) come from the database's
 /// clock.
 ///
+/// Every operation of a SQLite or PostgreSQL journal is bounded by [`DEFAULT_JOURNAL_TIMEOUT`]
+/// (see [`open_journal_with_timeout`]).
+///
 /// Errors: `invalid_argument` for a URL of another scheme, a relative or empty SQLite path, a
-/// malformed PostgreSQL URL, an unreadable `sslrootcert` or a newer schema; `connection` when a
-/// SQLite file cannot be opened (PostgreSQL: at the first call or [`JournalStore::check`]).
+/// malformed PostgreSQL URL, an unreadable `sslrootcert` or a newer schema; `journal` when a
+/// SQLite file cannot be opened or read (PostgreSQL: at the first call or
+/// [`JournalStore::check`]).
 pub fn open_journal(url: &str) -> Result<Arc<dyn JournalStore>> {
+    open_journal_with_timeout(url, DEFAULT_JOURNAL_TIMEOUT)
+}
+
+/// [`open_journal`] with the deadline of every operation: a SQLite busy wait, a PostgreSQL
+/// connect (TCP, TLS and startup together), statement and commit. What does not answer in time
+/// is a `journal` error, and its connection is never used again.
+pub fn open_journal_with_timeout(url: &str, timeout: Duration) -> Result<Arc<dyn JournalStore>> {
     let trimmed = url.trim();
     if trimmed.is_empty() || trimmed == DEFAULT_JOURNAL {
         return Ok(MemoryJournal::shared());
@@ -556,8 +637,10 @@ pub fn open_journal(url: &str) -> Result<Arc<dyn JournalStore>> {
     }
     let scheme = trimmed.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
     match scheme.as_deref() {
-        Some("sqlite") => Ok(Arc::new(sqlite::SqliteJournal::open(trimmed)?)),
-        Some("postgres" | "postgresql") => Ok(Arc::new(postgres::PostgresJournal::open(trimmed)?)),
+        Some("sqlite") => Ok(Arc::new(sqlite::SqliteJournal::open(trimmed, timeout)?)),
+        Some("postgres" | "postgresql") => {
+            Ok(Arc::new(postgres::PostgresJournal::open(trimmed, timeout)?))
+        }
         _ => Err(Error::invalid(format!(
             "journal {:?}: expected \"memory\", \"memory:NAME\", \"sqlite:///absolute/path.db\" \
              or \"postgres://user@host:port/database\"",
@@ -687,355 +770,28 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-// ----- the state machine every store runs -----
+// ----- what every store shares -----
 
-/// A record as stored: the public record plus what undoing the current claim needs.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Stored {
-    pub record: PaymentRecord,
-    /// The owner of `record` may still record an outcome or release: the record is its
-    /// `in_flight` claim, or the `unknown` its expired lease turned into, unresolved.
-    pub claim_open: bool,
-    /// The record as it was before the open claim (`None`: the claim created it).
-    pub prev: Option<Box<PaymentRecord>>,
-}
-
-impl Stored {
-    /// `prev` as stored: the JSON of the record, or NULL.
-    pub fn prev_json(&self) -> Option<String> {
-        self.prev.as_ref().map(|p| p.to_json().to_string())
-    }
-
-    pub fn parse_prev(text: Option<&str>) -> Result<Option<Box<PaymentRecord>>> {
-        text.map(|t| {
-            let value: Value = serde_json::from_str(t).map_err(|e| {
-                Error::new(
-                    ErrorCode::Internal,
-                    format!("journal: unreadable saved record: {e}"),
-                )
-            })?;
-            PaymentRecord::from_json(&value).map(Box::new)
-        })
-        .transpose()
-    }
-}
-
-/// What a step does to the stored row.
-#[derive(Debug)]
-pub(crate) enum Change {
-    Keep,
-    Put(Box<Stored>),
-    Delete,
-}
-
-/// One atomic operation on an order's row.
-#[derive(Debug, Clone)]
-pub(crate) enum Op {
-    Claim {
-        owner: Owner,
-        lease: Duration,
-    },
-    Renew {
-        owner: Owner,
-        lease: Duration,
-    },
-    Record {
-        owner: Owner,
-        outcome: Outcome,
-    },
-    Release {
-        owner: Owner,
-    },
-    Resolve {
-        paid: bool,
-        note: String,
-        resolved_by: String,
-    },
-}
-
-/// What an operation answers.
-#[derive(Debug)]
-pub(crate) enum Reply {
-    Claim(ClaimOutcome),
-    Record(Option<PaymentRecord>),
-}
-
-impl Reply {
-    fn into_claim(self) -> Result<ClaimOutcome> {
-        match self {
-            Reply::Claim(c) => Ok(c),
-            Reply::Record(_) => Err(Error::new(ErrorCode::Internal, "journal: wrong reply")),
-        }
-    }
-
-    fn into_record(self) -> Result<Option<PaymentRecord>> {
-        match self {
-            Reply::Record(r) => Ok(r),
-            Reply::Claim(_) => Err(Error::new(ErrorCode::Internal, "journal: wrong reply")),
-        }
-    }
-}
-
-fn lease_millis(lease: Duration) -> Result<i64> {
-    let ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-    if ms <= 0 {
-        return Err(Error::invalid("a journal lease must be at least 1 ms"));
-    }
-    Ok(ms)
-}
-
-fn merge_trace_ids(into: &mut Vec<String>, new: &[String]) {
-    for id in new {
-        if !into.contains(id) {
-            into.push(id.clone());
-        }
-    }
-}
-
-impl Op {
-    /// Validates the arguments before any store is touched.
-    pub fn validate(&self, order_id: &str) -> Result<()> {
-        validate_order_id(order_id, "orderId")?;
-        match self {
-            Op::Claim { lease, .. } | Op::Renew { lease, .. } => lease_millis(*lease).map(|_| ()),
-            Op::Resolve { resolved_by, .. } if resolved_by.trim().is_empty() => Err(
-                Error::invalid("resolve: say who resolved the payment (resolved_by is empty)"),
-            ),
-            _ => Ok(()),
-        }
-    }
-
-    /// The step, given the time and the order's row: the answer and the change to make.
-    pub fn apply(
-        &self,
-        order_id: &str,
-        now_ms: i64,
-        existing: Option<Stored>,
-    ) -> Result<(Reply, Change)> {
-        let now = from_millis(now_ms);
-        match self {
-            Op::Claim { owner, lease } => {
-                let until = from_millis(now_ms.saturating_add(lease_millis(*lease)?));
-                let claimed = |prev: Option<PaymentRecord>| {
-                    let mut record = prev.clone().unwrap_or_else(|| PaymentRecord {
-                        order_id: order_id.to_string(),
-                        state: State::InFlight,
-                        attempts: 0,
-                        trace_ids: Vec::new(),
-                        pay_channel: None,
-                        error_code: None,
-                        message: None,
-                        data: None,
-                        owner: owner.clone(),
-                        lease_until: None,
-                        created_at: now,
-                        updated_at: now,
-                        resolved_by: None,
-                        note: None,
-                    });
-                    record.state = State::InFlight;
-                    record.owner = owner.clone();
-                    record.lease_until = Some(until);
-                    record.updated_at = now;
-                    let stored = Stored {
-                        record: record.clone(),
-                        claim_open: true,
-                        prev: prev.map(Box::new),
-                    };
-                    (
-                        Reply::Claim(ClaimOutcome::Claimed(record)),
-                        Change::Put(Box::new(stored)),
-                    )
-                };
-                let Some(stored) = existing else {
-                    return Ok(claimed(None));
-                };
-                let record = stored.record.clone();
-                Ok(match record.state {
-                    State::Declined | State::NotPaid => claimed(Some(record)),
-                    State::Paid => (Reply::Claim(ClaimOutcome::Paid(record)), Change::Keep),
-                    State::Unknown => (Reply::Claim(ClaimOutcome::Unknown(record)), Change::Keep),
-                    State::InFlight if record.lease_expired_at(now) => {
-                        let mut expired = stored;
-                        let r = &mut expired.record;
-                        r.state = State::Unknown;
-                        r.error_code = Some(ErrorCode::PaymentOutcomeUnknown.as_str().into());
-                        r.message = Some(format!(
-                            "the claim of {} expired at {} before it recorded an outcome: the \
-                             request may have gone out",
-                            r.owner,
-                            r.lease_until.map(format_time).unwrap_or_default()
-                        ));
-                        r.lease_until = None;
-                        r.updated_at = now;
-                        let record = r.clone();
-                        (
-                            Reply::Claim(ClaimOutcome::Unknown(record)),
-                            Change::Put(Box::new(expired)),
-                        )
-                    }
-                    State::InFlight if record.owner == *owner => (
-                        Reply::Claim(ClaimOutcome::InProgressHere(record)),
-                        Change::Keep,
-                    ),
-                    State::InFlight => {
-                        (Reply::Claim(ClaimOutcome::InProgress(record)), Change::Keep)
-                    }
-                })
-            }
-            Op::Renew { owner, lease } => {
-                let until = from_millis(now_ms.saturating_add(lease_millis(*lease)?));
-                let mut stored = owned_claim(order_id, existing, owner, false)?;
-                stored.record.lease_until = Some(until);
-                stored.record.updated_at = now;
-                let record = stored.record.clone();
-                Ok((Reply::Record(Some(record)), Change::Put(Box::new(stored))))
-            }
-            Op::Record { owner, outcome } => {
-                let mut stored = owned_claim(order_id, existing, owner, true)?;
-                let r = &mut stored.record;
-                r.state = outcome.state();
-                r.lease_until = None;
-                r.updated_at = now;
-                match outcome {
-                    Outcome::Paid {
-                        attempts,
-                        trace_ids,
-                        pay_channel,
-                        data,
-                    } => {
-                        r.attempts = *attempts;
-                        merge_trace_ids(&mut r.trace_ids, trace_ids);
-                        r.pay_channel = pay_channel.clone();
-                        r.data = data.clone();
-                        r.error_code = None;
-                        r.message = None;
-                    }
-                    Outcome::Declined {
-                        attempts,
-                        trace_ids,
-                        error_code,
-                        message,
-                    }
-                    | Outcome::Unknown {
-                        attempts,
-                        trace_ids,
-                        error_code,
-                        message,
-                    } => {
-                        r.attempts = *attempts;
-                        merge_trace_ids(&mut r.trace_ids, trace_ids);
-                        r.error_code = Some(error_code.clone());
-                        r.message = Some(message.clone());
-                    }
-                }
-                let record = r.clone();
-                stored.claim_open = false;
-                stored.prev = None;
-                Ok((Reply::Record(Some(record)), Change::Put(Box::new(stored))))
-            }
-            Op::Release { owner } => {
-                let stored = owned_claim(order_id, existing, owner, true)?;
-                Ok(match stored.prev {
-                    None => (Reply::Record(None), Change::Delete),
-                    Some(prev) => {
-                        let record = *prev;
-                        (
-                            Reply::Record(Some(record.clone())),
-                            Change::Put(Box::new(Stored {
-                                record,
-                                claim_open: false,
-                                prev: None,
-                            })),
-                        )
-                    }
-                })
-            }
-            Op::Resolve {
-                paid,
-                note,
-                resolved_by,
-            } => {
-                let Some(mut stored) = existing else {
-                    return Err(Error::invalid(format!(
-                        "order {order_id} has no payment record: only unknown orders can be \
-                         resolved"
-                    )));
-                };
-                let r = &mut stored.record;
-                let resolvable = r.state == State::Unknown || r.lease_expired_at(now);
-                if !resolvable {
-                    let why = if r.state == State::InFlight {
-                        format!(
-                            "in_flight (a payment by {} is under way until {})",
-                            r.owner,
-                            r.lease_until.map(format_time).unwrap_or_default()
-                        )
-                    } else {
-                        r.state.as_str().to_string()
-                    };
-                    return Err(Error::invalid(format!(
-                        "order {order_id} is {why}: only unknown orders (or in_flight ones whose \
-                         lease expired) can be resolved"
-                    )));
-                }
-                r.state = if *paid { State::Paid } else { State::NotPaid };
-                r.lease_until = None;
-                r.resolved_by = Some(resolved_by.clone());
-                r.note = Some(note.clone());
-                r.updated_at = now;
-                let record = r.clone();
-                stored.claim_open = false;
-                stored.prev = None;
-                Ok((Reply::Record(Some(record)), Change::Put(Box::new(stored))))
-            }
-        }
-    }
-}
-
-/// The row, if `owner` holds its open claim: `in_flight`, or (when `after_expiry` is allowed)
-/// the `unknown` its expired lease became.
-fn owned_claim(
-    order_id: &str,
-    existing: Option<Stored>,
-    owner: &Owner,
-    after_expiry: bool,
-) -> Result<Stored> {
-    let Some(stored) = existing else {
-        return Err(Error::invalid(format!(
-            "order {order_id} has no payment record: there is no claim of {owner} to update"
-        )));
-    };
-    let r = &stored.record;
-    let state_ok = r.state == State::InFlight || (after_expiry && r.state == State::Unknown);
-    if stored.claim_open && state_ok && r.owner == *owner {
-        return Ok(stored);
-    }
-    let holder = if r.state == State::InFlight {
-        format!(" claimed by {}", r.owner)
-    } else {
-        String::new()
-    };
-    Err(Error::invalid(format!(
-        "order {order_id} is {}{holder}: {owner} holds no claim on it",
-        r.state
-    )))
-}
-
-/// A store's atomic primitive: run `op` on the order's row under the store's lock, plus reads.
+/// A store's atomic primitive: run `op` on the order's row (the scope's own, or else one from
+/// before scopes) under the store's lock, writing what it changes under `scope`; plus reads.
 pub(crate) trait Backend: Send + Sync + fmt::Debug + 'static {
     fn url(&self) -> &str;
     fn check(&self) -> JournalFuture<'_, ()>;
-    fn mutate(&self, order_id: String, op: Op) -> JournalFuture<'_, Reply>;
-    fn get(&self, order_id: String) -> JournalFuture<'_, Option<PaymentRecord>>;
-    fn list(&self, state: Option<State>) -> JournalFuture<'_, Vec<PaymentRecord>>;
+    fn mutate(&self, scope: Scope, order_id: String, op: Op) -> JournalFuture<'_, Reply>;
+    fn get(&self, scope: Scope, order_id: String) -> JournalFuture<'_, Option<PaymentRecord>>;
+    fn list(&self, scope: Scope, state: Option<State>) -> JournalFuture<'_, Vec<PaymentRecord>>;
 }
 
-fn run<'a, B: Backend>(backend: &'a B, order_id: &str, op: Op) -> JournalFuture<'a, Reply> {
+fn run<'a, B: Backend>(
+    backend: &'a B,
+    scope: &Scope,
+    order_id: &str,
+    op: Op,
+) -> JournalFuture<'a, Reply> {
     if let Err(e) = op.validate(order_id) {
         return Box::pin(std::future::ready(Err(e)));
     }
-    backend.mutate(order_id.to_string(), op)
+    backend.mutate(scope.clone(), order_id.to_string(), op)
 }
 
 impl<B: Backend> JournalStore for B {
@@ -1049,82 +805,95 @@ impl<B: Backend> JournalStore for B {
 
     fn claim<'a>(
         &'a self,
+        scope: &'a Scope,
         order_id: &'a str,
-        owner: &'a Owner,
+        holder: &'a Holder,
         lease: Duration,
     ) -> JournalFuture<'a, ClaimOutcome> {
         let op = Op::Claim {
-            owner: owner.clone(),
+            holder: holder.clone(),
             lease,
         };
-        let reply = run(self, order_id, op);
+        let reply = run(self, scope, order_id, op);
         Box::pin(async move { reply.await?.into_claim() })
     }
 
-    fn renew<'a>(
+    fn fence<'a>(
         &'a self,
+        scope: &'a Scope,
         order_id: &'a str,
-        owner: &'a Owner,
+        holder: &'a Holder,
         lease: Duration,
     ) -> JournalFuture<'a, PaymentRecord> {
-        let op = Op::Renew {
-            owner: owner.clone(),
+        let op = Op::Fence {
+            holder: holder.clone(),
             lease,
         };
-        let reply = run(self, order_id, op);
+        let reply = run(self, scope, order_id, op);
         Box::pin(async move { expect_record(reply.await?.into_record()?) })
     }
 
     fn record_outcome<'a>(
         &'a self,
+        scope: &'a Scope,
         order_id: &'a str,
-        owner: &'a Owner,
+        holder: &'a Holder,
         outcome: Outcome,
     ) -> JournalFuture<'a, PaymentRecord> {
         let op = Op::Record {
-            owner: owner.clone(),
+            holder: holder.clone(),
             outcome,
         };
-        let reply = run(self, order_id, op);
+        let reply = run(self, scope, order_id, op);
         Box::pin(async move { expect_record(reply.await?.into_record()?) })
     }
 
     fn release<'a>(
         &'a self,
+        scope: &'a Scope,
         order_id: &'a str,
-        owner: &'a Owner,
+        holder: &'a Holder,
     ) -> JournalFuture<'a, Option<PaymentRecord>> {
         let op = Op::Release {
-            owner: owner.clone(),
+            holder: holder.clone(),
         };
-        let reply = run(self, order_id, op);
+        let reply = run(self, scope, order_id, op);
         Box::pin(async move { reply.await?.into_record() })
     }
 
-    fn get<'a>(&'a self, order_id: &'a str) -> JournalFuture<'a, Option<PaymentRecord>> {
+    fn get<'a>(
+        &'a self,
+        scope: &'a Scope,
+        order_id: &'a str,
+    ) -> JournalFuture<'a, Option<PaymentRecord>> {
         if let Err(e) = validate_order_id(order_id, "orderId") {
             return Box::pin(std::future::ready(Err(e)));
         }
-        Backend::get(self, order_id.to_string())
+        Backend::get(self, scope.clone(), order_id.to_string())
     }
 
-    fn list(&self, state: Option<State>) -> JournalFuture<'_, Vec<PaymentRecord>> {
-        Backend::list(self, state)
+    fn list<'a>(
+        &'a self,
+        scope: &'a Scope,
+        state: Option<State>,
+    ) -> JournalFuture<'a, Vec<PaymentRecord>> {
+        Backend::list(self, scope.clone(), state)
     }
 
     fn resolve<'a>(
         &'a self,
+        scope: &'a Scope,
         order_id: &'a str,
         paid: bool,
         note: &'a str,
-        resolved_by: &'a str,
+        by: &'a Resolver,
     ) -> JournalFuture<'a, PaymentRecord> {
         let op = Op::Resolve {
             paid,
             note: note.to_string(),
-            resolved_by: resolved_by.to_string(),
+            by: by.clone(),
         };
-        let reply = run(self, order_id, op);
+        let reply = run(self, scope, order_id, op);
         Box::pin(async move { expect_record(reply.await?.into_record()?) })
     }
 }
@@ -1133,97 +902,33 @@ fn expect_record(record: Option<PaymentRecord>) -> Result<PaymentRecord> {
     record.ok_or_else(|| Error::new(ErrorCode::Internal, "journal: the step returned no record"))
 }
 
-/// Columns shared by the SQL stores (the public record, then `claim_open` and `prev`).
-pub(crate) const COLUMNS: &str = "order_id, state, attempts, trace_ids, pay_channel, error_code, \
-     message, data, owner_host, owner_pid, owner_client_id, lease_until, created_at, updated_at, \
-     resolved_by, note, claim_open, prev";
-
-/// The values of a SQL row in [`COLUMNS`] order, decoded from the stores' column types.
-pub(crate) struct RowValues {
-    pub order_id: String,
-    pub state: String,
-    pub attempts: i64,
-    pub trace_ids: String,
-    pub pay_channel: Option<String>,
-    pub error_code: Option<String>,
-    pub message: Option<String>,
-    pub data: Option<String>,
-    pub owner_host: String,
-    pub owner_pid: i64,
-    pub owner_client_id: String,
-    pub lease_until: Option<i64>,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub resolved_by: Option<String>,
-    pub note: Option<String>,
-    pub claim_open: bool,
-    pub prev: Option<String>,
+/// `step` within the journal's deadline: what does not answer in time is a `journal` error.
+/// (Outside a tokio runtime a step runs inline, bounded by the store's own timeouts.)
+pub(crate) async fn bounded<T>(
+    deadline: Duration,
+    url: &str,
+    step: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return step.await;
+    }
+    match tokio::time::timeout(deadline, step).await {
+        Ok(result) => result,
+        Err(_) => Err(Error::new(
+            ErrorCode::Journal,
+            format!(
+                "journal {url}: no answer within {} ms (journal_timeout_ms)",
+                deadline.as_millis()
+            ),
+        )),
+    }
 }
 
-impl RowValues {
-    pub fn into_stored(self) -> Result<Stored> {
-        let corrupt = |what: &str| {
-            Error::new(
-                ErrorCode::Internal,
-                format!("journal: order {}: unreadable {what}", self.order_id),
-            )
-        };
-        let trace_ids: Vec<String> =
-            serde_json::from_str(&self.trace_ids).map_err(|_| corrupt("trace_ids"))?;
-        let data = match &self.data {
-            Some(text) => Some(serde_json::from_str(text).map_err(|_| corrupt("data"))?),
-            None => None,
-        };
-        let record = PaymentRecord {
-            state: State::parse(&self.state).map_err(|_| corrupt("state"))?,
-            attempts: u32::try_from(self.attempts).map_err(|_| corrupt("attempts"))?,
-            trace_ids,
-            pay_channel: self.pay_channel.clone(),
-            error_code: self.error_code.clone(),
-            message: self.message.clone(),
-            data,
-            owner: Owner {
-                host: self.owner_host.clone(),
-                pid: u32::try_from(self.owner_pid).map_err(|_| corrupt("owner_pid"))?,
-                client_id: self.owner_client_id.clone(),
-            },
-            lease_until: self.lease_until.map(from_millis),
-            created_at: from_millis(self.created_at),
-            updated_at: from_millis(self.updated_at),
-            resolved_by: self.resolved_by.clone(),
-            note: self.note.clone(),
-            order_id: self.order_id.clone(),
-        };
-        Ok(Stored {
-            record,
-            claim_open: self.claim_open,
-            prev: Stored::parse_prev(self.prev.as_deref())?,
-        })
-    }
-
-    pub fn from_stored(stored: &Stored) -> RowValues {
-        let r = &stored.record;
-        RowValues {
-            order_id: r.order_id.clone(),
-            state: r.state.as_str().to_string(),
-            attempts: i64::from(r.attempts),
-            trace_ids: Value::from(r.trace_ids.clone()).to_string(),
-            pay_channel: r.pay_channel.clone(),
-            error_code: r.error_code.clone(),
-            message: r.message.clone(),
-            data: r.data.as_ref().map(Value::to_string),
-            owner_host: r.owner.host.clone(),
-            owner_pid: i64::from(r.owner.pid),
-            owner_client_id: r.owner.client_id.clone(),
-            lease_until: r.lease_until.map(to_millis),
-            created_at: to_millis(r.created_at),
-            updated_at: to_millis(r.updated_at),
-            resolved_by: r.resolved_by.clone(),
-            note: r.note.clone(),
-            claim_open: stored.claim_open,
-            prev: stored.prev_json(),
-        }
-    }
+/// Of the rows found for an order (its scope's, and one from before scopes), the one that
+/// answers: the scope's own first.
+pub(crate) fn scoped_first(mut rows: Vec<Stored>) -> Option<Stored> {
+    rows.sort_by_key(|stored| stored.record.scope.is_legacy());
+    rows.into_iter().next()
 }
 
 /// Decodes `%XX` escapes; `None` for a bad escape or bytes that are not UTF-8.

@@ -25,31 +25,33 @@ use tokio_postgres::{Client, Config, NoTls, Row};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{
-    Backend, Change, JOURNAL_SCHEMA_VERSION, JournalFuture, Op, PaymentRecord, Reply, RowValues,
-    State, Stored, newer_schema, percent_decode, redact,
+    Backend, COLUMN_COUNT, Change, JOURNAL_SCHEMA_VERSION, JournalFuture, Op, PaymentRecord, Reply,
+    RowValues, Scope, State, Stored, bounded, newer_schema, percent_decode, redact, scoped_first,
 };
 use crate::error::{Error, ErrorCode, Result};
+use crate::per_process::PerProcess;
 
 /// Most connections one journal keeps.
 pub(crate) const POOL_SIZE: usize = 4;
 
-/// How long connecting may take when the URL does not say (`connect_timeout=` seconds).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Serialises creating and migrating the schema across processes ("dajijnl1").
+const SCHEMA_LOCK: i64 = 0x6461_6a69_6a6e_6c31;
 
-/// Serialises schema creation between processes (`pg_advisory_xact_lock`).
-const SCHEMA_LOCK: i64 = 0x6461_6a69_6a6e_6c31; // "dajijnl1"
-
-/// The columns in [`super::COLUMNS`] order, times as Unix milliseconds.
-const SELECT: &str = "SELECT order_id, state, attempts, trace_ids, pay_channel, error_code, \
-     message, data, owner_host, owner_pid, owner_client_id, \
+/// The columns, times as milliseconds since the epoch.
+const SELECT: &str = "SELECT gateway, app_key, order_id, claim_id, state, attempts, trace_ids, \
+     pay_channel, error_code, message, data, owner_host, owner_pid, owner_client_id, \
      (extract(epoch FROM lease_until) * 1000)::bigint, \
      (extract(epoch FROM created_at) * 1000)::bigint, \
      (extract(epoch FROM updated_at) * 1000)::bigint, \
-     resolved_by, note, claim_open, prev FROM dajisaas_payments";
+     history, claim_open, prev FROM dajisaas_payments";
+
+/// The order's rows in a scope and from before scopes (`$1` order, `$2` gateway, `$3` app key).
+const ORDER_ROWS: &str = "WHERE order_id = $1 \
+     AND ((gateway = $2 AND app_key = $3) OR (gateway = '' AND app_key = ''))";
 
 const NOW: &str = "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint";
 
-/// Unix milliseconds to `timestamptz`, exactly.
+/// `$n` (milliseconds since the epoch) as a timestamp.
 macro_rules! ts {
     ($n:literal) => {
         concat!(
@@ -61,32 +63,39 @@ macro_rules! ts {
 }
 
 const INSERT: &str = concat!(
-    "INSERT INTO dajisaas_payments (order_id, state, attempts, trace_ids, pay_channel, ",
-    "error_code, message, data, owner_host, owner_pid, owner_client_id, lease_until, ",
-    "created_at, updated_at, resolved_by, note, claim_open, prev) VALUES ",
-    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, ",
-    ts!(12),
+    "INSERT INTO dajisaas_payments (gateway, app_key, order_id, claim_id, state, attempts, ",
+    "trace_ids, pay_channel, error_code, message, data, owner_host, owner_pid, owner_client_id, ",
+    "lease_until, created_at, updated_at, history, claim_open, prev) VALUES ",
+    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, ",
+    ts!(15),
     ", ",
-    ts!(13),
+    ts!(16),
     ", ",
-    ts!(14),
-    ", $15, $16, $17, $18) ON CONFLICT (order_id) DO NOTHING"
+    ts!(17),
+    ", $18, $19, $20) ON CONFLICT (gateway, app_key, order_id) DO NOTHING"
 );
 
 const UPDATE: &str = concat!(
-    "UPDATE dajisaas_payments SET state = $2, attempts = $3, trace_ids = $4, ",
-    "pay_channel = $5, error_code = $6, message = $7, data = $8, owner_host = $9, ",
-    "owner_pid = $10, owner_client_id = $11, lease_until = ",
-    ts!(12),
+    "UPDATE dajisaas_payments SET claim_id = $4, state = $5, attempts = $6, trace_ids = $7, ",
+    "pay_channel = $8, error_code = $9, message = $10, data = $11, owner_host = $12, ",
+    "owner_pid = $13, owner_client_id = $14, lease_until = ",
+    ts!(15),
     ", created_at = ",
-    ts!(13),
+    ts!(16),
     ", updated_at = ",
-    ts!(14),
-    ", resolved_by = $15, note = $16, claim_open = $17, prev = $18 WHERE order_id = $1"
+    ts!(17),
+    ", history = $18, claim_open = $19, prev = $20 ",
+    "WHERE gateway = $1 AND app_key = $2 AND order_id = $3"
 );
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS dajisaas_payments (
-        order_id TEXT PRIMARY KEY,
+const DELETE: &str =
+    "DELETE FROM dajisaas_payments WHERE gateway = $1 AND app_key = $2 AND order_id = $3";
+
+const CREATE_TABLE: &str = "CREATE TABLE dajisaas_payments (
+        gateway TEXT NOT NULL,
+        app_key TEXT NOT NULL,
+        order_id TEXT NOT NULL,
+        claim_id TEXT,
         state TEXT NOT NULL,
         attempts INTEGER NOT NULL,
         trace_ids TEXT NOT NULL,
@@ -100,20 +109,51 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS dajisaas_payments (
         lease_until TIMESTAMPTZ,
         created_at TIMESTAMPTZ NOT NULL,
         updated_at TIMESTAMPTZ NOT NULL,
-        resolved_by TEXT,
-        note TEXT,
+        history TEXT NOT NULL,
         claim_open BOOLEAN NOT NULL,
-        prev TEXT
+        prev TEXT,
+        PRIMARY KEY (gateway, app_key, order_id)
     );
-    CREATE INDEX IF NOT EXISTS dajisaas_payments_state ON dajisaas_payments (state, created_at);";
+    CREATE INDEX dajisaas_payments_state ON dajisaas_payments (gateway, app_key, state, created_at);";
+
+/// Version 1 had no scopes and one resolution per order: its rows take the legacy scope, and
+/// their resolution becomes the first entry of the history (see `sqlite.rs`).
+const MIGRATE_FROM_V1: &str = "DROP INDEX IF EXISTS dajisaas_payments_state;
+    ALTER TABLE dajisaas_payments RENAME TO dajisaas_payments_v1;";
+
+const COPY_FROM_V1: &str = "INSERT INTO dajisaas_payments
+    SELECT '', '', order_id, NULL, state, attempts, trace_ids, pay_channel, error_code, message,
+           data, owner_host, owner_pid, owner_client_id, lease_until, created_at, updated_at,
+           CASE WHEN resolved_by IS NULL THEN '[]' ELSE json_build_array(json_build_object(
+               'at', to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),
+               'by', json_build_object('host', resolved_by, 'pid', 0, 'user', NULL),
+               'from', 'unknown', 'to', state, 'note', COALESCE(note, '')))::text END,
+           claim_open, prev
+    FROM dajisaas_payments_v1;
+    DROP TABLE dajisaas_payments_v1;";
 
 pub(crate) struct PostgresJournal {
     url: String,
     config: Config,
     tls: Option<MakeRustlsConnect>,
+    timeout: Duration,
+    /// This process's connections: a fork child never uses the parent's, whose threads it
+    /// does not have.
+    pool: PerProcess<Pool>,
+}
+
+struct Pool {
     idle: Mutex<Vec<Client>>,
     permits: Semaphore,
     schema: OnceCell<()>,
+}
+
+fn new_pool(_parent: Option<&Pool>) -> Pool {
+    Pool {
+        idle: Mutex::new(Vec::new()),
+        permits: Semaphore::new(POOL_SIZE),
+        schema: OnceCell::new(),
+    }
 }
 
 impl fmt::Debug for PostgresJournal {
@@ -125,7 +165,6 @@ impl fmt::Debug for PostgresJournal {
     }
 }
 
-/// The URL as tokio-postgres takes it, and the TLS roots asked for (`Some(None)`: the system's).
 type Prepared = (String, Option<Option<String>>);
 
 /// Takes `sslmode` and `sslrootcert` out of the URL's query (tokio-postgres knows neither
@@ -211,52 +250,83 @@ fn tls_connector(root: Option<&str>, shown: &str) -> Result<MakeRustlsConnect> {
     Ok(MakeRustlsConnect::new(config))
 }
 
+/// A PostgreSQL failure, by its SQLSTATE class: 22 (a value the database refused) is the
+/// input's; a statement or lock timeout (57014, 55P03) and a lost connection (08, or no
+/// SQLSTATE at all: a socket error) are the journal's, saying so; any other server error is
+/// the journal's too.
 fn pg_error(url: &str, e: tokio_postgres::Error) -> Error {
-    let detail = match e.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => {
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                let s_text = s.to_string();
-                if !text.contains(&s_text) {
-                    text = format!("{text}: {s_text}");
-                }
-                source = s.source();
+    let Some(db) = e.as_db_error() else {
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            let s_text = s.to_string();
+            if !text.contains(&s_text) {
+                text = format!("{text}: {s_text}");
             }
-            text
+            source = s.source();
         }
+        return Error::new(
+            ErrorCode::Journal,
+            format!("journal {url}: connection lost or refused: {text}"),
+        );
     };
-    Error::new(ErrorCode::Connection, format!("journal {url}: {detail}"))
+    let sqlstate = db.code().code();
+    let (code, why) = match sqlstate {
+        s if s.starts_with("22") => (ErrorCode::InvalidArgument, "the database refused a value"),
+        "57014" | "55P03" => (ErrorCode::Journal, "timed out (journal_timeout_ms)"),
+        s if s.starts_with("08") => (ErrorCode::Journal, "connection lost"),
+        _ => (ErrorCode::Journal, "the database refused the statement"),
+    };
+    Error::new(
+        code,
+        format!(
+            "journal {url}: {why}: {} (SQLSTATE {sqlstate})",
+            db.message()
+        ),
+    )
+}
+
+/// A serialization failure or a deadlock: the transaction is worth running again.
+fn is_retryable(e: &tokio_postgres::Error) -> bool {
+    e.as_db_error()
+        .is_some_and(|db| matches!(db.code().code(), "40001" | "40P01"))
 }
 
 fn read_row(row: &Row) -> std::result::Result<RowValues, tokio_postgres::Error> {
     Ok(RowValues {
-        order_id: row.try_get(0)?,
-        state: row.try_get(1)?,
-        attempts: i64::from(row.try_get::<_, i32>(2)?),
-        trace_ids: row.try_get(3)?,
-        pay_channel: row.try_get(4)?,
-        error_code: row.try_get(5)?,
-        message: row.try_get(6)?,
-        data: row.try_get(7)?,
-        owner_host: row.try_get(8)?,
-        owner_pid: row.try_get(9)?,
-        owner_client_id: row.try_get(10)?,
-        lease_until: row.try_get(11)?,
-        created_at: row.try_get(12)?,
-        updated_at: row.try_get(13)?,
-        resolved_by: row.try_get(14)?,
-        note: row.try_get(15)?,
-        claim_open: row.try_get(16)?,
-        prev: row.try_get(17)?,
+        gateway: row.try_get(0)?,
+        app_key: row.try_get(1)?,
+        order_id: row.try_get(2)?,
+        claim_id: row.try_get(3)?,
+        state: row.try_get(4)?,
+        attempts: i64::from(row.try_get::<_, i32>(5)?),
+        trace_ids: row.try_get(6)?,
+        pay_channel: row.try_get(7)?,
+        error_code: row.try_get(8)?,
+        message: row.try_get(9)?,
+        data: row.try_get(10)?,
+        owner_host: row.try_get(11)?,
+        owner_pid: row.try_get(12)?,
+        owner_client_id: row.try_get(13)?,
+        lease_until: row.try_get(14)?,
+        created_at: row.try_get(15)?,
+        updated_at: row.try_get(16)?,
+        history: row.try_get(17)?,
+        claim_open: row.try_get(18)?,
+        prev: row.try_get(19)?,
     })
 }
 
-/// A pooled connection: back to the pool with [`Conn::keep`], closed when dropped otherwise
-/// (after an error or a cancelled call, whose transaction the server then rolls back).
+fn read_rows(url: &str, rows: &[Row]) -> Result<Vec<Stored>> {
+    rows.iter()
+        .map(|row| read_row(row).map_err(|e| pg_error(url, e))?.into_stored())
+        .collect()
+}
+
+/// A pooled connection; back in the pool only through [`Conn::keep`], after a step that
+/// finished. One dropped midway (a timeout, a failure) is closed, never reused.
 struct Conn<'a> {
-    journal: &'a PostgresJournal,
+    pool: &'a Pool,
     client: Option<Client>,
     _permit: SemaphorePermit<'a>,
 }
@@ -269,7 +339,7 @@ impl Conn<'_> {
     fn keep(mut self) {
         if let Some(client) = self.client.take() {
             if !client.is_closed() {
-                self.journal
+                self.pool
                     .idle
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -280,17 +350,37 @@ impl Conn<'_> {
 }
 
 impl PostgresJournal {
-    pub(crate) fn open(url: &str) -> Result<PostgresJournal> {
+    pub(crate) fn open(url: &str, timeout: Duration) -> Result<PostgresJournal> {
         let shown = redact(url);
         let (prepared, tls) = prepare_url(url, &shown)?;
         let mut config = Config::from_str(&prepared)
             .map_err(|e| Error::invalid(format!("journal {shown}: {e}")))?;
+        // TCP alone; the whole connect (TCP, TLS, startup) is bounded by `timeout` in `conn`.
         if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
+            config.connect_timeout(timeout);
         }
         if config.get_application_name().is_none() {
             config.application_name("dajisaas-journal");
         }
+        // A dead peer (a silent partition) is found within about 25 s, not 2 hours.
+        config
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(10))
+            .keepalives_interval(Duration::from_secs(5))
+            .keepalives_retries(3);
+        // Every session: statements, lock waits and a transaction left idle (its process
+        // paused) end within the deadline, and a commit is durable whatever the server's
+        // default (`synchronous_commit=off` could lose an acknowledged claim).
+        let ms = timeout.as_millis();
+        let session = format!(
+            "-c statement_timeout={ms} -c lock_timeout={ms} \
+             -c idle_in_transaction_session_timeout={ms} -c synchronous_commit=on"
+        );
+        let options = match config.get_options() {
+            Some(theirs) if !theirs.trim().is_empty() => format!("{theirs} {session}"),
+            _ => session,
+        };
+        config.options(options);
         let tls = match tls {
             Some(root) => Some(tls_connector(root.as_deref(), &shown)?),
             None => None,
@@ -299,13 +389,11 @@ impl PostgresJournal {
             url: shown,
             config,
             tls,
-            idle: Mutex::new(Vec::new()),
-            permits: Semaphore::new(POOL_SIZE),
-            schema: OnceCell::new(),
+            timeout,
+            pool: PerProcess::new(new_pool),
         })
     }
 
-    /// Connects on a thread of its own, which drives the connection until it closes.
     async fn connect(&self) -> Result<Client> {
         let config = self.config.clone();
         let tls = self.tls.clone();
@@ -328,6 +416,8 @@ impl PostgresJournal {
                     }
                 };
                 runtime.block_on(async move {
+                    // The connection runs until its client is dropped (or the caller gave up
+                    // before it was ready: then the client is dropped at once).
                     macro_rules! drive {
                         ($connecting:expr) => {
                             match $connecting.await {
@@ -356,21 +446,22 @@ impl PostgresJournal {
         }
         receiver.await.map_err(|_| {
             Error::new(
-                ErrorCode::Connection,
+                ErrorCode::Journal,
                 format!("journal {}: the connection thread ended", self.url),
             )
         })?
     }
 
-    /// A connection from the pool (or a new one), with the schema checked once per journal.
+    /// A connection of this process's pool, with the schema checked once.
     async fn conn(&self) -> Result<Conn<'_>> {
-        let permit = self
+        let pool = self.pool.get();
+        let permit = pool
             .permits
             .acquire()
             .await
             .map_err(|_| Error::new(ErrorCode::Internal, "journal: the pool is closed"))?;
         let idle = loop {
-            let next = self
+            let next = pool
                 .idle
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -385,42 +476,52 @@ impl PostgresJournal {
             None => self.connect().await?,
         };
         let mut conn = Conn {
-            journal: self,
+            pool,
             client: Some(client),
             _permit: permit,
         };
-        self.schema
+        pool.schema
             .get_or_try_init(|| ensure_schema(conn.client(), &self.url))
             .await?;
         Ok(conn)
     }
 
-    async fn mutate_on(client: &mut Client, url: &str, order_id: &str, op: &Op) -> Result<Reply> {
+    async fn mutate_on(
+        client: &mut Client,
+        url: &str,
+        scope: &Scope,
+        order_id: &str,
+        op: &Op,
+    ) -> Result<Reply> {
         let err = |e| pg_error(url, e);
-        // Two claims of a new order both find no row; one INSERT wins, the other inserts
-        // nothing and starts over, finding the winner's row.
         for _ in 0..8 {
             let tx = client.transaction().await.map_err(err)?;
             let now: i64 = tx.query_one(NOW, &[]).await.map_err(err)?.get(0);
-            let existing = tx
-                .query_opt(
-                    &format!("{SELECT} WHERE order_id = $1 FOR UPDATE"),
-                    &[&order_id],
+            let rows = match tx
+                .query(
+                    &format!("{SELECT} {ORDER_ROWS} FOR UPDATE"),
+                    &[&order_id, &scope.gateway, &scope.app_key],
                 )
                 .await
-                .map_err(err)?
-                .map(|row| read_row(&row).map_err(err)?.into_stored())
-                .transpose()?;
-            let absent = existing.is_none();
-            // On an error the transaction is dropped: rolled back.
-            let (reply, change) = op.apply(order_id, now, existing)?;
-            match change {
-                Change::Keep => {}
+            {
+                Ok(rows) => rows,
+                Err(e) if is_retryable(&e) => continue,
+                Err(e) => return Err(err(e)),
+            };
+            let existing = scoped_first(read_rows(url, &rows)?);
+            let found_in = existing.as_ref().map(|s| s.record.scope.clone());
+            let (reply, change) = op.apply(scope, order_id, now, existing)?;
+            let key = |s: &Scope| (s.gateway.clone(), s.app_key.clone());
+            let written = match change {
+                Change::Keep => Ok(1),
                 Change::Put(stored) => {
                     let v = RowValues::from_stored(&stored);
                     let attempts = i32::try_from(v.attempts).unwrap_or(i32::MAX);
-                    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 18] = [
+                    let params: [&(dyn tokio_postgres::types::ToSql + Sync); COLUMN_COUNT] = [
+                        &v.gateway,
+                        &v.app_key,
                         &v.order_id,
+                        &v.claim_id,
                         &v.state,
                         &attempts,
                         &v.trace_ids,
@@ -434,38 +535,93 @@ impl PostgresJournal {
                         &v.lease_until,
                         &v.created_at,
                         &v.updated_at,
-                        &v.resolved_by,
-                        &v.note,
+                        &v.history,
                         &v.claim_open,
                         &v.prev,
                     ];
-                    let sql = if absent { INSERT } else { UPDATE };
-                    let written = tx.execute(sql, &params).await.map_err(err)?;
-                    if written == 0 {
-                        tx.rollback().await.map_err(err)?;
-                        continue;
+                    // A row from before scopes is moved into this scope.
+                    if let Some(from) = found_in.as_ref().filter(|f| f.is_legacy()) {
+                        let (g, a) = key(from);
+                        tx.execute(DELETE, &[&g, &a, &order_id])
+                            .await
+                            .map_err(err)?;
                     }
+                    let in_scope = found_in.as_ref() == Some(scope);
+                    tx.execute(if in_scope { UPDATE } else { INSERT }, &params)
+                        .await
                 }
-                Change::Delete => {
-                    tx.execute(
-                        "DELETE FROM dajisaas_payments WHERE order_id = $1",
-                        &[&order_id],
-                    )
-                    .await
-                    .map_err(err)?;
-                }
+                Change::Delete => match found_in.as_ref() {
+                    Some(from) => {
+                        let (g, a) = key(from);
+                        tx.execute(DELETE, &[&g, &a, &order_id]).await
+                    }
+                    None => Ok(1),
+                },
+            };
+            match written {
+                // Another claim inserted the row first: start over and find it.
+                Ok(0) => continue,
+                Ok(_) => {}
+                Err(e) if is_retryable(&e) => continue,
+                Err(e) => return Err(err(e)),
             }
-            tx.commit().await.map_err(err)?;
-            return Ok(reply);
+            match tx.commit().await {
+                Ok(()) => return Ok(reply),
+                Err(e) if is_retryable(&e) => continue,
+                Err(e) => return Err(err(e)),
+            }
         }
         Err(Error::new(
-            ErrorCode::Internal,
-            format!("journal {url}: order {order_id}: the row kept changing under the claim"),
+            ErrorCode::Journal,
+            format!("journal {url}: order {order_id}: the row kept changing under the step"),
         ))
+    }
+
+    /// `step` on a pooled connection within the deadline; the connection goes back to the pool
+    /// only when the step finished in time.
+    fn with_conn<'a, T: Send + 'a>(
+        &'a self,
+        step: impl for<'c> FnOnce(&'c mut Client, &'c str) -> JournalFuture<'c, T> + Send + 'a,
+    ) -> JournalFuture<'a, T> {
+        Box::pin(bounded(self.timeout, &self.url, async move {
+            let mut conn = self.conn().await?;
+            let value = step(conn.client(), &self.url).await?;
+            conn.keep();
+            Ok(value)
+        }))
     }
 }
 
+async fn schema_version(client: &Client, url: &str) -> Result<Option<i32>> {
+    let err = |e| pg_error(url, e);
+    let exists: bool = client
+        .query_one(
+            "SELECT to_regclass('dajisaas_journal_schema') IS NOT NULL",
+            &[],
+        )
+        .await
+        .map_err(err)?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    Ok(client
+        .query_one("SELECT MAX(version) FROM dajisaas_journal_schema", &[])
+        .await
+        .map_err(err)?
+        .get(0))
+}
+
+/// Reads the schema version and returns when it is current: no DDL and no lock, so a session
+/// stuck in a transaction elsewhere never holds up the others' first call. Otherwise creates
+/// the schema, or migrates version 1, under an advisory lock.
 async fn ensure_schema(client: &mut Client, url: &str) -> Result<()> {
+    let current = i32::try_from(JOURNAL_SCHEMA_VERSION).expect("small");
+    match schema_version(client, url).await? {
+        Some(v) if v == current => return Ok(()),
+        Some(v) if v > current => return Err(newer_schema(url, i64::from(v))),
+        _ => {}
+    }
     let err = |e| pg_error(url, e);
     let tx = client.transaction().await.map_err(err)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
@@ -481,21 +637,25 @@ async fn ensure_schema(client: &mut Client, url: &str) -> Result<()> {
         .await
         .map_err(err)?
         .get(0);
-    if let Some(version) = version {
-        if i64::from(version) > JOURNAL_SCHEMA_VERSION {
-            return Err(newer_schema(url, i64::from(version)));
+    match version {
+        Some(v) if v == current => return Ok(()),
+        Some(v) if v > current => return Err(newer_schema(url, i64::from(v))),
+        Some(1) => {
+            tx.batch_execute(MIGRATE_FROM_V1).await.map_err(err)?;
+            tx.batch_execute(CREATE_TABLE).await.map_err(err)?;
+            tx.batch_execute(COPY_FROM_V1).await.map_err(err)?;
         }
+        _ => tx.batch_execute(CREATE_TABLE).await.map_err(err)?,
     }
-    tx.batch_execute(SCHEMA).await.map_err(err)?;
-    if version.is_none() {
-        let v = JOURNAL_SCHEMA_VERSION as i32;
-        tx.execute(
-            "INSERT INTO dajisaas_journal_schema (version) VALUES ($1)",
-            &[&v],
-        )
+    tx.execute("DELETE FROM dajisaas_journal_schema", &[])
         .await
         .map_err(err)?;
-    }
+    tx.execute(
+        "INSERT INTO dajisaas_journal_schema (version) VALUES ($1)",
+        &[&current],
+    )
+    .await
+    .map_err(err)?;
     tx.commit().await.map_err(err)
 }
 
@@ -505,61 +665,51 @@ impl Backend for PostgresJournal {
     }
 
     fn check(&self) -> JournalFuture<'_, ()> {
-        Box::pin(async move {
-            self.conn().await?.keep();
-            Ok(())
+        self.with_conn(|_, _| Box::pin(async { Ok(()) }))
+    }
+
+    fn mutate(&self, scope: Scope, order_id: String, op: Op) -> JournalFuture<'_, Reply> {
+        self.with_conn(move |client, url| {
+            Box::pin(async move { Self::mutate_on(client, url, &scope, &order_id, &op).await })
         })
     }
 
-    fn mutate(&self, order_id: String, op: Op) -> JournalFuture<'_, Reply> {
-        Box::pin(async move {
-            let mut conn = self.conn().await?;
-            let reply = Self::mutate_on(conn.client(), &self.url, &order_id, &op).await?;
-            conn.keep();
-            Ok(reply)
+    fn get(&self, scope: Scope, order_id: String) -> JournalFuture<'_, Option<PaymentRecord>> {
+        self.with_conn(move |client, url| {
+            Box::pin(async move {
+                let rows = client
+                    .query(
+                        &format!("{SELECT} {ORDER_ROWS}"),
+                        &[&order_id, &scope.gateway, &scope.app_key],
+                    )
+                    .await
+                    .map_err(|e| pg_error(url, e))?;
+                Ok(scoped_first(read_rows(url, &rows)?).map(|s| s.record))
+            })
         })
     }
 
-    fn get(&self, order_id: String) -> JournalFuture<'_, Option<PaymentRecord>> {
-        Box::pin(async move {
-            let mut conn = self.conn().await?;
-            let err = |e| pg_error(&self.url, e);
-            let row = conn
-                .client()
-                .query_opt(&format!("{SELECT} WHERE order_id = $1"), &[&order_id])
-                .await
-                .map_err(err)?;
-            let record = row
-                .map(|row| read_row(&row).map_err(err)?.into_stored())
-                .transpose()?
-                .map(|s: Stored| s.record);
-            conn.keep();
-            Ok(record)
-        })
-    }
-
-    fn list(&self, state: Option<State>) -> JournalFuture<'_, Vec<PaymentRecord>> {
-        Box::pin(async move {
-            let mut conn = self.conn().await?;
-            let err = |e| pg_error(&self.url, e);
-            let state = state.map(State::as_str);
-            let rows = conn
-                .client()
-                .query(
-                    &format!(
-                        "{SELECT} WHERE $1::text IS NULL OR state = $1 \
+    fn list(&self, scope: Scope, state: Option<State>) -> JournalFuture<'_, Vec<PaymentRecord>> {
+        self.with_conn(move |client, url| {
+            Box::pin(async move {
+                let state = state.map(State::as_str);
+                let rows = client
+                    .query(
+                        &format!(
+                            "{SELECT} WHERE ((gateway = $1 AND app_key = $2) \
+                         OR (gateway = '' AND app_key = '')) \
+                         AND ($3::text IS NULL OR state = $3) \
                          ORDER BY created_at, order_id COLLATE \"C\""
-                    ),
-                    &[&state],
-                )
-                .await
-                .map_err(err)?;
-            let records = rows
-                .iter()
-                .map(|row| Ok(read_row(row).map_err(err)?.into_stored()?.record))
-                .collect::<Result<Vec<_>>>()?;
-            conn.keep();
-            Ok(records)
+                        ),
+                        &[&scope.gateway, &scope.app_key, &state],
+                    )
+                    .await
+                    .map_err(|e| pg_error(url, e))?;
+                Ok(read_rows(url, &rows)?
+                    .into_iter()
+                    .map(|s| s.record)
+                    .collect())
+            })
         })
     }
 }

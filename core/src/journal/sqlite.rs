@@ -10,20 +10,29 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params_from_iter};
 
 use super::{
-    Backend, COLUMNS, Change, JOURNAL_SCHEMA_VERSION, JournalFuture, Op, PaymentRecord, Reply,
-    RowValues, State, Stored, newer_schema, now_millis, percent_decode,
+    Backend, COLUMN_COUNT, COLUMNS, Change, JOURNAL_SCHEMA_VERSION, JournalFuture, Op,
+    PaymentRecord, Reply, RowValues, Scope, State, Stored, bounded, newer_schema, now_millis,
+    percent_decode, scoped_first,
 };
 use crate::error::{Error, ErrorCode, Result};
-
-/// How long a process waits for another one's write transaction before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::per_process::PerProcess;
 
 pub(crate) struct SqliteJournal {
     url: String,
-    conn: Arc<Mutex<Connection>>,
+    timeout: Duration,
+    file: Arc<File>,
+}
+
+/// The file, and this process's connection to it (a fork child opens its own: SQLite forbids
+/// using the parent's).
+struct File {
+    url: String,
+    path: PathBuf,
+    timeout: Duration,
+    conn: PerProcess<Mutex<Option<Connection>>>,
 }
 
 impl fmt::Debug for SqliteJournal {
@@ -62,42 +71,58 @@ fn parse_url(url: &str) -> Result<PathBuf> {
     Ok(PathBuf::from(path))
 }
 
+/// Every SQLite failure is the journal's (code 12): it could not be opened, read or written;
+/// a lock held past the deadline says so.
 fn sqlite_error(url: &str, e: rusqlite::Error) -> Error {
-    let code = match e.sqlite_error_code() {
+    let why = match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-            ErrorCode::Timeout
+            "timed out waiting for another connection's write lock"
         }
-        _ => ErrorCode::Connection,
+        Some(rusqlite::ErrorCode::DiskFull) => "the disk is full",
+        Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::PermissionDenied) => {
+            "it cannot be written (permissions or a read-only file system)"
+        }
+        Some(rusqlite::ErrorCode::CannotOpen) => "it cannot be opened",
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) => {
+            "the file is not a readable SQLite database (corrupt, or another kind of file)"
+        }
+        _ => "it failed",
     };
-    Error::new(code, format!("journal {url}: {e}"))
+    Error::new(ErrorCode::Journal, format!("journal {url}: {why}: {e}"))
 }
 
 impl SqliteJournal {
-    pub(crate) fn open(url: &str) -> Result<SqliteJournal> {
+    pub(crate) fn open(url: &str, timeout: Duration) -> Result<SqliteJournal> {
         let path = parse_url(url)?;
-        let url = url.to_string();
-        let conn = open_connection(&path).map_err(|e| sqlite_error(&url, e))?;
-        let mut conn = conn;
+        let mut conn = open_connection(&path, timeout).map_err(|e| sqlite_error(url, e))?;
+        // One file reached through two paths (a link) is one journal, under one name.
+        let canonical = std::fs::canonicalize(&path).unwrap_or(path);
+        let url = format!("sqlite://{}", canonical.display());
         ensure_schema(&mut conn, &url)?;
+        let file = File {
+            url: url.clone(),
+            path: canonical,
+            timeout,
+            conn: PerProcess::new(|_| Mutex::new(None)),
+        };
+        *file.slot() = Some(conn);
         Ok(SqliteJournal {
             url,
-            conn: Arc::new(Mutex::new(conn)),
+            timeout,
+            file: Arc::new(file),
         })
     }
 
-    /// Runs `f` with the connection on a blocking thread (inline outside a tokio runtime).
+    /// Runs `f` with this process's connection on a blocking thread (inline outside a tokio
+    /// runtime), within the journal's deadline. A job that outlives the deadline ends within
+    /// SQLite's busy timeout, which is the same.
     fn with_conn<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection, &str) -> Result<T> + Send + 'static,
     ) -> JournalFuture<'_, T> {
-        let conn = self.conn.clone();
-        let url = self.url.clone();
-        let job = move || {
-            let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(&mut conn, &url)
-        };
-        // Started when first polled, like the other stores; once started, it runs to its end.
-        Box::pin(async move {
+        let file = self.file.clone();
+        let job = move || file.run(f);
+        Box::pin(bounded(self.timeout, &self.url, async move {
             match tokio::runtime::Handle::try_current() {
                 Ok(handle) => handle.spawn_blocking(job).await.map_err(|e| {
                     Error::new(
@@ -107,13 +132,32 @@ impl SqliteJournal {
                 })?,
                 Err(_) => job(),
             }
-        })
+        }))
     }
 }
 
-fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+impl File {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Connection>> {
+        self.conn
+            .get()
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn run<T>(&self, f: impl FnOnce(&mut Connection, &str) -> Result<T>) -> Result<T> {
+        let mut slot = self.slot();
+        if slot.is_none() {
+            let conn = open_connection(&self.path, self.timeout)
+                .map_err(|e| sqlite_error(&self.url, e))?;
+            *slot = Some(conn);
+        }
+        f(slot.as_mut().expect("opened above"), &self.url)
+    }
+}
+
+fn open_connection(path: &Path, timeout: Duration) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.busy_timeout(timeout)?;
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         log::warn!(
@@ -126,8 +170,58 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+const CREATE_TABLE: &str = "CREATE TABLE dajisaas_payments (
+        gateway TEXT NOT NULL,
+        app_key TEXT NOT NULL,
+        order_id TEXT NOT NULL,
+        claim_id TEXT,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        trace_ids TEXT NOT NULL,
+        pay_channel TEXT,
+        error_code TEXT,
+        message TEXT,
+        data TEXT,
+        owner_host TEXT NOT NULL,
+        owner_pid INTEGER NOT NULL,
+        owner_client_id TEXT NOT NULL,
+        lease_until INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        history TEXT NOT NULL,
+        claim_open INTEGER NOT NULL,
+        prev TEXT,
+        PRIMARY KEY (gateway, app_key, order_id)
+    );
+    CREATE INDEX dajisaas_payments_state ON dajisaas_payments (gateway, app_key, state, created_at);";
+
+fn schema_version(conn: &Connection) -> rusqlite::Result<Option<i64>> {
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'dajisaas_journal_schema')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        return Ok(None);
+    }
+    conn.query_row(
+        "SELECT MAX(version) FROM dajisaas_journal_schema",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// Reads the schema version and returns when it is current (no write, no lock); otherwise
+/// creates the schema, or migrates version 1, in one write transaction.
 fn ensure_schema(conn: &mut Connection, url: &str) -> Result<()> {
     let err = |e| sqlite_error(url, e);
+    match schema_version(conn).map_err(err)? {
+        Some(JOURNAL_SCHEMA_VERSION) => return Ok(()),
+        Some(version) if version > JOURNAL_SCHEMA_VERSION => {
+            return Err(newer_schema(url, version));
+        }
+        _ => {}
+    }
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(err)?;
@@ -135,105 +229,131 @@ fn ensure_schema(conn: &mut Connection, url: &str) -> Result<()> {
         "CREATE TABLE IF NOT EXISTS dajisaas_journal_schema (version INTEGER NOT NULL)",
     )
     .map_err(err)?;
-    let version: Option<i64> = tx
-        .query_row(
-            "SELECT MAX(version) FROM dajisaas_journal_schema",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(err)?;
-    if let Some(version) = version {
-        if version > JOURNAL_SCHEMA_VERSION {
+    // Again, under the write lock: another process may have done it meanwhile.
+    match schema_version(&tx).map_err(err)? {
+        Some(JOURNAL_SCHEMA_VERSION) => return Ok(()),
+        Some(version) if version > JOURNAL_SCHEMA_VERSION => {
             return Err(newer_schema(url, version));
         }
+        Some(1) => migrate_from_v1(&tx).map_err(err)?,
+        _ => tx.execute_batch(CREATE_TABLE).map_err(err)?,
     }
-    tx.execute_batch(
-        "CREATE TABLE IF NOT EXISTS dajisaas_payments (
-            order_id TEXT PRIMARY KEY NOT NULL,
-            state TEXT NOT NULL,
-            attempts INTEGER NOT NULL,
-            trace_ids TEXT NOT NULL,
-            pay_channel TEXT,
-            error_code TEXT,
-            message TEXT,
-            data TEXT,
-            owner_host TEXT NOT NULL,
-            owner_pid INTEGER NOT NULL,
-            owner_client_id TEXT NOT NULL,
-            lease_until INTEGER,
-            created_at INTEGER NOT NULL,
-            updated_at INTEGER NOT NULL,
-            resolved_by TEXT,
-            note TEXT,
-            claim_open INTEGER NOT NULL,
-            prev TEXT
-        );
-        CREATE INDEX IF NOT EXISTS dajisaas_payments_state
-            ON dajisaas_payments (state, created_at);",
+    tx.execute("DELETE FROM dajisaas_journal_schema", [])
+        .map_err(err)?;
+    tx.execute(
+        "INSERT INTO dajisaas_journal_schema (version) VALUES (?1)",
+        [JOURNAL_SCHEMA_VERSION],
     )
     .map_err(err)?;
-    if version.is_none() {
-        tx.execute(
-            "INSERT INTO dajisaas_journal_schema (version) VALUES (?1)",
-            [JOURNAL_SCHEMA_VERSION],
-        )
-        .map_err(err)?;
-    }
     tx.commit().map_err(err)
+}
+
+/// Version 1 had no scopes, and one resolution per order: its rows keep every value, take the
+/// legacy scope (they answer for every scope until a client changes them), and their
+/// resolution becomes the first entry of the history.
+fn migrate_from_v1(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "DROP INDEX IF EXISTS dajisaas_payments_state;
+         ALTER TABLE dajisaas_payments RENAME TO dajisaas_payments_v1;",
+    )?;
+    tx.execute_batch(CREATE_TABLE)?;
+    tx.execute_batch(&format!(
+        "INSERT INTO dajisaas_payments ({COLUMNS})
+         SELECT '', '', order_id, NULL, state, attempts, trace_ids, pay_channel, error_code,
+                message, data, owner_host, owner_pid, owner_client_id, lease_until, created_at,
+                updated_at,
+                CASE WHEN resolved_by IS NULL THEN '[]' ELSE json_array(json_object(
+                    'at', strftime('%Y-%m-%dT%H:%M:%fZ', updated_at / 1000.0, 'unixepoch'),
+                    'by', json_object('host', resolved_by, 'pid', 0, 'user', NULL),
+                    'from', 'unknown', 'to', state, 'note', COALESCE(note, ''))) END,
+                claim_open, prev
+         FROM dajisaas_payments_v1;
+         DROP TABLE dajisaas_payments_v1;"
+    ))
 }
 
 fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RowValues> {
     Ok(RowValues {
-        order_id: row.get(0)?,
-        state: row.get(1)?,
-        attempts: row.get(2)?,
-        trace_ids: row.get(3)?,
-        pay_channel: row.get(4)?,
-        error_code: row.get(5)?,
-        message: row.get(6)?,
-        data: row.get(7)?,
-        owner_host: row.get(8)?,
-        owner_pid: row.get(9)?,
-        owner_client_id: row.get(10)?,
-        lease_until: row.get(11)?,
-        created_at: row.get(12)?,
-        updated_at: row.get(13)?,
-        resolved_by: row.get(14)?,
-        note: row.get(15)?,
-        claim_open: row.get(16)?,
-        prev: row.get(17)?,
+        gateway: row.get(0)?,
+        app_key: row.get(1)?,
+        order_id: row.get(2)?,
+        claim_id: row.get(3)?,
+        state: row.get(4)?,
+        attempts: row.get(5)?,
+        trace_ids: row.get(6)?,
+        pay_channel: row.get(7)?,
+        error_code: row.get(8)?,
+        message: row.get(9)?,
+        data: row.get(10)?,
+        owner_host: row.get(11)?,
+        owner_pid: row.get(12)?,
+        owner_client_id: row.get(13)?,
+        lease_until: row.get(14)?,
+        created_at: row.get(15)?,
+        updated_at: row.get(16)?,
+        history: row.get(17)?,
+        claim_open: row.get(18)?,
+        prev: row.get(19)?,
     })
 }
 
 fn put(tx: &rusqlite::Transaction<'_>, stored: &Stored) -> rusqlite::Result<()> {
     let v = RowValues::from_stored(stored);
+    let placeholders: Vec<String> = (1..=COLUMN_COUNT).map(|n| format!("?{n}")).collect();
+    let values: [&dyn rusqlite::ToSql; COLUMN_COUNT] = [
+        &v.gateway,
+        &v.app_key,
+        &v.order_id,
+        &v.claim_id,
+        &v.state,
+        &v.attempts,
+        &v.trace_ids,
+        &v.pay_channel,
+        &v.error_code,
+        &v.message,
+        &v.data,
+        &v.owner_host,
+        &v.owner_pid,
+        &v.owner_client_id,
+        &v.lease_until,
+        &v.created_at,
+        &v.updated_at,
+        &v.history,
+        &v.claim_open,
+        &v.prev,
+    ];
     tx.execute(
         &format!(
-            "INSERT OR REPLACE INTO dajisaas_payments ({COLUMNS}) VALUES \
-             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+            "INSERT OR REPLACE INTO dajisaas_payments ({COLUMNS}) VALUES ({})",
+            placeholders.join(", ")
         ),
-        params![
-            v.order_id,
-            v.state,
-            v.attempts,
-            v.trace_ids,
-            v.pay_channel,
-            v.error_code,
-            v.message,
-            v.data,
-            v.owner_host,
-            v.owner_pid,
-            v.owner_client_id,
-            v.lease_until,
-            v.created_at,
-            v.updated_at,
-            v.resolved_by,
-            v.note,
-            v.claim_open,
-            v.prev,
-        ],
+        params_from_iter(values),
     )?;
     Ok(())
+}
+
+/// The order's rows in `scope` and from before scopes.
+const SELECT_ORDER: &str = "FROM dajisaas_payments WHERE order_id = ?1 \
+     AND ((gateway = ?2 AND app_key = ?3) OR (gateway = '' AND app_key = ''))";
+
+fn order_rows(
+    conn: &Connection,
+    url: &str,
+    scope: &Scope,
+    order_id: &str,
+) -> Result<Option<Stored>> {
+    let err = |e| sqlite_error(url, e);
+    let mut statement = conn
+        .prepare_cached(&format!("SELECT {COLUMNS} {SELECT_ORDER}"))
+        .map_err(err)?;
+    let rows = statement
+        .query_map((order_id, &scope.gateway, &scope.app_key), read_row)
+        .map_err(err)?;
+    let mut found = Vec::new();
+    for row in rows {
+        found.push(row.map_err(err)?.into_stored()?);
+    }
+    Ok(scoped_first(found))
 }
 
 impl Backend for SqliteJournal {
@@ -245,34 +365,38 @@ impl Backend for SqliteJournal {
         self.with_conn(ensure_schema)
     }
 
-    fn mutate(&self, order_id: String, op: Op) -> JournalFuture<'_, Reply> {
+    fn mutate(&self, scope: Scope, order_id: String, op: Op) -> JournalFuture<'_, Reply> {
         self.with_conn(move |conn, url| {
             let err = |e| sqlite_error(url, e);
             // The write lock is taken here, before the row is read.
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(err)?;
-            let existing = tx
-                .query_row(
-                    &format!("SELECT {COLUMNS} FROM dajisaas_payments WHERE order_id = ?1"),
-                    [&order_id],
-                    read_row,
-                )
-                .optional()
-                .map_err(err)?
-                .map(RowValues::into_stored)
-                .transpose()?;
+            let existing = order_rows(&tx, url, &scope, &order_id)?;
+            let legacy = existing
+                .as_ref()
+                .is_some_and(|s| s.record.scope.is_legacy());
             // On an error the transaction is dropped: rolled back.
-            let (reply, change) = op.apply(&order_id, now_millis(), existing)?;
+            let (reply, change) = op.apply(&scope, &order_id, now_millis(), existing)?;
+            let delete = |gateway: &str, app_key: &str| {
+                tx.execute(
+                    "DELETE FROM dajisaas_payments \
+                     WHERE order_id = ?1 AND gateway = ?2 AND app_key = ?3",
+                    (&order_id, gateway, app_key),
+                )
+            };
             match change {
                 Change::Keep => {}
-                Change::Put(stored) => put(&tx, &stored).map_err(err)?,
+                Change::Put(stored) => {
+                    put(&tx, &stored).map_err(err)?;
+                    if legacy {
+                        // Changed by this scope: the row from before scopes is now its own.
+                        delete("", "").map_err(err)?;
+                    }
+                }
                 Change::Delete => {
-                    tx.execute(
-                        "DELETE FROM dajisaas_payments WHERE order_id = ?1",
-                        [&order_id],
-                    )
-                    .map_err(err)?;
+                    delete(&scope.gateway, &scope.app_key).map_err(err)?;
+                    delete("", "").map_err(err)?;
                 }
             }
             tx.commit().map_err(err)?;
@@ -280,31 +404,27 @@ impl Backend for SqliteJournal {
         })
     }
 
-    fn get(&self, order_id: String) -> JournalFuture<'_, Option<PaymentRecord>> {
+    fn get(&self, scope: Scope, order_id: String) -> JournalFuture<'_, Option<PaymentRecord>> {
         self.with_conn(move |conn, url| {
-            conn.query_row(
-                &format!("SELECT {COLUMNS} FROM dajisaas_payments WHERE order_id = ?1"),
-                [&order_id],
-                read_row,
-            )
-            .optional()
-            .map_err(|e| sqlite_error(url, e))?
-            .map(|v| v.into_stored().map(|s| s.record))
-            .transpose()
+            Ok(order_rows(conn, url, &scope, &order_id)?.map(|s| s.record))
         })
     }
 
-    fn list(&self, state: Option<State>) -> JournalFuture<'_, Vec<PaymentRecord>> {
+    fn list(&self, scope: Scope, state: Option<State>) -> JournalFuture<'_, Vec<PaymentRecord>> {
         self.with_conn(move |conn, url| {
             let err = |e| sqlite_error(url, e);
             let mut statement = conn
-                .prepare(&format!(
+                .prepare_cached(&format!(
                     "SELECT {COLUMNS} FROM dajisaas_payments \
-                     WHERE ?1 IS NULL OR state = ?1 ORDER BY created_at, order_id"
+                     WHERE ((gateway = ?1 AND app_key = ?2) OR (gateway = '' AND app_key = '')) \
+                     AND (?3 IS NULL OR state = ?3) ORDER BY created_at, order_id"
                 ))
                 .map_err(err)?;
             let rows = statement
-                .query_map([state.map(State::as_str)], read_row)
+                .query_map(
+                    (&scope.gateway, &scope.app_key, state.map(State::as_str)),
+                    read_row,
+                )
                 .map_err(err)?;
             let mut records = Vec::new();
             for row in rows {

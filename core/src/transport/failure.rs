@@ -30,6 +30,9 @@ pub(crate) enum FailureKind {
     HttpStatus,
     /// An envelope with `code != 200`.
     Api,
+    /// Held back before the request was written (a payment's fence said no): nothing was sent,
+    /// and the call ends.
+    Held,
 }
 
 /// Whether a failed exchange may have changed something at the gateway.
@@ -64,7 +67,8 @@ impl Failure {
             FailureKind::NotSent
             | FailureKind::NotBuilt
             | FailureKind::RateLimited
-            | FailureKind::HttpStatus => Effect::None,
+            | FailureKind::HttpStatus
+            | FailureKind::Held => Effect::None,
             FailureKind::Timeout
             | FailureKind::Lost
             | FailureKind::ServerError
@@ -91,8 +95,14 @@ impl Failure {
             FailureKind::NotBuilt
             | FailureKind::Decode
             | FailureKind::HttpStatus
-            | FailureKind::Api => false,
+            | FailureKind::Api
+            | FailureKind::Held => false,
         }
+    }
+
+    /// Was the request held back before it was written?
+    pub fn is_held(&self) -> bool {
+        self.kind == FailureKind::Held
     }
 }
 

@@ -25,4 +25,4 @@ pub(crate) use failure::{Effect, Failure};
 pub(crate) use request::SignedRequest;
 pub use request::{MAX_URL_BYTES, Method};
 pub use send::MAX_BODY_BYTES;
-pub(crate) use send::{ConnectionLimit, http_client, send, with_answer_status};
+pub(crate) use send::{ConnectionLimit, http_client, send, send_gated, with_answer_status};

@@ -116,9 +116,24 @@ pub(crate) async fn send(
     request: &SignedRequest,
     attempt: u32,
 ) -> Result<Reply, Failure> {
+    send_gated(http, config, request, attempt, std::future::ready(Ok(()))).await
+}
+
+/// [`send`], with `gate` awaited once the connection slot is held, right before the request
+/// is written: its error holds the request back ([`FailureKind::Held`]).
+pub(crate) async fn send_gated(
+    http: &reqwest::Client,
+    config: &Config,
+    request: &SignedRequest,
+    attempt: u32,
+    gate: impl Future<Output = Result<(), Error>>,
+) -> Result<Reply, Failure> {
     // Waiting for a connection of the client's own is not part of the request's time: the
     // deadline starts in `exchange`, once the permit is held.
     let _permit = config.max_connections.acquire().await;
+    if let Err(error) = gate.await {
+        return Err(Failure::new(FailureKind::Held, error));
+    }
     let started = Instant::now();
     let result = exchange(http, config, request).await;
     let (status, trace_id) = match &result {
