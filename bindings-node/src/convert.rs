@@ -542,26 +542,28 @@ impl Reader {
             g.bigint,
             g.bigint_value_of,
         );
-        let mut out = std::ptr::null_mut();
-        if self.instance_of(object, number) {
-            self.check(
-                unsafe { sys::napi_coerce_to_number(self.env, object, &mut out) },
-                path,
-            )?;
-            Ok(out)
-        } else if self.instance_of(object, string) {
-            self.check(
-                unsafe { sys::napi_coerce_to_string(self.env, object, &mut out) },
-                path,
-            )?;
-            Ok(out)
-        } else if self.instance_of(object, boolean) {
-            self.call(object, boolean_value_of, &[], path)
-        } else if self.instance_of(object, bigint) {
-            self.call(object, bigint_value_of, &[], path)
-        } else {
-            Ok(object)
+        type Coerce = unsafe extern "C" fn(
+            sys::napi_env,
+            sys::napi_value,
+            *mut sys::napi_value,
+        ) -> sys::napi_status;
+        let coercions: [(sys::napi_value, Coerce); 2] = [
+            (number, sys::napi_coerce_to_number),
+            (string, sys::napi_coerce_to_string),
+        ];
+        for (constructor, coerce) in coercions {
+            if self.instance_of(object, constructor) {
+                let mut out = std::ptr::null_mut();
+                self.check(unsafe { coerce(self.env, object, &mut out) }, path)?;
+                return Ok(out);
+            }
         }
+        for (constructor, value_of) in [(boolean, boolean_value_of), (bigint, bigint_value_of)] {
+            if self.instance_of(object, constructor) {
+                return self.call(object, value_of, &[], path);
+            }
+        }
+        Ok(object)
     }
 
     fn is_array(&mut self, object: sys::napi_value, path: &str) -> Result<bool, Error> {
