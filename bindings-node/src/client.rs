@@ -415,9 +415,11 @@ where
                     outcome.map(to_js).map_err(|e| js_error(&env, e))
                 }))
             });
-            if let Err(e) = abort_hook(env, hooks, started) {
-                // Not abortable, but under way: the error is the caller's to see on the console.
-                let _ = boundary_error(env, e);
+            // `hooks` is client.js's own object: setting `abort` on it fails only while the
+            // environment shuts down, and the call then runs to its end unabortable. Nothing is
+            // left pending either way.
+            if abort_hook(env, hooks, started).is_err() {
+                crate::errors::take_exception(env.raw());
             }
         }
         Err(e) => {
