@@ -60,6 +60,17 @@ tar -xzf "$npm_platform_tgz" -C "$work/npm-platform"
 tar -xzf "$c_archive" -C "$work/c" --strip-components=1
 tar -xzf "$daji_archive" -C "$work/daji" --strip-components=1
 daji=$work/daji/daji
+
+step "daji archive: README, completions and man pages"
+for file in README.md completions/daji.bash completions/_daji completions/daji.fish completions/_daji.ps1 \
+  man/daji.1 man/daji-pay.1 man/daji-journal.1; do
+  [ -s "$work/daji/$file" ] || { echo "the daji archive misses $file" >&2; exit 1; }
+done
+bash -n "$work/daji/completions/daji.bash"
+grep -q '^\.TH daji 1' "$work/daji/man/daji.1"
+for word in "daji journal" "Exit status" payments.db "NOT STARTED"; do
+  grep -q "$word" "$work/daji/README.md" || { echo "the daji archive's README does not mention $word" >&2; exit 1; }
+done
 module=$work/wheel/dajisaas/_dajisaas.abi3.so
 addon=$work/npm-platform/package/dajisaas.$npm_platform.node
 

@@ -7,7 +7,7 @@ use dajisaas::Client;
 use dajisaas_sandbox::{DEFAULT_APP_KEY, DEFAULT_APP_SECRET, Sandbox, SandboxConfig};
 use serde_json::Value;
 
-use crate::output::{link_text, payment_text};
+use crate::output::{Verdict, link_text, payment_line};
 
 /// The sandbox's behaviour table, which every test also reads: the demo pays the orders marked
 /// `demo`, says what the sandbox does to each, and uses the table's sandbox and client settings.
@@ -76,14 +76,14 @@ impl Table {
 
 pub fn run() -> Result<(), ExitCode> {
     let table = Table::parse(OUTCOMES).map_err(|e| {
-        eprintln!("error: the embedded behaviour table (outcomes.json) is unusable: {e}");
+        say_err!("error: the embedded behaviour table (outcomes.json) is unusable: {e}");
         ExitCode::from(12)
     })?;
     let sandbox = Sandbox::start(table.sandbox.clone()).map_err(|e| {
-        eprintln!("error: the embedded sandbox could not start: {e}");
+        say_err!("error: the embedded sandbox could not start: {e}");
         ExitCode::from(12)
     })?;
-    println!("Embedded sandbox gateway on {}\n", sandbox.url());
+    say!("Embedded sandbox gateway on {}\n", sandbox.url());
     let client = Client::builder(DEFAULT_APP_KEY, DEFAULT_APP_SECRET)
         .base_url(sandbox.url())
         .timeout(table.timeout)
@@ -93,13 +93,13 @@ pub fn run() -> Result<(), ExitCode> {
         .build()
         .map_err(|e| crate::output::fail(&e, false))?;
 
-    println!("1. A cashier link for one order (1688's cashier):");
+    say!("1. A cashier link for one order (1688's cashier):");
     show(
         client
             .pay_url(&["2257455039610311973"])
             .map(|l| link_text(&l)),
     );
-    println!("\n2. One link for three orders (Alipay's cashier):");
+    say!("\n2. One link for three orders (Alipay's cashier):");
     show(
         client
             .pay_url(&[
@@ -109,38 +109,42 @@ pub fn run() -> Result<(), ExitCode> {
             ])
             .map(|l| link_text(&l)),
     );
-    println!("\n3. 25 orders (one repeated) in batches of 10, fetched concurrently, in order:");
+    say!("\n3. 25 orders (one repeated) in batches of 10, fetched concurrently, in order:");
     let many: Vec<String> = (0..25u64)
         .map(|n| (2_257_455_039_610_312_000 + n % 24).to_string())
         .collect();
     match client.pay_urls(&many, 10) {
         Ok(links) => {
             for link in links {
-                println!("   {} orders -> {}", link.order_ids.len(), link.url);
+                say!("   {} orders -> {}", link.order_ids.len(), link.url);
             }
         }
-        Err(e) => println!("   failed: {e}"),
+        Err(e) => say!("   failed: {e}"),
     }
 
-    println!("\n4. Password-free payments (the order id chooses what the sandbox does):");
+    say!("\n4. Password-free payments (the order id chooses what the sandbox does):");
     for (id, label, what) in &table.payments {
-        println!("   {label}: {what}");
-        println!("      {}", payment_text(&client.prepare_pay(id), id));
+        say!("   {label}: {what}");
+        let result = client.prepare_pay(id);
+        let verdict = Verdict::of_result(dajisaas::PaymentOutcome::of(&result), &result);
+        say!("      {}", payment_line(id, verdict, &result));
     }
 
-    println!("\n5. What the sandbox's ledger says:");
+    say!("\n5. What the sandbox's ledger says:");
     let stats = sandbox.stats();
     for (id, _, _) in &table.payments {
         let calls = stats.pay_calls.get(id).copied().unwrap_or(0);
         let deducted = stats.deductions.get(id).copied().unwrap_or(0);
-        println!("   order {id}: {calls} payment call(s), deducted {deducted} time(s)");
+        say!("   order {id}: {calls} payment call(s), deducted {deducted} time(s)");
     }
     let twice = stats.deductions.values().filter(|n| **n > 1).count();
-    println!(
+    say!(
         "   {} requests seen, {} carried the secret, {} order(s) deducted twice.",
-        stats.requests, stats.requests_with_secret, twice
+        stats.requests,
+        stats.requests_with_secret,
+        twice
     );
-    println!(
+    say!(
         "\nThe declined order is safe to retry later; the unknown-outcome one was charged: \
          check an order like it before paying again."
     );
@@ -149,8 +153,8 @@ pub fn run() -> Result<(), ExitCode> {
 
 fn show(result: dajisaas::Result<String>) {
     match result {
-        Ok(text) => println!("   {}", text.replace('\n', "\n   ")),
-        Err(e) => println!("   failed: {e}"),
+        Ok(text) => say!("   {}", text.replace('\n', "\n   ")),
+        Err(e) => say!("   failed: {e}"),
     }
 }
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use dajisaas::{Error, JournalStore, PaymentRecord, Resolver, Scope, State, open_journal};
 use serde_json::Value;
 
-use crate::output::fail;
+use crate::output::{NO_RECORD, err, fail, out, usage};
 use crate::{JournalArgs, JournalCommand};
 
 /// `daji pay`'s journal when none is given: `payments.db` in the user's data directory
@@ -33,56 +33,96 @@ pub fn default_url() -> dajisaas::Result<String> {
 
 pub fn run(args: &JournalArgs) -> Result<(), ExitCode> {
     let as_json = args.json;
-    let outcome = (|| -> dajisaas::Result<()> {
-        let url = match &args.journal {
-            Some(url) => url.clone(),
-            None => default_url()?,
-        };
-        let store = open_journal(&url)?;
+    // What the command line names is checked before the journal is opened: a usage error.
+    let checked = match &args.command {
+        JournalCommand::Show { order_id } | JournalCommand::Resolve { order_id, .. } => {
+            dajisaas::validate_order_id(order_id, "order id")
+        }
+        JournalCommand::List { state } => state.as_deref().map(State::parse).transpose().map(drop),
+    };
+    checked.map_err(|e| usage(&e, as_json))?;
+    // The records of the gateway and app a client of them would see.
+    let app_key = args.app_key.as_deref().ok_or_else(|| {
+        usage(
+            &Error::invalid(
+                "a journal's records belong to one gateway and app: pass --app-key (or set \
+                 DAJISAAS_APP_KEY), and --base-url (DAJISAAS_BASE_URL) for a gateway other than \
+                 the production one",
+            ),
+            as_json,
+        )
+    })?;
+    if let JournalCommand::Resolve { paid, not_paid, .. } = &args.command {
+        if paid == not_paid {
+            use clap::CommandFactory;
+            let mut daji = crate::Cli::command();
+            daji.build();
+            let mut resolve = daji
+                .find_subcommand_mut("journal")
+                .and_then(|journal| journal.find_subcommand_mut("resolve"))
+                .cloned()
+                .unwrap_or_default();
+            resolve
+                .error(
+                    clap::error::ErrorKind::MissingRequiredArgument,
+                    "journal resolve needs exactly one of --paid (the order was charged: the \
+                     journal then replays it) or --not-paid (it was not: it can be paid again)",
+                )
+                .exit();
+        }
+    }
+    // A journal URL that cannot be used is the command line's too.
+    let store = match &args.journal {
+        Some(url) => Ok(url.clone()),
+        None => default_url(),
+    }
+    .and_then(|url| open_journal(&url))
+    .map_err(|e| usage(&e, as_json))?;
+    let scope = Scope::new(
+        args.base_url
+            .as_deref()
+            .unwrap_or(dajisaas::DEFAULT_BASE_URL),
+        app_key,
+    );
+    let outcome = (|| -> dajisaas::Result<bool> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| Error::invalid(format!("could not start a runtime: {e}")))?;
-        runtime.block_on(command(&*store, &scope()?, &args.command, as_json))
+        runtime.block_on(command(&*store, &scope, &args.command, as_json))
     })();
-    outcome.map_err(|e| fail(&e, as_json))
+    match outcome {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ExitCode::from(NO_RECORD)),
+        Err(e) => Err(fail(&e, as_json)),
+    }
 }
 
-/// The records a `daji journal` command sees: those of the gateway and app the environment
-/// names (`DAJISAAS_BASE_URL`, default the real gateway; `DAJISAAS_APP_KEY`), as a client of
-/// them would.
-fn scope() -> dajisaas::Result<Scope> {
-    let base_url = std::env::var(dajisaas::ENV_BASE_URL)
-        .unwrap_or_else(|_| dajisaas::DEFAULT_BASE_URL.to_string());
-    let app_key = std::env::var(dajisaas::ENV_APP_KEY).map_err(|_| {
-        Error::invalid(format!(
-            "a journal's records belong to one gateway and app: set {} (and {} for a gateway \
-             other than the real one)",
-            dajisaas::ENV_APP_KEY,
-            dajisaas::ENV_BASE_URL
-        ))
-    })?;
-    Ok(Scope::new(&base_url, &app_key))
-}
-
+/// Runs the command; false when `show` found no record.
 async fn command(
     store: &dyn JournalStore,
     scope: &Scope,
     command: &JournalCommand,
     as_json: bool,
-) -> dajisaas::Result<()> {
+) -> dajisaas::Result<bool> {
     match command {
-        JournalCommand::Show { order_id } => {
-            dajisaas::validate_order_id(order_id, "order id")?;
-            match store.get(scope, order_id).await? {
-                Some(record) => show(&[record], as_json),
-                None if as_json => println!("null"),
-                None => println!("no record of order {order_id} in {}", store.url()),
+        JournalCommand::Show { order_id } => match store.get(scope, order_id).await? {
+            Some(record) => show_one(&record, as_json),
+            None => {
+                err(&format!("no record of order {order_id} in {}", store.url()));
+                return Ok(false);
             }
-        }
+        },
         JournalCommand::List { state } => {
             let state = state.as_deref().map(State::parse).transpose()?;
-            show(&store.list(scope, state).await?, as_json);
+            let records = store.list(scope, state).await?;
+            if as_json {
+                let all: Vec<Value> = records.iter().map(PaymentRecord::to_json).collect();
+                out(&Value::Array(all).to_string());
+            } else {
+                // A closed stdout (`| head`) ends the listing quietly.
+                let _ = records.iter().all(|r| out(&line(r)));
+            }
         }
         JournalCommand::Resolve {
             order_id,
@@ -90,32 +130,33 @@ async fn command(
             note,
             ..
         } => {
-            dajisaas::validate_order_id(order_id, "order id")?;
             let by = Resolver::this_process();
             let record = store.resolve(scope, order_id, *paid, note, &by).await?;
-            show(&[record], as_json);
+            show_one(&record, as_json);
         }
     }
-    Ok(())
+    Ok(true)
 }
 
-fn show(records: &[PaymentRecord], as_json: bool) {
+/// One record: its JSON object, or its line.
+fn show_one(record: &PaymentRecord, as_json: bool) {
     if as_json {
-        let all: Vec<Value> = records.iter().map(PaymentRecord::to_json).collect();
-        println!("{}", Value::Array(all));
-        return;
+        out(&record.to_json().to_string());
+    } else {
+        out(&line(record));
     }
-    for r in records {
-        println!(
-            "{}  {:<9} {} attempt(s), traceId {}{}",
-            r.order_id,
-            r.state.as_str(),
-            r.attempts,
-            r.last_trace_id().unwrap_or("-"),
-            r.message
-                .as_deref()
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default()
-        );
-    }
+}
+
+fn line(r: &PaymentRecord) -> String {
+    format!(
+        "{}  {:<9} {} attempt(s), traceId {}{}",
+        r.order_id,
+        r.state.as_str(),
+        r.attempts,
+        r.last_trace_id().unwrap_or("-"),
+        r.message
+            .as_deref()
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default()
+    )
 }

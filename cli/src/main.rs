@@ -1,23 +1,48 @@
 //! `daji`: the Dajisaas payment client and sandbox gateway on the command line.
 
+/// `println!` that never panics: a closed stdout (`| head`) ends the output quietly.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = $crate::output::out(&format!($($arg)*));
+    }};
+}
+
+/// `eprintln!` that never panics.
+macro_rules! say_err {
+    ($($arg:tt)*) => {
+        $crate::output::err(&format!($($arg)*))
+    };
+}
+
 mod commands;
 mod demo;
 mod journal;
 mod output;
+mod pay;
 
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use dajisaas::{Casing, Client, ClientOptions, OptionName};
 use serde_json::{Map, Value};
 
 /// Pay 1688 orders through the Dajisaas gateway, or run a local sandbox gateway.
 ///
-/// Exit status: 0 on success, 2 for a usage error, and 10 + the error's number on a failure
-/// (`daji pay`: that of the most serious failure among its orders)
-/// (11 invalid_argument, 12 connection, 13 timeout, 14 http_status, 15 decode, 16 api,
+/// Exit status: 0 success; 1 `journal show` found no record of the order; 2 usage error (a
+/// malformed or out-of-range flag or argument, an unreadable --from-file, an unwritable
+/// --report, a journal URL that cannot be used: nothing was sent); 10 + the error's number on a
+/// failure (11 invalid_argument, 12 connection, 13 timeout, 14 http_status, 15 decode, 16 api,
 /// 17 rate_limited, 18 payment_declined, 19 payment_outcome_unknown, 20 internal,
-/// 21 payment_in_progress).
+/// 21 payment_in_progress, 22 journal, 23 order_not_payable); 129, 130, 143 (128 + the signal's
+/// number) when a SIGHUP, SIGINT or SIGTERM stopped `daji pay` with orders not started (130 also
+/// after a second SIGINT), 141 when a closed stdout did.
+///
+/// `daji pay` exits with the status of the most serious outcome among its orders, in this
+/// order: unknown (19), in_progress (21), not started (129/130/141/143), declined (18), not
+/// payable (23), other failures (10 + their number), paid (0).
+///
+/// The default journal of `daji pay` and `daji journal` is the SQLite file
+/// $XDG_DATA_HOME/dajisaas/payments.db (else ~/.local/share/dajisaas/payments.db).
 #[derive(Parser)]
 #[command(name = "daji", version, about, long_about)]
 struct Cli {
@@ -32,6 +57,13 @@ enum Command {
     /// Get cashier links for orders (GET /alibaba/alipay/url/get).
     PayUrl(PayUrlArgs),
     /// Pay orders without the buyer's password (POST .../protocolPay/preparePay).
+    ///
+    /// One line per order as it finishes, labelled with what became of it, then a summary. The
+    /// first Ctrl-C, SIGTERM or SIGHUP (or a closed stdout) starts no new payment: those under
+    /// way run to their recorded outcomes, then the summary and the report list the rest as
+    /// not_started, and running the same command again pays them (the paid ones are replayed
+    /// from the journal, no request sent). A second Ctrl-C exits at once, naming the payments
+    /// still under way.
     Pay(PayArgs),
     /// Call any other gateway endpoint, signed; prints the envelope's data.
     Request(RequestArgs),
@@ -41,6 +73,17 @@ enum Command {
     Sandbox(SandboxArgs),
     /// Start an embedded sandbox and walk through links and payments, good and bad.
     Demo,
+    /// Print the completion script of a shell (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print daji's man page (roff), or write one page per command into a directory.
+    Man {
+        /// Write daji.1 and daji-COMMAND.1 pages into this directory.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<std::path::PathBuf>,
+    },
 }
 
 /// Where and as whom to call the gateway. Each client option has a flag of the same name; a
@@ -91,6 +134,9 @@ struct Connection {
     /// is a SQLite file in your data directory, so that a re-run never pays again).
     #[arg(long, env = "DAJISAAS_JOURNAL", value_name = "URL")]
     journal: Option<String>,
+    /// The deadline of every journal operation, in milliseconds, 100 to 60000 (default 5000).
+    #[arg(long, value_name = "MS")]
+    journal_timeout_ms: Option<u64>,
     /// At most N calls a second, 1 to 10000, spaced evenly (default: no fixed limit; the client
     /// still slows down by itself after the gateway refuses calls for their frequency).
     #[arg(long, value_name = "N")]
@@ -118,7 +164,7 @@ impl Connection {
             })?),
             None => None,
         };
-        let flags: [(OptionName, Option<Value>); 15] = [
+        let flags: [(OptionName, Option<Value>); 16] = [
             (OptionName::AppKey, Some(self.app_key.as_str().into())),
             (OptionName::AppSecret, Some(self.app_secret.as_str().into())),
             (
@@ -159,6 +205,10 @@ impl Connection {
             (
                 OptionName::Journal,
                 self.journal.as_deref().map(Value::from),
+            ),
+            (
+                OptionName::JournalTimeoutMs,
+                self.journal_timeout_ms.map(Value::from),
             ),
             (
                 OptionName::MaxCallsPerSecond,
@@ -217,13 +267,24 @@ struct PayArgs {
     #[command(flatten)]
     ids: OrderIds,
     /// Payments in flight at once, 1 to 64.
-    #[arg(long, value_name = "N", default_value_t = dajisaas::DEFAULT_PAY_MANY_CONCURRENCY)]
-    concurrency: usize,
-    /// Also write one row per order (id, outcome, code, message, traceId, attempts, pay
-    /// channel) to this file: CSV if it ends in .csv, else the run's JSON
-    /// (`{"results":[...],"summary":{...}}`).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = dajisaas::DEFAULT_PAY_MANY_CONCURRENCY as u16,
+        value_parser = clap::value_parser!(u16).range(1..=dajisaas::MAX_PAY_MANY_CONCURRENCY as i64)
+    )]
+    concurrency: u16,
+    /// Also write one row per order (id, outcome, label, replayed, already_paid, code,
+    /// message, traceId, attempts, pay channel; orders an interrupt left unstarted as
+    /// not_started) to this file: CSV if it ends in .csv, else the run's JSON
+    /// (`{"results":[...],"summary":{...},"interruptedBy":...}`). The file is created before
+    /// anything is sent.
     #[arg(long, value_name = "PATH.csv|PATH.json")]
     report: Option<std::path::PathBuf>,
+    /// Print one JSON object per order as it finishes (JSON Lines, for jq), the orders not
+    /// started last; the summary goes to stderr.
+    #[arg(long, conflicts_with = "json")]
+    jsonl: bool,
     #[command(flatten)]
     connection: Connection,
 }
@@ -235,6 +296,13 @@ struct JournalArgs {
     /// The payment journal (default: the SQLite file `daji pay` uses).
     #[arg(long, env = "DAJISAAS_JOURNAL", value_name = "URL", global = true)]
     journal: Option<String>,
+    /// The app whose records are shown and resolved (a journal keeps each gateway's and app's
+    /// orders apart).
+    #[arg(long, env = "DAJISAAS_APP_KEY", global = true)]
+    app_key: Option<String>,
+    /// The gateway whose records are shown and resolved (default: the production gateway).
+    #[arg(long, env = "DAJISAAS_BASE_URL", global = true)]
+    base_url: Option<String>,
     /// Print as JSON.
     #[arg(long, global = true)]
     json: bool,
@@ -257,12 +325,9 @@ enum JournalCommand {
     Resolve {
         /// The 1688 order id.
         order_id: String,
-        /// The order was paid (the journal then replays it instead of paying again).
-        #[arg(
-            long,
-            conflicts_with = "not_paid",
-            required_unless_present = "not_paid"
-        )]
+        /// The order was paid (the journal then replays it instead of paying again). Exactly
+        /// one of --paid and --not-paid.
+        #[arg(long)]
         paid: bool,
         /// The order was not paid (it can then be paid again).
         #[arg(long)]
@@ -328,14 +393,48 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Sign(args) => commands::sign(&args),
         Command::PayUrl(args) => commands::pay_url(&args),
-        Command::Pay(args) => commands::pay(&args),
+        Command::Pay(args) => pay::pay(&args),
         Command::Request(args) => commands::request(&args),
         Command::Journal(args) => journal::run(&args),
         Command::Sandbox(args) => commands::sandbox(&args),
         Command::Demo => demo::run(),
+        Command::Completions { shell } => {
+            let mut buffer = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "daji", &mut buffer);
+            say!("{}", String::from_utf8_lossy(&buffer).trim_end());
+            Ok(())
+        }
+        Command::Man { out_dir } => man(out_dir.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(status) => status,
+    }
+}
+
+/// The man page, from the same definitions as `--help`.
+fn man(out_dir: Option<&std::path::Path>) -> Result<(), ExitCode> {
+    let written = match out_dir {
+        Some(dir) => clap_mangen::generate_to(Cli::command(), dir),
+        None => {
+            let mut buffer = Vec::new();
+            let rendered = clap_mangen::Man::new(Cli::command()).render(&mut buffer);
+            say!("{}", String::from_utf8_lossy(&buffer).trim_end());
+            rendered
+        }
+    };
+    written.map_err(|e| {
+        say_err!("error: the man page could not be written: {e}");
+        ExitCode::from(output::USAGE)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definitions_are_consistent() {
+        Cli::command().debug_assert();
     }
 }

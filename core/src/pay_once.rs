@@ -121,7 +121,14 @@ impl Claim<'_> {
                 ),
             ));
         }
-        self.fence().await?;
+        self.fence().await.map_err(|e| {
+            if e.message().contains("nothing was sent") {
+                e
+            } else {
+                let message = format!("{}; nothing was sent", e.message());
+                e.with_message(message)
+            }
+        })?;
         self.written.store(true, Ordering::SeqCst);
         Ok(())
     }

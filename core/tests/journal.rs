@@ -1,6 +1,8 @@
 //! The payment journal's stores against real databases: every row of JOURNAL.md's state table,
-//! atomic claims under concurrency, leases, releases and resolutions, run with the same test
-//! bodies against the memory store, a SQLite file and a PostgreSQL database.
+//! atomic claims under concurrency, leases, fences, releases, scopes, resolutions with their
+//! history and corrections, and the version-1 migration, run with the same test bodies against
+//! the memory store, a SQLite file and a PostgreSQL database (the SQLite file's failures are in
+//! `journal_errors.rs`).
 //!
 //! PostgreSQL: the tests use `DAJISAAS_TEST_POSTGRES_URL` (and `DAJISAAS_TEST_POSTGRES_CA` for
 //! TLS) when set; otherwise they start a throwaway cluster with `scripts/postgres.sh start
@@ -10,16 +12,20 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use dajisaas::{
-    ClaimOutcome, ErrorCode, JournalStore, MemoryJournal, Outcome, Owner, PaymentRecord, State,
-    open_journal,
+    ClaimOutcome, ErrorCode, Holder, JournalStore, MemoryJournal, Outcome, Owner, PaymentRecord,
+    Resolver, Scope, State, open_journal,
 };
 use serde_json::json;
 
 const LONG: Duration = Duration::from_secs(300);
+
+/// The scope of every test that is not about scopes.
+static SC: LazyLock<Scope> =
+    LazyLock::new(|| Scope::new("https://openapi.dajisaas.com/", "app-test"));
 
 #[derive(Clone, Copy, Debug)]
 enum Kind {
@@ -229,12 +235,32 @@ fn owner(name: &str) -> Owner {
     }
 }
 
+/// A claim of the owner `name` (a fresh claim id each call).
+fn holder(name: &str) -> Holder {
+    Holder::new(owner(name))
+}
+
+/// The same owner's claim under another claim id.
+fn other_claim(h: &Holder) -> Holder {
+    Holder::new(h.owner.clone())
+}
+
+/// The resolver of the tests' resolutions.
+fn ops() -> Resolver {
+    Resolver {
+        host: "ops-host".into(),
+        pid: 4242,
+        user: Some("ops".into()),
+    }
+}
+
 fn paid(trace: &str) -> Outcome {
     Outcome::Paid {
         attempts: 1,
         trace_ids: vec![trace.to_string()],
         pay_channel: Some("alipay".into()),
         data: Some(json!({"success": true, "result": {"paySuccess": true}})),
+        already_paid: false,
     }
 }
 
@@ -256,8 +282,28 @@ fn unknown(trace: &str) -> Outcome {
     }
 }
 
-async fn claim(store: &dyn JournalStore, id: &str, who: &Owner, lease: Duration) -> ClaimOutcome {
-    store.claim(id, who, lease).await.expect("claim")
+async fn claim(store: &dyn JournalStore, id: &str, who: &Holder, lease: Duration) -> ClaimOutcome {
+    store.claim(&SC, id, who, lease).await.expect("claim")
+}
+
+/// A claim of `who` whose lease has run out (nobody has noticed yet: still `in_flight`).
+async fn expired_claim(store: &dyn JournalStore, id: &str, who: &Holder) {
+    claimed(claim(store, id, who, Duration::from_millis(30)).await);
+    tokio::time::sleep(Duration::from_millis(80)).await;
+}
+
+/// The order claimed by `who` and its payment recorded as `outcome`.
+async fn settle(
+    store: &dyn JournalStore,
+    id: &str,
+    who: &Holder,
+    outcome: Outcome,
+) -> PaymentRecord {
+    claimed(claim(store, id, who, LONG).await);
+    store
+        .record_outcome(&SC, id, who, outcome)
+        .await
+        .expect("record the outcome")
 }
 
 fn claimed(outcome: ClaimOutcome) -> PaymentRecord {
@@ -305,19 +351,22 @@ for_each_store!(
 async fn state_table(kind: Kind) {
     let f = Fixture::new(kind).await;
     let s = &*f.store;
-    let (a, b, c) = (owner("a"), owner("bb"), owner("ccc"));
+    let (a, b, c) = (holder("a"), holder("bb"), holder("ccc"));
     let id = "2257455039610311973";
 
     // none → claim (in_flight, owner, lease_until).
     let before = SystemTime::now() - Duration::from_secs(5);
     let r = claimed(claim(s, id, &a, LONG).await);
     assert_eq!(r.state, State::InFlight);
-    assert_eq!(r.owner, a);
+    assert_eq!(r.owner, a.owner);
+    assert_eq!(r.claim_id.as_deref(), Some(a.claim_id.as_str()));
+    assert_eq!(r.scope, *SC);
+    assert!(r.history.is_empty());
     assert_eq!(r.attempts, 0);
     assert!(r.created_at >= before && r.created_at == r.updated_at);
     let until = r.lease_until.expect("a lease");
     assert!(until > SystemTime::now() + LONG - Duration::from_secs(60));
-    assert_eq!(s.get(id).await.unwrap(), Some(r.clone()));
+    assert_eq!(s.get(&SC, id).await.unwrap(), Some(r.clone()));
 
     // in_flight, this owner → wait for the in-process payment (no refusal, no change).
     match claim(s, id, &a, LONG).await {
@@ -334,22 +383,25 @@ async fn state_table(kind: Kind) {
     assert_eq!(e.code(), ErrorCode::PaymentInProgress);
     assert!(e.message().contains(id), "{e}");
     // Only the owner records the outcome.
-    let e = s.record_outcome(id, &b, paid("t-x")).await.unwrap_err();
+    let e = s
+        .record_outcome(&SC, id, &b, paid("t-x"))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
     assert!(e.message().contains("in_flight"), "{e}");
 
     // declined → claim again (a new payment).
-    let r = s.record_outcome(id, &a, declined("t1")).await.unwrap();
+    let r = s.record_outcome(&SC, id, &a, declined("t1")).await.unwrap();
     assert_eq!(r.state, State::Declined);
     assert_eq!(r.attempts, 4);
     assert_eq!(r.error_code.as_deref(), Some("payment_declined"));
     assert_eq!(r.lease_until, None);
     assert_eq!(r.trace_ids, vec!["t1"]);
     let r = claimed(claim(s, id, &b, LONG).await);
-    assert_eq!((r.state, &r.owner), (State::InFlight, &b));
+    assert_eq!((r.state, &r.owner), (State::InFlight, &b.owner));
 
     // paid → replay the recorded payment (no request).
-    let r = s.record_outcome(id, &b, paid("t2")).await.unwrap();
+    let r = s.record_outcome(&SC, id, &b, paid("t2")).await.unwrap();
     assert_eq!(r.state, State::Paid);
     assert_eq!(r.attempts, 1);
     assert_eq!(r.trace_ids, vec!["t1", "t2"]);
@@ -363,13 +415,13 @@ async fn state_table(kind: Kind) {
         assert!(outcome.refusal().is_none());
     }
     // A settled record takes no outcome.
-    let e = s.record_outcome(id, &b, paid("t3")).await.unwrap_err();
+    let e = s.record_outcome(&SC, id, &b, paid("t3")).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidArgument);
 
     // unknown → payment_outcome_unknown naming resolve.
     let id2 = "2257455039610311974";
     claimed(claim(s, id2, &a, LONG).await);
-    let r = s.record_outcome(id2, &a, unknown("t9")).await.unwrap();
+    let r = s.record_outcome(&SC, id2, &a, unknown("t9")).await.unwrap();
     assert_eq!(r.state, State::Unknown);
     for who in [&a, &b] {
         let outcome = claim(s, id2, who, LONG).await;
@@ -382,13 +434,15 @@ async fn state_table(kind: Kind) {
 
     // not_paid → claim again.
     let r = s
-        .resolve(id2, false, "no deduction in Alipay", "ops")
+        .resolve(&SC, id2, false, "no deduction in Alipay", &ops())
         .await
         .unwrap();
     assert_eq!(r.state, State::NotPaid);
     let r = claimed(claim(s, id2, &c, LONG).await);
-    assert_eq!((r.state, &r.owner), (State::InFlight, &c));
-    assert_eq!(r.resolved_by.as_deref(), Some("ops"));
+    assert_eq!((r.state, &r.owner), (State::InFlight, &c.owner));
+    assert_eq!(r.history.len(), 1);
+    assert_eq!(r.history[0].by, ops());
+    assert_eq!(r.history[0].note, "no deduction in Alipay");
 
     // in_flight, lease expired → becomes unknown (expired_lease_becomes_unknown has more).
     let id3 = "2257455039610311975";
@@ -405,73 +459,82 @@ async fn state_table(kind: Kind) {
 async fn release_restores_the_settled_state(kind: Kind) {
     let f = Fixture::new(kind).await;
     let s = &*f.store;
-    let (a, b) = (owner("a"), owner("bb"));
+    let (a, b) = (holder("a"), holder("bb"));
 
     // A claim that created the record: releasing removes it.
     let id = "1001";
     claimed(claim(s, id, &a, LONG).await);
-    let e = s.release(id, &b).await.unwrap_err();
+    let e = s.release(&SC, id, &b).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
-    assert_eq!(s.release(id, &a).await.unwrap(), None);
-    assert_eq!(s.get(id).await.unwrap(), None);
-    let e = s.release(id, &a).await.unwrap_err();
+    assert_eq!(s.release(&SC, id, &a).await.unwrap(), None);
+    assert_eq!(s.get(&SC, id).await.unwrap(), None);
+    let e = s.release(&SC, id, &a).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidArgument);
     claimed(claim(s, id, &b, LONG).await);
 
     // A claim of a declined order: releasing restores the declined record exactly.
     let id = "1002";
-    claimed(claim(s, id, &a, LONG).await);
-    let settled = s.record_outcome(id, &a, declined("t1")).await.unwrap();
+    let settled = settle(s, id, &a, declined("t1")).await;
     claimed(claim(s, id, &b, LONG).await);
-    assert_eq!(s.release(id, &b).await.unwrap(), Some(settled.clone()));
-    assert_eq!(s.get(id).await.unwrap(), Some(settled.clone()));
-    let e = s.release(id, &b).await.unwrap_err();
+    assert_eq!(s.release(&SC, id, &b).await.unwrap(), Some(settled.clone()));
+    assert_eq!(s.get(&SC, id).await.unwrap(), Some(settled.clone()));
+    let e = s.release(&SC, id, &b).await.unwrap_err();
     assert!(e.message().contains("declined"), "{e}");
 
     // The same for not_paid.
     let id = "1003";
-    claimed(claim(s, id, &a, LONG).await);
-    s.record_outcome(id, &a, unknown("t1")).await.unwrap();
-    let settled = s.resolve(id, false, "", "ops").await.unwrap();
+    settle(s, id, &a, unknown("t1")).await;
+    let settled = s.resolve(&SC, id, false, "", &ops()).await.unwrap();
     claimed(claim(s, id, &b, LONG).await);
-    assert_eq!(s.release(id, &b).await.unwrap(), Some(settled.clone()));
+    assert_eq!(s.release(&SC, id, &b).await.unwrap(), Some(settled.clone()));
     assert_eq!(claim(s, id, &a, LONG).await.record().state, State::InFlight);
     f.finish().await;
 }
 
+/// The fence before each request also renews the lease: only for the claim's holder, only
+/// while at least the margin (a quarter of the asked lease, at most 2 s) is left.
 async fn renew_keeps_the_claim_alive(kind: Kind) {
     let f = Fixture::new(kind).await;
     let s = &*f.store;
-    let (a, b) = (owner("a"), owner("bb"));
+    let (a, b) = (holder("a"), holder("bb"));
     let id = "2001";
-    let first = claimed(claim(s, id, &a, Duration::from_millis(100)).await);
-    let renewed = s.renew(id, &a, LONG).await.unwrap();
+    let first = claimed(claim(s, id, &a, Duration::from_millis(3000)).await);
+    let renewed = s.fence(&SC, id, &a, LONG).await.unwrap();
     assert!(renewed.lease_until > first.lease_until);
-    let e = s.renew(id, &b, LONG).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::InvalidArgument);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(renewed.claim_id, first.claim_id);
+    assert_eq!(s.get(&SC, id).await.unwrap(), Some(renewed.clone()));
+    // Another owner's fence: the order is held by a live claim.
+    let e = s.fence(&SC, id, &b, LONG).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::PaymentInProgress, "{e}");
+    // Past the claim's first lease, the renewed one still holds.
+    tokio::time::sleep(Duration::from_millis(3200)).await;
     assert!(matches!(
         claim(s, id, &b, LONG).await,
         ClaimOutcome::InProgress(_)
     ));
-    // An owner whose lease ran out may renew while nobody has noticed.
+    // An owner whose lease ran out can no longer fence, even while nobody has noticed: its
+    // request must not go out. The record stays as it was, and the next claim finds it unknown.
     let id = "2002";
-    claimed(claim(s, id, &a, Duration::from_millis(30)).await);
+    let before = claimed(claim(s, id, &a, Duration::from_millis(30)).await);
     tokio::time::sleep(Duration::from_millis(80)).await;
-    s.renew(id, &a, LONG).await.unwrap();
+    let e = s.fence(&SC, id, &a, LONG).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Journal, "{e}");
+    assert!(e.message().contains("nothing was sent"), "{e}");
+    assert_eq!(s.get(&SC, id).await.unwrap(), Some(before));
     assert!(matches!(
         claim(s, id, &b, LONG).await,
-        ClaimOutcome::InProgress(_)
+        ClaimOutcome::Unknown(_)
     ));
-    // Renewing a settled or missing order is refused.
-    s.record_outcome(id, &a, paid("t")).await.unwrap();
+    // Fencing a settled or missing order is refused.
+    let id = "2003";
+    settle(s, id, &a, paid("t")).await;
     assert_eq!(
-        s.renew(id, &a, LONG).await.unwrap_err().code(),
-        ErrorCode::InvalidArgument
+        s.fence(&SC, id, &a, LONG).await.unwrap_err().code(),
+        ErrorCode::Journal
     );
     assert_eq!(
-        s.renew("2003", &a, LONG).await.unwrap_err().code(),
-        ErrorCode::InvalidArgument
+        s.fence(&SC, "2004", &a, LONG).await.unwrap_err().code(),
+        ErrorCode::Journal
     );
     f.finish().await;
 }
@@ -479,12 +542,12 @@ async fn renew_keeps_the_claim_alive(kind: Kind) {
 async fn expired_lease_becomes_unknown(kind: Kind) {
     let f = Fixture::new(kind).await;
     let s = &*f.store;
-    let (a, b) = (owner("a"), owner("bb"));
+    let (a, b) = (holder("a"), holder("bb"));
     let id = "3001";
     claimed(claim(s, id, &a, Duration::from_millis(40)).await);
     tokio::time::sleep(Duration::from_millis(120)).await;
     // Reads do not change it: still in_flight, with the lease in the past.
-    let r = s.get(id).await.unwrap().unwrap();
+    let r = s.get(&SC, id).await.unwrap().unwrap();
     assert_eq!(r.state, State::InFlight);
     assert!(r.lease_expired_at(SystemTime::now()));
     // The next claim, by anyone (even the owner), turns it unknown.
@@ -493,24 +556,25 @@ async fn expired_lease_becomes_unknown(kind: Kind) {
         other => panic!("expected Unknown, got {other:?}"),
     };
     assert_eq!(r.state, State::Unknown);
-    assert_eq!(r.owner, a);
+    assert_eq!(r.owner, a.owner);
+    assert_eq!(r.claim_id.as_deref(), Some(a.claim_id.as_str()));
     assert_eq!(r.lease_until, None);
     assert_eq!(r.error_code.as_deref(), Some("payment_outcome_unknown"));
     assert!(r.message.as_deref().unwrap().contains("expired"), "{r:?}");
-    assert_eq!(s.get(id).await.unwrap(), Some(r.clone()));
+    assert_eq!(s.get(&SC, id).await.unwrap(), Some(r.clone()));
     assert_eq!(
         claim(s, id, &a, LONG).await,
         ClaimOutcome::Unknown(r.clone())
     );
-    assert_eq!(s.list(Some(State::Unknown)).await.unwrap(), vec![r]);
-    // The owner cannot renew a claim that others saw expire...
+    assert_eq!(s.list(&SC, Some(State::Unknown)).await.unwrap(), vec![r]);
+    // The owner cannot fence a claim that others saw expire...
     assert_eq!(
-        s.renew(id, &a, LONG).await.unwrap_err().code(),
-        ErrorCode::InvalidArgument
+        s.fence(&SC, id, &a, LONG).await.unwrap_err().code(),
+        ErrorCode::Journal
     );
     // ...but its real outcome replaces the guess; nobody else's does.
-    assert!(s.record_outcome(id, &b, paid("t")).await.is_err());
-    let r = s.record_outcome(id, &a, paid("t-late")).await.unwrap();
+    assert!(s.record_outcome(&SC, id, &b, paid("t")).await.is_err());
+    let r = s.record_outcome(&SC, id, &a, paid("t-late")).await.unwrap();
     assert_eq!(r.state, State::Paid);
     assert!(matches!(
         claim(s, id, &b, LONG).await,
@@ -519,26 +583,26 @@ async fn expired_lease_becomes_unknown(kind: Kind) {
 
     // Likewise an owner that finds it sent nothing may still release.
     let id = "3002";
-    claimed(claim(s, id, &a, Duration::from_millis(30)).await);
-    tokio::time::sleep(Duration::from_millis(80)).await;
+    expired_claim(s, id, &a).await;
     assert!(matches!(
         claim(s, id, &b, LONG).await,
         ClaimOutcome::Unknown(_)
     ));
-    assert_eq!(s.release(id, &a).await.unwrap(), None);
+    assert_eq!(s.release(&SC, id, &a).await.unwrap(), None);
     claimed(claim(s, id, &b, LONG).await);
 
     // Once resolved, the late owner has no say any more.
     let id = "3003";
-    claimed(claim(s, id, &a, Duration::from_millis(30)).await);
-    tokio::time::sleep(Duration::from_millis(80)).await;
+    expired_claim(s, id, &a).await;
     assert!(matches!(
         claim(s, id, &b, LONG).await,
         ClaimOutcome::Unknown(_)
     ));
-    s.resolve(id, true, "seen in 1688", "ops").await.unwrap();
+    s.resolve(&SC, id, true, "seen in 1688", &ops())
+        .await
+        .unwrap();
     assert_eq!(
-        s.record_outcome(id, &a, declined("t"))
+        s.record_outcome(&SC, id, &a, declined("t"))
             .await
             .unwrap_err()
             .code(),
@@ -550,71 +614,93 @@ async fn expired_lease_becomes_unknown(kind: Kind) {
 async fn resolve_rules(kind: Kind) {
     let f = Fixture::new(kind).await;
     let s = &*f.store;
-    let (a, b) = (owner("a"), owner("bb"));
+    let (a, b) = (holder("a"), holder("bb"));
     let refused = |e: dajisaas::Error, state: &str| {
         assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
         assert!(e.message().contains(state), "{state}: {e}");
     };
+    // An order the journal never saw can only be recorded paid (history_and_corrections).
     refused(
-        s.resolve("4000", true, "", "ops").await.unwrap_err(),
+        s.resolve(&SC, "4000", false, "", &ops()).await.unwrap_err(),
         "no payment record",
     );
 
     let id = "4001";
     claimed(claim(s, id, &a, LONG).await);
     refused(
-        s.resolve(id, true, "", "ops").await.unwrap_err(),
+        s.resolve(&SC, id, true, "", &ops()).await.unwrap_err(),
         "in_flight",
     );
-    s.record_outcome(id, &a, declined("t")).await.unwrap();
+    s.record_outcome(&SC, id, &a, declined("t")).await.unwrap();
+    // declined → not_paid says nothing new: refused, naming the state.
     refused(
-        s.resolve(id, true, "", "ops").await.unwrap_err(),
+        s.resolve(&SC, id, false, "", &ops()).await.unwrap_err(),
         "declined",
     );
-    claimed(claim(s, id, &a, LONG).await);
-    s.record_outcome(id, &a, paid("t")).await.unwrap();
-    refused(s.resolve(id, false, "", "ops").await.unwrap_err(), "paid");
+    settle(s, id, &a, paid("t")).await;
+    refused(
+        s.resolve(&SC, id, true, "", &ops()).await.unwrap_err(),
+        "paid already",
+    );
 
     // unknown → paid, with who and why.
     let id = "4002";
-    claimed(claim(s, id, &a, LONG).await);
-    s.record_outcome(id, &a, unknown("t")).await.unwrap();
-    let e = s.resolve(id, true, "x", " ").await.unwrap_err();
+    settle(s, id, &a, unknown("t")).await;
+    let nobody = Resolver {
+        host: " ".into(),
+        pid: 1,
+        user: None,
+    };
+    let e = s.resolve(&SC, id, true, "x", &nobody).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidArgument);
+    let alice = Resolver {
+        host: "desk-7".into(),
+        pid: 77,
+        user: Some("alice".into()),
+    };
     let r = s
-        .resolve(id, true, "Alipay record 2025-01-31", "alice")
+        .resolve(&SC, id, true, "Alipay record 2025-01-31", &alice)
         .await
         .unwrap();
     assert_eq!(r.state, State::Paid);
-    assert_eq!(r.resolved_by.as_deref(), Some("alice"));
-    assert_eq!(r.note.as_deref(), Some("Alipay record 2025-01-31"));
+    assert_eq!(r.history.len(), 1);
+    assert_eq!(r.history[0].by, alice);
+    assert_eq!(r.history[0].note, "Alipay record 2025-01-31");
+    assert_eq!(
+        (r.history[0].from, r.history[0].to),
+        (Some(State::Unknown), State::Paid)
+    );
     assert_eq!(claim(s, id, &b, LONG).await, ClaimOutcome::Paid(r.clone()));
-    refused(s.resolve(id, false, "", "ops").await.unwrap_err(), "paid");
+    refused(
+        s.resolve(&SC, id, true, "", &ops()).await.unwrap_err(),
+        "paid already",
+    );
 
     // unknown → not_paid → paid again.
     let id = "4003";
-    claimed(claim(s, id, &a, LONG).await);
-    s.record_outcome(id, &a, unknown("t")).await.unwrap();
+    settle(s, id, &a, unknown("t")).await;
     assert_eq!(
-        s.resolve(id, false, "", "ops").await.unwrap().state,
+        s.resolve(&SC, id, false, "", &ops()).await.unwrap().state,
         State::NotPaid
     );
     refused(
-        s.resolve(id, false, "", "ops").await.unwrap_err(),
+        s.resolve(&SC, id, false, "", &ops()).await.unwrap_err(),
         "not_paid",
     );
     claimed(claim(s, id, &b, LONG).await);
     assert_eq!(
-        s.record_outcome(id, &b, paid("t2")).await.unwrap().state,
+        s.record_outcome(&SC, id, &b, paid("t2"))
+            .await
+            .unwrap()
+            .state,
         State::Paid
     );
 
     // in_flight with an expired lease can be resolved directly.
     let id = "4004";
-    claimed(claim(s, id, &a, Duration::from_millis(30)).await);
-    tokio::time::sleep(Duration::from_millis(80)).await;
+    expired_claim(s, id, &a).await;
     let r = s
-        .resolve(id, false, "owner crashed before sending", "ops")
+        .resolve(&SC, id, false, "owner crashed before sending", &ops())
         .await
         .unwrap();
     assert_eq!((r.state, r.lease_until), (State::NotPaid, None));
@@ -624,9 +710,9 @@ async fn resolve_rules(kind: Kind) {
 async fn list_get_and_json(kind: Kind) {
     let f = Fixture::new(kind).await;
     let s = &*f.store;
-    let a = owner("a");
-    assert_eq!(s.list(None).await.unwrap(), vec![]);
-    assert_eq!(s.get("5000").await.unwrap(), None);
+    let a = holder("a");
+    assert_eq!(s.list(&SC, None).await.unwrap(), vec![]);
+    assert_eq!(s.get(&SC, "5000").await.unwrap(), None);
     for (id, outcome) in [
         ("5001", Some(paid("t1"))),
         ("5002", Some(declined("t2"))),
@@ -635,11 +721,11 @@ async fn list_get_and_json(kind: Kind) {
     ] {
         claimed(claim(s, id, &a, LONG).await);
         if let Some(outcome) = outcome {
-            s.record_outcome(id, &a, outcome).await.unwrap();
+            s.record_outcome(&SC, id, &a, outcome).await.unwrap();
         }
         tokio::time::sleep(Duration::from_millis(3)).await;
     }
-    let all = s.list(None).await.unwrap();
+    let all = s.list(&SC, None).await.unwrap();
     let ids: Vec<&str> = all.iter().map(|r| r.order_id.as_str()).collect();
     assert_eq!(ids, ["5001", "5002", "5003", "5004"]);
     for (state, id) in [
@@ -648,17 +734,21 @@ async fn list_get_and_json(kind: Kind) {
         (State::Unknown, "5003"),
         (State::InFlight, "5004"),
     ] {
-        let records = s.list(Some(state)).await.unwrap();
+        let records = s.list(&SC, Some(state)).await.unwrap();
         assert_eq!(records.len(), 1, "{state}");
         assert_eq!(records[0].order_id, id);
         assert_eq!(records[0].state, state);
     }
-    assert_eq!(s.list(Some(State::NotPaid)).await.unwrap(), vec![]);
+    assert_eq!(s.list(&SC, Some(State::NotPaid)).await.unwrap(), vec![]);
 
     // The JSON every binding shows, and back.
-    let r = s.get("5001").await.unwrap().unwrap();
+    let r = s.get(&SC, "5001").await.unwrap().unwrap();
     let j = r.to_json();
     assert_eq!(j["orderId"], "5001");
+    assert_eq!(j["gateway"], "https://openapi.dajisaas.com:443");
+    assert_eq!(j["appKey"], "app-test");
+    assert_eq!(j["claimId"], json!(a.claim_id));
+    assert_eq!(j["history"], json!([]));
     assert_eq!(j["state"], "paid");
     assert_eq!(j["traceIds"], json!(["t1"]));
     assert_eq!(j["payChannel"], "alipay");
@@ -670,7 +760,7 @@ async fn list_get_and_json(kind: Kind) {
     let created = j["createdAt"].as_str().unwrap();
     assert!(created.ends_with('Z') && created.len() == 24, "{created}");
     assert_eq!(PaymentRecord::from_json(&j).unwrap(), r);
-    let in_flight = s.get("5004").await.unwrap().unwrap();
+    let in_flight = s.get(&SC, "5004").await.unwrap().unwrap();
     assert_eq!(
         PaymentRecord::from_json(&in_flight.to_json()).unwrap(),
         in_flight
@@ -702,21 +792,21 @@ async fn concurrent_claims_on_separate_instances(kind: Kind) {
 async fn race_for_orders(f: &Fixture, stores: Vec<Arc<dyn JournalStore>>) {
     // A new order.
     let winner = race(&stores, "6001").await;
-    assert_eq!(f.store.get("6001").await.unwrap(), Some(winner));
+    assert_eq!(f.store.get(&SC, "6001").await.unwrap(), Some(winner));
     // A declined order: the row exists and must be locked before it is read.
-    let a = owner("a");
+    let a = holder("a");
     claimed(claim(&*f.store, "6002", &a, LONG).await);
     f.store
-        .record_outcome("6002", &a, declined("t"))
+        .record_outcome(&SC, "6002", &a, declined("t"))
         .await
         .unwrap();
     let winner = race(&stores, "6002").await;
-    assert_eq!(f.store.get("6002").await.unwrap(), Some(winner));
+    assert_eq!(f.store.get(&SC, "6002").await.unwrap(), Some(winner));
     // An expired claim: every racer learns it is unknown, and it stays unknown.
     claimed(claim(&*f.store, "6003", &a, Duration::from_millis(20)).await);
     tokio::time::sleep(Duration::from_millis(60)).await;
     let outcomes = claims_at_once(&stores, "6003").await;
-    let unknown = f.store.get("6003").await.unwrap().unwrap();
+    let unknown = f.store.get(&SC, "6003").await.unwrap().unwrap();
     assert_eq!(unknown.state, State::Unknown);
     for outcome in outcomes {
         assert_eq!(outcome, ClaimOutcome::Unknown(unknown.clone()));
@@ -732,9 +822,9 @@ async fn claims_at_once(stores: &[Arc<dyn JournalStore>], id: &'static str) -> V
         .map(|(i, store)| {
             let barrier = barrier.clone();
             tokio::spawn(async move {
-                let who = owner(&format!("racer{i:02}"));
+                let who = holder(&format!("racer{i:02}"));
                 barrier.wait().await;
-                store.claim(id, &who, LONG).await.unwrap()
+                store.claim(&SC, id, &who, LONG).await.unwrap()
             })
         })
         .collect();
@@ -767,21 +857,30 @@ async fn race(stores: &[Arc<dyn JournalStore>], id: &'static str) -> PaymentReco
 async fn bad_arguments(kind: Kind) {
     let f = Fixture::new(kind).await;
     let s = &*f.store;
-    let a = owner("a");
+    let a = holder("a");
     for id in ["", "12a", "99999999999999999999", " 1"] {
         assert_eq!(
-            s.claim(id, &a, LONG).await.unwrap_err().code(),
+            s.claim(&SC, id, &a, LONG).await.unwrap_err().code(),
             ErrorCode::InvalidArgument,
             "{id:?}"
         );
         assert_eq!(
-            s.get(id).await.unwrap_err().code(),
+            s.get(&SC, id).await.unwrap_err().code(),
             ErrorCode::InvalidArgument
         );
     }
-    let e = s.claim("7001", &a, Duration::ZERO).await.unwrap_err();
+    let e = s.claim(&SC, "7001", &a, Duration::ZERO).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidArgument);
-    assert_eq!(s.get("7001").await.unwrap(), None);
+    assert_eq!(s.get(&SC, "7001").await.unwrap(), None);
+    claimed(claim(s, "7001", &a, LONG).await);
+    let e = s.fence(&SC, "7001", &a, Duration::ZERO).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+    for id in ["", "7x", " 7001"] {
+        let e = s.resolve(&SC, id, true, "", &ops()).await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidArgument, "{id:?}");
+        let e = s.fence(&SC, id, &a, LONG).await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidArgument, "{id:?}");
+    }
     f.finish().await;
 }
 
@@ -793,14 +892,14 @@ async fn memory_is_one_store_per_process() {
     let two = open_journal("").unwrap();
     let three = open_journal(dajisaas::DEFAULT_JOURNAL).unwrap();
     assert_eq!(one.url(), "memory");
-    let a = owner("a");
+    let a = holder("a");
     claimed(claim(&*one, "8001", &a, LONG).await);
-    assert_eq!(two.get("8001").await.unwrap().unwrap().owner, a);
+    assert_eq!(two.get(&SC, "8001").await.unwrap().unwrap().owner, a.owner);
     assert!(matches!(
-        claim(&*three, "8001", &owner("bb"), LONG).await,
+        claim(&*three, "8001", &holder("bb"), LONG).await,
         ClaimOutcome::InProgress(_)
     ));
-    one.release("8001", &a).await.unwrap();
+    one.release(&SC, "8001", &a).await.unwrap();
 }
 
 #[test]
@@ -870,15 +969,22 @@ fn outcomes_from_errors() {
         ErrorCode::Api,
         ErrorCode::HttpStatus,
         ErrorCode::PaymentInProgress,
+        ErrorCode::OrderNotPayable,
+        ErrorCode::Journal,
     ] {
         assert_eq!(Outcome::from_error(&Error::new(code, "?")), None, "{code}");
     }
 }
 
 #[test]
-fn sqlite_file_that_cannot_be_opened_is_a_connection_error() {
+fn sqlite_file_that_cannot_be_opened_is_a_journal_error() {
     let e = open_journal("sqlite:///nonexistent-dir-dajisaas/x/payments.db").unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Connection, "{e}");
+    assert_eq!(e.code(), ErrorCode::Journal, "{e}");
+    assert!(
+        e.message()
+            .contains("/nonexistent-dir-dajisaas/x/payments.db"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -887,27 +993,27 @@ async fn sqlite_newer_schema_is_refused() {
     let url = format!("sqlite://{}", files.db.display());
     drop(open_journal(&url).unwrap());
     let conn = rusqlite::Connection::open(&files.db).unwrap();
-    conn.execute("UPDATE dajisaas_journal_schema SET version = 2", [])
+    conn.execute("UPDATE dajisaas_journal_schema SET version = 3", [])
         .unwrap();
     drop(conn);
     let e = open_journal(&url).unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
-    assert!(e.message().contains("schema version is 2"), "{e}");
+    assert!(e.message().contains("schema version is 3"), "{e}");
 }
 
 #[tokio::test]
 async fn sqlite_survives_reopening() {
     let files = TempFiles::new();
     let url = format!("sqlite://{}", files.db.display());
-    let a = owner("a");
+    let a = holder("a");
     {
         let s = open_journal(&url).unwrap();
         claimed(claim(&*s, "9001", &a, LONG).await);
-        s.record_outcome("9001", &a, paid("t1")).await.unwrap();
+        s.record_outcome(&SC, "9001", &a, paid("t1")).await.unwrap();
     }
     let s = open_journal(&url).unwrap();
     assert!(matches!(
-        claim(&*s, "9001", &owner("bb"), LONG).await,
+        claim(&*s, "9001", &holder("bb"), LONG).await,
         ClaimOutcome::Paid(_)
     ));
     // WAL mode, as JOURNAL.md asks.
@@ -926,7 +1032,7 @@ async fn sqlite_child_process_claims() {
     let url = std::env::var("DAJISAAS_JOURNAL_CHILD_URL").expect("run by the parent test");
     let store = open_journal(&url).unwrap();
     let outcome = store
-        .claim("9100", &Owner::this_process(), LONG)
+        .claim(&SC, "9100", &Holder::new(Owner::this_process()), LONG)
         .await
         .unwrap();
     let word = match outcome {
@@ -988,14 +1094,14 @@ async fn sqlite_separate_processes_agree() {
     );
     let winner_pid: u32 = winners[0].split(' ').nth(1).unwrap().parse().unwrap();
     let store = open_journal(&url).unwrap();
-    match claim(&*store, "9100", &Owner::this_process(), LONG).await {
+    match claim(&*store, "9100", &Holder::new(Owner::this_process()), LONG).await {
         ClaimOutcome::InProgress(r) => assert_eq!(r.owner.pid, winner_pid),
         other => panic!("expected the child's claim, got {other:?}"),
     }
 }
 
 #[tokio::test]
-async fn postgres_unreachable_is_a_connection_error() {
+async fn postgres_unreachable_is_a_journal_error() {
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
@@ -1005,11 +1111,12 @@ async fn postgres_unreachable_is_a_connection_error() {
     ))
     .unwrap();
     let e = store.check().await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Connection, "{e}");
-    let e = store.claim("1", &owner("a"), LONG).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Connection, "{e}");
-    let e = store.list(None).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Connection, "{e}");
+    assert_eq!(e.code(), ErrorCode::Journal, "{e}");
+    assert!(e.message().contains(&format!("127.0.0.1:{port}")), "{e}");
+    let e = store.claim(&SC, "1", &holder("a"), LONG).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Journal, "{e}");
+    let e = store.list(&SC, None).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Journal, "{e}");
 }
 
 #[tokio::test]
@@ -1028,7 +1135,7 @@ async fn postgres_newer_schema_is_refused() {
     let e = store.check().await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
     assert!(e.message().contains("schema version is 7"), "{e}");
-    let e = store.get("1").await.unwrap_err();
+    let e = store.get(&SC, "1").await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
     drop(client);
     drop_pg_database(&db).await;
@@ -1049,9 +1156,12 @@ async fn postgres_tls_is_verified() {
     let tls_url = format!("{url}{sep}sslmode=verify-full&sslrootcert={ca}");
     let store = open_journal(&tls_url).unwrap();
     store.check().await.unwrap();
-    let a = owner("a");
+    let a = holder("a");
     claimed(claim(&*store, "9200", &a, LONG).await);
-    store.record_outcome("9200", &a, paid("t")).await.unwrap();
+    store
+        .record_outcome(&SC, "9200", &a, paid("t"))
+        .await
+        .unwrap();
     // The server saw TLS.
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
@@ -1071,7 +1181,7 @@ async fn postgres_tls_is_verified() {
 
     let untrusted = open_journal(&format!("{url}{sep}sslmode=require")).unwrap();
     let e = untrusted.check().await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Connection, "{e}");
+    assert_eq!(e.code(), ErrorCode::Journal, "{e}");
     let e = open_journal(&format!(
         "{url}{sep}sslmode=require&sslrootcert=/nonexistent/ca.pem"
     ))
@@ -1195,18 +1305,20 @@ mod through_prepare_pay {
         assert_eq!(calls(&sb, UNAVAILABLE_ONCE), 2);
 
         // in_flight by another owner with a live lease → payment_in_progress, no request.
-        let stranger = Owner {
+        let stranger = Holder::new(Owner {
             host: "elsewhere".into(),
             pid: 1,
             client_id: "another".into(),
-        };
-        claimed(store.claim(FOREIGN, &stranger, LONG).await.unwrap());
+        });
+        // The client's scope: its gateway and app key.
+        let scope = Scope::new(&sb.url(), DEFAULT_APP_KEY);
+        claimed(store.claim(&scope, FOREIGN, &stranger, LONG).await.unwrap());
         let busy = pay(FOREIGN).await.unwrap_err();
         assert_eq!(busy.code(), ErrorCode::PaymentInProgress, "{busy}");
         // in_flight whose lease expired → unknown, no request.
         claimed(
             store
-                .claim(EXPIRED, &stranger, Duration::from_millis(1))
+                .claim(&scope, EXPIRED, &stranger, Duration::from_millis(1))
                 .await
                 .unwrap(),
         );
@@ -1274,3 +1386,878 @@ async fn prepare_pay_cancellation(kind: Kind) {
 }
 
 for_each_store!(prepare_pay_rows, prepare_pay_cancellation);
+
+// ----- scopes, fencing, history (issues 19 and 20) -----
+
+for_each_store!(
+    scopes_are_separate,
+    fencing,
+    history_and_corrections,
+    notes_are_bounded,
+);
+
+/// A record belongs to one (gateway, app key): another scope neither sees nor is blocked by it.
+async fn scopes_are_separate(kind: Kind) {
+    let f = Fixture::new(kind).await;
+    let s = &*f.store;
+    let (a, b) = (holder("a"), holder("bb"));
+    let sandbox = Scope::new("http://127.0.0.1:8080/", "app-test");
+    let other_app = Scope::new("https://openapi.dajisaas.com:443", "app-other");
+    assert_eq!(other_app.gateway, SC.gateway);
+    let id = "1900";
+    // Rehearsed (and paid) against the sandbox...
+    claimed(s.claim(&sandbox, id, &a, LONG).await.unwrap());
+    let rehearsed = s
+        .record_outcome(&sandbox, id, &a, paid("t-sandbox"))
+        .await
+        .unwrap();
+    assert_eq!(rehearsed.scope, sandbox);
+    assert_eq!(rehearsed.scope.gateway, "http://127.0.0.1:8080");
+    // ...answers nothing for the real gateway, nor for another app on the same gateway.
+    for scope in [&*SC, &other_app] {
+        assert_eq!(s.get(scope, id).await.unwrap(), None, "{scope}");
+        assert_eq!(s.list(scope, None).await.unwrap(), vec![], "{scope}");
+        let e = s.resolve(scope, id, false, "", &ops()).await.unwrap_err();
+        assert!(e.message().contains("no payment record"), "{e}");
+    }
+    // The same order id is claimed afresh in each of them, by different claims at once.
+    let real = claimed(s.claim(&SC, id, &b, LONG).await.unwrap());
+    assert_eq!(
+        (real.scope.clone(), real.state),
+        (SC.clone(), State::InFlight)
+    );
+    let c = holder("ccc");
+    let other = claimed(s.claim(&other_app, id, &c, LONG).await.unwrap());
+    assert_eq!(other.scope, other_app);
+    // Each scope's steps touch its own row only.
+    s.record_outcome(&SC, id, &b, declined("t-real"))
+        .await
+        .unwrap();
+    let e = s
+        .record_outcome(&other_app, id, &b, paid("t"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+    assert_eq!(s.release(&other_app, id, &c).await.unwrap(), None);
+    assert_eq!(s.get(&other_app, id).await.unwrap(), None);
+    assert_eq!(s.get(&sandbox, id).await.unwrap(), Some(rehearsed.clone()));
+    assert_eq!(
+        s.get(&SC, id).await.unwrap().unwrap().state,
+        State::Declined
+    );
+    assert_eq!(
+        s.list(&sandbox, None).await.unwrap(),
+        vec![rehearsed.clone()]
+    );
+    assert_eq!(
+        s.list(&sandbox, Some(State::Declined)).await.unwrap(),
+        vec![]
+    );
+    assert_eq!(
+        s.claim(&sandbox, id, &b, LONG).await.unwrap(),
+        ClaimOutcome::Paid(rehearsed)
+    );
+    f.finish().await;
+}
+
+/// The fence before a request is written: the holder's claim, in flight, with lease to spare.
+async fn fencing(kind: Kind) {
+    let f = Fixture::new(kind).await;
+    let s = &*f.store;
+    let (a, b) = (holder("a"), holder("bb"));
+
+    // The holder's fence succeeds and extends the lease, by the store's clock.
+    let id = "2101";
+    let first = claimed(claim(s, id, &a, Duration::from_secs(20)).await);
+    let fenced = s.fence(&SC, id, &a, LONG).await.unwrap();
+    assert_eq!(fenced.state, State::InFlight);
+    assert_eq!(fenced.claim_id, first.claim_id);
+    assert!(fenced.lease_until.unwrap() > first.lease_until.unwrap() + Duration::from_secs(200));
+    assert_eq!(s.get(&SC, id).await.unwrap(), Some(fenced.clone()));
+    // Another live claim holds it: payment_in_progress for another owner, and for this owner
+    // under another claim id (the order is held by the claim that is not this call's).
+    for who in [&b, &other_claim(&a)] {
+        let e = s.fence(&SC, id, who, LONG).await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::PaymentInProgress, "{e}");
+        assert!(e.message().contains("nothing was sent"), "{e}");
+    }
+    assert_eq!(s.get(&SC, id).await.unwrap(), Some(fenced));
+
+    // Less than the margin left: refused, even for the holder (here a quarter of 1 s).
+    let id = "2102";
+    claimed(claim(s, id, &a, Duration::from_millis(1000)).await);
+    tokio::time::sleep(Duration::from_millis(850)).await;
+    let e = s
+        .fence(&SC, id, &a, Duration::from_millis(1000))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Journal, "{e}");
+    assert!(e.message().contains("margin"), "{e}");
+
+    // The lease expired and another claim turned the order unknown.
+    let id = "2103";
+    expired_claim(s, id, &a).await;
+    assert!(matches!(
+        claim(s, id, &b, LONG).await,
+        ClaimOutcome::Unknown(_)
+    ));
+    let e = s.fence(&SC, id, &a, LONG).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Journal, "{e}");
+    assert!(e.message().contains("unknown"), "{e}");
+    assert_eq!(s.get(&SC, id).await.unwrap().unwrap().state, State::Unknown);
+
+    // After a resolution: the claim id changed, the late holder can neither fence nor record.
+    let id = "2104";
+    expired_claim(s, id, &a).await;
+    let resolved = s
+        .resolve(&SC, id, false, "no Alipay record", &ops())
+        .await
+        .unwrap();
+    assert_ne!(resolved.claim_id.as_deref(), Some(a.claim_id.as_str()));
+    assert!(resolved.claim_id.is_some());
+    let e = s.fence(&SC, id, &a, LONG).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Journal, "{e}");
+    let e = s
+        .record_outcome(&SC, id, &a, paid("t-late"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+    let e = s.release(&SC, id, &a).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+    assert_eq!(s.get(&SC, id).await.unwrap(), Some(resolved.clone()));
+    // A new claim after the resolution: the late holder's old claim id is still refused.
+    let c = other_claim(&a);
+    let fresh = claimed(claim(s, id, &c, LONG).await);
+    let e = s
+        .record_outcome(&SC, id, &a, paid("t-late"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+    assert_eq!(s.get(&SC, id).await.unwrap(), Some(fresh));
+    s.fence(&SC, id, &c, LONG).await.unwrap();
+
+    // An unknown outcome resolved while its holder was paused: the holder's late word is
+    // refused and the resolution stands.
+    let id = "2105";
+    expired_claim(s, id, &a).await;
+    assert!(matches!(
+        claim(s, id, &b, LONG).await,
+        ClaimOutcome::Unknown(_)
+    ));
+    let resolved = s
+        .resolve(&SC, id, true, "seen in 1688", &ops())
+        .await
+        .unwrap();
+    let e = s
+        .record_outcome(&SC, id, &a, declined("t-late"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+    assert_eq!(s.get(&SC, id).await.unwrap(), Some(resolved));
+
+    // With a wrong claim id on a settled order, and on an order with no record: journal.
+    let id = "2106";
+    settle(s, id, &a, declined("t")).await;
+    for who in [&a, &other_claim(&a), &b] {
+        let e = s.fence(&SC, id, who, LONG).await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Journal, "{e}");
+        assert!(e.message().contains("declined"), "{e}");
+    }
+    let e = s.fence(&SC, "2107", &a, LONG).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Journal, "{e}");
+    assert_eq!(s.get(&SC, "2107").await.unwrap(), None);
+    // A wrong claim id cannot record or release a live claim either.
+    let id = "2108";
+    claimed(claim(s, id, &a, LONG).await);
+    let wrong = other_claim(&a);
+    assert!(s.record_outcome(&SC, id, &wrong, paid("t")).await.is_err());
+    assert!(s.release(&SC, id, &wrong).await.is_err());
+    assert_eq!(
+        s.get(&SC, id).await.unwrap().unwrap().state,
+        State::InFlight
+    );
+    f.finish().await;
+}
+
+/// Resolutions are appended to the history, with who, from, to and the note; corrections.
+async fn history_and_corrections(kind: Kind) {
+    let f = Fixture::new(kind).await;
+    let s = &*f.store;
+    let a = holder("a");
+    let bob = Resolver {
+        host: "desk-9".into(),
+        pid: 99,
+        user: None,
+    };
+    let check_last =
+        |r: &PaymentRecord, n: usize, from: Option<State>, to: State, note: &str, by: &Resolver| {
+            assert_eq!(r.history.len(), n, "{r:?}");
+            let last = r.history.last().unwrap();
+            assert_eq!((last.from, last.to), (from, to), "{r:?}");
+            assert_eq!(last.note, note);
+            assert_eq!(&last.by, by);
+            assert_eq!(r.state, to);
+            assert!(last.at <= r.updated_at);
+            assert!(last.at + Duration::from_secs(60) > SystemTime::now());
+        };
+
+    // unknown → not_paid → paid → not_paid: one entry each, oldest first.
+    let id = "2201";
+    settle(s, id, &a, unknown("t1")).await;
+    let r = s
+        .resolve(&SC, id, false, "no deduction", &ops())
+        .await
+        .unwrap();
+    check_last(
+        &r,
+        1,
+        Some(State::Unknown),
+        State::NotPaid,
+        "no deduction",
+        &ops(),
+    );
+    let r = s
+        .resolve(&SC, id, true, "Alipay record found late", &bob)
+        .await
+        .unwrap();
+    check_last(
+        &r,
+        2,
+        Some(State::NotPaid),
+        State::Paid,
+        "Alipay record found late",
+        &bob,
+    );
+    let r = s
+        .resolve(&SC, id, false, "refunded by 1688", &ops())
+        .await
+        .unwrap();
+    check_last(
+        &r,
+        3,
+        Some(State::Paid),
+        State::NotPaid,
+        "refunded by 1688",
+        &ops(),
+    );
+    assert_eq!(r.history[0].note, "no deduction");
+    assert_eq!(r.history[1].by, bob);
+    assert!(r.history[0].at <= r.history[1].at && r.history[1].at <= r.history[2].at);
+    assert_eq!(r.trace_ids, vec!["t1"], "a resolution keeps what was seen");
+    assert_eq!(s.get(&SC, id).await.unwrap(), Some(r.clone()));
+    // The history in the JSON every binding shows, and back.
+    let j = r.to_json();
+    assert_eq!(j["history"][0]["from"], "unknown");
+    assert_eq!(j["history"][0]["to"], "not_paid");
+    assert_eq!(
+        j["history"][1]["by"],
+        json!({"host": "desk-9", "pid": 99, "user": null})
+    );
+    assert_eq!(j["history"][2]["note"], "refunded by 1688");
+    assert_eq!(PaymentRecord::from_json(&j).unwrap(), r);
+    // not_paid can be paid again; the history stays with the order.
+    let r = claimed(claim(s, id, &a, LONG).await);
+    assert_eq!(r.history.len(), 3);
+    let r = s.record_outcome(&SC, id, &a, paid("t2")).await.unwrap();
+    assert_eq!(r.history.len(), 3);
+
+    // declined → paid (the deduction was found after all); then paid → not_paid.
+    let id = "2202";
+    settle(s, id, &a, declined("t1")).await;
+    let r = s
+        .resolve(&SC, id, true, "deducted after all", &ops())
+        .await
+        .unwrap();
+    check_last(
+        &r,
+        1,
+        Some(State::Declined),
+        State::Paid,
+        "deducted after all",
+        &ops(),
+    );
+    assert_eq!(claim(s, id, &a, LONG).await, ClaimOutcome::Paid(r.clone()));
+
+    // paid for an order the journal never saw (paid through a pay_url link).
+    let id = "2203";
+    let r = s
+        .resolve(&SC, id, true, "paid by the buyer", &bob)
+        .await
+        .unwrap();
+    check_last(&r, 1, None, State::Paid, "paid by the buyer", &bob);
+    assert_eq!(r.scope, *SC);
+    assert_eq!(r.attempts, 0);
+    assert!(r.trace_ids.is_empty());
+    assert!(
+        r.message
+            .as_deref()
+            .unwrap()
+            .contains("outside the library"),
+        "{r:?}"
+    );
+    assert_eq!(r.to_json()["history"][0]["from"], json!(null));
+    assert_eq!(claim(s, id, &a, LONG).await, ClaimOutcome::Paid(r.clone()));
+    assert_eq!(s.list(&SC, Some(State::Paid)).await.unwrap().len(), 3);
+
+    // Refused transitions name the state and write nothing.
+    let refused = |e: dajisaas::Error, words: &str| {
+        assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+        assert!(e.message().contains(words), "{words}: {e}");
+    };
+    let before = s.get(&SC, "2203").await.unwrap();
+    refused(
+        s.resolve(&SC, "2203", true, "again", &ops())
+            .await
+            .unwrap_err(),
+        "paid already",
+    );
+    assert_eq!(s.get(&SC, "2203").await.unwrap(), before);
+    refused(
+        s.resolve(&SC, "2204", false, "?", &ops())
+            .await
+            .unwrap_err(),
+        "no payment record",
+    );
+    assert_eq!(s.get(&SC, "2204").await.unwrap(), None);
+    let id = "2205";
+    claimed(claim(s, id, &a, LONG).await);
+    refused(
+        s.resolve(&SC, id, true, "?", &ops()).await.unwrap_err(),
+        "in_flight",
+    );
+    refused(
+        s.resolve(&SC, id, false, "?", &ops()).await.unwrap_err(),
+        "in_flight",
+    );
+    s.record_outcome(&SC, id, &a, declined("t")).await.unwrap();
+    let before = s.get(&SC, id).await.unwrap();
+    refused(
+        s.resolve(&SC, id, false, "?", &ops()).await.unwrap_err(),
+        "declined",
+    );
+    assert_eq!(s.get(&SC, id).await.unwrap(), before);
+    f.finish().await;
+}
+
+/// A note is at most 4096 bytes of UTF-8 without NUL: anything else is refused before the store
+/// is touched, the record unchanged.
+async fn notes_are_bounded(kind: Kind) {
+    let f = Fixture::new(kind).await;
+    let s = &*f.store;
+    let a = holder("a");
+    assert_eq!(dajisaas::MAX_NOTE_BYTES, 4096);
+    let id = "2301";
+    let unknown_record = settle(s, id, &a, unknown("t")).await;
+    let too_long = "x".repeat(4097);
+    let two_byte_too_long = "é".repeat(2049); // 4098 bytes, 2049 characters
+    for note in [
+        too_long.as_str(),
+        two_byte_too_long.as_str(),
+        "checked\0by ops",
+        "\0",
+    ] {
+        for paid in [true, false] {
+            let e = s.resolve(&SC, id, paid, note, &ops()).await.unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+            assert!(
+                e.message().contains("4096") || e.message().contains("NUL"),
+                "{e}"
+            );
+        }
+        assert_eq!(
+            s.get(&SC, id).await.unwrap().as_ref(),
+            Some(&unknown_record)
+        );
+    }
+    // Nor is a bad note written for an order without a record.
+    assert!(
+        s.resolve(&SC, "2302", true, &too_long, &ops())
+            .await
+            .is_err()
+    );
+    assert!(s.resolve(&SC, "2302", true, "a\0b", &ops()).await.is_err());
+    assert_eq!(s.get(&SC, "2302").await.unwrap(), None);
+
+    // 4096 bytes exactly (2048 two-byte characters) is taken, and read back whole.
+    let longest = "é".repeat(2048);
+    assert_eq!(longest.len(), 4096);
+    let r = s.resolve(&SC, id, false, &longest, &ops()).await.unwrap();
+    assert_eq!(r.history.len(), 1);
+    assert_eq!(r.history[0].note, longest);
+    let ascii = "n".repeat(4096);
+    let r = s.resolve(&SC, id, true, &ascii, &ops()).await.unwrap();
+    assert_eq!(r.history[1].note, ascii);
+    let read = s.get(&SC, id).await.unwrap().unwrap();
+    assert_eq!(read.history[0].note, longest);
+    assert_eq!(read.history[1].note, ascii);
+    f.finish().await;
+}
+
+// ----- schema version 1 → 2 -----
+
+/// The rows every version-1 store of the migration test holds: a paid order, one resolved
+/// `not_paid` and one resolved `paid` (version 1 kept one resolution: `resolved_by`, `note`).
+const V1_ROWS: &str = "INSERT INTO dajisaas_payments (order_id, state, attempts, trace_ids,
+        pay_channel, error_code, message, data, owner_host, owner_pid, owner_client_id,
+        lease_until, created_at, updated_at, resolved_by, note, claim_open, prev) VALUES
+    ('3901', 'paid', 1, '[\"t-old\"]', 'alipay', NULL, NULL, '{\"success\":true}', 'old-host', 7,
+        'old-client', NULL, {T0}, {T1}, NULL, NULL, {FALSE}, NULL),
+    ('3902', 'not_paid', 1, '[\"t-lost\"]', NULL, 'payment_outcome_unknown', 'read timeout',
+        NULL, 'old-host', 7, 'old-client', NULL, {T0}, {T2}, 'ops-desk', 'no deduction', {FALSE},
+        NULL),
+    ('3903', 'paid', 2, '[]', NULL, NULL, NULL, NULL, 'old-host', 8, 'old-client-2', NULL,
+        {T0}, {T2}, 'alice', 'seen in 1688', {FALSE}, NULL);
+    INSERT INTO dajisaas_journal_schema (version) VALUES (1);";
+
+const V1_T0: i64 = 1_700_000_000_000;
+const V1_T1: i64 = 1_700_000_001_000;
+const V1_T2: i64 = 1_700_000_002_123;
+
+/// A version-1 SQLite journal, as that library created it.
+fn sqlite_v1(path: &std::path::Path) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE dajisaas_journal_schema (version INTEGER NOT NULL);
+        CREATE TABLE dajisaas_payments (
+            order_id TEXT PRIMARY KEY NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            trace_ids TEXT NOT NULL,
+            pay_channel TEXT,
+            error_code TEXT,
+            message TEXT,
+            data TEXT,
+            owner_host TEXT NOT NULL,
+            owner_pid INTEGER NOT NULL,
+            owner_client_id TEXT NOT NULL,
+            lease_until INTEGER,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            resolved_by TEXT,
+            note TEXT,
+            claim_open INTEGER NOT NULL,
+            prev TEXT
+        );
+        CREATE INDEX dajisaas_payments_state ON dajisaas_payments (state, created_at);",
+    )
+    .unwrap();
+    conn.execute_batch(
+        &V1_ROWS
+            .replace("{T0}", &V1_T0.to_string())
+            .replace("{T1}", &V1_T1.to_string())
+            .replace("{T2}", &V1_T2.to_string())
+            .replace("{FALSE}", "0"),
+    )
+    .unwrap();
+}
+
+/// A version-1 PostgreSQL journal, as that library created it.
+async fn postgres_v1(url: &str) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let ts = |ms: i64| format!("to_timestamp({ms} / 1000.0)");
+    client
+        .batch_execute(
+            "CREATE TABLE dajisaas_journal_schema (version INTEGER NOT NULL);
+            CREATE TABLE dajisaas_payments (
+                order_id TEXT PRIMARY KEY,
+                state TEXT NOT NULL,
+                attempts INTEGER NOT NULL,
+                trace_ids TEXT NOT NULL,
+                pay_channel TEXT,
+                error_code TEXT,
+                message TEXT,
+                data TEXT,
+                owner_host TEXT NOT NULL,
+                owner_pid BIGINT NOT NULL,
+                owner_client_id TEXT NOT NULL,
+                lease_until TIMESTAMPTZ,
+                created_at TIMESTAMPTZ NOT NULL,
+                updated_at TIMESTAMPTZ NOT NULL,
+                resolved_by TEXT,
+                note TEXT,
+                claim_open BOOLEAN NOT NULL,
+                prev TEXT
+            );
+            CREATE INDEX dajisaas_payments_state ON dajisaas_payments (state, created_at);",
+        )
+        .await
+        .unwrap();
+    client
+        .batch_execute(
+            &V1_ROWS
+                .replace("{T0}", &ts(V1_T0))
+                .replace("{T1}", &ts(V1_T1))
+                .replace("{T2}", &ts(V1_T2))
+                .replace("{FALSE}", "false"),
+        )
+        .await
+        .unwrap();
+}
+
+async fn schema_version_of(kind: Kind, url: &str, path: Option<&std::path::Path>) -> i64 {
+    match kind {
+        Kind::Sqlite => rusqlite::Connection::open(path.unwrap())
+            .unwrap()
+            .query_row(
+                "SELECT MAX(version) FROM dajisaas_journal_schema",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap(),
+        _ => {
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            let v: i32 = client
+                .query_one("SELECT MAX(version) FROM dajisaas_journal_schema", &[])
+                .await
+                .unwrap()
+                .get(0);
+            i64::from(v)
+        }
+    }
+}
+
+/// A version-1 store is migrated: nothing is lost, its rows answer for every scope (a paid
+/// order is replayed whatever the client's gateway) until a client changes them, which moves
+/// them into its scope, and each one's resolution is the first entry of its history.
+async fn v1_store_migrates(kind: Kind) {
+    let files = TempFiles::new();
+    let (url, pg_db) = match kind {
+        Kind::Sqlite => {
+            sqlite_v1(&files.db);
+            (format!("sqlite://{}", files.db.display()), None)
+        }
+        Kind::Postgres => {
+            let (url, db) = fresh_pg_database().await;
+            postgres_v1(&url).await;
+            (url, Some(db))
+        }
+        Kind::Memory => unreachable!("a memory journal has no version 1"),
+    };
+    let s = open_journal(&url).unwrap();
+    s.check().await.unwrap();
+    assert_eq!(schema_version_of(kind, &url, Some(&files.db)).await, 2);
+    let other = Scope::new("http://127.0.0.1:9999", "another-app");
+    let (a, b) = (holder("a"), holder("bb"));
+
+    // Every value kept, under the legacy scope, in every scope.
+    for scope in [&*SC, &other] {
+        let r = s.get(scope, "3901").await.unwrap().expect("3901 kept");
+        assert!(r.scope.is_legacy(), "{r:?}");
+        assert_eq!(r.state, State::Paid);
+        assert_eq!(r.attempts, 1);
+        assert_eq!(r.trace_ids, vec!["t-old"]);
+        assert_eq!(r.pay_channel.as_deref(), Some("alipay"));
+        assert_eq!(r.data, Some(json!({"success": true})));
+        assert_eq!(
+            r.owner,
+            Owner {
+                host: "old-host".into(),
+                pid: 7,
+                client_id: "old-client".into()
+            }
+        );
+        assert_eq!(r.claim_id, None);
+        assert_eq!(
+            r.created_at,
+            SystemTime::UNIX_EPOCH + Duration::from_millis(V1_T0 as u64)
+        );
+        assert_eq!(
+            r.updated_at,
+            SystemTime::UNIX_EPOCH + Duration::from_millis(V1_T1 as u64)
+        );
+        assert!(r.history.is_empty());
+        let ids: Vec<String> = s
+            .list(scope, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.order_id)
+            .collect();
+        assert_eq!(ids, ["3901", "3902", "3903"]);
+        // A paid order answers claims in any scope: replayed, not paid again.
+        assert_eq!(
+            s.claim(scope, "3901", &a, LONG).await.unwrap(),
+            ClaimOutcome::Paid(r)
+        );
+    }
+    // The resolutions became the first entries of the histories.
+    let resolved_at = SystemTime::UNIX_EPOCH + Duration::from_millis(V1_T2 as u64);
+    for (id, to, host, note) in [
+        ("3902", State::NotPaid, "ops-desk", "no deduction"),
+        ("3903", State::Paid, "alice", "seen in 1688"),
+    ] {
+        let r = s.get(&other, id).await.unwrap().unwrap();
+        assert_eq!(r.history.len(), 1, "{r:?}");
+        let h = &r.history[0];
+        assert_eq!((h.to, r.state), (to, to));
+        assert_eq!(h.from, Some(State::Unknown));
+        assert_eq!((h.by.host.as_str(), h.note.as_str()), (host, note));
+        assert_eq!(h.at, resolved_at);
+        assert_eq!(r.updated_at, resolved_at);
+    }
+    let r = s.get(&SC, "3902").await.unwrap().unwrap();
+    assert_eq!(r.error_code.as_deref(), Some("payment_outcome_unknown"));
+    assert_eq!(r.message.as_deref(), Some("read timeout"));
+
+    // Changed by a client, a row becomes that client's scope's: the others no longer see it.
+    // (What the steps return is checked by migrated_row_replies_carry_the_new_scope.)
+    claimed(s.claim(&SC, "3902", &a, LONG).await.unwrap());
+    let r = s.get(&SC, "3902").await.unwrap().unwrap();
+    assert_eq!((r.scope.clone(), r.history.len()), (SC.clone(), 1));
+    assert_eq!(
+        (r.state, r.trace_ids.clone()),
+        (State::InFlight, vec!["t-lost".to_string()])
+    );
+    assert_eq!(s.get(&other, "3902").await.unwrap(), None);
+    claimed(s.claim(&other, "3902", &b, LONG).await.unwrap());
+    // Released, the claim restores the record as it was, in the claimant's scope.
+    let restored = s.release(&SC, "3902", &a).await.unwrap().unwrap();
+    assert_eq!(restored.state, State::NotPaid);
+    assert_eq!(
+        s.get(&SC, "3902").await.unwrap().unwrap().state,
+        State::NotPaid
+    );
+    assert_eq!(
+        s.get(&other, "3902").await.unwrap().unwrap().state,
+        State::InFlight
+    );
+    s.resolve(&SC, "3901", false, "refunded", &ops())
+        .await
+        .unwrap();
+    let r = s.get(&SC, "3901").await.unwrap().unwrap();
+    assert_eq!(r.scope, *SC);
+    assert_eq!(r.state, State::NotPaid);
+    assert_eq!(r.trace_ids, vec!["t-old"]);
+    assert_eq!(r.history.len(), 1);
+    assert_eq!(r.history[0].from, Some(State::Paid));
+    assert_eq!(s.get(&other, "3901").await.unwrap(), None);
+    // 3903 is still everyone's.
+    for scope in [&*SC, &other] {
+        assert!(
+            s.get(scope, "3903")
+                .await
+                .unwrap()
+                .unwrap()
+                .scope
+                .is_legacy()
+        );
+    }
+    // Reopened: version 2, nothing migrated twice.
+    drop(s);
+    let s = open_journal(&url).unwrap();
+    assert_eq!(s.list(&SC, None).await.unwrap().len(), 3);
+    assert_eq!(
+        s.list(&other, None).await.unwrap().len(),
+        2,
+        "3902 (its own) and 3903"
+    );
+    assert_eq!(schema_version_of(kind, &url, Some(&files.db)).await, 2);
+    drop(s);
+    if let Some(db) = pg_db {
+        drop_pg_database(&db).await;
+    }
+}
+
+mod v1_store_migrates {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::v1_store_migrates(super::Kind::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::v1_store_migrates(super::Kind::Postgres).await
+    }
+}
+
+// ----- PostgreSQL failures: the input's, and the journal's -----
+
+/// A value the database refuses (SQLSTATE class 22) is `invalid_argument`, and the step wrote
+/// nothing. Order ids, notes and leases are checked before the store is touched; what reaches
+/// PostgreSQL unchecked is text from elsewhere: a NUL byte in the gateway's message (recorded
+/// with the outcome), or in the app key of a scope, which PostgreSQL's text refuses (22021).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_refused_value_is_invalid_argument() {
+    let f = Fixture::new(Kind::Postgres).await;
+    let s = &*f.store;
+    let a = holder("a");
+    let id = "2401";
+    let r = claimed(claim(s, id, &a, LONG).await);
+    let with_nul = Outcome::Declined {
+        attempts: 1,
+        trace_ids: vec!["t".into()],
+        error_code: "payment_declined".into(),
+        message: "refused\0by the bank".into(),
+    };
+    let e = s.record_outcome(&SC, id, &a, with_nul).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+    assert!(e.message().contains("SQLSTATE 22"), "{e}");
+    assert!(!e.message().contains("hunter"), "{e}");
+    assert_eq!(s.get(&SC, id).await.unwrap(), Some(r));
+    // The connection is still good for the next step.
+    s.record_outcome(&SC, id, &a, declined("t")).await.unwrap();
+
+    let bad_scope = Scope::new("https://openapi.dajisaas.com", "app\0key");
+    let e = s.claim(&bad_scope, id, &a, LONG).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+    let e = s.get(&bad_scope, id).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+    assert_eq!(
+        s.get(&SC, id).await.unwrap().unwrap().state,
+        State::Declined
+    );
+    f.finish().await;
+}
+
+/// A TCP proxy in front of the test server whose connections the test cuts.
+struct Proxy {
+    port: u16,
+    accept: tokio::task::AbortHandle,
+    links: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    async fn start(target: String) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let links = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = links.clone();
+        let accept = tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                let target = target.clone();
+                let link = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                kept.lock().unwrap().push(link.abort_handle());
+            }
+        })
+        .abort_handle();
+        Proxy {
+            port,
+            accept,
+            links,
+        }
+    }
+
+    /// Closes every connection and stops listening.
+    async fn cut(&self) {
+        self.accept.abort();
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A connection lost in the middle of a step, and a server that cannot be reached any more,
+/// are `journal` errors naming the journal; the step changed nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_lost_connection_is_a_journal_error() {
+    let (url, db) = fresh_pg_database().await;
+    let rest = url.split_once('@').map_or(url.as_str(), |(_, r)| r);
+    let server = rest.split(['/', '?']).next().unwrap().to_string();
+    let proxy = Proxy::start(server.clone()).await;
+    let proxied_url = url.replacen(&server, &format!("127.0.0.1:{}", proxy.port), 1);
+    let s = open_journal(&proxied_url).unwrap();
+    let a = holder("a");
+    let id = "2402";
+    claimed(claim(&*s, id, &a, LONG).await);
+    let declined_record = s.record_outcome(&SC, id, &a, declined("t")).await.unwrap();
+
+    // Another session holds the order's row: the next claim waits on its lock...
+    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    admin
+        .batch_execute(&format!(
+            "BEGIN; SELECT * FROM dajisaas_payments WHERE order_id = '{id}' FOR UPDATE"
+        ))
+        .await
+        .unwrap();
+    let waiting = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            let b = holder("bb");
+            s.claim(&SC, "2402", &b, LONG).await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "the claim waits for the row lock");
+    // ...and loses its connection meanwhile.
+    proxy.cut().await;
+    let e = tokio::time::timeout(Duration::from_secs(30), waiting)
+        .await
+        .expect("the claim ends")
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Journal, "{e}");
+    assert!(e.message().contains("connection lost"), "{e}");
+    assert!(e.message().contains(&format!(":{}", proxy.port)), "{e}");
+    // The server is unreachable now: every step is a journal error.
+    for e in [
+        s.check().await.unwrap_err(),
+        s.get(&SC, id).await.unwrap_err(),
+        s.claim(&SC, id, &a, LONG).await.unwrap_err(),
+    ] {
+        assert_eq!(e.code(), ErrorCode::Journal, "{e}");
+    }
+    admin.batch_execute("ROLLBACK").await.unwrap();
+    // Nothing changed.
+    let direct = open_journal(&url).unwrap();
+    assert_eq!(direct.get(&SC, id).await.unwrap(), Some(declined_record));
+    drop((s, direct, admin));
+    drop_pg_database(&db).await;
+}
+
+/// The record a step returns is the record as the step wrote it: a row from before scopes that a
+/// client changes is now that client's, and the step's answer says so (as `get` does).
+async fn migrated_row_replies_carry_the_new_scope(kind: Kind) {
+    let files = TempFiles::new();
+    let (url, pg_db) = match kind {
+        Kind::Sqlite => {
+            sqlite_v1(&files.db);
+            (format!("sqlite://{}", files.db.display()), None)
+        }
+        _ => {
+            let (url, db) = fresh_pg_database().await;
+            postgres_v1(&url).await;
+            (url, Some(db))
+        }
+    };
+    let s = open_journal(&url).unwrap();
+    let a = holder("a");
+    let r = claimed(s.claim(&SC, "3902", &a, LONG).await.unwrap());
+    assert_eq!(Some(&r), s.get(&SC, "3902").await.unwrap().as_ref());
+    assert_eq!(r.scope, *SC);
+    let r = s
+        .resolve(&SC, "3901", false, "refunded", &ops())
+        .await
+        .unwrap();
+    assert_eq!(Some(&r), s.get(&SC, "3901").await.unwrap().as_ref());
+    drop(s);
+    if let Some(db) = pg_db {
+        drop_pg_database(&db).await;
+    }
+}
+
+mod migrated_row_replies_carry_the_new_scope {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::migrated_row_replies_carry_the_new_scope(super::Kind::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::migrated_row_replies_carry_the_new_scope(super::Kind::Postgres).await
+    }
+}

@@ -216,7 +216,10 @@ fn the_library_reports_a_second_payment_as_already_paid_after_one_request() {
     assert_eq!(payment.attempts, 1);
     let stats = sb.stats();
     assert_eq!(deductions(&stats, NORMAL), 1);
-    assert_eq!(stats.pay_calls_after_paid_by_order.get(NORMAL).copied(), Some(1));
+    assert_eq!(
+        stats.pay_calls_after_paid_by_order.get(NORMAL).copied(),
+        Some(1)
+    );
     let record = client.payment_record(NORMAL).unwrap().unwrap();
     assert_eq!(record.state, dajisaas::State::Paid);
 }

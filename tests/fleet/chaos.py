@@ -19,15 +19,18 @@ For each journal (a fresh PostgreSQL database, then a fresh SQLite file):
    than one payment call can take (every attempt's timeout plus backoff) plus a margin is hung:
    it is killed and the run fails;
 4. after the last worker finished, the claims that killed workers left `in_flight` expire (the
-   lease is the library's: timeout x attempts + backoff + 30 s; the first run's wait overlaps
-   the second run's fleet), then one last Python worker walks every order once (a re-run
-   after the crashes), which turns those claims into `unknown`;
+   lease is the library's: the longest one attempt can take plus a margin; the first run's wait
+   overlaps the second run's fleet), then one last Python worker walks every order once (a
+   re-run after the crashes), which turns those claims into `unknown`;
 5. the checks, from the sandbox's ledger (`/_sandbox/stats`) and the journal (read with
    `Client.payment_records()`): no order deducted twice; `payCallsAfterPaid` 0; every deducted
    order `paid` or `unknown` in the journal; every `paid` deducted exactly once; every order a
    worker was told was paid deducted; nothing left `in_flight`; no hung worker, no unexpected
    exit or error code, no request carrying the secret; at least 30 kills, 6 workers, 2 languages
-   and 300 orders.
+   and 300 orders;
+6. the cron re-run: every worker once more, each with a fresh memory journal (a new process that
+   knows nothing of the fleet's payments): no paid order reported declined, and at most one
+   request per worker into a paid order (the gateway's "already paid" answer is never retried).
 
 One JSON line per run (kills, calls, faults by kind, final journal states, wall time), then PASS
 or FAIL; exits 1 with the failed checks listed. PostgreSQL: DAJISAAS_TEST_POSTGRES_URL (and
@@ -62,12 +65,10 @@ SECRET = "fleet-SECRET-7c3e91d2"
 
 # What a worker may be told, besides "paid": the outcomes the documentation lists for a payment
 # under chaos with a shared journal. Anything else fails the run.
-EXPECTED_CODES = {"payment_declined", "rate_limited", "payment_outcome_unknown", "payment_in_progress"}
+EXPECTED_CODES = {"payment_declined", "rate_limited", "payment_outcome_unknown", "payment_in_progress",
+                  "journal"}
 # `daji pay` exits with 10 + the number of its most serious failure: 0 or one of these is normal.
-CLI_EXIT_OK = {0, 17, 18, 19, 21}
-
-CLI_PAID = re.compile(r"^paid\s+(\d+) via ")
-CLI_NOT_PAID = re.compile(r"^NOT PAID (\d+): \[(\w+)\] after (\d+) attempt")
+CLI_EXIT_OK = {0, 17, 18, 19, 21, 22}
 
 
 def log(message: str) -> None:
@@ -251,6 +252,7 @@ class Tally:
         self.replayed = 0
         self.slowest_ms = 0.0
         self.told_paid: set = set()
+        self.told_declined: set = set()
         self.unexpected: List[str] = []
 
     def call(self, slot: Slot, order: str, outcome: str, replayed: bool = False,
@@ -261,6 +263,8 @@ class Tally:
         self.replayed += bool(replayed)
         if ms is not None:
             self.slowest_ms = max(self.slowest_ms, ms)
+        if outcome == "payment_declined":
+            self.told_declined.add(order)
         if outcome == "paid":
             self.told_paid.add(order)
         elif outcome not in EXPECTED_CODES and len(self.unexpected) < 20:
@@ -270,16 +274,24 @@ class Tally:
 def parse_line(slot: Slot, line: str, tally: Tally, failures: List[str], current: bool) -> None:
     """Counts what a worker's line says; `current`: from the slot's running process."""
     if slot.kind == "cli":
-        if m := CLI_PAID.match(line):
-            tally.call(slot, m.group(1), "paid")
-            slot.results_this_generation += current
-        elif m := CLI_NOT_PAID.match(line):
+        # `daji pay --jsonl`: one JSON object per order on stdout; the summary and notices
+        # (stderr) are not JSON.
+        try:
+            item = json.loads(line)
+        except ValueError:
+            return
+        if not isinstance(item, dict) or "orderId" not in item or item.get("outcome") == "not_started":
+            return
+        if item["outcome"] == "paid":
+            tally.call(slot, item["orderId"], "paid", item["payment"].get("replayed", False))
+        else:
             # As in the workers: the core's "claimed by this process" with no payment running
             # here is a bug by its own words.
-            code = m.group(2) if "claimed by this process" not in line else \
+            error = item["error"]
+            code = error["code"] if "claimed by this process" not in error["message"] else \
                 "payment_in_progress_here_without_a_payment"
-            tally.call(slot, m.group(1), code)
-            slot.results_this_generation += current
+            tally.call(slot, item["orderId"], code)
+        slot.results_this_generation += current
         return
     try:
         event = json.loads(line)
@@ -404,20 +416,22 @@ class Run:
         self.chaos_figures: Dict[str, Any] = {}
         self.sweep_figures: Dict[str, Any] = {}
 
-    def worker_argv(self, kind: str, orders_file: Path, threads: int = 2) -> List[str]:
+    def worker_argv(self, kind: str, orders_file: Path, threads: int = 2,
+                    journal: Optional[str] = None) -> List[str]:
+        journal = journal or self.journal
         o = self.client_options
         common = ["--timeout-ms", str(o["timeout_ms"]), "--connect-timeout-ms", str(o["connect_timeout_ms"]),
                   "--max-retries", str(o["max_retries"]), "--backoff-base-ms", str(o["backoff_base_ms"]),
                   "--backoff-cap-ms", str(o["backoff_cap_ms"])]
         if kind == "python":
             return [sys.executable, str(HERE / "worker.py"), "--base-url", self.sandbox.url,
-                    "--journal", self.journal, "--orders", str(orders_file), "--threads", str(threads),
+                    "--journal", journal, "--orders", str(orders_file), "--threads", str(threads),
                     *common]
         if kind == "node":
             return ["node", str(HERE / "worker.js"), "--binding", str(self.node_dir), "--base-url",
-                    self.sandbox.url, "--journal", self.journal, "--orders", str(orders_file),
+                    self.sandbox.url, "--journal", journal, "--orders", str(orders_file),
                     "--concurrency", "2", *common]
-        return [str(self.daji), "pay", "--from-file", str(orders_file), "--journal", self.journal,
+        return [str(self.daji), "pay", "--jsonl", "--from-file", str(orders_file), "--journal", journal,
                 "--base-url", self.sandbox.url, "--concurrency", "2", *common]
 
     def plan(self) -> List[Slot]:
@@ -440,10 +454,12 @@ class Run:
             for i in chosen:
                 lists[i].append(order)
         slots = []
+        self.order_files: List[Tuple[str, Path, List[str]]] = []
         for i, kind in enumerate(kinds):
             self.plan_rng.shuffle(lists[i])
             path = self.dir / f"{names[i]}.orders"
             path.write_text("\n".join(lists[i]) + "\n")
+            self.order_files.append((kind, path, lists[i]))
             slots.append(Slot(names[i], kind, self.worker_argv(kind, path), self.env,
                               self.dir / f"{names[i]}.log"))
         self.list_sizes = {s.name: len(lst) for s, lst in zip(slots, lists)}
@@ -491,6 +507,44 @@ class Run:
                         self.failures, self.name)
         self.sweep_figures = {"left_in_flight": len(in_flight), "lease_wait_s": round(wait, 1),
                               "seconds": figures["seconds"]}
+
+    def cron_rerun(self) -> Dict[str, Any]:
+        """Every worker once more, each with a fresh memory journal of its own: a cron job's next
+        run in a new process, which has no record of what the fleet paid. The gateway's "already
+        paid" answer must end each such payment at once, reported paid: never a decline (which an
+        ERP would pay again some other way), never retried into the paid order."""
+        before = self.sandbox.stats()["payCallsAfterPaidByOrder"]
+        tally = Tally()
+        slots = [Slot(f"{kind}-rerun-{i + 1}", kind, self.worker_argv(kind, path, journal="memory"),
+                      self.env, self.dir / f"{kind}-rerun-{i + 1}.log")
+                 for i, (kind, path, _) in enumerate(self.order_files)]
+        figures = drive(slots, 0, self.rng, self.hang_s(), self.args.deadline_s, tally,
+                        self.failures, f"{self.name}-rerun")
+        stats = self.sandbox.stats()
+        deducted = {k for k, v in stats["deductions"].items() if v > 0}
+        workers_per_order: Dict[str, int] = {}
+        for _, _, orders in self.order_files:
+            for order in orders:
+                workers_per_order[order] = workers_per_order.get(order, 0) + 1
+        check = self.failures.append
+        declined_but_paid = sorted(tally.told_declined & deducted)
+        if declined_but_paid:
+            check(f"{self.name}: the cron re-run was told 'declined' for {len(declined_but_paid)} orders "
+                  f"that are paid: {declined_but_paid[:10]}")
+        retried = sorted((k, n - before.get(k, 0), workers_per_order.get(k, 0))
+                         for k, n in stats["payCallsAfterPaidByOrder"].items()
+                         if n - before.get(k, 0) > workers_per_order.get(k, 0))
+        if retried:
+            check(f"{self.name}: the cron re-run sent more than one request per worker into paid orders "
+                  f"(order, calls, workers): {retried[:10]}")
+        return {
+            "workers": len(slots),
+            "calls": tally.calls,
+            "calls_by_outcome": dict(sorted(tally.by_outcome.items())),
+            "calls_into_paid_orders": sum(stats["payCallsAfterPaidByOrder"].values()) - sum(before.values()),
+            "deducted_orders_told_declined": len(declined_but_paid),
+            "seconds": figures["seconds"],
+        }
 
     def verify(self) -> Dict[str, Any]:
         a = self.args
@@ -642,6 +696,8 @@ def main() -> int:
         for run in runs:
             run.sweep()
             summary = run.verify()
+            summary["cron_rerun"] = run.cron_rerun()
+            summary["ok"] = not run.failures
             summaries.append(summary)
             print(json.dumps(summary), flush=True)
     finally:

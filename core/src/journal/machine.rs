@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::history::validate_note;
 use super::{
     ClaimOutcome, Holder, Outcome, PaymentRecord, Resolution, Resolver, Scope, State, format_time,
-    from_millis, random_id,
+    from_millis,
 };
 use crate::error::{Error, ErrorCode, Result};
 use crate::order_id::validate_order_id;
@@ -146,10 +146,13 @@ impl Op {
         existing: Option<Stored>,
     ) -> Result<(Reply, Change)> {
         let now = from_millis(now_ms);
-        let adopt = |mut stored: Stored| {
+        // A row that is written takes the caller's scope (one from before scopes moves into it),
+        // and so does the record the step answers with.
+        let adopt = |stored: Stored| Change::Put(Box::new(stored));
+        let existing = existing.map(|mut stored| {
             stored.record.scope = scope.clone();
-            Change::Put(Box::new(stored))
-        };
+            stored
+        });
         match self {
             Op::Claim { holder, lease } => {
                 let until = from_millis(now_ms.saturating_add(lease_millis(*lease)?));
@@ -339,7 +342,7 @@ impl Op {
                 r.state = to;
                 r.lease_until = None;
                 // A new id: a claim this resolution ended can no longer send or record.
-                r.claim_id = Some(format!("resolution-{}", random_id(by.pid)));
+                r.claim_id = Some(format!("resolved-{now_ms}-{}-{}", by.host, by.pid));
                 r.updated_at = now;
                 let record = r.clone();
                 stored.claim_open = false;

@@ -17,6 +17,8 @@ mod history;
 mod machine;
 mod memory;
 mod postgres;
+#[cfg(test)]
+mod protocol_model;
 mod row;
 mod scope;
 mod sqlite;
@@ -472,6 +474,10 @@ impl Outcome {
         // payment_outcome_unknown, so a `timeout` or `connection` it returns is one that sent
         // nothing (a connect that failed or ran out of time); a `journal` error is a fence that
         // held the request back (an earlier attempt's decline is reported as the decline).
+        // A call given up before its request was written sent nothing either.
+        if error.is_given_up() {
+            return None;
+        }
         match error.code() {
             ErrorCode::InvalidArgument
             | ErrorCode::Connection

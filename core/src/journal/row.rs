@@ -14,6 +14,12 @@ pub(crate) const COLUMNS: &str = "gateway, app_key, order_id, claim_id, state, a
 /// How many columns [`COLUMNS`] names.
 pub(crate) const COLUMN_COUNT: usize = 20;
 
+/// Text a SQL column can hold: a gateway's words may carry a NUL, which PostgreSQL refuses
+/// (an outcome must never fail to be recorded for it).
+fn storable(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
+}
+
 /// The values of a SQL row in [`COLUMNS`] order, decoded from the stores' column types.
 pub(crate) struct RowValues {
     pub gateway: String,
@@ -97,9 +103,9 @@ impl RowValues {
             state: r.state.as_str().to_string(),
             attempts: i64::from(r.attempts),
             trace_ids: Value::from(r.trace_ids.clone()).to_string(),
-            pay_channel: r.pay_channel.clone(),
-            error_code: r.error_code.clone(),
-            message: r.message.clone(),
+            pay_channel: r.pay_channel.as_deref().map(storable),
+            error_code: r.error_code.as_deref().map(storable),
+            message: r.message.as_deref().map(storable),
             data: r.data.as_ref().map(Value::to_string),
             owner_host: r.owner.host.clone(),
             owner_pid: i64::from(r.owner.pid),
