@@ -14,13 +14,21 @@ export type ErrorCode =
   | 'payment_outcome_unknown'
   | 'internal'
   | 'payment_in_progress'
+  | 'journal'
+  | 'order_not_payable'
 
 /** A payment journal record's state. */
 export type PaymentState = 'in_flight' | 'paid' | 'declined' | 'unknown' | 'not_paid'
 
 /** What the payment journal knows about one order's payment (JOURNAL.md). Times are UTC. */
 export interface PaymentRecord {
+  /** The gateway the record belongs to: `scheme://host:port` of the client's baseUrl. */
+  gateway: string
+  /** The app key the record belongs to. */
+  appKey: string
   orderId: string
+  /** The claim of the payment that wrote the record, when one did. */
+  claimId: string | null
   state: PaymentState
   /** Requests sent in the last payment. */
   attempts: number
@@ -34,8 +42,18 @@ export interface PaymentRecord {
   leaseUntil: string | null
   createdAt: string
   updatedAt: string
-  resolvedBy: string | null
-  note: string | null
+  /** Every resolution of the order (`resolvePayment`), oldest first. */
+  history: PaymentResolution[]
+}
+
+/** One resolution of an order: when (the store's clock), who, from which state to which, why.
+ * `from` is `null` when the journal had no record of the order. */
+export interface PaymentResolution {
+  at: string
+  by: { host: string; pid: number; user: string | null }
+  from: PaymentState | null
+  to: PaymentState
+  note: string
 }
 
 /**
@@ -88,10 +106,13 @@ export interface DajisaasErrorJSON {
 }
 
 /**
- * What every call takes last. `signal`: aborting it rejects the call at once with an
- * `AbortError` (the signal's reason when that is an `AbortError`, else a `DOMException` named
- * `AbortError` with the reason as its `cause`) and stops waiting; an already aborted signal sends
- * nothing. A payment already sent still runs to its recorded outcome (see `paymentRecord`).
+ * What every call takes last. `signal`: aborting it rejects the call at once, as `fetch` does:
+ * with the signal's reason when that is an `AbortError` or a `TimeoutError` (what
+ * `AbortSignal.timeout()` gives), else with a `DOMException` named `AbortError` that has the
+ * reason as its `cause`. An already aborted signal sends nothing. A payment still waiting for
+ * its turn (its pace slot or a connection) is dropped, nothing sent; one whose request may have
+ * been written still runs to its recorded outcome (see `paymentRecord`): the call only stops
+ * waiting for it.
  */
 export interface CallOptions {
   signal?: AbortSignal | null
@@ -117,16 +138,15 @@ export declare const OrderIdFormat: {
 
 /** What became of one order's payment in `payMany`. `unknown`: the money may have been taken,
  * check the order before paying it again; `in_progress`: another process or machine is paying it;
- * `declined` and `failed`: nothing was paid. */
-export type PaymentOutcome = 'paid' | 'declined' | 'unknown' | 'in_progress' | 'failed'
+ * `not_payable`: the gateway said the order's state forbids payment (closed, cancelled, not
+ * found); `declined` and `failed`: nothing was paid. */
+export type PaymentOutcome = 'paid' | 'declined' | 'unknown' | 'in_progress' | 'not_payable' | 'failed'
 
-/** One order of a `payMany` run: the payment, or the error (a `DajisaasError`). */
-export interface PayManyItem {
-  orderId: string
-  outcome: PaymentOutcome
-  payment?: Payment
-  error?: DajisaasError
-}
+/** One order of a `payMany` run: its payment when `outcome` is `'paid'`, else the error (a
+ * `DajisaasError`); checking `outcome` narrows the type to the one or the other. */
+export type PayManyItem =
+  | { orderId: string; outcome: 'paid'; payment: Payment; error?: undefined }
+  | { orderId: string; outcome: Exclude<PaymentOutcome, 'paid'>; error: DajisaasError; payment?: undefined }
 
 /** What `payMany` resolves to: one item per order, in input order (repeats dropped), and how
  * many orders ended with each outcome (every outcome present). */

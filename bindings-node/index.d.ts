@@ -14,13 +14,21 @@ export type ErrorCode =
   | 'payment_outcome_unknown'
   | 'internal'
   | 'payment_in_progress'
+  | 'journal'
+  | 'order_not_payable'
 
 /** A payment journal record's state. */
 export type PaymentState = 'in_flight' | 'paid' | 'declined' | 'unknown' | 'not_paid'
 
 /** What the payment journal knows about one order's payment (JOURNAL.md). Times are UTC. */
 export interface PaymentRecord {
+  /** The gateway the record belongs to: `scheme://host:port` of the client's baseUrl. */
+  gateway: string
+  /** The app key the record belongs to. */
+  appKey: string
   orderId: string
+  /** The claim of the payment that wrote the record, when one did. */
+  claimId: string | null
   state: PaymentState
   /** Requests sent in the last payment. */
   attempts: number
@@ -34,8 +42,18 @@ export interface PaymentRecord {
   leaseUntil: string | null
   createdAt: string
   updatedAt: string
-  resolvedBy: string | null
-  note: string | null
+  /** Every resolution of the order (`resolvePayment`), oldest first. */
+  history: PaymentResolution[]
+}
+
+/** One resolution of an order: when (the store's clock), who, from which state to which, why.
+ * `from` is `null` when the journal had no record of the order. */
+export interface PaymentResolution {
+  at: string
+  by: { host: string; pid: number; user: string | null }
+  from: PaymentState | null
+  to: PaymentState
+  note: string
 }
 
 /**
@@ -88,10 +106,13 @@ export interface DajisaasErrorJSON {
 }
 
 /**
- * What every call takes last. `signal`: aborting it rejects the call at once with an
- * `AbortError` (the signal's reason when that is an `AbortError`, else a `DOMException` named
- * `AbortError` with the reason as its `cause`) and stops waiting; an already aborted signal sends
- * nothing. A payment already sent still runs to its recorded outcome (see `paymentRecord`).
+ * What every call takes last. `signal`: aborting it rejects the call at once, as `fetch` does:
+ * with the signal's reason when that is an `AbortError` or a `TimeoutError` (what
+ * `AbortSignal.timeout()` gives), else with a `DOMException` named `AbortError` that has the
+ * reason as its `cause`. An already aborted signal sends nothing. A payment still waiting for
+ * its turn (its pace slot or a connection) is dropped, nothing sent; one whose request may have
+ * been written still runs to its recorded outcome (see `paymentRecord`): the call only stops
+ * waiting for it.
  */
 export interface CallOptions {
   signal?: AbortSignal | null
@@ -117,16 +138,15 @@ export declare const OrderIdFormat: {
 
 /** What became of one order's payment in `payMany`. `unknown`: the money may have been taken,
  * check the order before paying it again; `in_progress`: another process or machine is paying it;
- * `declined` and `failed`: nothing was paid. */
-export type PaymentOutcome = 'paid' | 'declined' | 'unknown' | 'in_progress' | 'failed'
+ * `not_payable`: the gateway said the order's state forbids payment (closed, cancelled, not
+ * found); `declined` and `failed`: nothing was paid. */
+export type PaymentOutcome = 'paid' | 'declined' | 'unknown' | 'in_progress' | 'not_payable' | 'failed'
 
-/** One order of a `payMany` run: the payment, or the error (a `DajisaasError`). */
-export interface PayManyItem {
-  orderId: string
-  outcome: PaymentOutcome
-  payment?: Payment
-  error?: DajisaasError
-}
+/** One order of a `payMany` run: its payment when `outcome` is `'paid'`, else the error (a
+ * `DajisaasError`); checking `outcome` narrows the type to the one or the other. */
+export type PayManyItem =
+  | { orderId: string; outcome: 'paid'; payment: Payment; error?: undefined }
+  | { orderId: string; outcome: Exclude<PaymentOutcome, 'paid'>; error: DajisaasError; payment?: undefined }
 
 /** What `payMany` resolves to: one item per order, in input order (repeats dropped), and how
  * many orders ended with each outcome (every outcome present). */
@@ -177,45 +197,46 @@ export declare class Client {
   close(): void
   /** True once `close()` was called. */
   get closed(): boolean
-  /** One cashier link for 1 to 30 distinct orders (strings, BigInt or safe integers). */
-  payUrl(orderIds: ReadonlyArray<string | bigint | number>, options?: CallOptions): Promise<PayUrl>
-  /**
-   * Links for any number of orders, in batches (default 10), in input order; repeats dropped.
-   * At most `maxConcurrentBatches` links are fetched at once.
-   */
-  payUrls(orderIds: ReadonlyArray<string | bigint | number>, options?: PayUrlsOptions): Promise<Array<PayUrl>>
-  /** Pays one order without the buyer's password; retries can never pay it twice. */
-  preparePay(orderId: string | bigint | number, options?: CallOptions): Promise<Payment>
-  /**
-   * Pays many orders (strings, BigInt or safe integers), at most `concurrency` (1 to 64,
-   * default 4) at a time, each as `preparePay` pays one. Every id is checked first: if any
-   * is bad, nothing is sent and the promise rejects (`invalid_argument`, naming each bad
-   * id's position). Repeats are dropped. One order's failure never stops the others: the
-   * promise resolves to `{ results, summary }`, one `{ orderId, outcome, payment | error }`
-   * per order in input order. `onProgress(item)` is called on the JavaScript thread once per
-   * order as it finishes, every call before the promise resolves. Aborting stops further
-   * orders from starting; those in flight run to their recorded outcome.
-   */
-  payMany(orderIds: ReadonlyArray<string | bigint | number>, options?: PayManyOptions): Promise<PayManyResult>
-  /** The payment journal's record of an order, or `null` when it has none. */
-  paymentRecord(orderId: string | bigint | number, options?: CallOptions): Promise<PaymentRecord | null>
-  /** The payment journal's records: all, or those in `state`. */
-  paymentRecords(options?: PaymentRecordsOptions): Promise<Array<PaymentRecord>>
-  /**
-   * Records what a person found for an order whose payment's outcome is unknown: `paid`
-   * true sets `paid`, false `not_paid` (it can then be paid again).
-   */
-  resolvePayment(orderId: string | bigint | number, resolution: { paid: boolean, note?: string }, options?: CallOptions): Promise<PaymentRecord>
-  /**
-   * Any other gateway endpoint, signed. `params` is an object, or JSON text for values a
-   * JavaScript number cannot hold. Resolves to the envelope's `data`.
-   */
-  request(method: 'GET' | 'POST', path: string, params?: object | string | null, options?: CallOptions): Promise<any>
   /**
    * `Client(appKey="...", baseUrl="...", timeoutMs=30000, ...)`: every option in effect, as
    * `config` shows them; never the secret.
    */
   toString(): string
+  /** r" One cashier link for 1 to 30 distinct orders (strings, BigInt or safe integers). */
+  payUrl(this: Client, orderIds: ReadonlyArray<string | bigint | number>, options?: CallOptions): Promise<PayUrl>
+  /**
+   * r" Links for any number of orders, in batches (default 10), in input order; repeats
+   * r" dropped. At most `maxConcurrentBatches` links are fetched at once.
+   */
+  payUrls(this: Client, orderIds: ReadonlyArray<string | bigint | number>, options?: PayUrlsOptions): Promise<Array<PayUrl>>
+  /** r" Pays one order without the buyer's password; retries can never pay it twice. */
+  preparePay(this: Client, orderId: string | bigint | number, options?: CallOptions): Promise<Payment>
+  /**
+   * r" Pays many orders (strings, BigInt or safe integers), at most `concurrency` (1 to 64,
+   * r" default 4) at a time, each as `preparePay` pays one. Every id is checked first: if any
+   * r" is bad, nothing is sent and the promise rejects (`invalid_argument`, naming each bad
+   * r" id's position). Repeats are dropped. One order's failure never stops the others: the
+   * r" promise resolves to `{ results, summary }`, one `{ orderId, outcome, payment | error }`
+   * r" per order in input order. `onProgress(item)` is called on the JavaScript thread once per
+   * r" order as it finishes, every call before the promise resolves. Aborting stops further
+   * r" orders from starting; those in flight run to their recorded outcome.
+   */
+  payMany(this: Client, orderIds: ReadonlyArray<string | bigint | number>, options?: PayManyOptions): Promise<PayManyResult>
+  /** r" The payment journal's record of an order, or `null` when it has none. */
+  paymentRecord(this: Client, orderId: string | bigint | number, options?: CallOptions): Promise<PaymentRecord | null>
+  /** r" The payment journal's records: all, or those in `state`. */
+  paymentRecords(this: Client, options?: PaymentRecordsOptions): Promise<Array<PaymentRecord>>
+  /**
+   * r" Records what a person found for an order whose payment's outcome is unknown: `paid`
+   * r" true sets `paid`, false `not_paid` (it can then be paid again).
+   */
+  resolvePayment(this: Client, orderId: string | bigint | number, resolution: { paid: boolean, note?: string }, options?: CallOptions): Promise<PaymentRecord>
+  /**
+   * r" Any other gateway endpoint, signed. `params` is an object, or JSON text for values a
+   * r" JavaScript number cannot hold. Resolves to the envelope's `data`. A path that, decoded,
+   * r" has a `.` or `..` segment, an encoded `/` or `\`, a NUL, or no leading `/` is refused."
+   */
+  request(this: Client, method: 'GET' | 'POST', path: string, params?: object | string | null, options?: CallOptions): Promise<any>
 }
 
 /** A running sandbox gateway on 127.0.0.1; testing.js wraps it. */
@@ -251,8 +272,9 @@ export interface ClientConfig {
   dangerouslySendAppSecretInsteadOfSign: boolean
   /** The payment journal's URL, without any password. */
   journal: string
-  /** `null` when no fixed limit is set. */
-  maxCallsPerSecond?: number
+  journalTimeoutMs: number
+  /** `null` when no fixed limit is set (always present: the type is not optional). */
+  maxCallsPerSecond: number | null
 }
 
 /**
@@ -293,6 +315,11 @@ export interface ClientOptions {
    */
   journal?: string
   /**
+   * The deadline of every payment journal operation, 100 to 60000 ms (default 5000): past
+   * it the call fails with `journal`.
+   */
+  journalTimeoutMs?: number
+  /**
    * At most this many calls a second, 1 to 10000, spaced evenly and shared by every call of
    * the client (default: no fixed limit). Either way the client slows down by itself after
    * the gateway refuses calls for their frequency.
@@ -314,6 +341,11 @@ export interface Payment {
    * payment of it already under way in this process.
    */
   replayed: boolean
+  /**
+   * True when the gateway answered that the order was already paid: it counts as paid and
+   * was not retried; `data` holds that answer.
+   */
+  alreadyPaid: boolean
   /** The whole `data` object of the answer; integers beyond 2^53 arrive as BigInt. */
   data: any
 }
@@ -333,11 +365,16 @@ export interface PayUrl {
 export interface SandboxOptions {
   appKey?: string
   appSecret?: string
+  /** 0 (the default): a free port. */
   port?: number
   latencyMs?: number
+  /** How long `9007…` orders take (default 3000). */
   slowMs?: number
+  /** How long `9002…` orders hold their answer back (default 30000). */
   hangMs?: number
+  /** The gateway's call-frequency limit per app key. */
   qps?: number
+  /** Seeded random faults for orders without a pattern of their own. */
   chaosSeed?: number
 }
 

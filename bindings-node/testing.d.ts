@@ -1,21 +1,7 @@
-import type { Client, ClientOptions } from './index'
+import type { Client, ClientOptions, SandboxOptions } from './index'
 
-/** `startSandbox`'s options; each left out takes `daji sandbox`'s default. */
-export interface SandboxOptions {
-  appKey?: string
-  appSecret?: string
-  /** 0 (the default): a free port. */
-  port?: number
-  latencyMs?: number
-  /** How long `9007…` orders take (default 3000). */
-  slowMs?: number
-  /** How long `9002…` orders hold their answer back (default 30000). */
-  hangMs?: number
-  /** The gateway's call-frequency limit per app key. */
-  qps?: number
-  /** Seeded random faults for orders without a pattern of their own. */
-  chaosSeed?: number
-}
+// `startSandbox`'s options are generated from src/testing.rs into index.d.ts.
+export type { SandboxOptions }
 
 /** A sandbox gateway served from this process. */
 export interface Sandbox {

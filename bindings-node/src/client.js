@@ -7,8 +7,11 @@
 //   (the native code finishes a call on a later turn of the event loop, when no JavaScript frame
 //   of the caller is left);
 // - every call takes `{ signal }`, an AbortSignal, in its options: an aborted signal rejects the
-//   call at once with an AbortError and the native call stops (a payment already sent still runs
-//   to its recorded outcome: the core owns it);
+//   call at once with an AbortError (a TimeoutError for `AbortSignal.timeout()`, as fetch) and
+//   the native call stops (a payment already sent still runs to its recorded outcome: the core
+//   owns it);
+// - a method called without its client (`const f = client.preparePay; f(id)`) rejects with an
+//   invalid_argument naming the method, not napi's "Illegal invocation";
 // - payMany's results are built and gathered here as each order finishes, so that no second copy
 //   of them waits in native memory for the end of the run.
 (function (Native, make) {
@@ -28,7 +31,7 @@
     request: 3,
   }
 
-  const OUTCOMES = { paid: 'paid', declined: 'declined', unknown: 'unknown', in_progress: 'in_progress', failed: 'failed' }
+  const OUTCOMES = { paid: 'paid', declined: 'declined', unknown: 'unknown', in_progress: 'in_progress', not_payable: 'not_payable', failed: 'failed' }
 
   const KINDS = { string: 'a string', number: 'a number', boolean: 'a boolean', bigint: 'a bigint', symbol: 'a symbol', function: 'a function' }
   const kind = (value) => (Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : KINDS[typeof value])
@@ -49,16 +52,32 @@
     return error
   }
 
-  // What an aborted call rejects with: the signal's reason when it is an AbortError (as fetch
-  // rejects with it), else an AbortError (a DOMException, as fetch's) with the reason as `cause`.
+  // What an aborted call rejects with: the signal's reason when it is an AbortError or a
+  // TimeoutError (`AbortSignal.timeout()`'s), as fetch rejects with it, else an AbortError (a
+  // DOMException, as fetch's) with the reason as `cause`.
   function aborted(signal, site) {
     const reason = signal.reason
-    if (reason instanceof Error && reason.name === 'AbortError') return reason
+    if (reason instanceof Error && (reason.name === 'AbortError' || reason.name === 'TimeoutError')) return reason
     const error = new DOMException('This operation was aborted', 'AbortError')
     if (reason !== undefined) {
       Object.defineProperty(error, 'cause', { value: reason, writable: true, enumerable: false, configurable: true })
     }
     return restack(error, site)
+  }
+
+  // An invalid_argument DajisaasError; `cause`, what the caller's getter threw, if that is why.
+  const invalid = (message, cause) => make('invalid_argument', message, null, null, null, 0, cause)
+
+  // `options[key]`, where a throwing getter is an invalid_argument with the exception as cause.
+  function option(options, key) {
+    if (options === null || typeof options !== 'object') return undefined
+    try {
+      return options[key]
+    } catch (error) {
+      let text
+      try { text = String(error) } catch { text = 'an exception' }
+      throw invalid(`options.${key} could not be read: ${text}`, error)
+    }
   }
 
   const isSignal = (value) =>
@@ -99,8 +118,11 @@
         const site = {}
         Error.captureStackTrace(site, method)
         try {
+          if (!(this instanceof Native)) {
+            throw invalid(`${name} was called without its client: call it on the client, as client.${name}(...) (for example ids.map((id) => client.${name}(id)))`)
+          }
           const options = args[at]
-          const signal = options !== null && typeof options === 'object' ? options.signal : undefined
+          const signal = option(options, 'signal')
           // Exactly the arguments up to the options, then the hooks.
           const list = args.slice(0, at + 1)
           list.length = at + 1
@@ -112,12 +134,13 @@
           let progressError
           if (name === 'payMany') {
             const results = []
-            const onProgress = typeof options?.onProgress === 'function' ? options.onProgress : undefined
+            const given = option(options, 'onProgress')
+            const onProgress = typeof given === 'function' ? given : undefined
             const channels = new Map()
             hooks = {
               // One finished order (client.rs, item_args): the same objects as preparePay's
               // payment and errors, built as literals that share the order id and the words.
-              item(index, orderId, outcome, error, payChannel, attempts, traceId, replayed, data) {
+              item(index, orderId, outcome, error, payChannel, attempts, traceId, replayed, alreadyPaid, data) {
                 outcome = OUTCOMES[outcome] ?? outcome
                 let item
                 if (error !== null && error !== undefined) {
@@ -128,9 +151,9 @@
                   }
                   let payment
                   if (payChannel != null && traceId != null) {
-                    payment = { orderId, attempts, replayed, data, payChannel, traceId }
+                    payment = { orderId, attempts, replayed, alreadyPaid, data, payChannel, traceId }
                   } else {
-                    payment = { orderId, attempts, replayed, data }
+                    payment = { orderId, attempts, replayed, alreadyPaid, data }
                     if (payChannel != null) payment.payChannel = payChannel
                     if (traceId != null) payment.traceId = traceId
                   }
@@ -158,7 +181,7 @@
             return promise.then(finish, (error) => { throw progressError ?? restack(error, site) })
           }
           if (!isSignal(signal)) {
-            throw make('invalid_argument', `signal must be an AbortSignal, not ${kind(signal)}`, null, null, null, 0)
+            throw invalid(`signal must be an AbortSignal, not ${kind(signal)}`)
           }
           if (signal.aborted) return Promise.reject(aborted(signal, site))
           hooks ??= {}

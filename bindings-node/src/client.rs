@@ -3,19 +3,23 @@
 //! Calls start on the core's I/O threads straight from the JavaScript thread and settle their
 //! promise (a napi deferred) when done. Neither libuv's thread pool nor napi-rs's runtime is used.
 
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Poll, Waker};
 
-use dajisaas::{Casing, Method, PayManyItem, PayManySummary, PaymentRecord, State};
-use futures_util::future::{Aborted, abortable};
+use dajisaas::{Casing, PayManyItem, PayManySummary, PaymentRecord};
 use napi::bindgen_prelude::{FnArgs, Function, JsObjectValue, Object, ToNapiValue};
 use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunctionCallMode};
-use napi::{Env, JsValue, Status, Unknown, ValueType};
+use napi::{Env, JsDeferred, Status, Unknown, ValueType};
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::args::{
+    Arg, CallOptions, HttpMethod, OrderId, OrderIds, Path, PayManyOptions, PayUrlsOptions,
+    RecordsOptions, RequestParams, Resolution,
+};
 use crate::convert;
-use crate::errors::{guarded, js_error};
+use crate::errors::{boundary_error, guarded, js_error};
 
 /// How `orderIdList` is written on the wire.
 #[napi(string_enum = "snake_case")]
@@ -66,6 +70,9 @@ pub struct ClientOptions {
     /// The payment journal: `'memory'` (default, shared by the process), `'memory:NAME'`,
     /// `'sqlite:///abs/path.db'` or `'postgres://…'` to share it between processes.
     pub journal: Option<String>,
+    /// The deadline of every payment journal operation, 100 to 60000 ms (default 5000): past
+    /// it the call fails with `journal`.
+    pub journal_timeout_ms: Option<u32>,
     /// At most this many calls a second, 1 to 10000, spaced evenly and shared by every call of
     /// the client (default: no fixed limit). Either way the client slows down by itself after
     /// the gateway refuses calls for their frequency.
@@ -92,8 +99,10 @@ pub struct ClientConfig {
     pub dangerously_send_app_secret_instead_of_sign: bool,
     /// The payment journal's URL, without any password.
     pub journal: String,
-    /// `null` when no fixed limit is set.
-    pub max_calls_per_second: Option<u32>,
+    pub journal_timeout_ms: u32,
+    /// `null` when no fixed limit is set (always present: the type is not optional).
+    #[napi(ts_type = "number | null")]
+    pub max_calls_per_second: Value,
 }
 
 /// A cashier link for one or more orders.
@@ -119,6 +128,9 @@ pub struct Payment {
     /// True when no request was sent: the journal had the order paid, or this call waited for a
     /// payment of it already under way in this process.
     pub replayed: bool,
+    /// True when the gateway answered that the order was already paid: it counts as paid and
+    /// was not retried; `data` holds that answer.
+    pub already_paid: bool,
     /// The whole `data` object of the answer; integers beyond 2^53 arrive as BigInt.
     #[napi(ts_type = "any")]
     pub data: convert::Json,
@@ -144,6 +156,7 @@ impl From<dajisaas::Payment> for Payment {
             attempts: p.attempts,
             trace_id: p.trace_id,
             replayed: p.replayed,
+            already_paid: p.already_paid,
             data: convert::Json(p.data),
         }
     }
@@ -153,7 +166,7 @@ impl From<dajisaas::Payment> for Payment {
 /// builds `{ orderId, outcome, payment }` or `{ orderId, outcome, error }` from them (object
 /// literals, sharing the order id and the repeated words, are lighter than objects built here):
 /// index, orderId, outcome, the `DajisaasError` or null, then the payment's payChannel,
-/// attempts, traceId, replayed and data.
+/// attempts, traceId, replayed, alreadyPaid and data.
 type ItemArgs = FnArgs<(
     u32,
     String,
@@ -162,6 +175,7 @@ type ItemArgs = FnArgs<(
     Option<String>,
     u32,
     Option<String>,
+    bool,
     bool,
     Option<convert::Json>,
 )>;
@@ -178,6 +192,7 @@ fn item_args(env: &Env, index: usize, item: PayManyItem) -> ItemArgs {
             p.attempts,
             p.trace_id,
             p.replayed,
+            p.already_paid,
             Some(convert::Json(p.data)),
         ),
         Err(e) => (
@@ -189,87 +204,129 @@ fn item_args(env: &Env, index: usize, item: PayManyItem) -> ItemArgs {
             0,
             None,
             false,
+            false,
             None,
         ),
     })
 }
 
-/// `payMany`'s options, checked here (the core checks the concurrency's range again);
-/// `onProgress` and `signal` are the JavaScript side's (client.js).
-fn pay_many_concurrency(options: Option<&Unknown<'_>>) -> dajisaas::Result<Option<usize>> {
-    let problem = |e: napi::Error| dajisaas::Error::invalid(format!("options: {e}"));
-    let Some(options) = options else {
-        return Ok(None);
-    };
-    match options.get_type().map_err(problem)? {
-        ValueType::Undefined | ValueType::Null => return Ok(None),
-        ValueType::Object if !options.is_array().unwrap_or(false) => {}
-        _ => {
-            return Err(dajisaas::Error::invalid(
-                "options must be an object such as { concurrency: 4, onProgress: (item) => {} }",
-            ));
-        }
-    }
-    let object = unsafe { options.cast::<Object>() }.map_err(problem)?;
-    let mut concurrency = None;
-    for key in Object::keys(&object).map_err(problem)? {
-        let Some(value) = object.get::<Unknown>(&key).map_err(problem)? else {
-            continue;
-        };
-        let kind = value.get_type().map_err(problem)?;
-        if matches!(kind, ValueType::Undefined | ValueType::Null) {
-            continue;
-        }
-        match key.as_str() {
-            "concurrency" => {
-                let n = if kind == ValueType::Number {
-                    unsafe { value.cast::<f64>() }.map_err(problem)?
-                } else {
-                    f64::NAN
-                };
-                let max = dajisaas::MAX_PAY_MANY_CONCURRENCY;
-                if n.fract() != 0.0 || !(1.0..=max as f64).contains(&n) {
-                    return Err(dajisaas::Error::invalid(format!(
-                        "concurrency must be a whole number from 1 to {max}"
-                    )));
-                }
-                concurrency = Some(n as usize);
-            }
-            "onProgress" if kind == ValueType::Function => {}
-            "onProgress" => {
-                return Err(dajisaas::Error::invalid("onProgress must be a function"));
-            }
-            "signal" => {}
-            other => {
-                return Err(dajisaas::Error::invalid(format!(
-                    "unknown option {other:?}; the options are concurrency, onProgress, signal"
-                )));
-            }
-        }
-    }
-    Ok(concurrency)
-}
-
-/// `payMany`'s settling, held back until every result queued before it has reached the
-/// JavaScript thread: the results and the promise travel through different queues, and a
-/// caller that awaits the promise must have every order's result (and `onProgress` call).
+/// How many of a `payMany` run's results were handed to the JavaScript thread, and how many
+/// arrived there: the results and the promise travel through different queues, and a caller
+/// that awaits the promise must have every order's result (and `onProgress` call) first.
 #[derive(Default)]
 struct Delivery {
     sent: usize,
     delivered: usize,
-    pending: Option<Box<dyn FnOnce() + Send>>,
+    waiting: Option<Waker>,
 }
 
 impl Delivery {
-    /// Counts one result as delivered; returns the settling if it was waiting for this one.
-    fn delivered(this: &Mutex<Delivery>) -> Option<Box<dyn FnOnce() + Send>> {
-        let mut d = this.lock().unwrap_or_else(PoisonError::into_inner);
+    fn lock(this: &Mutex<Delivery>) -> std::sync::MutexGuard<'_, Delivery> {
+        this.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts one result as arrived (or as never to arrive).
+    fn arrived(this: &Mutex<Delivery>) {
+        let mut d = Delivery::lock(this);
         d.delivered += 1;
-        if d.delivered >= d.sent {
-            d.pending.take()
-        } else {
-            None
+        if d.delivered >= d.sent
+            && let Some(waker) = d.waiting.take()
+        {
+            waker.wake();
         }
+    }
+
+    /// Until every result sent so far has arrived.
+    async fn all_arrived(this: Arc<Mutex<Delivery>>) {
+        poll_fn(|cx| {
+            let mut d = Delivery::lock(&this);
+            if d.delivered >= d.sent {
+                Poll::Ready(())
+            } else {
+                d.waiting = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
+/// payMany's results on their way to the JavaScript thread: `hooks.item` of client.js as a
+/// threadsafe function, called once per finished order (client.js gathers the results), so
+/// that no copy of them waits here for the end of the run.
+struct Items {
+    tsfn: Arc<ItemTsfn>,
+    delivery: Arc<Mutex<Delivery>>,
+}
+
+type ItemTsfn = napi::threadsafe_function::ThreadsafeFunction<
+    (usize, PayManyItem),
+    Unknown<'static>,
+    ItemArgs,
+    Status,
+    false,
+>;
+
+impl Arg for Items {
+    fn arg(hooks: &Unknown<'_>) -> dajisaas::Result<Self> {
+        let item = hooks_object(hooks)?
+            .and_then(|h| h.get::<Unknown>("item").ok().flatten())
+            .filter(|f| f.get_type().ok() == Some(ValueType::Function))
+            .ok_or_else(|| {
+                dajisaas::Error::new(
+                    dajisaas::ErrorCode::Internal,
+                    "payMany was called without its JavaScript side (client.js)",
+                )
+            })?;
+        let tsfn = unsafe { item.cast::<ItemFn>() }
+            .and_then(|f| {
+                f.build_threadsafe_function::<(usize, PayManyItem)>()
+                    .callee_handled::<false>()
+                    .build_callback(|ctx: ThreadsafeCallContext<(usize, PayManyItem)>| {
+                        let (index, item) = ctx.value;
+                        Ok(item_args(&ctx.env, index, item))
+                    })
+            })
+            .map_err(|e| dajisaas::Error::invalid(format!("payMany: {e}")))?;
+        Ok(Items {
+            tsfn: Arc::new(tsfn),
+            delivery: Arc::default(),
+        })
+    }
+}
+
+impl Items {
+    /// The `on_item` of `pay_many_each`: hands one finished order to the JavaScript thread.
+    fn sender(&self) -> impl FnMut(usize, PayManyItem) + Send + 'static {
+        let (tsfn, delivery) = (self.tsfn.clone(), self.delivery.clone());
+        move |index, item| {
+            Delivery::lock(&delivery).sent += 1;
+            let after = delivery.clone();
+            let status = tsfn.call_with_return_value(
+                (index, item),
+                ThreadsafeFunctionCallMode::NonBlocking,
+                move |_returned: napi::Result<Unknown<'static>>, _env: Env| {
+                    Delivery::arrived(&after);
+                    Ok(())
+                },
+            );
+            if status != Status::Ok {
+                // Not queued (the JavaScript environment is going away): never arrives.
+                Delivery::arrived(&delivery);
+            }
+        }
+    }
+
+    /// Pays `ids` as `pay_many_each` does; returns once every order's result has arrived.
+    async fn pay(
+        self,
+        client: &dajisaas::AsyncClient,
+        ids: Vec<String>,
+        concurrency: usize,
+    ) -> dajisaas::Result<PayManySummary> {
+        let summary = client.pay_many_each(ids, concurrency, self.sender()).await;
+        Delivery::all_arrived(self.delivery).await;
+        summary
     }
 }
 
@@ -280,8 +337,7 @@ fn aborted_error() -> dajisaas::Error {
 }
 
 /// The `hooks` object client.js passes after a call's options, if any.
-fn hooks_object<'env>(hooks: Option<&Unknown<'env>>) -> dajisaas::Result<Option<Object<'env>>> {
-    let Some(hooks) = hooks else { return Ok(None) };
+fn hooks_object<'env>(hooks: &Unknown<'env>) -> dajisaas::Result<Option<Object<'env>>> {
     let problem = |e: napi::Error| dajisaas::Error::invalid(format!("hooks: {e}"));
     match hooks.get_type().map_err(problem)? {
         ValueType::Object => Ok(Some(unsafe { hooks.cast::<Object>() }.map_err(problem)?)),
@@ -289,40 +345,58 @@ fn hooks_object<'env>(hooks: Option<&Unknown<'env>>) -> dajisaas::Result<Option<
     }
 }
 
-/// `call`, made abortable: with `hooks` (client.js passes them after a call's options), sets
-/// `hooks.abort()`, which drops the call's future. The call then stops waiting (a payment goes
-/// on: the core owns it) and ends with [`aborted_error`].
-fn abortable_by<T, F>(
-    env: &Env,
-    hooks: Option<&Unknown<'_>>,
-    call: F,
-) -> dajisaas::Result<impl Future<Output = dajisaas::Result<T>> + Send + 'static + use<T, F>>
-where
-    T: Send + 'static,
-    F: Future<Output = dajisaas::Result<T>> + Send + 'static,
-{
-    let (call, handle) = abortable(call);
-    if let Some(mut hooks) = hooks_object(hooks)? {
-        let problem = |e: napi::Error| dajisaas::Error::invalid(format!("hooks: {e}"));
-        let abort = env
-            .create_function_from_closure::<(), (), _>("abort", move |_| {
-                handle.abort();
-                Ok(())
-            })
-            .map_err(problem)?;
-        hooks.set_named_property("abort", abort).map_err(problem)?;
+/// Sets `hooks.abort()` (client.js passes `hooks` after a call's options), which gives the call
+/// up ([`dajisaas::Started::cancel`]): its future is dropped, so a payment whose request was not
+/// written yet is dropped with it (claim released, nothing sent), and one that may have been
+/// written runs to its recorded outcome; the promise then rejects with [`aborted_error`], which
+/// nobody sees (client.js has already rejected the caller's promise).
+fn abort_hook(env: &Env, hooks: &Unknown<'_>, started: dajisaas::Started) -> dajisaas::Result<()> {
+    let Some(mut hooks) = hooks_object(hooks)? else {
+        return Ok(());
+    };
+    let problem = |e: napi::Error| dajisaas::Error::invalid(format!("hooks: {e}"));
+    let abort = env
+        .create_function_from_closure::<(), (), _>("abort", move |_| {
+            started.cancel();
+            Ok(())
+        })
+        .map_err(problem)?;
+    hooks.set_named_property("abort", abort).map_err(problem)
+}
+
+/// How a promise's value is made on the JavaScript thread.
+type Resolver<V> = Box<dyn FnOnce(Env) -> napi::Result<V> + Send>;
+
+/// A call's promise, settled once. Dropped unsettled (a call whose future was dropped before
+/// it ended), it rejects: no promise is left pending, and its threadsafe function, which would
+/// keep the process alive, is released.
+struct Settle<V: ToNapiValue + 'static>(Option<JsDeferred<V, Resolver<V>>>);
+
+impl<V: ToNapiValue + 'static> Settle<V> {
+    fn with(mut self, resolver: Resolver<V>) {
+        if let Some(deferred) = self.0.take() {
+            deferred.resolve(resolver);
+        }
     }
-    Ok(async move { call.await.unwrap_or_else(|Aborted| Err(aborted_error())) })
+}
+
+impl<V: ToNapiValue + 'static> Drop for Settle<V> {
+    fn drop(&mut self) {
+        if let Some(deferred) = self.0.take() {
+            deferred.resolve(Box::new(|env| Err(js_error(&env, aborted_error()))));
+        }
+    }
 }
 
 /// A promise for a core call. `prepare` checks the client and converts the arguments, and
 /// returns the client and the call; the call starts on the client's I/O threads straight away
 /// (no napi-rs runtime in between, and never libuv's pool) and the promise settles on the
-/// JavaScript thread when it is done. A closed client, a bad argument, or a panic while
-/// converting rejects the promise: nothing is thrown.
+/// JavaScript thread when it is done. A closed client, a bad argument, a throwing getter or a
+/// panic while converting rejects the promise, with no JavaScript exception left pending:
+/// nothing is thrown.
 fn promise<'env, T, V, F>(
     env: &'env Env,
-    hooks: Option<Unknown<'env>>,
+    hooks: &Unknown<'env>,
     prepare: impl FnOnce() -> dajisaas::Result<(dajisaas::AsyncClient, F)>,
     to_js: fn(T) -> V,
 ) -> napi::Result<Object<'env>>
@@ -331,21 +405,74 @@ where
     V: ToNapiValue + 'static,
     F: Future<Output = dajisaas::Result<T>> + Send + 'static,
 {
-    let (deferred, promise) = env.create_deferred()?;
-    let settle = move |outcome: dajisaas::Result<T>| {
-        deferred.resolve(move |env: Env| outcome.map(to_js).map_err(|e| js_error(&env, e)));
-    };
-    let prepared = dajisaas::catch_panic(|| {
-        let (client, call) = prepare()?;
-        Ok((client.clone(), abortable_by(env, hooks.as_ref(), call)?))
-    });
+    let (deferred, promise) = env.create_deferred::<V, Resolver<V>>()?;
+    let settle = Settle(Some(deferred));
+    let prepared = dajisaas::catch_panic(prepare);
     match prepared {
         Ok((client, call)) => {
-            client.start(call, settle);
+            let started = client.start(call, move |outcome| {
+                settle.with(Box::new(move |env| {
+                    outcome.map(to_js).map_err(|e| js_error(&env, e))
+                }))
+            });
+            // `hooks` is client.js's own object: setting `abort` on it fails only while the
+            // environment shuts down, and the call then runs to its end unabortable. Nothing is
+            // left pending either way.
+            if abort_hook(env, hooks, started).is_err() {
+                crate::errors::take_exception(env.raw());
+            }
         }
-        Err(e) => settle(Err(e)),
+        Err(e) => {
+            let error = boundary_error(env, e);
+            settle.with(Box::new(move |_| Err(error)));
+        }
     }
     Ok(promise)
+}
+
+/// The promise methods of `Client`, one declaration each: the method's name, its arguments and
+/// the type each converts to (args.rs), its TypeScript signature, the core call it makes and
+/// how the result converts. Each method also takes `hooks` last (client.js's: `abort`, and
+/// `item` for payMany), which a declaration may convert as well (after a `;`).
+/// `this: Client` in the signatures: a method taken off its client (`const f = c.preparePay`,
+/// `ids.map(c.preparePay)`) is not callable; call it on the client
+/// (`ids.map((id) => c.preparePay(id))`).
+macro_rules! calls {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident($($arg:ident: $ty:ty),* $(; $from_hooks:ident: $hooks_ty:ty)?)
+        [$ts_args:literal -> $ts_return:literal]
+        |$client:ident| $call:expr => $to_js:expr;
+    )*) => {
+        #[napi]
+        impl Client {
+            $(
+                $(#[doc = $doc])*
+                #[napi(catch_unwind, ts_args_type = $ts_args, ts_return_type = $ts_return)]
+                pub fn $name<'env>(
+                    &self,
+                    env: &'env Env,
+                    $($arg: Unknown,)*
+                    hooks: Unknown<'env>,
+                ) -> napi::Result<Object<'env>> {
+                    promise(
+                        env,
+                        &hooks,
+                        || {
+                            let $client = self.client()?.clone();
+                            $(
+                                #[allow(unused_variables)]
+                                let $arg = <$ty as Arg>::arg(&$arg)?;
+                            )*
+                            $(let $from_hooks = <$hooks_ty as Arg>::arg(&hooks)?;)?
+                            Ok(($client.clone(), async move { $call.await }))
+                        },
+                        $to_js,
+                    )
+                }
+            )*
+        }
+    };
 }
 
 /// A client of the Dajisaas gateway. Safe to share: every call is independent, many can be in
@@ -411,314 +538,6 @@ impl Client {
         self.inner.is_none()
     }
 
-    /// One cashier link for 1 to 30 distinct orders (strings, BigInt or safe integers).
-    #[napi(
-        catch_unwind,
-        ts_args_type = "orderIds: ReadonlyArray<string | bigint | number>, options?: CallOptions",
-        ts_return_type = "Promise<PayUrl>"
-    )]
-    pub fn pay_url<'env>(
-        &self,
-        env: &'env Env,
-        order_ids: Unknown,
-        options: Option<Unknown>,
-        hooks: Option<Unknown<'env>>,
-    ) -> napi::Result<Object<'env>> {
-        promise(
-            env,
-            hooks,
-            || {
-                let client = self.client()?.clone();
-                let ids = convert::order_ids(&order_ids)?;
-                convert::call_options(options.as_ref())?;
-                Ok((client.clone(), async move { client.pay_url(ids).await }))
-            },
-            PayUrl::from,
-        )
-    }
-
-    /// Links for any number of orders, in batches (default 10), in input order; repeats dropped.
-    /// At most `maxConcurrentBatches` links are fetched at once.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "orderIds: ReadonlyArray<string | bigint | number>, options?: PayUrlsOptions",
-        ts_return_type = "Promise<Array<PayUrl>>"
-    )]
-    pub fn pay_urls<'env>(
-        &self,
-        env: &'env Env,
-        order_ids: Unknown,
-        options: Option<Unknown>,
-        hooks: Option<Unknown<'env>>,
-    ) -> napi::Result<Object<'env>> {
-        promise(
-            env,
-            hooks,
-            || {
-                let client = self.client()?.clone();
-                let ids = convert::order_ids(&order_ids)?;
-                // The core has no default batch size; 10 is the gateway's advice.
-                let batch_size = convert::pay_urls_batch_size(options.as_ref())?
-                    .unwrap_or(dajisaas::DEFAULT_BATCH_SIZE);
-                Ok((client.clone(), async move {
-                    client.pay_urls(ids, batch_size).await
-                }))
-            },
-            |links| links.into_iter().map(PayUrl::from).collect::<Vec<_>>(),
-        )
-    }
-
-    /// Pays one order without the buyer's password; retries can never pay it twice.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "orderId: string | bigint | number, options?: CallOptions",
-        ts_return_type = "Promise<Payment>"
-    )]
-    pub fn prepare_pay<'env>(
-        &self,
-        env: &'env Env,
-        order_id: Unknown,
-        options: Option<Unknown>,
-        hooks: Option<Unknown<'env>>,
-    ) -> napi::Result<Object<'env>> {
-        promise(
-            env,
-            hooks,
-            || {
-                let client = self.client()?.clone();
-                let id = convert::order_id(&order_id, "orderId")?;
-                convert::call_options(options.as_ref())?;
-                Ok((client.clone(), async move { client.prepare_pay(id).await }))
-            },
-            Payment::from,
-        )
-    }
-
-    /// Pays many orders (strings, BigInt or safe integers), at most `concurrency` (1 to 64,
-    /// default 4) at a time, each as `preparePay` pays one. Every id is checked first: if any
-    /// is bad, nothing is sent and the promise rejects (`invalid_argument`, naming each bad
-    /// id's position). Repeats are dropped. One order's failure never stops the others: the
-    /// promise resolves to `{ results, summary }`, one `{ orderId, outcome, payment | error }`
-    /// per order in input order. `onProgress(item)` is called on the JavaScript thread once per
-    /// order as it finishes, every call before the promise resolves. Aborting stops further
-    /// orders from starting; those in flight run to their recorded outcome.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "orderIds: ReadonlyArray<string | bigint | number>, options?: PayManyOptions",
-        ts_return_type = "Promise<PayManyResult>"
-    )]
-    pub fn pay_many<'env>(
-        &self,
-        env: &'env Env,
-        order_ids: Unknown,
-        options: Option<Unknown>,
-        hooks: Option<Unknown<'env>>,
-    ) -> napi::Result<Object<'env>> {
-        // Each finished order goes to the JavaScript thread at once (hooks.item, client.js,
-        // which gathers the results), so that no copy of it waits here for the end of the run;
-        // the promise resolves to the summary once every one has arrived.
-        let (deferred, promise) = env.create_deferred()?;
-        let settle = move |outcome: dajisaas::Result<PayManySummary>| {
-            deferred.resolve(move |env: Env| {
-                outcome
-                    .map(|summary| summary.to_json())
-                    .map_err(|e| js_error(&env, e))
-            });
-        };
-        let prepared = dajisaas::catch_panic(|| {
-            let client = self.client()?.clone();
-            let ids = convert::order_ids(&order_ids)?;
-            let concurrency = pay_many_concurrency(options.as_ref())?
-                .unwrap_or(dajisaas::DEFAULT_PAY_MANY_CONCURRENCY);
-            let item = hooks_object(hooks.as_ref())?
-                .and_then(|h| h.get::<Unknown>("item").ok().flatten())
-                .filter(|f| f.get_type().ok() == Some(ValueType::Function))
-                .ok_or_else(|| {
-                    dajisaas::Error::new(
-                        dajisaas::ErrorCode::Internal,
-                        "payMany was called without its JavaScript side (client.js)",
-                    )
-                })?;
-            let tsfn = unsafe { item.cast::<ItemFn>() }
-                .and_then(|f| {
-                    f.build_threadsafe_function::<(usize, PayManyItem)>()
-                        .callee_handled::<false>()
-                        .build_callback(|ctx: ThreadsafeCallContext<(usize, PayManyItem)>| {
-                            let (index, item) = ctx.value;
-                            Ok(item_args(&ctx.env, index, item))
-                        })
-                })
-                .map_err(|e| dajisaas::Error::invalid(format!("payMany: {e}")))?;
-            let delivery = Arc::new(Mutex::new(Delivery::default()));
-            let counter = delivery.clone();
-            let deliver = move |index: usize, item: PayManyItem| {
-                counter.lock().unwrap_or_else(PoisonError::into_inner).sent += 1;
-                let after = counter.clone();
-                let status = tsfn.call_with_return_value(
-                    (index, item),
-                    ThreadsafeFunctionCallMode::NonBlocking,
-                    move |_returned: napi::Result<Unknown<'static>>, _env: Env| {
-                        if let Some(settle) = Delivery::delivered(&after) {
-                            settle();
-                        }
-                        Ok(())
-                    },
-                );
-                if status != Status::Ok {
-                    // Not queued (the JavaScript environment is going away): never delivered.
-                    if let Some(settle) = Delivery::delivered(&counter) {
-                        settle();
-                    }
-                }
-            };
-            let runner = client.clone();
-            let call = abortable_by(env, hooks.as_ref(), async move {
-                runner.pay_many_each(ids, concurrency, deliver).await
-            })?;
-            Ok((client, delivery, call))
-        });
-        let (client, delivery, call) = match prepared {
-            Ok(prepared) => prepared,
-            Err(e) => {
-                settle(Err(e));
-                return Ok(promise);
-            }
-        };
-        client.start(call, move |outcome| {
-            let mut d = delivery.lock().unwrap_or_else(PoisonError::into_inner);
-            if d.delivered >= d.sent {
-                drop(d);
-                settle(outcome);
-            } else {
-                d.pending = Some(Box::new(move || settle(outcome)));
-            }
-        });
-        Ok(promise)
-    }
-
-    /// The payment journal's record of an order, or `null` when it has none.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "orderId: string | bigint | number, options?: CallOptions",
-        ts_return_type = "Promise<PaymentRecord | null>"
-    )]
-    pub fn payment_record<'env>(
-        &self,
-        env: &'env Env,
-        order_id: Unknown,
-        options: Option<Unknown>,
-        hooks: Option<Unknown<'env>>,
-    ) -> napi::Result<Object<'env>> {
-        promise(
-            env,
-            hooks,
-            || {
-                let client = self.client()?.clone();
-                let id = convert::order_id(&order_id, "orderId")?;
-                convert::call_options(options.as_ref())?;
-                Ok((
-                    client.clone(),
-                    async move { client.payment_record(id).await },
-                ))
-            },
-            |record| record.map_or(Value::Null, |r| r.to_json()),
-        )
-    }
-
-    /// The payment journal's records: all, or those in `state`.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "options?: PaymentRecordsOptions",
-        ts_return_type = "Promise<Array<PaymentRecord>>"
-    )]
-    pub fn payment_records<'env>(
-        &self,
-        env: &'env Env,
-        options: Option<Unknown>,
-        hooks: Option<Unknown<'env>>,
-    ) -> napi::Result<Object<'env>> {
-        promise(
-            env,
-            hooks,
-            || {
-                let client = self.client()?.clone();
-                let state = convert::optional_string_field(options.as_ref(), "state")?
-                    .map(|s| State::parse(&s))
-                    .transpose()?;
-                Ok((client.clone(), async move {
-                    client.payment_records(state).await
-                }))
-            },
-            |records| Value::Array(records.iter().map(PaymentRecord::to_json).collect()),
-        )
-    }
-
-    /// Records what a person found for an order whose payment's outcome is unknown: `paid`
-    /// true sets `paid`, false `not_paid` (it can then be paid again).
-    #[napi(
-        catch_unwind,
-        ts_args_type = "orderId: string | bigint | number, resolution: { paid: boolean, note?: string }, options?: CallOptions",
-        ts_return_type = "Promise<PaymentRecord>"
-    )]
-    pub fn resolve_payment<'env>(
-        &self,
-        env: &'env Env,
-        order_id: Unknown,
-        resolution: Unknown,
-        options: Option<Unknown>,
-        hooks: Option<Unknown<'env>>,
-    ) -> napi::Result<Object<'env>> {
-        promise(
-            env,
-            hooks,
-            || {
-                let client = self.client()?.clone();
-                let id = convert::order_id(&order_id, "orderId")?;
-                let paid = convert::bool_field(&resolution, "paid")?;
-                let note =
-                    convert::optional_string_field(Some(&resolution), "note")?.unwrap_or_default();
-                convert::call_options(options.as_ref())?;
-                Ok((client.clone(), async move {
-                    client.resolve_payment(id, paid, note).await
-                }))
-            },
-            |record| record.to_json(),
-        )
-    }
-
-    /// Any other gateway endpoint, signed. `params` is an object, or JSON text for values a
-    /// JavaScript number cannot hold. Resolves to the envelope's `data`.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "method: 'GET' | 'POST', path: string, params?: object | string | null, options?: CallOptions",
-        ts_return_type = "Promise<any>"
-    )]
-    pub fn request<'env>(
-        &self,
-        env: &'env Env,
-        method: Unknown,
-        path: Unknown,
-        params: Option<Unknown>,
-        options: Option<Unknown>,
-        hooks: Option<Unknown<'env>>,
-    ) -> napi::Result<Object<'env>> {
-        promise(
-            env,
-            hooks,
-            || {
-                let client = self.client()?.clone();
-                let method = Method::parse(&convert::string(&method, "method")?)?;
-                let path = convert::string(&path, "path")?;
-                let params = convert::params(params.as_ref())?;
-                convert::call_options(options.as_ref())?;
-                Ok((client.clone(), async move {
-                    client.request(method, path, params).await
-                }))
-            },
-            convert::Json,
-        )
-    }
-
     /// `Client(appKey="...", baseUrl="...", timeoutMs=30000, ...)`: every option in effect, as
     /// `config` shows them; never the secret.
     #[napi(js_name = "toString", catch_unwind)]
@@ -734,6 +553,64 @@ impl Client {
         let closed = if self.inner.is_none() { ", closed" } else { "" };
         format!("Client({shown}{closed})")
     }
+}
+
+calls! {
+    /// One cashier link for 1 to 30 distinct orders (strings, BigInt or safe integers).
+    pay_url(order_ids: OrderIds, options: CallOptions)
+        ["this: Client, orderIds: ReadonlyArray<string | bigint | number>, options?: CallOptions" -> "Promise<PayUrl>"]
+        |client| client.pay_url(order_ids.0) => PayUrl::from;
+
+    /// Links for any number of orders, in batches (default 10), in input order; repeats
+    /// dropped. At most `maxConcurrentBatches` links are fetched at once.
+    pay_urls(order_ids: OrderIds, options: PayUrlsOptions)
+        ["this: Client, orderIds: ReadonlyArray<string | bigint | number>, options?: PayUrlsOptions" -> "Promise<Array<PayUrl>>"]
+        |client| client.pay_urls(order_ids.0, options.batch_size)
+        => |links| links.into_iter().map(PayUrl::from).collect::<Vec<_>>();
+
+    /// Pays one order without the buyer's password; retries can never pay it twice.
+    prepare_pay(order_id: OrderId, options: CallOptions)
+        ["this: Client, orderId: string | bigint | number, options?: CallOptions" -> "Promise<Payment>"]
+        |client| client.prepare_pay(order_id.0) => Payment::from;
+
+    /// Pays many orders (strings, BigInt or safe integers), at most `concurrency` (1 to 64,
+    /// default 4) at a time, each as `preparePay` pays one. Every id is checked first: if any
+    /// is bad, nothing is sent and the promise rejects (`invalid_argument`, naming each bad
+    /// id's position). Repeats are dropped. One order's failure never stops the others: the
+    /// promise resolves to `{ results, summary }`, one `{ orderId, outcome, payment | error }`
+    /// per order in input order. `onProgress(item)` is called on the JavaScript thread once per
+    /// order as it finishes, every call before the promise resolves. Aborting stops further
+    /// orders from starting; those in flight run to their recorded outcome.
+    pay_many(order_ids: OrderIds, options: PayManyOptions; items: Items)
+        ["this: Client, orderIds: ReadonlyArray<string | bigint | number>, options?: PayManyOptions" -> "Promise<PayManyResult>"]
+        |client| items.pay(&client, order_ids.0, options.concurrency)
+        => |summary: PayManySummary| summary.to_json();
+
+    /// The payment journal's record of an order, or `null` when it has none.
+    payment_record(order_id: OrderId, options: CallOptions)
+        ["this: Client, orderId: string | bigint | number, options?: CallOptions" -> "Promise<PaymentRecord | null>"]
+        |client| client.payment_record(order_id.0)
+        => |record| record.map_or(Value::Null, |r| r.to_json());
+
+    /// The payment journal's records: all, or those in `state`.
+    payment_records(options: RecordsOptions)
+        ["this: Client, options?: PaymentRecordsOptions" -> "Promise<Array<PaymentRecord>>"]
+        |client| client.payment_records(options.state)
+        => |records| Value::Array(records.iter().map(PaymentRecord::to_json).collect());
+
+    /// Records what a person found for an order whose payment's outcome is unknown: `paid`
+    /// true sets `paid`, false `not_paid` (it can then be paid again).
+    resolve_payment(order_id: OrderId, resolution: Resolution, options: CallOptions)
+        ["this: Client, orderId: string | bigint | number, resolution: { paid: boolean, note?: string }, options?: CallOptions" -> "Promise<PaymentRecord>"]
+        |client| client.resolve_payment(order_id.0, resolution.paid, resolution.note)
+        => |record| record.to_json();
+
+    /// Any other gateway endpoint, signed. `params` is an object, or JSON text for values a
+    /// JavaScript number cannot hold. Resolves to the envelope's `data`. A path that, decoded,
+    /// has a `.` or `..` segment, an encoded `/` or `\`, a NUL, or no leading `/` is refused.
+    request(method: HttpMethod, path: Path, params: RequestParams, options: CallOptions)
+        ["this: Client, method: 'GET' | 'POST', path: string, params?: object | string | null, options?: CallOptions" -> "Promise<any>"]
+        |client| client.request(method.0, path.0, params.0) => convert::Json;
 }
 
 /// `hooks.item(...)` of client.js.

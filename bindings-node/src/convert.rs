@@ -31,8 +31,14 @@ fn kind(value: &Unknown<'_>) -> &'static str {
     }
 }
 
+/// A value that N-API could not read. When a getter or a Proxy trap threw, its exception is
+/// still pending: the boundary (errors::boundary_error) clears it and adds its text.
 fn napi_failure(what: &str, e: napi::Error) -> Error {
-    Error::invalid(format!("{what} could not be read: {}", e.reason))
+    if e.status == napi::Status::PendingException || e.reason.is_empty() {
+        Error::invalid(format!("{what} could not be read"))
+    } else {
+        Error::invalid(format!("{what} could not be read: {}", e.reason))
+    }
 }
 
 /// A bigint as a JSON integer, when it fits 64 bits (signed or unsigned).
@@ -76,7 +82,7 @@ pub fn string(value: &Unknown<'_>, what: &str) -> Result<String, Error> {
 
 /// A whole number in `range`, exactly: `1.5`, `NaN`, `2 ** 32 + 2` or `'3'` is refused naming
 /// the argument, never truncated or wrapped. `undefined` and `null` are `None` (left out).
-fn whole_number(
+pub fn whole_number(
     value: &Unknown<'_>,
     what: &str,
     range: RangeInclusive<u64>,
@@ -163,65 +169,52 @@ fn option_value(value: &Unknown<'_>, key: &str) -> Result<Option<Value>, Error> 
     })
 }
 
-/// The options of `payUrls`: `{ batchSize, signal }`, each optional (`signal` is client.js's).
-pub fn pay_urls_batch_size(value: Option<&Unknown<'_>>) -> Result<Option<usize>, Error> {
-    let Some(value) = value else { return Ok(None) };
-    match value.get_type().map_err(|e| napi_failure("options", e))? {
-        ValueType::Undefined | ValueType::Null => return Ok(None),
+/// The options object of a call: `None` when left out (`undefined` or `null`); its own
+/// enumerable properties, each one of `names` (`signal` is client.js's and always allowed),
+/// those set to `undefined` or `null` left out. `example` shows what the options look like.
+pub fn options<'env>(
+    value: &Unknown<'env>,
+    example: &str,
+    names: &[&str],
+) -> Result<Vec<(String, Unknown<'env>)>, Error> {
+    let read = |e| napi_failure("options", e);
+    match value.get_type().map_err(read)? {
+        ValueType::Undefined | ValueType::Null => return Ok(Vec::new()),
         ValueType::Object if !value.is_array().unwrap_or(false) => {}
         _ => {
             return Err(Error::invalid(format!(
-                "options must be an object such as {{ batchSize: 10 }}, not {}",
+                "options must be an object such as {example}, not {}",
                 kind(value)
             )));
         }
     }
-    let read = |e| napi_failure("options", e);
     let object = unsafe { value.cast::<Object>() }.map_err(read)?;
-    let mut batch_size = None;
+    let mut given = Vec::new();
     for key in Object::keys(&object).map_err(read)? {
         if key == "signal" {
-            continue; // client.js's
+            continue;
         }
-        if key != "batchSize" {
+        if !names.contains(&key.as_str()) {
             return Err(Error::invalid(format!(
-                "unknown option {key:?}; the options are batchSize, signal"
+                "unknown option {key:?}; the options are {}",
+                names
+                    .iter()
+                    .chain(&["signal"])
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
-        if let Some(item) = object.get::<Unknown>(&key).map_err(read)? {
-            // The core checks the range as well, but names it batch_size.
-            let range = 1..=dajisaas::MAX_IDS_PER_LINK as u64;
-            batch_size = whole_number(&item, "batchSize", range)?.map(|n| n as usize);
+        let item = object
+            .get::<Unknown>(&key)
+            .map_err(|e| napi_failure(&key, e))?;
+        if let Some(item) = item
+            && !matches!(item.get_type(), Ok(ValueType::Undefined | ValueType::Null))
+        {
+            given.push((key, item));
         }
     }
-    Ok(batch_size)
-}
-
-/// The options of a call that has no options of its own: `{ signal }` (client.js's), or nothing.
-pub fn call_options(value: Option<&Unknown<'_>>) -> Result<(), Error> {
-    let Some(value) = value else { return Ok(()) };
-    match value.get_type().map_err(|e| napi_failure("options", e))? {
-        ValueType::Undefined | ValueType::Null => return Ok(()),
-        ValueType::Object if !value.is_array().unwrap_or(false) => {}
-        _ => {
-            return Err(Error::invalid(format!(
-                "options must be an object such as {{ signal }}, not {}",
-                kind(value)
-            )));
-        }
-    }
-    let read = |e| napi_failure("options", e);
-    let object = unsafe { value.cast::<Object>() }.map_err(read)?;
-    match Object::keys(&object)
-        .map_err(read)?
-        .into_iter()
-        .find(|k| k != "signal")
-    {
-        Some(key) => Err(Error::invalid(format!(
-            "unknown option {key:?}; the options are signal"
-        ))),
-        None => Ok(()),
-    }
+    Ok(given)
 }
 
 /// One order id: a string as it is, a bigint or a safe integer in decimal.
@@ -361,7 +354,7 @@ struct Globals {
 ///   functions, symbols, `NaN` and the infinities.
 ///
 /// An exception thrown by a getter, a Proxy trap, `toJSON` or `valueOf` becomes an
-/// `invalid_argument` carrying its message.
+/// `invalid_argument` carrying its message, with the exception as its `cause`.
 struct Reader {
     env: sys::napi_env,
     globals: Option<Globals>,
@@ -372,36 +365,25 @@ impl Reader {
         Reader { env, globals: None }
     }
 
-    /// Turns a failed N-API status into an error naming `path`, clearing (and quoting) the
-    /// JavaScript exception behind it, if any.
+    /// Turns a failed N-API status into an error naming `path`. A JavaScript exception behind
+    /// it (a getter, a Proxy trap, `toJSON` or `valueOf` threw) is left pending: the error goes
+    /// straight up to the boundary (errors::boundary_error), which clears it and makes it the
+    /// error's cause and the end of its message.
     fn check(&self, status: sys::napi_status, path: &str) -> Result<(), Error> {
         if status == sys::Status::napi_ok {
             return Ok(());
         }
-        let why = self
-            .take_exception()
-            .unwrap_or_else(|| format!("N-API status {status}"));
-        Err(Error::invalid(format!("{path} could not be read: {why}")))
+        let mut pending = false;
+        unsafe { sys::napi_is_exception_pending(self.env, &mut pending) };
+        Err(Error::invalid(if pending {
+            format!("{path} could not be read")
+        } else {
+            format!("{path} could not be read: N-API status {status}")
+        }))
     }
 
     fn take_exception(&self) -> Option<String> {
-        let mut pending = false;
-        unsafe { sys::napi_is_exception_pending(self.env, &mut pending) };
-        if !pending {
-            return None;
-        }
-        let mut exception = std::ptr::null_mut();
-        let mut text = std::ptr::null_mut();
-        unsafe {
-            sys::napi_get_and_clear_last_exception(self.env, &mut exception);
-            if sys::napi_coerce_to_string(self.env, exception, &mut text) != sys::Status::napi_ok {
-                sys::napi_get_and_clear_last_exception(self.env, &mut exception);
-                return Some("an exception".into());
-            }
-            Unknown::from_raw_unchecked(self.env, text)
-                .cast::<String>()
-                .ok()
-        }
+        crate::errors::take_exception(self.env).map(|(_, text)| text)
     }
 
     fn type_of(&self, value: sys::napi_value, path: &str) -> Result<ValueType, Error> {
@@ -560,26 +542,28 @@ impl Reader {
             g.bigint,
             g.bigint_value_of,
         );
-        let mut out = std::ptr::null_mut();
-        if self.instance_of(object, number) {
-            self.check(
-                unsafe { sys::napi_coerce_to_number(self.env, object, &mut out) },
-                path,
-            )?;
-            Ok(out)
-        } else if self.instance_of(object, string) {
-            self.check(
-                unsafe { sys::napi_coerce_to_string(self.env, object, &mut out) },
-                path,
-            )?;
-            Ok(out)
-        } else if self.instance_of(object, boolean) {
-            self.call(object, boolean_value_of, &[], path)
-        } else if self.instance_of(object, bigint) {
-            self.call(object, bigint_value_of, &[], path)
-        } else {
-            Ok(object)
+        type Coerce = unsafe extern "C" fn(
+            sys::napi_env,
+            sys::napi_value,
+            *mut sys::napi_value,
+        ) -> sys::napi_status;
+        let coercions: [(sys::napi_value, Coerce); 2] = [
+            (number, sys::napi_coerce_to_number),
+            (string, sys::napi_coerce_to_string),
+        ];
+        for (constructor, coerce) in coercions {
+            if self.instance_of(object, constructor) {
+                let mut out = std::ptr::null_mut();
+                self.check(unsafe { coerce(self.env, object, &mut out) }, path)?;
+                return Ok(out);
+            }
         }
+        for (constructor, value_of) in [(boolean, boolean_value_of), (bigint, bigint_value_of)] {
+            if self.instance_of(object, constructor) {
+                return self.call(object, value_of, &[], path);
+            }
+        }
+        Ok(object)
     }
 
     fn is_array(&mut self, object: sys::napi_value, path: &str) -> Result<bool, Error> {

@@ -34,8 +34,11 @@
     value: 'DajisaasError', writable: true, enumerable: false, configurable: true,
   })
 
-  function make(code, message, traceId, apiCode, httpStatus, attempts) {
-    const error = new DajisaasError(message, { code, traceId, apiCode, httpStatus, attempts })
+  // `cause`: what a getter or a Proxy trap of the caller's arguments threw, when that is why.
+  function make(code, message, traceId, apiCode, httpStatus, attempts, cause) {
+    const options = { code, traceId, apiCode, httpStatus, attempts }
+    if (cause !== undefined && cause !== null) options.cause = cause
+    const error = new DajisaasError(message, options)
     // Thrown at once (sign, new Client): the stack starts at the caller, not here.
     Error.captureStackTrace(error, make)
     return error

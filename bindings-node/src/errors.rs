@@ -5,20 +5,21 @@
 use std::cell::RefCell;
 
 use napi::bindgen_prelude::{Array, FnArgs, Function, JsObjectValue, Object};
-use napi::{Env, Status, Unknown, UnknownRef};
+use napi::{Env, Status, Unknown, UnknownRef, sys};
 
 /// `make`'s arguments, spread (a bare tuple would arrive as one array).
-type Fields = FnArgs<(
+type Fields<'env> = FnArgs<(
     String,
     String,
     Option<String>,
     Option<i64>,
     Option<u32>,
     u32,
+    Option<Unknown<'env>>,
 )>;
 
-/// `make(code, message, traceId, apiCode, httpStatus, attempts)` of errors.js.
-pub type Make<'env> = Function<'env, Fields, Unknown<'env>>;
+/// `make(code, message, traceId, apiCode, httpStatus, attempts, cause)` of errors.js.
+pub type Make<'env> = Function<'env, Fields<'env>, Unknown<'env>>;
 
 thread_local! {
     // One per JavaScript thread (the main thread and each worker load the addon separately).
@@ -42,6 +43,29 @@ pub fn register<'env>(env: &'env Env, exports: &mut Object) -> napi::Result<Unkn
 
 /// A `DajisaasError` for a core error, ready to be thrown or to reject a promise.
 pub fn js_error(env: &Env, error: dajisaas::Error) -> napi::Error {
+    build(env, error, None)
+}
+
+/// A `DajisaasError` for an error met while reading the caller's arguments on the JavaScript
+/// thread. A getter or a Proxy trap that threw left its exception pending: it is cleared here
+/// (a pending exception would reach the caller beside the error, and the error's promise would
+/// be left unhandled) and becomes the error's `cause`, its text the end of the message.
+pub fn boundary_error(env: &Env, error: dajisaas::Error) -> napi::Error {
+    match take_exception(env.raw()) {
+        Some((cause, text)) => {
+            let message = format!("{}: {text}", error.message());
+            let error = dajisaas::Error::new(error.code(), message);
+            build(
+                env,
+                error,
+                Some(unsafe { Unknown::from_raw_unchecked(env.raw(), cause) }),
+            )
+        }
+        None => build(env, error, None),
+    }
+}
+
+fn build(env: &Env, error: dajisaas::Error, cause: Option<Unknown>) -> napi::Error {
     let built = MAKE.with(|cell| -> napi::Result<napi::Error> {
         let cell = cell.borrow();
         let reference = cell
@@ -55,14 +79,39 @@ pub fn js_error(env: &Env, error: dajisaas::Error) -> napi::Error {
             error.api_code(),
             error.http_status().map(u32::from),
             error.attempts(),
+            cause,
         ));
         Ok(napi::Error::from(make.call(fields)?))
     });
     built.unwrap_or_else(|_| napi::Error::new(Status::GenericFailure, error.to_string()))
 }
 
+/// The pending JavaScript exception, cleared, with its text (`String(exception)`, or "an
+/// exception" when even that throws); `None` when there is none.
+pub fn take_exception(env: sys::napi_env) -> Option<(sys::napi_value, String)> {
+    let mut pending = false;
+    unsafe { sys::napi_is_exception_pending(env, &mut pending) };
+    if !pending {
+        return None;
+    }
+    let mut exception = std::ptr::null_mut();
+    let mut text = std::ptr::null_mut();
+    unsafe {
+        sys::napi_get_and_clear_last_exception(env, &mut exception);
+        if sys::napi_coerce_to_string(env, exception, &mut text) != sys::Status::napi_ok {
+            let mut again = std::ptr::null_mut();
+            sys::napi_get_and_clear_last_exception(env, &mut again);
+            return Some((exception, "an exception".into()));
+        }
+        let text = Unknown::from_raw_unchecked(env, text)
+            .cast::<String>()
+            .unwrap_or_else(|_| "an exception".into());
+        Some((exception, text))
+    }
+}
+
 /// Runs `f` and throws its error as a `DajisaasError`; a panic becomes one with code
 /// `internal` (the core's panic boundary) instead of reaching JavaScript as a generic error.
 pub fn guarded<T>(env: &Env, f: impl FnOnce() -> dajisaas::Result<T>) -> napi::Result<T> {
-    dajisaas::catch_panic(f).map_err(|e| js_error(env, e))
+    dajisaas::catch_panic(f).map_err(|e| boundary_error(env, e))
 }

@@ -1,6 +1,7 @@
 //! The Node addon: a thin skin over the `dajisaas` crate. Signing, validation, retries and
 //! parsing all live in the core; this converts types and maps errors.
 
+mod args;
 mod client;
 mod convert;
 mod errors;

@@ -12,11 +12,16 @@ use napi_derive::napi;
 pub struct SandboxOptions {
     pub app_key: Option<String>,
     pub app_secret: Option<String>,
+    /// 0 (the default): a free port.
     pub port: Option<u32>,
     pub latency_ms: Option<u32>,
+    /// How long `9007…` orders take (default 3000).
     pub slow_ms: Option<u32>,
+    /// How long `9002…` orders hold their answer back (default 30000).
     pub hang_ms: Option<u32>,
+    /// The gateway's call-frequency limit per app key.
     pub qps: Option<u32>,
+    /// Seeded random faults for orders without a pattern of their own.
     pub chaos_seed: Option<u32>,
 }
 

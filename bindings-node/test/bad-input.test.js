@@ -93,6 +93,10 @@ test('bad configuration throws invalid_argument naming the option, and nothing i
     [{ ...ok, appKey: ' k' }, /whitespace/],
     [{ ...ok, appKey: 42 }, /^appKey must be a string, not 42$/],
     [{ ...ok, appSecret: '   ' }, /^appSecret is empty$/],
+    // As appKey: a secret read with its newline is refused, not sent to be refused as a signature.
+    [{ ...ok, appSecret: `${sandbox.secret}\n` }, /^appSecret has surrounding whitespace or control characters$/],
+    [{ ...ok, appSecret: ` ${sandbox.secret}` }, /^appSecret has surrounding whitespace/],
+    [{ ...ok, journalTimeoutMs: 99 }, /^journalTimeoutMs must be a whole number from 100 to 60000/],
     [{ ...ok, baseUrl: 'http://example.com' }, /plain http/],
     [{ ...ok, baseUrl: 'https://u:p@example.com' }, /credentials/],
     // Numbers are taken exactly, never wrapped or truncated (2 ** 32 used to mean 0 retries).

@@ -75,12 +75,12 @@ test('aborting during a payment rejects at once; the payment still runs to its r
   const c = client(sandbox, { timeoutMs: 5000 })
   const id = slow(1)
   const controller = new AbortController()
-  const started = Date.now()
   const paying = c.preparePay(id, { signal: controller.signal })
   await sleep(100)
   controller.abort()
   await assert.rejects(paying, isAbortError)
-  assert.ok(Date.now() - started < SLOW_MS, `rejected after ${Date.now() - started} ms`)
+  // Rejected at once: the sandbox still holds the request (no timed assertion).
+  assert.ok((await sandbox.stats()).inFlight > 0, 'rejected only once the sandbox had answered')
   // The core owns the payment: the sandbox deducts once and the journal records it paid.
   await eventually(async () => (await c.paymentRecord(id))?.state === 'paid')
   assert.equal(await sandbox.deductions(id), 1)
@@ -98,11 +98,10 @@ test('aborting during a link or a request rejects at once and stops waiting', as
     (signal) => c.request('GET', '/alibaba/alipay/url/get', { orderIdList: `[${slow(5)}]` }, { signal }),
   ]) {
     const controller = new AbortController()
-    const started = Date.now()
     const waiting = call(controller.signal)
     setTimeout(() => controller.abort(), 50)
     await assert.rejects(waiting, isAbortError)
-    assert.ok(Date.now() - started < SLOW_MS, `rejected after ${Date.now() - started} ms`)
+    assert.ok((await sandbox.stats()).inFlight > 0, 'rejected only once the sandbox had answered')
   }
 })
 

@@ -32,17 +32,19 @@ test('an option left out takes the core default, read back from client.config', 
     rootCertificatesPem: 0,
     dangerouslySendAppSecretInsteadOfSign: false,
     journal: 'memory',
+    journalTimeoutMs: 5000,
     maxCallsPerSecond: null,
   })
 })
 
 test('options given show in client.config and String(client)', () => {
-  const c = new binding.Client({ ...required(), maxConcurrentBatches: 1, timeoutMs: 1234, maxRetries: 0, orderIdFormat: 'comma_separated', maxCallsPerSecond: 25 })
+  const c = new binding.Client({ ...required(), maxConcurrentBatches: 1, timeoutMs: 1234, maxRetries: 0, orderIdFormat: 'comma_separated', maxCallsPerSecond: 25, journalTimeoutMs: 250 })
   const config = c.config
   assert.equal(config.maxConcurrentBatches, 1)
   assert.equal(config.timeoutMs, 1234)
   assert.equal(config.maxRetries, 0)
   assert.equal(config.orderIdFormat, 'comma_separated')
+  assert.equal(config.journalTimeoutMs, 250)
   assert.equal(config.backoffCapMs, 5000)
   assert.ok(!('appSecret' in config))
   // A copy: changing it changes nothing.
@@ -50,7 +52,7 @@ test('options given show in client.config and String(client)', () => {
   assert.equal(c.config.timeoutMs, 1234)
   assert.equal(String(c), `Client(appKey="${APP_KEY}", baseUrl="${sandbox.url}/", timeoutMs=1234, connectTimeoutMs=10000, ` +
     'maxRetries=0, backoffBaseMs=200, backoffCapMs=5000, orderIdFormat="comma_separated", maxConcurrentBatches=1, ' +
-    'maxConnections=64, rootCertificatesPem=0, dangerouslySendAppSecretInsteadOfSign=false, journal="memory", maxCallsPerSecond=25)')
+    'maxConnections=64, rootCertificatesPem=0, dangerouslySendAppSecretInsteadOfSign=false, journal="memory", journalTimeoutMs=250, maxCallsPerSecond=25)')
 })
 
 test('maxConcurrentBatches bounds how many links payUrls fetches at once', async () => {

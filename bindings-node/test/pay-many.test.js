@@ -53,7 +53,7 @@ test('each order gets its outcome in input order; a repeat is paid once; onProgr
   assert.equal(results[1].error.attempts, 4)
   assert.equal(results[2].error.code, 'payment_outcome_unknown')
   assert.equal(results[2].payment, undefined)
-  assert.deepEqual(summary, { paid: 2, declined: 1, unknown: 1, in_progress: 0, failed: 0 })
+  assert.deepEqual(summary, { paid: 2, declined: 1, unknown: 1, in_progress: 0, not_payable: 0, failed: 0 })
   // Every call came before the promise resolved, once per order.
   assert.deepEqual([...seen].sort(), [NORMAL, DECLINE, UNKNOWN, NORMAL_2].sort())
   const stats = await sandbox.stats()

@@ -59,8 +59,12 @@ test(`${IN_FLIGHT} promises pay ${ORDERS} orders through chaos, none twice`, asy
   }
   assert.deepEqual([...outcomes.values()].filter((o) => o.startsWith('unexpected')), [])
   assert.equal(outcomes.size, ORDERS)
-  assert.ok(stats.peakInFlight > 32, `peak in flight ${stats.peakInFlight}`)
-  assert.ok(slowest < TIMEOUT_MS * 4 + 1000, `slowest call ${slowest} ms`)
+  // The calls overlap (libuv's pool would cap them at 4, blocking calls at 1); how many at once
+  // depends on the machine's load (26 with the other suites running on 2 busy cores).
+  assert.ok(stats.peakInFlight > 8, `peak in flight ${stats.peakInFlight}`)
+  // A hang bound, not a speed: a call takes at most its attempts' timeouts and backoffs (about
+  // 4 x timeout + 1 s); ten times that on a loaded machine means a call hung.
+  assert.ok(slowest < (TIMEOUT_MS * 4 + 1000) * 10, `slowest call ${slowest} ms: a call hung`)
   const tally = (o) => [...outcomes.values()].filter((x) => x === o).length
   console.log(`node soak: ${ORDERS} orders, ${calls} payment calls, ${stats.requests} requests, ` +
     `peak in flight ${stats.peakInFlight}; paid ${tally('paid')}, unknown ${tally('unknown')}, ` +

@@ -382,6 +382,15 @@ mod tests {
         assert!(msg(|_| ClientBuilder::new("", "s")).contains("app_key is empty"));
         assert!(msg(|_| ClientBuilder::new(" k", "s")).contains("whitespace"));
         assert!(msg(|_| ClientBuilder::new("k", "  ")).contains("app_secret is empty"));
+        for secret in ["q7Zk9\n", " q7Zk9", "q7Zk9\t", "q7\u{7f}Zk9"] {
+            let e = build(|_| ClientBuilder::new("k", secret)).unwrap_err();
+            let shown = e.message().to_string();
+            assert!(!shown.contains("q7"), "{shown}");
+            assert!(
+                shown.contains("app_secret has surrounding whitespace"),
+                "{shown}"
+            );
+        }
         assert!(msg(|b| b.max_retries(4)).contains("from 0 to 3"));
         assert!(msg(|b| b.timeout(Duration::ZERO)).contains("timeout_ms must be"));
         assert!(msg(|b| b.backoff(Duration::ZERO, Duration::from_secs(5000))).contains("60000"));

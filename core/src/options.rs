@@ -359,6 +359,15 @@ impl ClientOptions {
                 name(OptionName::AppSecret)
             )));
         }
+        // As app_key: a secret read with its line's newline would only fail later, as a
+        // signature the gateway refuses. The message never shows the secret.
+        let secret = app_secret.expose();
+        if secret.trim() != secret || secret.chars().any(char::is_control) {
+            return Err(Error::invalid(format!(
+                "{} has surrounding whitespace or control characters",
+                name(OptionName::AppSecret)
+            )));
+        }
         let send_app_secret = self
             .dangerously_send_app_secret_instead_of_sign
             .unwrap_or(false);
