@@ -55,14 +55,14 @@ for (const row of table.rows) {
     const result = results.get(row.order_id)
     let got
     if (result.status === 'fulfilled') {
-      got = { code: null, attempts: result.value.attempts, httpStatus: null, apiCode: null, traceId: result.value.traceId != null }
+      got = { code: null, attempts: result.value.attempts, httpStatus: null, apiCode: null, traceId: result.value.traceId != null, alreadyPaid: result.value.alreadyPaid === true }
     } else {
       const e = result.reason
       assert.ok(e instanceof binding.DajisaasError && e instanceof Error, String(e))
-      got = { code: e.code, attempts: e.attempts, httpStatus: e.httpStatus ?? null, apiCode: e.apiCode ?? null, traceId: e.traceId != null }
+      got = { code: e.code, attempts: e.attempts, httpStatus: e.httpStatus ?? null, apiCode: e.apiCode ?? null, traceId: e.traceId != null, alreadyPaid: false }
       for (const part of row.message_contains) assert.ok(e.message.includes(part), `${JSON.stringify(e.message)} lacks ${JSON.stringify(part)}`)
     }
-    const want = { code: row.code, attempts: row.attempts, httpStatus: row.http_status, apiCode: row.api_code, traceId: row.trace_id }
+    const want = { code: row.code, attempts: row.attempts, httpStatus: row.http_status, apiCode: row.api_code, traceId: row.trace_id, alreadyPaid: row.already_paid ?? false }
     assert.deepEqual(got, want)
     const calls = row.endpoint === 'prepare_pay' ? stats.payCalls : stats.linkCalls
     assert.equal(calls[row.order_id] ?? 0, row.calls, 'calls')
@@ -103,6 +103,21 @@ test('errors carry traceId, apiCode and httpStatus', async () => {
     return true
   })
   await assert.rejects(client(sandbox).request('GET', '/nowhere'), { code: 'http_status', httpStatus: 404 })
+})
+
+test('an order paid by another process is already paid after one request, journaled paid', async () => {
+  const id = '2257164624870311991'
+  await client(sandbox).preparePay(id)
+  // A process of its own, with a journal that never saw the first payment.
+  const next = client(sandbox, { journal: 'memory:node-the-next-night' })
+  const payment = await next.preparePay(id)
+  assert.equal(payment.alreadyPaid, true)
+  assert.equal(payment.replayed, false)
+  assert.equal(payment.attempts, 1)
+  const stats = await sandbox.stats()
+  assert.equal(stats.payCallsAfterPaidByOrder[id], 1)
+  assert.equal(await sandbox.deductions(id), 1)
+  assert.equal((await next.paymentRecord(id)).state, 'paid')
 })
 
 test('a second payment of an order under way waits for it and sends nothing', async () => {

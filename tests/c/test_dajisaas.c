@@ -377,6 +377,35 @@ static void test_outcomes(const char *path) {
   daji_client_free(nowhere);
 }
 
+/* An order paid by another process (a journal that never saw its payment): the gateway's
+ * "already paid" ends it as paid after one request; a closed order is not payable. */
+static void test_gateway_word(void) {
+  const char *id = "2257164624870311995";
+  daji_client_options first_options = sandbox_options(env("DAJISAAS_APP_SECRET"));
+  first_options.journal = "memory:c-first-process";
+  daji_client *first = must_create(&first_options);
+  CHECK(daji_client_prepare_pay(first, id, NULL) == DAJI_OK, "first payment");
+  daji_client_options next_options = sandbox_options(env("DAJISAAS_APP_SECRET"));
+  next_options.journal = "memory:c-the-next-night";
+  daji_client *next = must_create(&next_options);
+  char *payment = NULL;
+  CHECK(daji_client_prepare_pay(next, id, &payment) == DAJI_OK && payment != NULL &&
+            strstr(payment, "\"already_paid\":true") != NULL &&
+            strstr(payment, "\"attempts\":1") != NULL,
+        "paid again from another journal: %s", payment ? payment : "(none)");
+  daji_string_free(payment);
+  char *record = NULL;
+  CHECK(daji_client_payment_record(next, id, &record) == DAJI_OK && record != NULL &&
+            strstr(record, "\"state\":\"paid\"") != NULL,
+        "journaled: %s", record ? record : "(none)");
+  daji_string_free(record);
+  daji_status closed = daji_client_prepare_pay(next, "9015000000000000195", NULL);
+  CHECK(closed == DAJI_ORDER_NOT_PAYABLE && last_error().attempts == 1, "a closed order: %s",
+        daji_status_name(closed));
+  daji_client_free(next);
+  daji_client_free(first);
+}
+
 static void test_error_fields(void) {
   daji_client *wrong = new_client("not-the-secret", 5000);
   const char *one[] = {"1"};
@@ -869,6 +898,7 @@ int main(int argc, char **argv) {
   test_names_and_version();
   test_links(client);
   test_outcomes(argv[2]);
+  test_gateway_word();
   test_error_fields();
   test_bad_arguments(client);
   test_smaller_struct();
