@@ -111,6 +111,11 @@ FIGURES = [
     ("Node payMany RSS growth, 1,000 → 10,000 orders, default memory journal",
      "node_pay_many_rss_growth_memory_journal_mb"),
     ("Node memory journal: what it keeps per paid order", "node_memory_journal_bytes_per_order"),
+    # The window no client-side journal closes: the fence's confirmation to the request's first
+    # byte (daji-bench --journal-cost, a TCP proxy of its own timing the first byte; p99 in the
+    # unit).
+    ("Fence to first byte, SQLite journal (median)", "rust_fence_to_first_byte_sqlite_us"),
+    ("Fence to first byte, PostgreSQL journal (median)", "rust_fence_to_first_byte_postgresql_us"),
 ]
 
 

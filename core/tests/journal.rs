@@ -2104,7 +2104,10 @@ async fn postgres_refused_value_is_invalid_argument() {
         "the step answers what it was given"
     );
     let stored = s.get(&SC, id).await.unwrap().unwrap();
-    assert_eq!(stored.message.as_deref(), Some("refused\u{FFFD}by the bank"));
+    assert_eq!(
+        stored.message.as_deref(),
+        Some("refused\u{FFFD}by the bank")
+    );
     assert_ne!(stored, r);
 
     let bad_scope = Scope::new("https://openapi.dajisaas.com", "app\0key");

@@ -341,6 +341,148 @@ fn journal_cost(
         }
         println!("{row}");
     }
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{sqlite}-window{suffix}"));
+    }
+    for (store, journal) in [("SQLite", format!("sqlite://{sqlite}-window"))]
+        .into_iter()
+        .chain(pg.map(|pg| ("PostgreSQL", pg.clone())))
+    {
+        fence_window(url, key, secret, n * rounds, store, &journal, run);
+    }
+}
+
+/// The window no client-side journal can close: from the fence's confirmation (the core's
+/// `dajisaas::fence` TRACE record) to the request's first byte (seen by a TCP proxy of this
+/// process between the client and the sandbox), over `n` payments one after the other.
+fn fence_window(url: &str, key: &str, secret: &str, n: u64, store: &str, journal: &str, run: u64) {
+    let window = Window::install();
+    let proxy = FirstBytes::start(url);
+    let client = Client::builder(key, secret)
+        .base_url(format!("http://{}", proxy.addr))
+        .journal(journal)
+        .build()
+        .expect("client");
+    for i in 0..n {
+        let id = (2_500_000_000_000_000_000u64 + run * 10_000_000_000 + i).to_string();
+        client.prepare_pay(&id).expect("prepare_pay");
+    }
+    let fenced = std::mem::take(&mut *window.fenced.lock().expect("fences"));
+    let sent = std::mem::take(&mut *proxy.requests.lock().expect("requests"));
+    assert_eq!(fenced.len(), sent.len(), "one fence per request");
+    let mut gaps: Vec<f64> = fenced
+        .iter()
+        .zip(&sent)
+        .map(|(f, s)| micros(s.saturating_duration_since(*f)))
+        .collect();
+    gaps.sort_by(f64::total_cmp);
+    let p99 = gaps[(gaps.len() * 99 / 100).min(gaps.len() - 1)];
+    let figure = format!("rust_fence_to_first_byte_{}_us", store.to_ascii_lowercase());
+    println!(
+        "{}",
+        json!({"figure": figure, "value": median(gaps.clone()), "p99": p99,
+               "unit": format!("µs from the fence's confirmation to the request's first byte \
+                                ({store} journal, median of {n} payments; p99 {p99:.0} µs)"),
+               "payments": n})
+    );
+}
+
+/// The times of the core's fence confirmations, as its TRACE records arrive.
+struct Window {
+    fenced: std::sync::Mutex<Vec<Instant>>,
+}
+
+impl Window {
+    fn install() -> &'static Window {
+        static WINDOW: std::sync::OnceLock<Window> = std::sync::OnceLock::new();
+        let window = WINDOW.get_or_init(|| Window {
+            fenced: std::sync::Mutex::new(Vec::new()),
+        });
+        if log::set_logger(window).is_ok() {
+            log::set_max_level(log::LevelFilter::Trace);
+        }
+        window
+    }
+}
+
+impl log::Log for Window {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.target() == "dajisaas::fence"
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            let at = Instant::now();
+            self.fenced.lock().expect("fences").push(at);
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// A TCP proxy in front of the sandbox that notes when each request's first byte arrives: the
+/// first bytes from the client after the connection opened or after the sandbox answered.
+struct FirstBytes {
+    addr: std::net::SocketAddr,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<Instant>>>,
+}
+
+impl FirstBytes {
+    fn start(sandbox_url: &str) -> FirstBytes {
+        use std::io::{Read, Write};
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+
+        let upstream = sandbox_url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let requests: Arc<Mutex<Vec<Instant>>> = Arc::default();
+        let noted = requests.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                let Ok(mut server) = TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                let _ = (client.set_nodelay(true), server.set_nodelay(true));
+                // True once the sandbox answered: the client's next bytes start a request.
+                let answered = Arc::new(AtomicBool::new(true));
+                let (mut client_back, mut server_back) = (
+                    client.try_clone().expect("clone"),
+                    server.try_clone().expect("clone"),
+                );
+                let answered_back = answered.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 65536];
+                    while let Ok(n @ 1..) = server_back.read(&mut buf) {
+                        answered_back.store(true, Ordering::SeqCst);
+                        if client_back.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = client_back.shutdown(std::net::Shutdown::Both);
+                });
+                let noted = noted.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 65536];
+                    while let Ok(n @ 1..) = client.read(&mut buf) {
+                        if answered.swap(false, Ordering::SeqCst) {
+                            noted.lock().expect("requests").push(Instant::now());
+                        }
+                        if server.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = server.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        FirstBytes { addr, requests }
+    }
 }
 
 /// One HTTPS client, then `n` more, in step with bench/clients.py (see the module docs).
