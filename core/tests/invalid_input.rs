@@ -69,7 +69,10 @@ fn bad_generic_requests_are_rejected_before_sending() {
         c.request(Method::Get, "/alibaba/x?y=1", empty()),
         "without query",
     );
-    assert_invalid(c.request(Method::Get, "/alibaba/../x", empty()), "'..'");
+    assert_invalid(
+        c.request(Method::Get, "/alibaba/../x", empty()),
+        ". or .. segment",
+    );
     assert_invalid(
         c.request(Method::Get, "//evil.example/x", empty()),
         "absolute path",
