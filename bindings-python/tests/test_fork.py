@@ -276,15 +276,24 @@ def test_fork_while_four_threads_are_inside_journal_calls(sandbox: Sandbox, stor
 
             def child_work(n: int, round_: int = round_) -> Callable[[], Dict[str, Any]]:
                 def work() -> Dict[str, Any]:
-                    record, elapsed = timed(lambda: client.payment_record("2257455039610500001"))
+                    started = time.monotonic()
+                    try:
+                        record = client.payment_record("2257455039610500001")
+                        state = record.state if record else None
+                    except dajisaas.JournalError:
+                        # SQLite's own process-wide locks may have been held by a parent thread
+                        # at the fork: the child's call then ends at its deadline, as promised.
+                        state = "journal_error"
+                    elapsed = time.monotonic() - started
                     assert elapsed < 2.0 + SLACK_S, f"round {round_}: {elapsed:.1f} s"
-                    return {"state": record.state if record else None, "s": elapsed}
+                    return {"state": state, "s": elapsed}
                 return work
 
             reports = fork_children(child_work)
-            if store == "sqlite":
-                # The file is shared: every child reads the parent's record.
-                assert {r["state"] for r in reports.values()} == {"paid"}, reports
+            # Memory: a copy of the parent's records (its threads only read them); SQLite: the
+            # shared file, or the deadline.
+            allowed = {"paid"} if store == "memory" else {"paid", "journal_error"}
+            assert {r["state"] for r in reports.values()} <= allowed, reports
     finally:
         stop = True
         for thread in threads:

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -14,6 +14,7 @@ use crate::error::Result;
 use crate::journal::{PaymentRecord, State};
 use crate::model::{PayUrl, Payment};
 use crate::pay_many::Progress;
+use crate::per_process::PerProcess;
 use crate::runtime::SharedRuntime;
 use crate::sign::Params;
 use crate::transport::{Method, http_client};
@@ -21,14 +22,14 @@ use crate::transport::{Method, http_client};
 /// State shared by every clone of a client.
 pub(crate) struct Inner {
     pub config: Config,
-    /// Always `Some` until dropped (taken by `Drop`, which must not drop a parent's I/O).
-    io: Mutex<Option<Arc<Io>>>,
+    /// This process's I/O: a `fork()` child makes its own on its first call, without touching
+    /// the parent's (whose threads it does not have) or any lock a parent thread held.
+    io: PerProcess<Result<Arc<Io>>>,
 }
 
 /// What a client uses for I/O in one process: after a `fork()` the child gets its own, since
 /// the parent's runtime threads do not exist there and its pooled sockets are the parent's.
 struct Io {
-    pid: u32,
     http: reqwest::Client,
     /// Declared last so that the HTTP client's connections close before the runtime stops.
     runtime: Arc<SharedRuntime>,
@@ -37,7 +38,6 @@ struct Io {
 impl Io {
     fn new(config: &Config) -> Result<Arc<Io>> {
         Ok(Arc::new(Io {
-            pid: std::process::id(),
             http: http_client(config)?,
             runtime: SharedRuntime::acquire()?,
         }))
@@ -46,27 +46,18 @@ impl Io {
 
 impl Inner {
     fn new(config: Config) -> Result<Self> {
-        Ok(Inner {
-            io: Mutex::new(Some(Io::new(&config)?)),
+        let inner = Inner {
+            io: PerProcess::empty(),
             config,
-        })
+        };
+        inner.io()?;
+        Ok(inner)
     }
 
     /// This process's I/O: in a child process made by `fork()` (the pid changed), a fresh
     /// runtime and HTTP client. The parent's are left untouched, never dropped, in the child.
     fn io(&self) -> Result<Arc<Io>> {
-        let mut guard = self
-            .io
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match guard.as_ref() {
-            Some(io) if io.pid == std::process::id() => Ok(io.clone()),
-            _ => {
-                let fresh = Io::new(&self.config)?;
-                std::mem::forget(guard.replace(fresh.clone()));
-                Ok(fresh)
-            }
-        }
+        self.io.get_with(|_| Io::new(&self.config)).clone()
     }
 
     /// The runtime that runs this process's calls.
@@ -76,25 +67,10 @@ impl Inner {
 
     /// The HTTP client of this process (the one `runtime()` chose at the start of the call).
     pub fn http(&self) -> reqwest::Client {
-        let guard = self
-            .io
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        guard.as_ref().expect("set until dropped").http.clone()
-    }
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        let io = self
-            .io
-            .get_mut()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        if let Some(io) = io.filter(|io| io.pid != std::process::id()) {
-            // A parent's I/O, inherited through fork(): its tasks and sockets are the parent's.
-            std::mem::forget(io);
-        }
+        self.io()
+            .expect("made by runtime() at the start of the call")
+            .http
+            .clone()
     }
 }
 

@@ -28,6 +28,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::per_process::PerProcess;
+
 /// The highest `max_calls_per_second` a client takes.
 pub const MAX_CALLS_PER_SECOND_LIMIT: u32 = 10_000;
 
@@ -72,7 +74,9 @@ pub(crate) struct Permit {
 /// The pace of one client.
 pub(crate) struct CallLimiter {
     configured: Option<f64>,
-    pace: Mutex<Pace>,
+    /// Per process: a `fork()` child paces itself from a copy (never waiting on a lock a parent
+    /// thread held).
+    pace: PerProcess<Mutex<Pace>>,
 }
 
 impl CallLimiter {
@@ -80,12 +84,16 @@ impl CallLimiter {
     pub fn new(max_calls_per_second: Option<u32>) -> Self {
         CallLimiter {
             configured: max_calls_per_second.map(f64::from),
-            pace: Mutex::new(Pace::new(Instant::now())),
+            pace: PerProcess::new(|parent| {
+                let copied = parent.and_then(|pace| pace.try_lock().ok().map(|p| p.clone()));
+                Mutex::new(copied.unwrap_or_else(|| Pace::new(Instant::now())))
+            }),
         }
     }
 
     fn pace(&self) -> std::sync::MutexGuard<'_, Pace> {
         self.pace
+            .get()
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -145,7 +153,7 @@ struct Totals {
 }
 
 /// The pace's state; every method takes the time, so that tests can drive it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Pace {
     origin: Instant,
     recent: [Bucket; BUCKETS],

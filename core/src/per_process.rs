@@ -16,19 +16,36 @@ struct Slot<T> {
 /// wait on anything in it).
 pub(crate) struct PerProcess<T> {
     slot: AtomicPtr<Slot<T>>,
-    make: fn(Option<&T>) -> T,
+    make: Option<fn(Option<&T>) -> T>,
 }
 
 impl<T> PerProcess<T> {
     pub const fn new(make: fn(Option<&T>) -> T) -> Self {
         PerProcess {
             slot: AtomicPtr::new(ptr::null_mut()),
-            make,
+            make: Some(make),
+        }
+    }
+
+    /// One whose value is made by [`PerProcess::get_with`]'s caller (it needs context).
+    pub const fn empty() -> Self {
+        PerProcess {
+            slot: AtomicPtr::new(ptr::null_mut()),
+            make: None,
         }
     }
 
     /// This process's value.
     pub fn get(&self) -> &T {
+        let make = self
+            .make
+            .expect("PerProcess::new for get(); get_with otherwise");
+        self.get_with(make)
+    }
+
+    /// This process's value, made by `make` if this process has none yet.
+    pub fn get_with(&self, make: impl FnOnce(Option<&T>) -> T) -> &T {
+        let mut make = Some(make);
         let pid = std::process::id();
         loop {
             let current = self.slot.load(Ordering::Acquire);
@@ -40,9 +57,12 @@ impl<T> PerProcess<T> {
                     return &slot.value;
                 }
             }
+            let make = make
+                .take()
+                .expect("made once: a lost race keeps the winner's");
             let fresh = Box::into_raw(Box::new(Slot {
                 pid,
-                value: (self.make)(inherited.map(|slot| &slot.value)),
+                value: make(inherited.map(|slot| &slot.value)),
             }));
             match self
                 .slot
@@ -51,7 +71,8 @@ impl<T> PerProcess<T> {
                 // The parent's slot (if any) is left as it is: its locks may be held.
                 // SAFETY: just published; see above.
                 Ok(_) => return unsafe { &(*fresh).value },
-                // Another thread of this process made one first: use that one.
+                // Another thread of this process made one first: use that one (the loop finds
+                // it, and `make` is not needed again).
                 // SAFETY: never published.
                 Err(_) => drop(unsafe { Box::from_raw(fresh) }),
             }

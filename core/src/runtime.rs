@@ -16,6 +16,7 @@ use futures_util::FutureExt;
 use tokio::runtime::Runtime;
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::per_process::PerProcess;
 
 /// A share of the runtime; the runtime stops when the last share is dropped.
 pub(crate) struct SharedRuntime {
@@ -24,12 +25,16 @@ pub(crate) struct SharedRuntime {
     pid: u32,
 }
 
-static CURRENT: Mutex<Weak<SharedRuntime>> = Mutex::new(Weak::new());
+/// This process's runtime, if a client holds it (a `fork()` child starts with none, and never
+/// waits on this lock as a parent thread held it).
+static CURRENT: PerProcess<Mutex<Weak<SharedRuntime>>> =
+    PerProcess::new(|_| Mutex::new(Weak::new()));
 
 impl SharedRuntime {
     /// The running runtime, or a new one if no client holds it.
     pub fn acquire() -> Result<Arc<SharedRuntime>> {
         let mut current = CURRENT
+            .get()
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(shared) = current.upgrade() {

@@ -77,3 +77,75 @@ fn a_client_made_before_fork_works_in_four_children() {
         4
     );
 }
+
+/// Issue 20 (f): fork while four threads are inside journal calls (the journal's locks, the
+/// client's I/O, the pace), 20 rounds: each child's own journal call answers within its bound
+/// (a record, or at worst a `journal` error at the deadline), never waits on a lock a parent
+/// thread held. The memory journal and SQLite.
+#[test]
+fn fork_while_four_threads_are_inside_journal_calls() {
+    let sb = sandbox();
+    let dir = std::env::temp_dir().join(format!("dajisaas-fork-busy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sqlite = format!("sqlite://{}", dir.join("journal.db").display());
+    for journal in ["memory:fork-busy", sqlite.as_str()] {
+        let c = common::builder(&sb)
+            .journal(journal)
+            .journal_timeout(Duration::from_secs(2))
+            .build()
+            .unwrap();
+        let id = "2257164624870310555";
+        c.resolve_payment(id, true, "recorded before the forks")
+            .unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let busy: Vec<_> = (0..4)
+            .map(|_| {
+                let (c, stop) = (c.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let _ = c.payment_records(None);
+                        let _ = c.payment_record(id);
+                    }
+                })
+            })
+            .collect();
+        for round in 0..20 {
+            std::thread::sleep(Duration::from_millis(5));
+            // SAFETY: the child only calls the library and then _exit()s.
+            match unsafe { libc::fork() } {
+                -1 => panic!("fork failed"),
+                0 => {
+                    let started = Instant::now();
+                    let answered = match c.payment_record(id) {
+                        Ok(record) => record.is_some_and(|r| r.state == dajisaas::State::Paid),
+                        Err(e) => e.code() == dajisaas::ErrorCode::Journal,
+                    };
+                    let in_time =
+                        started.elapsed() < Duration::from_secs(2) + Duration::from_millis(1500);
+                    unsafe { libc::_exit(if answered && in_time { 0 } else { 1 }) }
+                }
+                pid => {
+                    let deadline = Instant::now() + Duration::from_secs(30);
+                    let mut status = 0;
+                    while unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } != pid {
+                        if Instant::now() > deadline {
+                            unsafe { libc::kill(pid, libc::SIGKILL) };
+                            unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+                            panic!("{journal}: round {round}: the child hung after fork");
+                        }
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    assert!(
+                        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+                        "{journal}: round {round}: the child's journal call failed or was late"
+                    );
+                }
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for thread in busy {
+            thread.join().unwrap();
+        }
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,7 +1,7 @@
 //! The memory journal: one map per process, shared by every client of the process.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::{
     Backend, Change, JournalFuture, Op, PaymentRecord, Reply, Scope, State, Stored, now_millis,
@@ -19,7 +19,7 @@ type Rows = BTreeMap<(Scope, String), Row>;
 /// processes that must share their payments (prefork servers) want a SQLite journal.
 pub struct MemoryJournal {
     url: String,
-    rows: PerProcess<Mutex<Rows>>,
+    rows: PerProcess<RwLock<Rows>>,
 }
 
 impl std::fmt::Debug for MemoryJournal {
@@ -30,10 +30,11 @@ impl std::fmt::Debug for MemoryJournal {
     }
 }
 
-/// A fork child's rows: a copy of the parent's, unless a parent thread held them.
-fn child_rows(parent: Option<&Mutex<Rows>>) -> Mutex<Rows> {
-    let copied = parent.and_then(|rows| rows.try_lock().ok().map(|rows| rows.clone()));
-    Mutex::new(copied.unwrap_or_default())
+/// A fork child's rows: a copy of the parent's, unless a parent thread was changing them (a
+/// reader in the parent leaves them whole, and readable).
+fn child_rows(parent: Option<&RwLock<Rows>>) -> RwLock<Rows> {
+    let copied = parent.and_then(|rows| rows.try_read().ok().map(|rows| rows.clone()));
+    RwLock::new(copied.unwrap_or_default())
 }
 
 /// A record kept as JSON text, as the other stores keep it: the process-wide journal lives until
@@ -107,10 +108,17 @@ impl MemoryJournal {
             .clone()
     }
 
-    fn rows(&self) -> MutexGuard<'_, Rows> {
+    fn rows(&self) -> RwLockReadGuard<'_, Rows> {
         self.rows
             .get()
-            .lock()
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn rows_mut(&self) -> RwLockWriteGuard<'_, Rows> {
+        self.rows
+            .get()
+            .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
@@ -127,7 +135,7 @@ impl Backend for MemoryJournal {
     fn mutate(&self, scope: Scope, order_id: String, op: Op) -> JournalFuture<'_, Reply> {
         // Nothing happens until the future is polled, as with the other stores.
         Box::pin(async move {
-            let mut rows = self.rows();
+            let mut rows = self.rows_mut();
             let key = (scope, order_id);
             let existing = rows.get(&key).map(Row::to_stored).transpose()?;
             let (reply, change) = op.apply(&key.0, &key.1, now_millis(), existing)?;

@@ -5,7 +5,7 @@ use std::cell::Cell;
 use std::error::Error as _;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
@@ -13,6 +13,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Config;
 use crate::error::{Error, ErrorCode};
+use crate::per_process::PerProcess;
 
 use super::classify::{Reply, classify};
 use super::deadline::{ConnectPhaseLayer, Elapsed, within};
@@ -34,17 +35,14 @@ pub(crate) const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub(crate) struct ConnectionLimit {
     permits: usize,
-    semaphore: Arc<Mutex<(u32, Arc<Semaphore>)>>,
+    semaphore: Arc<PerProcess<Arc<Semaphore>>>,
 }
 
 impl ConnectionLimit {
     pub fn new(permits: usize) -> Self {
         ConnectionLimit {
             permits,
-            semaphore: Arc::new(Mutex::new((
-                std::process::id(),
-                Arc::new(Semaphore::new(permits)),
-            ))),
+            semaphore: Arc::new(PerProcess::empty()),
         }
     }
 
@@ -55,16 +53,10 @@ impl ConnectionLimit {
 
     /// Waits for a permit. `None` only if the semaphore was closed, which never happens.
     async fn acquire(&self) -> Option<OwnedSemaphorePermit> {
-        let semaphore = {
-            let mut current = self
-                .semaphore
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if current.0 != std::process::id() {
-                *current = (std::process::id(), Arc::new(Semaphore::new(self.permits)));
-            }
-            current.1.clone()
-        };
+        let semaphore = self
+            .semaphore
+            .get_with(|_| Arc::new(Semaphore::new(self.permits)))
+            .clone();
         semaphore.acquire_owned().await.ok()
     }
 }
