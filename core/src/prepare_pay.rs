@@ -106,7 +106,8 @@ fn payment_step(reply: Reply, order_id: &str) -> Step<Paid> {
                     Error::new(
                         ErrorCode::OrderNotPayable,
                         format!(
-                            "order {order_id} cannot be paid: the gateway says its state forbids                              payment ({why}); nothing was deducted"
+                            "order {order_id} cannot be paid: the gateway says its state forbids \
+                             payment ({why}); nothing was deducted"
                         ),
                     )
                     .with_trace_id(trace_id),

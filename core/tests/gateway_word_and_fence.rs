@@ -75,6 +75,7 @@ fn an_order_whose_state_forbids_payment_is_not_payable_after_one_request_and_rel
     for id in [CLOSED, NOT_FOUND] {
         let e = client.prepare_pay(id).unwrap_err();
         assert_eq!(e.code(), ErrorCode::OrderNotPayable, "{e}");
+        assert!(!e.message().contains("  "), "one space between words: {e}");
         assert_eq!(e.attempts(), 1);
         assert!(e.trace_id().is_some());
         assert_eq!(sb.stats().pay_calls.get(id), Some(&1));
