@@ -246,7 +246,7 @@ impl Model for ProtocolModel {
                 };
             }
             Action::Send(i, answer) => {
-                let Worker::Armed { attempt } = world.workers[i] else {
+                let Worker::Armed { .. } = world.workers[i] else {
                     return None;
                 };
                 if !is_current(&world, i) {
@@ -267,23 +267,14 @@ impl Model for ProtocolModel {
                         Sent::Paid
                     }
                 };
-                let _ = attempt;
                 world.workers[i] = Worker::Sent { outcome };
             }
             Action::Retry(i) => {
+                // A declined attempt is tried again under the same claim, fenced again.
                 world.workers[i] = match world.workers[i] {
                     Worker::Sent { .. } => Worker::Claimed { attempt: 1 },
                     _ => return None,
                 };
-                // At most one retry per worker keeps the space small.
-                if last.workers[i]
-                    == (Worker::Sent {
-                        outcome: Sent::Declined,
-                    })
-                    && matches!(last.row, None)
-                {
-                    return None;
-                }
             }
             Action::Record(i) => {
                 let Worker::Sent { outcome } = world.workers[i].clone() else {
