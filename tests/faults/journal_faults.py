@@ -389,8 +389,9 @@ class Parts:
                 wait_until(lambda: w.lines, 60, f"order {order}'s answer")
                 at, item = w.lines[0]
                 slowest = max(slowest, at)
-                check(at <= bound_s + 1.0,  # + a process's start
-                      f"order {order} answered after {at:.1f} s, past its bound {bound_s:.0f} s (+1 s)")
+                # + a process's start on a loaded machine; a hang is the freeze's 40 s.
+                check(at <= bound_s + 3.0,
+                      f"order {order} answered after {at:.1f} s, past its bound {bound_s:.0f} s (+3 s)")
                 answered += 1
                 journal_errors += item["outcome"] == "failed" and item["error"]["code"] == "journal"
                 workers.append(w)
