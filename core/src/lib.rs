@@ -30,6 +30,7 @@ mod envelope;
 mod error;
 #[cfg(feature = "ffi")]
 pub mod ffi;
+mod fleet_pace;
 mod gateway_words;
 mod journal;
 mod limiter;
@@ -60,9 +61,10 @@ pub use config::{
 };
 pub use error::{Error, ErrorCode, Result, catch_panic};
 pub use journal::{
-    ClaimOutcome, DEFAULT_JOURNAL, DEFAULT_JOURNAL_TIMEOUT, Holder, JOURNAL_SCHEMA_VERSION,
-    JournalFuture, JournalStore, MAX_NOTE_BYTES, MemoryJournal, Outcome, Owner, PaymentRecord,
-    Resolution, Resolver, Scope, State, open_journal, open_journal_with_timeout,
+    ClaimOutcome, Counts, DEFAULT_JOURNAL, DEFAULT_JOURNAL_TIMEOUT, Holder, JOURNAL_SCHEMA_VERSION,
+    JournalFuture, JournalStore, Lowering, MAX_NOTE_BYTES, MemoryJournal, Outcome, Owner, PaceRow,
+    PaceStore, PaymentRecord, Resolution, Resolver, Scope, SlotAsk, State, open_journal,
+    open_journal_with_timeout,
 };
 pub use limiter::MAX_CALLS_PER_SECOND_LIMIT;
 pub use model::{PayUrl, Payment};

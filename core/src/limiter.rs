@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::fleet_pace::FleetPace;
 use crate::per_process::PerProcess;
 
 /// The highest `max_calls_per_second` a client takes.
@@ -52,7 +53,7 @@ const NEAR_ESTIMATE: f64 = 0.9;
 /// The adaptive rate rises to this share of the gateway's estimated limit quickly...
 const NEAR_LIMIT: f64 = 0.95;
 /// ... holds there this long after a decrease, then probes above it at a quarter of the pace.
-const HOLD: Duration = Duration::from_secs(10);
+pub(crate) const HOLD: Duration = Duration::from_secs(10);
 
 /// How a call ended, as far as the pace goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,8 +68,11 @@ pub(crate) enum Answer {
 
 /// A call's place in the pace, handed back with its [`Answer`].
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Permit {
-    epoch: u64,
+pub(crate) enum Permit {
+    /// A slot of the process's own pace, taken in this epoch of it.
+    Own { epoch: u64 },
+    /// A slot of the fleet's pace, taken in this epoch of it.
+    Fleet { epoch: i64 },
 }
 
 /// The pace of one client.
@@ -77,18 +81,28 @@ pub(crate) struct CallLimiter {
     /// Per process: a `fork()` child paces itself from a copy (never waiting on a lock a parent
     /// thread held).
     pace: PerProcess<Mutex<Pace>>,
+    /// The fleet's pace, kept in the journal's store, when it keeps one; the own pace is then
+    /// the fallback while the store does not answer.
+    fleet: Option<FleetPace>,
 }
 
 impl CallLimiter {
-    /// A limiter with a configured limit (calls a second) or none.
-    pub fn new(max_calls_per_second: Option<u32>) -> Self {
+    /// A limiter with a configured limit (calls a second) or none, sharing the fleet's pace
+    /// when given one.
+    pub fn new(max_calls_per_second: Option<u32>, fleet: Option<FleetPace>) -> Self {
         CallLimiter {
             configured: max_calls_per_second.map(f64::from),
             pace: PerProcess::new(|parent| {
                 let copied = parent.and_then(|pace| pace.try_lock().ok().map(|p| p.clone()));
                 Mutex::new(copied.unwrap_or_else(|| Pace::new(Instant::now())))
             }),
+            fleet,
         }
+    }
+
+    /// Whether calls take their slots from the fleet's pace in the journal's store.
+    pub fn shared(&self) -> bool {
+        self.fleet.is_some()
     }
 
     fn pace(&self) -> std::sync::MutexGuard<'_, Pace> {
@@ -101,11 +115,24 @@ impl CallLimiter {
     /// The rate calls are paced at now, if any: the configured limit or the adaptive one,
     /// whichever is lower.
     pub fn rate(&self) -> Option<f64> {
-        self.pace().rate(self.configured)
+        match &self.fleet {
+            Some(fleet) => fleet.rate(self.configured),
+            None => self.pace().rate(self.configured),
+        }
     }
 
-    /// Waits for this call's slot.
+    /// Waits for this call's slot: in the fleet's pace when there is one and its store
+    /// answers, else in the process's own.
     pub async fn acquire(&self) -> Permit {
+        if let Some(fleet) = &self.fleet {
+            if let Some(epoch) = fleet.acquire(self.configured).await {
+                return Permit::Fleet { epoch };
+            }
+        }
+        self.acquire_own().await
+    }
+
+    async fn acquire_own(&self) -> Permit {
         loop {
             let (at, epoch) = {
                 let now = Instant::now();
@@ -125,11 +152,18 @@ impl CallLimiter {
     }
 
     /// Tells the pace how a call that held `permit` ended.
-    pub fn finished(&self, permit: Permit, answer: Answer) {
+    pub async fn finished(&self, permit: Permit, answer: Answer) {
+        let epoch = match (permit, &self.fleet) {
+            (Permit::Fleet { epoch }, Some(fleet)) => {
+                return fleet.finished(self.configured, epoch, answer).await;
+            }
+            (Permit::Own { epoch }, _) => epoch,
+            (Permit::Fleet { .. }, None) => return,
+        };
         let now = Instant::now();
         let mut pace = self.pace();
         match answer {
-            Answer::Refused => pace.refused(self.configured, permit, now),
+            Answer::Refused => pace.refused(self.configured, epoch, now),
             Answer::Answered => pace.answered(self.configured, now),
             Answer::None => {}
         }
@@ -146,10 +180,10 @@ struct Bucket {
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
-struct Totals {
-    started: u32,
-    answered: u32,
-    refused: u32,
+pub(crate) struct Totals {
+    pub started: u32,
+    pub answered: u32,
+    pub refused: u32,
 }
 
 /// The pace's state; every method takes the time, so that tests can drive it.
@@ -191,10 +225,7 @@ impl Pace {
     }
 
     fn rate(&self, configured: Option<f64>) -> Option<f64> {
-        match (configured, self.adaptive) {
-            (Some(c), Some(a)) => Some(c.min(a)),
-            (c, a) => c.or(a),
-        }
+        effective_rate(configured, self.adaptive)
     }
 
     /// The slot of a call arriving at `now`: `None` to go at once (no rate applies), else the
@@ -215,39 +246,27 @@ impl Pace {
     /// A call starts now.
     fn start(&mut self, now: Instant) -> Permit {
         self.bucket(now).started += 1;
-        Permit { epoch: self.epoch }
+        Permit::Own { epoch: self.epoch }
     }
 
-    fn refused(&mut self, configured: Option<f64>, permit: Permit, now: Instant) {
+    fn refused(&mut self, configured: Option<f64>, epoch: u64, now: Instant) {
         let bucket = self.bucket(now);
         bucket.answered += 1;
         bucket.refused += 1;
-        if permit.epoch != self.epoch {
+        if epoch != self.epoch {
             // Let out before the last decrease: already accounted for.
             return;
         }
-        let totals = self.totals(now);
-        let sent = f64::from(totals.started.max(1));
-        let current = self.rate(configured).map_or(sent, |r| r.min(sent));
-        let dense = totals.refused >= MIN_REFUSALS
-            && f64::from(totals.refused) >= DENSE_SHARE * f64::from(totals.answered);
-        let near_limit = self
-            .limit_estimate
-            .is_some_and(|limit| current >= NEAR_ESTIMATE * limit)
-            && totals.refused >= NEAR_REFUSALS
-            && f64::from(totals.refused) >= NEAR_SHARE * f64::from(totals.answered);
-        if !dense && !near_limit {
+        let Some(lowered) = lowering(self.rate(configured), self.limit_estimate, self.totals(now))
+        else {
             return;
-        }
-        let lowered = (current / 2.0).max(MIN_RATE);
-        let admitted = f64::from(totals.answered - totals.refused);
-        self.adaptive = Some(lowered);
-        self.limit_estimate = Some(admitted.max(lowered));
-        self.step = (lowered / 10.0).max(0.5);
+        };
+        self.adaptive = Some(lowered.rate);
+        self.limit_estimate = Some(lowered.estimate);
+        self.step = lowered.step;
         self.lowered_at = Some(now);
         self.epoch += 1;
-        self.next = Some(now + interval(lowered));
-        log::debug!(target: "dajisaas", "calls refused for their frequency: pacing at {lowered:.1} calls/s (the gateway admitted {admitted} in the last second)");
+        self.next = Some(now + interval(lowered.rate));
     }
 
     fn answered(&mut self, configured: Option<f64>, now: Instant) {
@@ -255,27 +274,13 @@ impl Pace {
         let Some(rate) = self.adaptive else {
             return;
         };
-        let binding = self
-            .waited_at
-            .is_some_and(|at| now.saturating_duration_since(at) < BUCKET * BUCKETS as u32);
-        if !binding {
+        if !binds(self.waited_at, now) {
             return;
         }
-        // `step` calls a second more per second at this rate: step / rate per answered call.
-        let mut raised = rate + self.step / rate;
-        if let Some(limit) = self.limit_estimate {
-            let near = limit * NEAR_LIMIT;
-            let holding = self
-                .lowered_at
-                .is_some_and(|at| now.saturating_duration_since(at) < HOLD);
-            if raised > near {
-                raised = if holding {
-                    rate.max(near)
-                } else {
-                    rate + self.step / rate / 4.0
-                };
-            }
-        }
+        let holding = self
+            .lowered_at
+            .is_some_and(|at| now.saturating_duration_since(at) < HOLD);
+        let raised = raised(rate, self.step, self.limit_estimate, holding);
         if raised >= configured.unwrap_or(MAX_RATE).min(MAX_RATE) {
             self.adaptive = None;
         } else {
@@ -312,6 +317,84 @@ impl Pace {
     }
 }
 
+/// The rate calls are spaced at: the lower of the configured and the adaptive one, if any.
+pub(crate) fn effective_rate(configured: Option<f64>, adaptive: Option<f64>) -> Option<f64> {
+    match (configured, adaptive) {
+        (Some(c), Some(a)) => Some(c.min(a)),
+        (c, a) => c.or(a),
+    }
+}
+
+/// A decrease of the adaptive rate, decided from the calls of the last second.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Decrease {
+    pub rate: f64,
+    /// The gateway's limit as estimated: the calls it admitted in the last second.
+    pub estimate: f64,
+    /// Calls a second the rate regains per second while it binds.
+    pub step: f64,
+}
+
+/// The decrease that the refusals in `totals` call for, at the pace `rate` (if any) and with the
+/// gateway's limit estimated at `estimate` (if it was): half the rate calls went out at, when
+/// refusals came in a run (see the module's comment); `None` for sporadic ones.
+pub(crate) fn lowering(
+    rate: Option<f64>,
+    estimate: Option<f64>,
+    totals: Totals,
+) -> Option<Decrease> {
+    let sent = f64::from(totals.started.max(1));
+    let current = rate.map_or(sent, |r| r.min(sent));
+    let dense = totals.refused >= MIN_REFUSALS
+        && f64::from(totals.refused) >= DENSE_SHARE * f64::from(totals.answered);
+    let near_limit = estimate.is_some_and(|limit| current >= NEAR_ESTIMATE * limit)
+        && totals.refused >= NEAR_REFUSALS
+        && f64::from(totals.refused) >= NEAR_SHARE * f64::from(totals.answered);
+    if !dense && !near_limit {
+        return None;
+    }
+    let lowered = (current / 2.0).max(MIN_RATE);
+    let admitted = f64::from(totals.answered.saturating_sub(totals.refused));
+    log::debug!(target: "dajisaas", "calls refused for their frequency: pacing at {lowered:.1} calls/s (the gateway admitted {admitted} in the last second)");
+    Some(Decrease {
+        rate: lowered,
+        estimate: admitted.max(lowered),
+        step: (lowered / 10.0).max(0.5),
+    })
+}
+
+/// The adaptive rate after one more call answered while it binds: `step` calls a second more
+/// per second, quickly up to just below the estimated limit, where it holds (`holding`: a
+/// while after a decrease) before probing above it at a quarter of the pace.
+pub(crate) fn raised(rate: f64, step: f64, estimate: Option<f64>, holding: bool) -> f64 {
+    // `step` calls a second more per second at this rate: step / rate per answered call.
+    let raised = rate + step / rate;
+    match estimate {
+        Some(limit) if raised > limit * NEAR_LIMIT => {
+            if holding {
+                rate.max(limit * NEAR_LIMIT)
+            } else {
+                rate + step / rate / 4.0
+            }
+        }
+        _ => raised,
+    }
+}
+
+/// The most the adaptive rate may rise to while `lowered_ago` (since its last decrease) is
+/// within the hold: just below the estimated limit, or `rate` if above it already.
+pub(crate) fn raise_cap(rate: f64, estimate: Option<f64>, holding: bool) -> f64 {
+    match estimate {
+        Some(limit) if holding => rate.max(limit * NEAR_LIMIT),
+        _ => MAX_RATE,
+    }
+}
+
+/// Whether a rate binds: a call waited for its slot within the last second.
+pub(crate) fn binds(waited_at: Option<Instant>, now: Instant) -> bool {
+    waited_at.is_some_and(|at| now.saturating_duration_since(at) < BUCKET * BUCKETS as u32)
+}
+
 fn interval(rate: f64) -> Duration {
     Duration::from_secs_f64(1.0 / rate.max(MIN_RATE))
 }
@@ -321,6 +404,13 @@ mod tests {
     use super::*;
 
     const MS: Duration = Duration::from_millis(1);
+
+    fn epoch(permit: Permit) -> u64 {
+        match permit {
+            Permit::Own { epoch } => epoch,
+            Permit::Fleet { .. } => panic!("an own pace hands out its own permits"),
+        }
+    }
 
     /// Lets out `n` calls at `now`, answered as `answer`; returns the permits' slots.
     fn calls(
@@ -336,7 +426,7 @@ mod tests {
             let permit = pace.start(at);
             slots.push(at);
             match answer {
-                Answer::Refused => pace.refused(configured, permit, at),
+                Answer::Refused => pace.refused(configured, epoch(permit), at),
                 Answer::Answered => pace.answered(configured, at),
                 Answer::None => {}
             }
@@ -397,9 +487,8 @@ mod tests {
         );
         assert_eq!(pace.limit_estimate, Some(50.0));
         // Refusals of calls let out before the decrease do not lower it again.
-        let old = Permit { epoch: 0 };
         for _ in 0..20 {
-            pace.refused(None, old, t0 + 12 * MS);
+            pace.refused(None, 0, t0 + 12 * MS);
         }
         assert_eq!(pace.rate(None), Some(33.5));
     }
@@ -484,7 +573,7 @@ mod tests {
     fn refuse_at(pace: &mut Pace, now: Instant, n: usize) {
         for _ in 0..n {
             let permit = pace.start(now);
-            pace.refused(None, permit, now);
+            pace.refused(None, epoch(permit), now);
         }
     }
 
@@ -514,14 +603,14 @@ mod tests {
 
     #[tokio::test]
     async fn waiting_calls_take_slots_in_turn() {
-        let limiter = std::sync::Arc::new(CallLimiter::new(Some(100)));
+        let limiter = std::sync::Arc::new(CallLimiter::new(Some(100), None));
         let started = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..10 {
             let limiter = limiter.clone();
             tasks.push(tokio::spawn(async move {
                 let permit = limiter.acquire().await;
-                limiter.finished(permit, Answer::Answered);
+                limiter.finished(permit, Answer::Answered).await;
             }));
         }
         for task in tasks {

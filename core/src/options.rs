@@ -478,10 +478,16 @@ impl ClientOptions {
             }
             _ => e,
         })?;
+        let base_url = crate::config::parse_base_url(&base_url)?;
+        let fleet = crate::fleet_pace::FleetPace::new(
+            journal.clone(),
+            crate::journal::Scope::new(base_url.as_str(), &app_key),
+            journal_timeout,
+        );
         Ok(Config {
             journal,
             journal_timeout,
-            base_url: crate::config::parse_base_url(&base_url)?,
+            base_url,
             app_key,
             app_secret,
             timeout,
@@ -497,6 +503,7 @@ impl ClientOptions {
             max_calls_per_second: self.max_calls_per_second,
             limiter: std::sync::Arc::new(crate::limiter::CallLimiter::new(
                 self.max_calls_per_second,
+                fleet,
             )),
         })
     }
@@ -541,6 +548,14 @@ impl Config {
             };
             map.insert(name.spelled(casing), value);
         }
+        // Whose pace `max_calls_per_second` and the adaptive limit are: the fleet's, kept in
+        // the journal's store (SQLite, PostgreSQL), or this process's (memory journal).
+        let pace = if self.limiter.shared() {
+            "journal"
+        } else {
+            "process"
+        };
+        map.insert("pace".into(), Value::from(pace));
         Value::Object(map)
     }
 }

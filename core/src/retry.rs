@@ -79,7 +79,7 @@ where
     loop {
         let permit = config.limiter.acquire().await;
         let (step, answered) = with_answer_status(attempt(n)).await;
-        config.limiter.finished(permit, step.answer());
+        config.limiter.finished(permit, step.answer()).await;
         // An error made of an answer (declined, refused in `data`) carries its HTTP status.
         let with_status = |error: Error| match error.http_status() {
             Some(_) => error,

@@ -16,8 +16,8 @@ use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use dajisaas::{
-    ClaimOutcome, ErrorCode, Holder, JournalStore, MemoryJournal, Outcome, Owner, PaymentRecord,
-    Resolver, Scope, State, open_journal,
+    ClaimOutcome, ErrorCode, Holder, JOURNAL_SCHEMA_VERSION, JournalStore, Lowering, MemoryJournal,
+    Outcome, Owner, PaceRow, PaymentRecord, Resolver, Scope, SlotAsk, State, open_journal,
 };
 use serde_json::json;
 
@@ -343,9 +343,129 @@ for_each_store!(
     concurrent_claims_on_one_instance,
     concurrent_claims_on_separate_instances,
     bad_arguments,
+    pace_slots_counts_and_rates,
 );
 
 // ----- the test bodies -----
+
+/// A reservation asking for a pace: what the test does not vary.
+fn ask(configured: Option<f64>, epoch: i64) -> SlotAsk {
+    SlotAsk {
+        configured,
+        epoch,
+        raise: 0.0,
+        cap: 10_000.0,
+        answered: 0,
+        refused: 0,
+    }
+}
+
+async fn reserve(store: &dyn JournalStore, scope: &Scope, ask: &SlotAsk) -> PaceRow {
+    let pace = store.pace().expect("a shared pace");
+    pace.reserve_slot(scope, ask).await.expect("reserved")
+}
+
+/// The fleet's pace (issue 24): slots `1 / rate` apart by the store's clock across instances
+/// (processes), counts carried by reservations, a decrease only in the epoch it was decided
+/// in, raises only in their epoch and under their cap, one row per scope.
+async fn pace_slots_counts_and_rates(kind: Kind) {
+    let f = Fixture::new(kind).await;
+    let Some(pace) = f.store.pace() else {
+        assert!(matches!(kind, Kind::Memory), "{kind:?} keeps a shared pace");
+        return f.finish().await;
+    };
+    assert_eq!(
+        pace.read_pace(&SC).await.unwrap(),
+        None,
+        "no row before a call"
+    );
+    let other = f.reopen();
+    // No rate: no wait, but every call is counted.
+    assert_eq!(
+        reserve(&*f.store, &SC, &ask(None, 0)).await.wait,
+        Duration::ZERO
+    );
+    // Ten a second, alternating between two instances: each slot 100 ms after the previous
+    // one (less the store's time that passed between the reservations).
+    let mut waits = Vec::new();
+    for i in 0..6 {
+        let store = if i % 2 == 0 { &f.store } else { &other };
+        waits.push(reserve(&**store, &SC, &ask(Some(10.0), 0)).await.wait);
+    }
+    assert_eq!(waits[0], Duration::ZERO, "{waits:?}");
+    for pair in waits.windows(2) {
+        let gap = pair[1].saturating_sub(pair[0]);
+        assert!(
+            gap > Duration::from_millis(50) && gap <= Duration::from_millis(101),
+            "{waits:?}"
+        );
+    }
+    // Another scope has its own row.
+    let elsewhere = Scope::new("http://127.0.0.1:1", "app-test");
+    assert_eq!(
+        reserve(&*other, &elsewhere, &ask(Some(10.0), 0)).await.wait,
+        Duration::ZERO
+    );
+    // Answers and refusals ride on the next reservation.
+    let mut told = ask(None, 0);
+    told.answered = 5;
+    told.refused = 2;
+    let row = reserve(&*f.store, &SC, &told).await;
+    let counted = row.window.started + row.previous.started;
+    assert_eq!(counted, 8, "{row:?}");
+    assert_eq!(row.window.answered + row.previous.answered, 5, "{row:?}");
+    assert_eq!(row.window.refused + row.previous.refused, 2, "{row:?}");
+    assert_eq!((row.adaptive, row.epoch), (None, 0));
+
+    // A decrease in epoch 0; a second one decided in epoch 0 finds it done.
+    let lowering = Lowering {
+        epoch: 0,
+        rate: 4.0,
+        estimate: 9.0,
+        step: 0.5,
+    };
+    assert!(pace.lower_pace(&SC, &lowering).await.unwrap());
+    assert!(
+        !other
+            .pace()
+            .unwrap()
+            .lower_pace(&SC, &lowering)
+            .await
+            .unwrap()
+    );
+    let row = pace.read_pace(&SC).await.unwrap().expect("row");
+    assert_eq!(
+        (row.adaptive, row.estimate, row.step, row.epoch),
+        (Some(4.0), Some(9.0), 0.5, 1)
+    );
+    assert!(
+        row.since_lowered.unwrap() < Duration::from_secs(5),
+        "{row:?}"
+    );
+    // The rate now spaces calls with no configured limit: 250 ms apart.
+    let a = reserve(&*other, &SC, &ask(None, 1)).await.wait;
+    let b = reserve(&*other, &SC, &ask(None, 1)).await.wait;
+    let gap = b.saturating_sub(a);
+    assert!(
+        gap > Duration::from_millis(200) && gap <= Duration::from_millis(251),
+        "{a:?} {b:?}"
+    );
+    // A raise in the current epoch counts, under its cap; one from before the decrease not.
+    let mut raise = ask(None, 1);
+    raise.raise = 1.5;
+    assert_eq!(reserve(&*f.store, &SC, &raise).await.adaptive, Some(5.5));
+    raise.cap = 6.0;
+    assert_eq!(reserve(&*f.store, &SC, &raise).await.adaptive, Some(6.0));
+    let mut stale = ask(None, 0);
+    stale.raise = 100.0;
+    assert_eq!(reserve(&*f.store, &SC, &stale).await.adaptive, Some(6.0));
+    // A raise past the ceiling ends the adaptive limit.
+    let mut past = ask(None, 1);
+    past.raise = 20_000.0;
+    past.cap = 1e9;
+    assert_eq!(reserve(&*f.store, &SC, &past).await.adaptive, None);
+    f.finish().await;
+}
 
 /// Every row of JOURNAL.md's "States and what prepare_pay does" table.
 async fn state_table(kind: Kind) {
@@ -993,12 +1113,12 @@ async fn sqlite_newer_schema_is_refused() {
     let url = format!("sqlite://{}", files.db.display());
     drop(open_journal(&url).unwrap());
     let conn = rusqlite::Connection::open(&files.db).unwrap();
-    conn.execute("UPDATE dajisaas_journal_schema SET version = 3", [])
+    conn.execute("UPDATE dajisaas_journal_schema SET version = 9", [])
         .unwrap();
     drop(conn);
     let e = open_journal(&url).unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
-    assert!(e.message().contains("schema version is 3"), "{e}");
+    assert!(e.message().contains("schema version is 9"), "{e}");
 }
 
 #[tokio::test]
@@ -1941,7 +2061,10 @@ async fn v1_store_migrates(kind: Kind) {
     };
     let s = open_journal(&url).unwrap();
     s.check().await.unwrap();
-    assert_eq!(schema_version_of(kind, &url, Some(&files.db)).await, 2);
+    assert_eq!(
+        schema_version_of(kind, &url, Some(&files.db)).await,
+        JOURNAL_SCHEMA_VERSION
+    );
     let other = Scope::new("http://127.0.0.1:9999", "another-app");
     let (a, b) = (holder("a"), holder("bb"));
 
@@ -2059,7 +2182,10 @@ async fn v1_store_migrates(kind: Kind) {
         2,
         "3902 (its own) and 3903"
     );
-    assert_eq!(schema_version_of(kind, &url, Some(&files.db)).await, 2);
+    assert_eq!(
+        schema_version_of(kind, &url, Some(&files.db)).await,
+        JOURNAL_SCHEMA_VERSION
+    );
     drop(s);
     if let Some(db) = pg_db {
         drop_pg_database(&db).await;

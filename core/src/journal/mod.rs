@@ -16,6 +16,7 @@
 mod history;
 mod machine;
 mod memory;
+mod pace;
 mod postgres;
 #[cfg(test)]
 mod protocol_model;
@@ -41,6 +42,7 @@ pub(crate) use row::{COLUMN_COUNT, COLUMNS, RowValues};
 
 pub use history::{MAX_NOTE_BYTES, Resolution, Resolver};
 pub use memory::MemoryJournal;
+pub use pace::{Counts, Lowering, PaceRow, PaceStore, SlotAsk};
 pub use scope::Scope;
 
 use history::history_from_value;
@@ -49,7 +51,7 @@ pub(crate) use history::validate_note;
 /// The schema version this library writes. A store carrying a newer one is refused
 /// (`invalid_argument`), never downgraded; an older one is migrated (version 1 had no scopes:
 /// its records keep [`Scope::legacy`]).
-pub const JOURNAL_SCHEMA_VERSION: i64 = 2;
+pub const JOURNAL_SCHEMA_VERSION: i64 = 3;
 
 /// The deadline of one journal operation when none is configured (`journal_timeout_ms`).
 pub const DEFAULT_JOURNAL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -600,6 +602,13 @@ pub trait JournalStore: Send + Sync + fmt::Debug {
         note: &'a str,
         by: &'a Resolver,
     ) -> JournalFuture<'a, PaymentRecord>;
+
+    /// The fleet's pace kept in this store, shared by every client of every process that uses
+    /// it (SQLite, PostgreSQL); `None` for a store that keeps none (memory: a process paces
+    /// itself).
+    fn pace(&self) -> Option<&dyn PaceStore> {
+        None
+    }
 }
 
 /// Opens the journal a URL names: `memory` (or an empty string) is this process's one memory
@@ -786,6 +795,9 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug + 'static {
     fn mutate(&self, scope: Scope, order_id: String, op: Op) -> JournalFuture<'_, Reply>;
     fn get(&self, scope: Scope, order_id: String) -> JournalFuture<'_, Option<PaymentRecord>>;
     fn list(&self, scope: Scope, state: Option<State>) -> JournalFuture<'_, Vec<PaymentRecord>>;
+    fn pace(&self) -> Option<&dyn PaceStore> {
+        None
+    }
 }
 
 fn run<'a, B: Backend>(
@@ -901,6 +913,10 @@ impl<B: Backend> JournalStore for B {
         };
         let reply = run(self, scope, order_id, op);
         Box::pin(async move { expect_record(reply.await?.into_record()?) })
+    }
+
+    fn pace(&self) -> Option<&dyn PaceStore> {
+        Backend::pace(self)
     }
 }
 

@@ -15,15 +15,17 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Config, NoTls, Row};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::pace::{self, Dialect, Lowering, PaceRow, PaceStore, SlotAsk};
 use super::{
     Backend, COLUMN_COUNT, Change, JOURNAL_SCHEMA_VERSION, JournalFuture, Op, PaymentRecord, Reply,
     RowValues, Scope, State, Stored, bounded, newer_schema, percent_decode, redact, scoped_first,
@@ -646,8 +648,14 @@ async fn ensure_schema(client: &mut Client, url: &str) -> Result<()> {
             tx.batch_execute(MIGRATE_FROM_V1).await.map_err(err)?;
             tx.batch_execute(CREATE_TABLE).await.map_err(err)?;
             tx.batch_execute(COPY_FROM_V1).await.map_err(err)?;
+            tx.batch_execute(pace::CREATE_TABLE).await.map_err(err)?;
         }
-        _ => tx.batch_execute(CREATE_TABLE).await.map_err(err)?,
+        // Version 2 had no shared pace.
+        Some(2) => tx.batch_execute(pace::CREATE_TABLE).await.map_err(err)?,
+        _ => {
+            tx.batch_execute(CREATE_TABLE).await.map_err(err)?;
+            tx.batch_execute(pace::CREATE_TABLE).await.map_err(err)?;
+        }
     }
     tx.execute("DELETE FROM dajisaas_journal_schema", &[])
         .await
@@ -661,9 +669,117 @@ async fn ensure_schema(client: &mut Client, url: &str) -> Result<()> {
     tx.commit().await.map_err(err)
 }
 
+/// The pace's statements: reserve, lower, read. Sent with their parameters' types, each is one
+/// round trip (no separate prepare).
+static PACE: LazyLock<[String; 3]> = LazyLock::new(|| pace::statements(Dialect::Postgres));
+
+fn read_pace_row(row: &Row) -> std::result::Result<PaceRow, tokio_postgres::Error> {
+    let mut counts = [0; 6];
+    for (i, count) in counts.iter_mut().enumerate() {
+        *count = row.try_get(7 + i)?;
+    }
+    Ok(pace::row(
+        row.try_get(0)?,
+        row.try_get(1)?,
+        row.try_get(2)?,
+        row.try_get(3)?,
+        row.try_get(4)?,
+        row.try_get(5)?,
+        row.try_get(6)?,
+        counts,
+    ))
+}
+
+impl PaceStore for PostgresJournal {
+    fn reserve_slot<'a>(
+        &'a self,
+        scope: &'a Scope,
+        ask: &'a SlotAsk,
+    ) -> JournalFuture<'a, PaceRow> {
+        let (scope, ask) = (scope.clone(), ask.clone());
+        self.with_conn(move |client, url| {
+            Box::pin(async move {
+                let err = |e| pg_error(url, e);
+                let params: [(&(dyn ToSql + Sync), Type); 8] = [
+                    (&scope.gateway, Type::TEXT),
+                    (&scope.app_key, Type::TEXT),
+                    (&ask.configured, Type::FLOAT8),
+                    (&ask.epoch, Type::INT8),
+                    (&ask.raise, Type::FLOAT8),
+                    (&ask.cap, Type::FLOAT8),
+                    (&ask.answered, Type::INT8),
+                    (&ask.refused, Type::INT8),
+                ];
+                // The scope's row is made at its first reservation.
+                for _ in 0..2 {
+                    match client.query_typed_opt(&PACE[0], &params).await {
+                        Ok(Some(row)) => return read_pace_row(&row).map_err(err),
+                        Ok(None) => {
+                            client
+                                .query_typed(pace::INSERT, &params[..2])
+                                .await
+                                .map_err(err)?;
+                        }
+                        Err(e) => return Err(err(e)),
+                    }
+                }
+                Err(Error::new(
+                    ErrorCode::Journal,
+                    format!("journal {url}: the pace's row vanished"),
+                ))
+            })
+        })
+    }
+
+    fn lower_pace<'a>(
+        &'a self,
+        scope: &'a Scope,
+        lowering: &'a Lowering,
+    ) -> JournalFuture<'a, bool> {
+        let (scope, lowering) = (scope.clone(), *lowering);
+        self.with_conn(move |client, url| {
+            Box::pin(async move {
+                let params: [(&(dyn ToSql + Sync), Type); 6] = [
+                    (&scope.gateway, Type::TEXT),
+                    (&scope.app_key, Type::TEXT),
+                    (&lowering.epoch, Type::INT8),
+                    (&lowering.rate, Type::FLOAT8),
+                    (&lowering.estimate, Type::FLOAT8),
+                    (&lowering.step, Type::FLOAT8),
+                ];
+                let lowered = client
+                    .query_typed_opt(&PACE[1], &params)
+                    .await
+                    .map_err(|e| pg_error(url, e))?;
+                Ok(lowered.is_some())
+            })
+        })
+    }
+
+    fn read_pace<'a>(&'a self, scope: &'a Scope) -> JournalFuture<'a, Option<PaceRow>> {
+        let scope = scope.clone();
+        self.with_conn(move |client, url| {
+            Box::pin(async move {
+                let err = |e| pg_error(url, e);
+                let params: [(&(dyn ToSql + Sync), Type); 2] =
+                    [(&scope.gateway, Type::TEXT), (&scope.app_key, Type::TEXT)];
+                match client.query_typed_opt(&PACE[2], &params).await {
+                    Ok(Some(row)) => Ok(Some(read_pace_row(&row).map_err(err)?)),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(err(e)),
+                }
+            })
+        })
+    }
+}
+
 impl Backend for PostgresJournal {
     fn url(&self) -> &str {
         &self.url
+    }
+
+    fn pace(&self) -> Option<&dyn PaceStore> {
+        Some(self)
     }
 
     fn check(&self) -> JournalFuture<'_, ()> {

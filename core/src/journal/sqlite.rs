@@ -7,11 +7,12 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior, params_from_iter};
 
+use super::pace::{self, Dialect, Lowering, PaceRow, PaceStore, SlotAsk};
 use super::{
     Backend, COLUMN_COUNT, COLUMNS, Change, JOURNAL_SCHEMA_VERSION, JournalFuture, Op,
     PaymentRecord, Reply, RowValues, Scope, State, Stored, bounded, newer_schema, now_millis,
@@ -235,8 +236,16 @@ fn ensure_schema(conn: &mut Connection, url: &str) -> Result<()> {
         Some(version) if version > JOURNAL_SCHEMA_VERSION => {
             return Err(newer_schema(url, version));
         }
-        Some(1) => migrate_from_v1(&tx).map_err(err)?,
-        _ => tx.execute_batch(CREATE_TABLE).map_err(err)?,
+        Some(1) => {
+            migrate_from_v1(&tx).map_err(err)?;
+            tx.execute_batch(pace::CREATE_TABLE).map_err(err)?;
+        }
+        // Version 2 had no shared pace.
+        Some(2) => tx.execute_batch(pace::CREATE_TABLE).map_err(err)?,
+        _ => {
+            tx.execute_batch(CREATE_TABLE).map_err(err)?;
+            tx.execute_batch(pace::CREATE_TABLE).map_err(err)?;
+        }
     }
     tx.execute("DELETE FROM dajisaas_journal_schema", [])
         .map_err(err)?;
@@ -361,6 +370,10 @@ impl Backend for SqliteJournal {
         &self.url
     }
 
+    fn pace(&self) -> Option<&dyn PaceStore> {
+        Some(self)
+    }
+
     fn check(&self) -> JournalFuture<'_, ()> {
         self.with_conn(ensure_schema)
     }
@@ -431,6 +444,98 @@ impl Backend for SqliteJournal {
                 records.push(row.map_err(err)?.into_stored()?.record);
             }
             Ok(records)
+        })
+    }
+}
+
+/// The pace's statements: reserve, lower, read.
+static PACE: LazyLock<[String; 3]> = LazyLock::new(|| pace::statements(Dialect::Sqlite));
+
+fn read_pace_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PaceRow> {
+    let mut counts = [0; 6];
+    for (i, count) in counts.iter_mut().enumerate() {
+        *count = row.get(7 + i)?;
+    }
+    Ok(pace::row(
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        counts,
+    ))
+}
+
+impl PaceStore for SqliteJournal {
+    fn reserve_slot<'a>(
+        &'a self,
+        scope: &'a Scope,
+        ask: &'a SlotAsk,
+    ) -> JournalFuture<'a, PaceRow> {
+        let (scope, ask) = (scope.clone(), ask.clone());
+        self.with_conn(move |conn, url| {
+            let err = |e| sqlite_error(url, e);
+            let params = (
+                &scope.gateway,
+                &scope.app_key,
+                ask.configured,
+                ask.epoch,
+                ask.raise,
+                ask.cap,
+                ask.answered,
+                ask.refused,
+            );
+            // The scope's row is made at its first reservation.
+            for _ in 0..2 {
+                let mut statement = conn.prepare_cached(&PACE[0]).map_err(err)?;
+                match statement.query_row(params, read_pace_row) {
+                    Ok(row) => return Ok(row),
+                    Err(rusqlite::Error::QueryReturnedNoRows) => {
+                        conn.execute(pace::INSERT, (&scope.gateway, &scope.app_key))
+                            .map_err(err)?;
+                    }
+                    Err(e) => return Err(err(e)),
+                }
+            }
+            Err(Error::new(
+                ErrorCode::Journal,
+                format!("journal {url}: the pace's row vanished"),
+            ))
+        })
+    }
+
+    fn lower_pace<'a>(
+        &'a self,
+        scope: &'a Scope,
+        lowering: &'a Lowering,
+    ) -> JournalFuture<'a, bool> {
+        let (scope, l) = (scope.clone(), *lowering);
+        self.with_conn(move |conn, url| {
+            let params = (
+                &scope.gateway,
+                &scope.app_key,
+                l.epoch,
+                l.rate,
+                l.estimate,
+                l.step,
+            );
+            conn.prepare_cached(&PACE[1])
+                .and_then(|mut statement| statement.exists(params))
+                .map_err(|e| sqlite_error(url, e))
+        })
+    }
+
+    fn read_pace<'a>(&'a self, scope: &'a Scope) -> JournalFuture<'a, Option<PaceRow>> {
+        let scope = scope.clone();
+        self.with_conn(move |conn, url| {
+            let err = |e| sqlite_error(url, e);
+            let mut statement = conn.prepare_cached(&PACE[2]).map_err(err)?;
+            let mut rows = statement
+                .query_map((&scope.gateway, &scope.app_key), read_pace_row)
+                .map_err(err)?;
+            rows.next().transpose().map_err(err)
         })
     }
 }
