@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use dajisaas::{Error, JournalStore, PaymentRecord, Resolver, Scope, State, open_journal};
+use dajisaas::{Error, JournalStore, PaceRow, PaymentRecord, Resolver, Scope, State, open_journal};
 use serde_json::Value;
 
 use crate::output::{NO_RECORD, err, fail, out, usage};
@@ -39,6 +39,7 @@ pub fn run(args: &JournalArgs) -> Result<(), ExitCode> {
             dajisaas::validate_order_id(order_id, "order id")
         }
         JournalCommand::List { state } => state.as_deref().map(State::parse).transpose().map(drop),
+        JournalCommand::Pace => Ok(()),
     };
     checked.map_err(|e| usage(&e, as_json))?;
     // The records of the gateway and app a client of them would see.
@@ -134,8 +135,51 @@ async fn command(
             let record = store.resolve(scope, order_id, *paid, note, &by).await?;
             show_one(&record, as_json);
         }
+        JournalCommand::Pace => show_pace(store, scope, as_json).await?,
     }
     Ok(true)
+}
+
+async fn show_pace(store: &dyn JournalStore, scope: &Scope, as_json: bool) -> dajisaas::Result<()> {
+    let pace = store.pace().ok_or_else(|| {
+        Error::invalid(format!(
+            "journal {} keeps no shared pace: with a memory journal each process paces itself \
+             (a SQLite or PostgreSQL journal shares one pace between processes)",
+            store.url()
+        ))
+    })?;
+    let row = pace.read_pace(scope).await?;
+    if as_json {
+        out(&row
+            .as_ref()
+            .map_or(Value::Null, PaceRow::to_json)
+            .to_string());
+        return Ok(());
+    }
+    let Some(row) = row else {
+        out(&format!(
+            "no call of app {} to {} has been paced through {} yet",
+            scope.app_key,
+            scope.gateway,
+            store.url()
+        ));
+        return Ok(());
+    };
+    let last = row.last_second(std::time::Duration::ZERO);
+    let adaptive = match (row.adaptive, row.estimate) {
+        (Some(rate), Some(limit)) => {
+            format!("{rate:.1} calls/s (the gateway's limit estimated at {limit:.0} calls/s)")
+        }
+        (Some(rate), None) => format!("{rate:.1} calls/s"),
+        (None, _) => "none (each client's max_calls_per_second applies)".into(),
+    };
+    out(&format!("adaptive rate: {adaptive}"));
+    out(&format!("next free slot: in {} ms", row.wait.as_millis()));
+    out(&format!(
+        "last second: {} calls started, {} answered, {} refused for their frequency",
+        last.started, last.answered, last.refused
+    ));
+    Ok(())
 }
 
 /// One record: its JSON object, or its line.

@@ -336,6 +336,9 @@ enum JournalCommand {
         #[arg(long, default_value = "")]
         note: String,
     },
+    /// The pace the app's calls share through this journal (SQLite, PostgreSQL): the adaptive
+    /// rate learned from the gateway's refusals, the next free slot, the calls of the last second.
+    Pace,
 }
 
 #[derive(Args)]

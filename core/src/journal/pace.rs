@@ -101,6 +101,24 @@ pub struct Counts {
 }
 
 impl PaceRow {
+    /// The row as JSON: rates in calls a second, times in milliseconds, the last second's
+    /// counts.
+    pub fn to_json(&self) -> serde_json::Value {
+        let last = self.last_second(Duration::ZERO);
+        serde_json::json!({
+            "adaptive_calls_per_second": self.adaptive,
+            "estimated_limit": self.estimate,
+            "next_slot_in_ms": self.wait.as_millis() as u64,
+            "lowered_ms_ago": self.since_lowered.map(|d| d.as_millis() as u64),
+            "epoch": self.epoch,
+            "last_second": {
+                "started": last.started,
+                "answered": last.answered,
+                "refused": last.refused,
+            },
+        })
+    }
+
     /// The fleet's counts of the last second, `elapsed` after the row was read: this window's,
     /// and the part of the previous one that is less than a second old.
     pub fn last_second(&self, elapsed: Duration) -> Counts {
