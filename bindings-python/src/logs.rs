@@ -8,12 +8,20 @@
 //! client is created) and kept in atomics, so a disabled record costs nothing and is never
 //! queued. The queue is bounded: past [`CAPACITY`] records, new ones are counted and dropped, and
 //! the count is reported as one warning at the next flush.
+//!
+//! A record's key-values (`order_id`, `attempt`, `trace_id`, ... : `core/src/payment_log.rs`)
+//! travel as plain Python values (str, int, bool) and become attributes of the `LogRecord`.
+//! Other crates' records (reqwest, rustls, tokio-postgres) pass at WARNING and above only: below
+//! it they describe those crates' internals in Rust's `Debug` text (reqwest's `starting new
+//! connection 'Some("127.0.0.1")'`), which no Python handler can make plain; the core's own DEBUG
+//! record of each request says what was sent, in plain values.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use log::kv::{self, Key, Value, VisitSource, VisitValue};
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use pyo3::prelude::*;
 
@@ -29,6 +37,62 @@ struct Queued {
     line: u32,
     /// Seconds since the epoch, when the record was made (not when it is emitted).
     created: f64,
+    fields: Vec<(String, Field)>,
+}
+
+/// A key-value's value as Python gets it.
+#[derive(IntoPyObject)]
+pub enum Field {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+}
+
+/// The record's key-values as plain values; a null one (`order_id` outside a payment) is left
+/// out, and any other kind of value becomes its `Display` text.
+fn fields(record: &Record<'_>) -> Vec<(String, Field)> {
+    struct Plain(Option<Field>);
+    impl<'v> VisitValue<'v> for Plain {
+        fn visit_any(&mut self, value: Value<'_>) -> Result<(), kv::Error> {
+            self.0 = Some(Field::Str(value.to_string()));
+            Ok(())
+        }
+        fn visit_null(&mut self) -> Result<(), kv::Error> {
+            self.0 = None;
+            Ok(())
+        }
+        fn visit_u64(&mut self, n: u64) -> Result<(), kv::Error> {
+            self.0 = Some(i64::try_from(n).map_or_else(|_| Field::Str(n.to_string()), Field::Int));
+            Ok(())
+        }
+        fn visit_i64(&mut self, n: i64) -> Result<(), kv::Error> {
+            self.0 = Some(Field::Int(n));
+            Ok(())
+        }
+        fn visit_bool(&mut self, b: bool) -> Result<(), kv::Error> {
+            self.0 = Some(Field::Bool(b));
+            Ok(())
+        }
+        fn visit_str(&mut self, s: &str) -> Result<(), kv::Error> {
+            self.0 = Some(Field::Str(s.to_string()));
+            Ok(())
+        }
+    }
+    struct Collect(Vec<(String, Field)>);
+    impl<'kvs> VisitSource<'kvs> for Collect {
+        fn visit_pair(&mut self, key: Key<'kvs>, value: Value<'kvs>) -> Result<(), kv::Error> {
+            let mut plain = Plain(None);
+            value.visit(&mut plain)?;
+            if let Some(field) = plain.0 {
+                self.0.push((key.as_str().to_string(), field));
+            }
+            Ok(())
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    // A source that fails part-way keeps the pairs visited before.
+    let _ = record.key_values().visit(&mut collect);
+    collect.0
 }
 
 struct Queue {
@@ -99,6 +163,7 @@ impl Log for QueueLogger {
             file: record.file().unwrap_or("<rust>").to_string(),
             line: record.line().unwrap_or(0),
             created,
+            fields: fields(record),
         };
         let mut queue = QUEUE.lock().unwrap_or_else(|p| p.into_inner());
         if queue.records.len() >= CAPACITY {
@@ -135,7 +200,8 @@ fn filter_for_python_level(level: i64) -> LevelFilter {
 #[pyfunction]
 pub fn _set_log_levels(ours: i64, others: i64) {
     let ours = filter_for_python_level(ours);
-    let others = filter_for_python_level(others);
+    // Other crates' records below WARNING are Rust-formatted internals (see the module's docs).
+    let others = filter_for_python_level(others).min(LevelFilter::Warn);
     OURS.store(ours as usize, Ordering::Relaxed);
     OTHERS.store(others as usize, Ordering::Relaxed);
     log::set_max_level(ours.max(others));
@@ -151,8 +217,8 @@ fn python_level(level: Level) -> i32 {
     }
 }
 
-/// One record as Python emits it: (logger, level, file, line, message, created).
-type PyRecord = (String, i32, String, u32, String, f64);
+/// One record as Python emits it: (logger, level, file, line, message, created, key-values).
+type PyRecord = (String, i32, String, u32, String, f64, Vec<(String, Field)>);
 
 /// The queued records and the number dropped since the last take, or `None` when nothing
 /// waits; Python code emits them (`dajisaas._runtime.emit_logs`) on the calling thread.
@@ -175,6 +241,7 @@ pub fn _take_log_records() -> Option<(usize, Vec<PyRecord>)> {
                 r.line,
                 r.message,
                 r.created,
+                r.fields,
             )
         })
         .collect();

@@ -97,3 +97,59 @@ def test_logging_configured_after_the_client_applies(sandbox: Sandbox) -> None:
     finally:
         logger.removeHandler(kept)
         logger.setLevel(before)
+
+
+# The record attributes a payment's records may carry (core/src/payment_log.rs), and their types.
+PLAIN = {
+    "order_id": str, "attempt": int, "attempts": int, "trace_id": str, "method": str, "path": str,
+    "http_status": int, "error_code": str, "elapsed_ms": int, "delay_ms": int, "lease_s": int,
+    "outcome": str, "replayed": bool,
+}
+
+
+def test_a_payments_records_carry_its_order_id_as_plain_values(sandbox: Sandbox) -> None:
+    # The root at DEBUG too: other crates' records (reqwest's "starting new connection
+    # 'Some(\"127.0.0.1\")'") would come through it.
+    root, kept = logging.getLogger(), KeepRecords()
+    before = root.level
+    root.setLevel(logging.DEBUG)
+    root.addHandler(kept)
+    try:
+        client = make_client(sandbox)
+        client.pay_url(["1"])
+        client.prepare_pay("9001000000000000077")  # declined twice, paid at the third attempt
+        with pytest.raises(dajisaas.PaymentOutcomeUnknownError):
+            client.prepare_pay("9003000000000000077")  # deducted, then HTTP 500
+    finally:
+        root.removeHandler(kept)
+        root.setLevel(before)
+    records = kept.records
+    for record in records:
+        shown = [record.getMessage()] + [str(getattr(record, key, "")) for key in PLAIN]
+        assert not [text for text in shown if "Some(" in text or SECRET in text], shown
+        for key, kind in PLAIN.items():
+            if hasattr(record, key):
+                assert type(getattr(record, key)) is kind, (key, record.__dict__)
+        assert record.name.startswith("dajisaas") or record.levelno >= logging.WARNING, record
+
+    def of(order_id: str) -> list[logging.LogRecord]:
+        return [r for r in records if getattr(r, "order_id", None) == order_id]
+
+    paid = of("9001000000000000077")
+    sent = [r for r in paid if getattr(r, "path", None) == "/alibaba/trade/pay/protocolPay/preparePay"]
+    assert [(r.attempt, r.http_status, r.method) for r in sent] == [(1, 200, "POST"), (2, 200, "POST"), (3, 200, "POST")]
+    assert all(r.trace_id and r.trace_id in r.getMessage() for r in sent)
+    retries = [r for r in paid if r.getMessage().startswith("retrying in ")]
+    assert [(r.attempt, r.error_code) for r in retries] == [(1, "payment_declined"), (2, "payment_declined")]
+    assert any("claimed in the journal" in r.getMessage() for r in paid)
+    (outcome,) = [r for r in paid if hasattr(r, "outcome")]
+    assert (outcome.outcome, outcome.attempts, outcome.trace_id) == ("paid", 3, sent[-1].trace_id)
+
+    unknown = of("9003000000000000077")
+    assert [r.http_status for r in unknown if hasattr(r, "path")] == [500]
+    (outcome,) = [r for r in unknown if hasattr(r, "outcome")]
+    assert (outcome.outcome, outcome.error_code, outcome.attempts) == ("unknown", "payment_outcome_unknown", 1)
+
+    # The link's request belongs to no payment: no order_id on it.
+    (link,) = [r for r in records if getattr(r, "path", None) == "/alibaba/alipay/url/get"]
+    assert not hasattr(link, "order_id") and link.attempt == 1

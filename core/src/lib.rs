@@ -40,6 +40,7 @@ mod order_id;
 mod pay_many;
 mod pay_once;
 mod pay_url;
+mod payment_log;
 mod pending;
 mod per_process;
 mod prepare_pay;

@@ -19,6 +19,7 @@ use crate::cancel::Cancel;
 use crate::client::Inner;
 use crate::error::{Error, Result};
 use crate::order_id::validate_and_dedup_order_ids;
+use crate::payment_log::payment_log;
 
 /// Payments in flight at once when the caller does not say.
 pub const DEFAULT_PAY_MANY_CONCURRENCY: usize = 4;
@@ -54,7 +55,7 @@ impl Inner {
                 }
                 if let Some(progress) = &progress {
                     if catch_unwind(AssertUnwindSafe(|| progress(&item))).is_err() {
-                        log::warn!(target: "dajisaas", "the pay_many progress callback panicked on order {}; the run goes on", item.order_id);
+                        payment_log!(warn, order = item.order_id.as_str(); "the pay_many progress callback panicked on order {}; the run goes on", item.order_id);
                     }
                 }
                 slots[index] = Some(item);

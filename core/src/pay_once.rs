@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::batch::PaymentOutcome;
 use crate::cancel::Cancel;
 use crate::client::Inner;
 use crate::error::{Error, ErrorCode, Result};
@@ -24,6 +25,7 @@ use crate::journal::{
     ClaimOutcome, Holder, Outcome, Owner, PaymentRecord, Resolver, Scope, State, bounded,
 };
 use crate::model::Payment;
+use crate::payment_log::{self, payment_log};
 use crate::pending::{self, Pending};
 use crate::per_process::PerProcess;
 use crate::prepare_pay::payment_request;
@@ -131,7 +133,7 @@ impl Claim<'_> {
         })?;
         self.written.store(true, Ordering::SeqCst);
         // The start of the window no journal can close (benchmarks time it to the first byte).
-        log::trace!(target: "dajisaas::fence", "order {}: claim confirmed; the request goes out", self.order_id);
+        payment_log!(target: "dajisaas::fence", trace; "order {}: claim confirmed; the request goes out", self.order_id);
         Ok(())
     }
 
@@ -170,16 +172,21 @@ impl Inner {
         order_id: String,
         cancel: Cancel,
     ) -> Result<Payment> {
-        let request = payment_request(&self, &order_id)?;
+        payment_log::for_order(&order_id, self.pay_order(&order_id, &cancel)).await
+    }
+
+    /// [`prepare_pay`](Self::prepare_pay) within the order's log context.
+    async fn pay_order(&self, order_id: &str, cancel: &Cancel) -> Result<Payment> {
+        let request = payment_request(self, order_id)?;
         let scope = self.config.journal_scope();
         let key = (
             self.config.journal.url().to_string(),
             scope.clone(),
-            order_id.clone(),
+            order_id.to_string(),
         );
         let slot = loop {
             match join(key.clone()) {
-                Role::Waiter(receiver) => match wait_for(receiver, &order_id).await {
+                Role::Waiter(receiver) => match wait_for(receiver, order_id).await {
                     // That caller gave its payment up before sending: this one pays.
                     Err(e) if e.is_given_up() => continue,
                     waited => return waited,
@@ -189,8 +196,9 @@ impl Inner {
         };
         let result = match pending::answer(&key).await {
             Some(answer) => answer,
-            None => self.pay_claimed(&request, &scope, &order_id, &cancel).await,
+            None => self.pay_claimed(&request, &scope, order_id, cancel).await,
         };
+        log_outcome(order_id, &result);
         slot.sender.send_replace(Some(result.clone()));
         result
     }
@@ -215,7 +223,9 @@ impl Inner {
         )
         .await;
         match claimed {
-            Ok(ClaimOutcome::Claimed(_)) => {}
+            Ok(ClaimOutcome::Claimed(_)) => {
+                payment_log!(debug, lease_s = lease.as_secs(); "order {order_id}: claimed in the journal {} for {} s", journal.url(), lease.as_secs());
+            }
             Ok(ClaimOutcome::Paid(record)) => return Ok(replay(&record)),
             Ok(ClaimOutcome::InProgressHere(record)) => {
                 // This process's claim, but no payment of it runs here: a claim left by a
@@ -263,7 +273,7 @@ impl Inner {
                     () = tokio::time::sleep(renew_every) => {
                         if let Err(e) = claim.fence().await {
                             claim.renewal_failed.store(true, Ordering::SeqCst);
-                            log::warn!(target: "dajisaas", "order {order_id}: the payment's journal lease could not be renewed, so no further attempt will be sent: {e}");
+                            payment_log!(warn; "order {order_id}: the payment's journal lease could not be renewed, so no further attempt will be sent: {e}");
                         }
                     }
                 }
@@ -338,13 +348,13 @@ impl Inner {
             if e.code() == ErrorCode::InvalidArgument {
                 // The claim is no longer ours (resolved, or taken after its lease): the newer
                 // record stands.
-                log::warn!(target: "dajisaas", "order {order_id}: the payment's outcome was not recorded, since its claim was replaced: {e}");
+                payment_log!(warn; "order {order_id}: the payment's outcome was not recorded, since its claim was replaced: {e}");
             } else {
-                log::warn!(target: "dajisaas", "order {order_id}: the payment's outcome could not be recorded in the journal {} yet; it is kept and written again in the background: {e}", self.config.journal.url());
+                payment_log!(warn; "order {order_id}: the payment's outcome could not be recorded in the journal {} yet; it is kept and written again in the background: {e}", self.config.journal.url());
                 match self.runtime() {
                     Ok(runtime) => pending::keep(write, &runtime),
                     Err(e) => {
-                        log::error!(target: "dajisaas", "order {order_id}: the outcome cannot be kept for later ({e}); the claim will expire into unknown")
+                        payment_log!(error; "order {order_id}: the outcome cannot be kept for later ({e}); the claim will expire into unknown")
                     }
                 }
             }
@@ -402,6 +412,33 @@ impl Inner {
             journal.resolve(&scope, order_id, paid, note, &by),
         )
         .await
+    }
+}
+
+/// The payment's outcome, one DEBUG record: the word `pay_many` reports, the attempts made and
+/// the last trace id; for a failure, its error code and message.
+fn log_outcome(order_id: &str, result: &Result<Payment>) {
+    let outcome = PaymentOutcome::of(result).as_str();
+    match result {
+        Ok(payment) => payment_log!(
+            debug,
+            outcome = outcome,
+            attempts = payment.attempts,
+            trace_id = payment.trace_id.as_deref(),
+            replayed = payment.replayed;
+            "order {order_id}: {outcome} after {} attempt(s){}",
+            payment.attempts,
+            if payment.replayed { ", as recorded before" } else { "" }
+        ),
+        Err(error) => payment_log!(
+            debug,
+            outcome = outcome,
+            attempts = error.attempts(),
+            trace_id = error.trace_id(),
+            error_code = error.code().as_str();
+            "order {order_id}: {outcome} after {} attempt(s): {error}",
+            error.attempts()
+        ),
     }
 }
 

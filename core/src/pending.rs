@@ -12,6 +12,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::journal::{Holder, JournalStore, Outcome, Scope, bounded};
 use crate::model::Payment;
 use crate::pay_once::PaymentKey;
+use crate::payment_log::payment_log;
 use crate::per_process::PerProcess;
 use crate::runtime::SharedRuntime;
 
@@ -106,7 +107,7 @@ pub(crate) fn keep(write: Pending, runtime: &Arc<SharedRuntime>) {
     {
         let mut kept = pending();
         if kept.len() >= MAX_PENDING && !kept.contains_key(&key) {
-            log::error!(target: "dajisaas", "order {}: too many outcomes wait for the journal; this one is not kept, and its claim will expire into unknown", write.order_id);
+            payment_log!(error, order = write.order_id.as_str(); "order {}: too many outcomes wait for the journal; this one is not kept, and its claim will expire into unknown", write.order_id);
             return;
         }
         kept.insert(key.clone(), write);
@@ -126,7 +127,7 @@ pub(crate) fn keep(write: Pending, runtime: &Arc<SharedRuntime>) {
                 delay = (delay * 2).min(LONGEST_RETRY);
             }
             if let Some(given_up) = pending().remove(&key) {
-                log::error!(target: "dajisaas", "order {}: the journal did not take the payment's outcome within {} s; its claim will expire into unknown", given_up.order_id, GIVE_UP_AFTER.as_secs());
+                payment_log!(error, order = given_up.order_id.as_str(); "order {}: the journal did not take the payment's outcome within {} s; its claim will expire into unknown", given_up.order_id, GIVE_UP_AFTER.as_secs());
             }
             Ok(())
         },
@@ -142,12 +143,12 @@ async fn flush(key: &PaymentKey) -> bool {
     match write.write().await {
         Ok(()) => {
             pending().remove(key);
-            log::info!(target: "dajisaas", "order {}: the payment's outcome is now recorded in the journal", write.order_id);
+            payment_log!(info, order = write.order_id.as_str(); "order {}: the payment's outcome is now recorded in the journal", write.order_id);
             true
         }
         Err(e) if e.code() == ErrorCode::InvalidArgument => {
             pending().remove(key);
-            log::warn!(target: "dajisaas", "order {}: the kept outcome was not recorded, since its claim was replaced: {e}", write.order_id);
+            payment_log!(warn, order = write.order_id.as_str(); "order {}: the kept outcome was not recorded, since its claim was replaced: {e}", write.order_id);
             true
         }
         Err(_) => false,

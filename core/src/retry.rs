@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::config::Config;
 use crate::error::{Error, ErrorCode, Result};
 use crate::limiter::Answer;
+use crate::payment_log::payment_log;
 use crate::transport::{Effect, Failure, with_answer_status};
 
 /// What one attempt ended as, from the retry loop's point of view.
@@ -106,7 +107,14 @@ where
             }
             Step::Retry(error) => {
                 let delay = backoff_delay(config.backoff_base, config.backoff_cap, n);
-                log::debug!(target: "dajisaas", "retrying in {delay:?} after attempt {n}: {error}");
+                let delay_ms = delay.as_millis() as u64;
+                payment_log!(
+                    debug,
+                    attempt = n,
+                    delay_ms = delay_ms,
+                    error_code = error.code().as_str();
+                    "retrying in {delay_ms} ms after attempt {n}: {error}"
+                );
                 last_failure = Some(with_status(error));
                 tokio::time::sleep(delay).await;
                 n += 1;

@@ -14,7 +14,9 @@ do the client options' checks and defaults (``ClientOptions`` lists the options;
 out takes the core's default, and ``client.config`` shows the values in effect).
 Durations are seconds (``timeout=30.0``, or a ``datetime.timedelta``).
 Requests are logged at DEBUG under the logger "dajisaas", never with the secret; logging levels
-are read at every call, so logging configured after a client is made applies to it.
+are read at every call, so logging configured after a client is made applies to it. A payment's
+records carry ``order_id`` (and ``attempt``, ``trace_id``, ``outcome``, ... where they apply) as
+attributes of the ``LogRecord``, with plain values.
 
 The core's threads never run Python code: an ``AsyncClient`` call (a coroutine: nothing starts
 until it is awaited or scheduled) has its outcome handed to the event loop's own thread (woken

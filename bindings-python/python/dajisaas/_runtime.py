@@ -44,11 +44,15 @@ def emit_logs() -> None:
     if taken is None:
         return
     dropped, records = taken
-    for name, level, path, line, message, created in records:
+    for name, level, path, line, message, created, fields in records:
         logger = logging.getLogger(name)
         if not logger.isEnabledFor(level):
             continue
         record = logger.makeRecord(name, level, path, line, message, (), None)
+        # The core's key-values (order_id, attempt, trace_id, ...) as attributes, as
+        # ``extra=`` would set them, minus its KeyError: a name logging uses keeps its value.
+        for key, value in fields:
+            record.__dict__.setdefault(key, value)
         # When the core logged it, not when a Python thread got to emit it.
         record.created = created
         record.msecs = (created - int(created)) * 1000

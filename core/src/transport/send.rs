@@ -13,6 +13,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Config;
 use crate::error::{Error, ErrorCode};
+use crate::payment_log::payment_log;
 use crate::per_process::PerProcess;
 
 use super::classify::{Reply, classify};
@@ -128,24 +129,36 @@ pub(crate) async fn send_gated(
     }
     let started = Instant::now();
     let result = exchange(http, config, request).await;
-    let (status, trace_id) = match &result {
-        Ok(reply) => ("200".to_string(), reply.envelope.trace_id.clone()),
+    let (http_status, status, error_code, trace_id) = match &result {
+        Ok(reply) => (
+            Some(200),
+            "200".to_string(),
+            None,
+            reply.envelope.trace_id.as_deref(),
+        ),
         Err(f) => (
+            f.error.http_status(),
             f.error
                 .http_status()
                 .map_or_else(|| format!("{:?}", f.kind), |s| s.to_string()),
-            f.error.trace_id().map(str::to_string),
+            Some(f.error.code().as_str()),
+            f.error.trace_id(),
         ),
     };
-    log::debug!(
-        target: "dajisaas",
-        "{} {} status={} traceId={} elapsed_ms={} attempt={}",
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    payment_log!(
+        debug,
+        method = request.method.as_str(),
+        path = request.path.as_str(),
+        http_status = http_status,
+        error_code = error_code,
+        trace_id = trace_id,
+        elapsed_ms = elapsed_ms,
+        attempt = attempt;
+        "{} {} status={status} traceId={} elapsed_ms={elapsed_ms} attempt={attempt}",
         request.method.as_str(),
         request.path,
-        status,
-        trace_id.as_deref().unwrap_or("-"),
-        started.elapsed().as_millis(),
-        attempt
+        trace_id.unwrap_or("-"),
     );
     result
 }
