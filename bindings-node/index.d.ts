@@ -275,6 +275,12 @@ export interface ClientConfig {
   journalTimeoutMs: number
   /** `null` when no fixed limit is set (always present: the type is not optional). */
   maxCallsPerSecond: number | null
+  /**
+   * Whose pace `maxCallsPerSecond` and the adaptive limit are: `"journal"`, shared by every
+   * process using the SQLite or PostgreSQL journal; `"process"`, this process's (memory
+   * journal).
+   */
+  pace: 'journal' | 'process'
 }
 
 /**

@@ -103,6 +103,11 @@ pub struct ClientConfig {
     /// `null` when no fixed limit is set (always present: the type is not optional).
     #[napi(ts_type = "number | null")]
     pub max_calls_per_second: Value,
+    /// Whose pace `maxCallsPerSecond` and the adaptive limit are: `"journal"`, shared by every
+    /// process using the SQLite or PostgreSQL journal; `"process"`, this process's (memory
+    /// journal).
+    #[napi(ts_type = "'journal' | 'process'")]
+    pub pace: String,
 }
 
 /// A cashier link for one or more orders.

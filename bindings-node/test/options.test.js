@@ -34,7 +34,15 @@ test('an option left out takes the core default, read back from client.config', 
     journal: 'memory',
     journalTimeoutMs: 5000,
     maxCallsPerSecond: null,
+    pace: 'process',
   })
+})
+
+test('a SQLite journal shares its pace: config says so', (t) => {
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'daji-pace-'))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const c = new binding.Client({ ...required(), journal: `sqlite://${dir}/payments.db`, maxCallsPerSecond: 10 })
+  assert.equal(c.config.pace, 'journal')
 })
 
 test('options given show in client.config and String(client)', () => {

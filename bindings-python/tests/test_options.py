@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 import types
+from pathlib import Path
 from typing import Any, Dict, Iterator, Mapping, Type, Union
 
 import pytest
@@ -15,6 +16,12 @@ from conftest import APP_KEY, SECRET, Sandbox
 
 CLASSES = [dajisaas.Client, dajisaas.AsyncClient]
 ClientClass = Type[Union[dajisaas.Client, dajisaas.AsyncClient]]
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_a_sqlite_journal_shares_its_pace(cls: ClientClass, tmp_path: Path) -> None:
+    config = cls(APP_KEY, SECRET, journal=f"sqlite://{tmp_path}/payments.db").config
+    assert config["pace"] == "journal"
 
 
 @pytest.mark.parametrize("cls", CLASSES)
@@ -37,6 +44,7 @@ def test_left_out_options_take_the_core_defaults(sandbox: Sandbox, cls: ClientCl
         "journal": "memory",
         "journal_timeout": 5.0,
         "max_calls_per_second": None,
+        "pace": "process",
     }
     assert "app_secret" not in config
     # None is "left out" too.

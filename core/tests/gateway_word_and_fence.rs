@@ -205,9 +205,10 @@ fn reconciliation_keeps_a_history_and_allows_corrections() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payment_given_up_before_it_was_written_is_never_sent() {
-    // One connection: the first (slow) payment holds it; the others wait for it.
+    // One connection: the first (slow) payment holds it; the others wait for it (far longer
+    // than the five 100 ms waits below take, on a loaded machine too).
     let sb = sandbox_with(|c| SandboxConfig {
-        slow: Duration::from_millis(800),
+        slow: Duration::from_millis(2500),
         ..c
     });
     let client = builder(&sb)

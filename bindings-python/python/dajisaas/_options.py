@@ -61,6 +61,9 @@ class ClientConfig(TypedDict):
     journal: str
     journal_timeout: float
     max_calls_per_second: Optional[int]
+    # Whose pace max_calls_per_second and the adaptive limit are: "journal", shared by every
+    # process using the SQLite or PostgreSQL journal; "process", this process's (memory journal).
+    pace: Literal["journal", "process"]
 
 
 PaymentState = Literal["in_flight", "paid", "declined", "unknown", "not_paid"]
