@@ -13,8 +13,9 @@
 #       (the Rust tests start it that way when DAJISAAS_TEST_POSTGRES_URL is unset).
 #       With --durable, the server keeps PostgreSQL's durable defaults (fsync, synchronous_commit,
 #       full_page_writes on); without it they are off, for speed.
-#   scripts/postgres.sh restart [DIR]
-#       Stops the cluster in DIR at once (`-m immediate`, as a crash) and starts it again.
+#   scripts/postgres.sh restart [DIR] [--down SECONDS]
+#       Stops the cluster in DIR at once (`-m immediate`, as a crash) and starts it again, after
+#       SECONDS with the server down (default 0).
 #   scripts/postgres.sh stop [DIR]
 #       Stops the cluster in DIR (default: $DAJISAAS_TEST_POSTGRES_DIR) and removes DIR.
 set -euo pipefail
@@ -125,38 +126,50 @@ start() {
   echo "export DAJISAAS_TEST_POSTGRES_DIR=$dir"
 }
 
+# Runs pg_ctl for the cluster in DIR as the user that owns its data (root cannot run it).
+pg_ctl_as_owner() {
+  local dir=$1 bin user=; shift
+  bin=$(find_bin) || die "no pg_ctl for $dir"
+  [ "$(id -u)" -eq 0 ] && user=$(stat -c %U "$dir/data")
+  if [ -n "$user" ] && [ "$user" != root ]; then
+    runuser -u "$user" -- "$bin/pg_ctl" -D "$dir/data" "$@"
+  else
+    "$bin/pg_ctl" -D "$dir/data" "$@"
+  fi
+}
+
 stop() {
   local dir=${1:-${DAJISAAS_TEST_POSTGRES_DIR:-}}
   [ -n "$dir" ] || die "stop: which cluster? (give its directory or set DAJISAAS_TEST_POSTGRES_DIR)"
   [ -d "$dir/data" ] || { rm -rf "$dir"; return 0; }
-  local bin user=
-  bin=$(find_bin) || die "no pg_ctl to stop $dir"
-  [ "$(id -u)" -eq 0 ] && user=$(stat -c %U "$dir/data")
-  if [ -n "$user" ] && [ "$user" != root ]; then
-    runuser -u "$user" -- "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
-  else
-    "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
-  fi
+  pg_ctl_as_owner "$dir" -m immediate -w stop >/dev/null 2>&1 || true
   rm -rf "$dir"
 }
 
 restart() {
-  local dir=${1:-${DAJISAAS_TEST_POSTGRES_DIR:-}}
+  local dir= down=0
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --down) down=${2:?--down needs a number of seconds}; shift 2 ;;
+      -*) die "unknown option $1" ;;
+      *) dir=$1; shift ;;
+    esac
+  done
+  dir=${dir:-${DAJISAAS_TEST_POSTGRES_DIR:-}}
   [ -d "$dir/data" ] || die "restart: no cluster in ${dir:-(none given)}"
-  local bin user=
-  bin=$(find_bin) || die "no pg_ctl to restart $dir"
-  [ "$(id -u)" -eq 0 ] && user=$(stat -c %U "$dir/data")
-  # pg_ctl restart starts it again with the options it was started with (postmaster.opts).
-  if [ -n "$user" ] && [ "$user" != root ]; then
-    runuser -u "$user" -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m immediate -w -t 60 restart >/dev/null
-  else
-    "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m immediate -w -t 60 restart >/dev/null
+  if [ "$down" != 0 ]; then
+    pg_ctl_as_owner "$dir" -m immediate -w stop >/dev/null
+    sleep "$down"
   fi
+  # pg_ctl restart starts it again with the options it was started with (postmaster.opts), the
+  # server running or not (its "trying to start server anyway" is noise, the server's log is not).
+  pg_ctl_as_owner "$dir" -l "$dir/server.log" -m immediate -w -t 60 restart >/dev/null 2>&1 ||
+    { tail -n 20 "$dir/server.log" >&2; die "restart: the server in $dir did not start again"; }
 }
 
 case ${1:-} in
   start) shift; start "$@" ;;
   restart) shift; restart "$@" ;;
   stop) shift; stop "$@" ;;
-  *) die "usage: scripts/postgres.sh start [--durable] [--until-exit PID] | restart [DIR] | stop [DIR]" ;;
+  *) die "usage: scripts/postgres.sh start [--durable] [--until-exit PID] | restart [DIR] [--down SECONDS] | stop [DIR]" ;;
 esac

@@ -100,6 +100,14 @@ fleet_chaos() {
   .venv/bin/python tests/fleet/chaos.py
 }
 
+fleet_pace() {
+  # Issue 24: 4 processes (2 Python, 2 Node) pay 40 orders each with pay_many through daji sandbox
+  # --qps 10: sharing a SQLite, then a PostgreSQL journal, they share the pace (all paid, wall
+  # <= 1.15 x 16 s, <= 5 refusals; adaptive only <= 1.5 x); on memory journals, reported; and the
+  # PostgreSQL server crashed and restarted mid-run. Same setup as fleet_chaos.
+  .venv/bin/python tests/fleet/pace.py
+}
+
 journal_faults() {
   # Issue 20: daji pay processes against SQLite and a PostgreSQL with its durable defaults behind a
   # TCP proxy of the test's own: a worker paused past its lease, the database frozen 40 s,
@@ -161,6 +169,7 @@ suite "node: node --test against the sandbox" node_tests
 suite "node: tsc --strict on the typed example" node_types
 suite "node: npm pack installs into an empty project" ./scripts/node-pack-check.sh
 suite "journal: fleet chaos (8 workers in Python, daji and Node SIGKILLed and restarted; PostgreSQL, then SQLite)" fleet_chaos
+suite "journal: fleet pace (4 processes in Python and Node share the gateway's limit through SQLite, PostgreSQL; store restarted)" fleet_pace
 suite "journal: faults (pause past the lease, frozen and restarted PostgreSQL, lost commit reply, clock ahead)" journal_faults
 suite "c: include/dajisaas.h is what cbindgen generates" c_header_current
 suite "c: the header compiles as C89 and C++98 (-pedantic -Wall -Wextra -Werror)" c_header_c89_cxx98

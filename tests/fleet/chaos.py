@@ -43,26 +43,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import queue
 import random
-import re
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-APP_KEY = "fleet-app-key"
-SECRET = "fleet-SECRET-7c3e91d2"
+from harness import (APP_KEY, HERE, SECRET, Sandbox, drop_database, freeze_tools, fresh_postgres_journal,
+                     import_dajisaas, postgres_server, redacted, verdict, worker_env)
 
 # What a worker may be told, besides "paid": the outcomes the documentation lists for a payment
 # under chaos with a shared journal. Anything else fails the run.
@@ -74,120 +68,6 @@ CLI_EXIT_OK = {0, 17, 18, 19, 21, 22}
 
 def log(message: str) -> None:
     print(f"fleet: {message}", flush=True)
-
-
-def import_dajisaas():  # type: ignore[no-untyped-def]
-    # Someone may be reinstalling the extension while this runs: retry a failed import.
-    for attempt in range(10):
-        try:
-            import dajisaas
-
-            return dajisaas
-        except ImportError:
-            if attempt == 9:
-                raise
-            time.sleep(0.5)
-    raise AssertionError("unreachable")
-
-
-# ---------------------------------------------------------------------------------------------
-# The tools, frozen for the run: other people may rebuild them while it runs.
-
-
-def freeze_tools(tmp: Path, with_node: bool) -> Tuple[Path, Optional[Path]]:
-    daji = Path(os.environ.get("DAJI_BIN", REPO / "target" / "debug" / "daji"))
-    if not daji.exists():
-        sys.exit(f"fleet: {daji} is missing: build it with `cargo build -p daji` first")
-    frozen = tmp / "daji"
-    try:
-        os.link(daji, frozen)
-    except OSError:
-        shutil.copy2(daji, frozen)
-    node_dir = None
-    if with_node:
-        if shutil.which("node") is None:
-            sys.exit("fleet: node is not installed (or run with --node 0)")
-        source = Path(os.environ.get("DAJISAAS_NODE_PACKAGE", REPO / "bindings-node"))
-        addons = list(source.glob("*.node"))
-        if not addons:
-            sys.exit(f"fleet: no Node addon in {source}: build it (npm run build) or run with --node 0")
-        node_dir = tmp / "node-binding"
-        node_dir.mkdir()
-        for f in [source / "index.js", source / "package.json", *addons]:
-            shutil.copy2(f, node_dir / f.name)
-    return frozen, node_dir
-
-
-# ---------------------------------------------------------------------------------------------
-# PostgreSQL
-
-
-def postgres_server() -> Tuple[str, Optional[str]]:
-    url = os.environ.get("DAJISAAS_TEST_POSTGRES_URL")
-    if url:
-        return url, os.environ.get("DAJISAAS_TEST_POSTGRES_CA")
-    log("starting a throwaway PostgreSQL cluster (scripts/postgres.sh)")
-    out = subprocess.run(
-        ["bash", str(REPO / "scripts" / "postgres.sh"), "start", "--until-exit", str(os.getpid())],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, check=False,
-    )
-    if out.returncode != 0:
-        sys.exit(f"fleet: scripts/postgres.sh start failed ({out.returncode}): {out.stdout}")
-    found = dict(re.findall(r"^export (\w+)=(.*)$", out.stdout, re.M))
-    if "DAJISAAS_TEST_POSTGRES_URL" not in found:
-        sys.exit(f"fleet: scripts/postgres.sh printed no URL: {out.stdout}")
-    return found["DAJISAAS_TEST_POSTGRES_URL"], found.get("DAJISAAS_TEST_POSTGRES_CA")
-
-
-def with_database(url: str, db: str) -> str:
-    base, _, query = url.partition("?")
-    scheme_end = base.find("://") + 3
-    slash = base.find("/", scheme_end)
-    server = base if slash < 0 else base[:slash]
-    return f"{server}/{db}" + (f"?{query}" if query else "")
-
-
-def psql(url: str, sql: str) -> None:
-    if shutil.which("psql") is None:
-        sys.exit("fleet: psql is missing (it comes with PostgreSQL's client package)")
-    subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql],
-                   check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-
-
-def fresh_postgres_journal(admin_url: str, ca: Optional[str]) -> Tuple[str, str]:
-    db = f"dajisaas_fleet_{os.getpid()}_{int(time.time())}"
-    psql(admin_url, f"CREATE DATABASE {db}")
-    url = with_database(admin_url, db)
-    if ca and "sslmode=" not in url:
-        url += ("&" if "?" in url else "?") + f"sslmode=verify-full&sslrootcert={ca}"
-    return url, db
-
-
-# ---------------------------------------------------------------------------------------------
-# The sandbox
-
-
-class Sandbox:
-    def __init__(self, daji: Path, seed: int, latency_ms: int, log_path: Path) -> None:
-        self.process = subprocess.Popen(
-            [str(daji), "sandbox", "--port", "0", "--app-key", APP_KEY, "--app-secret", SECRET,
-             "--chaos-seed", str(seed), "--latency-ms", str(latency_ms)],
-            stdout=subprocess.PIPE, stderr=open(log_path, "w"), stdin=subprocess.DEVNULL, text=True,
-        )
-        assert self.process.stdout is not None
-        first = self.process.stdout.readline().strip()
-        self.url = first.removeprefix("dajisaas sandbox listening on ")
-        if not self.url.startswith("http://127.0.0.1:"):
-            self.process.kill()
-            sys.exit(f"fleet: unexpected sandbox output: {first!r}")
-
-    def stats(self) -> Dict[str, Any]:
-        with urllib.request.urlopen(self.url + "/_sandbox/stats", timeout=10) as response:
-            return json.loads(response.read().decode())
-
-    def stop(self) -> None:
-        self.process.kill()
-        self.process.wait()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,14 +288,14 @@ class Run:
         self.rng = random.Random(f"{args.seed}/{name}/kills")
         self.failures: List[str] = []
         self.tally = Tally()
-        self.sandbox = Sandbox(self.daji, args.seed, args.latency_ms, self.dir / "sandbox.log")
+        self.sandbox = Sandbox(self.daji, self.dir / "sandbox.log",
+                               ["--chaos-seed", str(args.seed), "--latency-ms", str(args.latency_ms)])
         self.orders = [f"33{n:017d}" for n in range(1, args.orders + 1)]
         self.client_options = {
             "timeout_ms": args.timeout_ms, "connect_timeout_ms": args.timeout_ms,
             "max_retries": args.max_retries, "backoff_base_ms": 20, "backoff_cap_ms": args.backoff_cap_ms,
         }
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("DAJISAAS_")}
-        self.env.update(DAJISAAS_APP_KEY=APP_KEY, DAJISAAS_APP_SECRET=SECRET)
+        self.env = worker_env()
         self.slots = self.plan()
         self.chaos_figures: Dict[str, Any] = {}
         self.sweep_figures: Dict[str, Any] = {}
@@ -477,14 +357,11 @@ class Run:
     def chaos(self) -> None:
         kinds = {s.kind for s in self.slots}
         log(f"{self.name}: {len(self.slots)} workers ({', '.join(sorted(kinds))}), {len(self.orders)} "
-            f"orders, sandbox {self.sandbox.url} chaos seed {self.args.seed}, journal {self.redacted()}")
+            f"orders, sandbox {self.sandbox.url} chaos seed {self.args.seed}, journal {redacted(self.journal)}")
         self.chaos_figures = drive(self.slots, self.args.kills, self.rng, self.hang_s(),
                                    self.args.deadline_s, self.tally, self.failures, self.name)
         log(f"{self.name}: fleet done in {self.chaos_figures['seconds']} s, "
             f"{self.chaos_figures['kills']} kills, {self.tally.calls} calls so far")
-
-    def redacted(self) -> str:
-        return re.sub(r"//([^:@/]*):[^@/]*@", r"//\1:***@", self.journal)
 
     def journal_client(self):  # type: ignore[no-untyped-def]
         dajisaas = import_dajisaas()
@@ -693,7 +570,7 @@ def main() -> int:
         for name in args.journals.split(","):
             if name == "postgres":
                 admin_url, ca = postgres_server()
-                journal, db = fresh_postgres_journal(admin_url, ca)
+                journal, db = fresh_postgres_journal(admin_url, ca, "fleet")
                 databases.append((admin_url, db))
             elif name == "sqlite":
                 journal = f"sqlite://{tmp / 'journal.db'}"
@@ -714,24 +591,12 @@ def main() -> int:
         for run in runs:
             run.stop()
         for admin_url, db in databases:
-            try:
-                psql(admin_url, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-            except (subprocess.CalledProcessError, OSError):
-                pass
+            drop_database(admin_url, db)
     failures = [f for run in runs for f in run.failures]
     wall = time.monotonic() - began
     print(json.dumps({"total_wall_s": round(wall, 1), "runs": [s["journal"] for s in summaries],
                       "ok": not failures}), flush=True)
-    if failures:
-        print("FAIL: fleet chaos", file=sys.stderr)
-        for f in failures:
-            print(f"  - {f}", file=sys.stderr)
-        print(f"  (workers' logs kept in {tmp})", file=sys.stderr)
-        return 1
-    if not args.keep:
-        shutil.rmtree(tmp, ignore_errors=True)
-    log(f"PASS: {len(runs)} runs, {round(wall, 1)} s")
-    return 0
+    return verdict("fleet chaos", failures, tmp, args.keep, f"{len(runs)} runs, {round(wall, 1)} s")
 
 
 if __name__ == "__main__":
