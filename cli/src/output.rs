@@ -147,7 +147,7 @@ const VERDICTS: [(Verdict, &str, &str); 10] = [
         "journal",
         "FAILED (journal unavailable: the message says what was sent)",
     ),
-    (Verdict::Failed, "failed", "FAILED (nothing sent)"),
+    (Verdict::Failed, "failed", "FAILED (not charged)"),
     (Verdict::Paid, "paid", "PAID"),
     (
         Verdict::AlreadyPaid,
