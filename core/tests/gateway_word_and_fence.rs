@@ -301,3 +301,46 @@ fn a_payment_whose_lease_could_not_be_renewed_sends_nothing_more() {
     drop(client);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A SQLite file whose write lock another process holds (a `BEGIN IMMEDIATE` left open, a
+/// process paused in a write): payments fail with `journal` at their deadline, nothing is sent,
+/// and the claims are known not to have landed, so nothing is left for the process to write
+/// later. (Jobs the callers gave up on used to queue for the process's connection one busy
+/// timeout each, so the lookups after them timed out too and `daji pay` waited minutes.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_another_process_holds_locked_fails_payments_at_the_deadline_leaving_nothing() {
+    let sb = sandbox();
+    let (dir, url) = temp_db("locked");
+    let client = builder(&sb)
+        .journal(url)
+        .journal_timeout(Duration::from_millis(500))
+        .build_async()
+        .unwrap();
+    client.prepare_pay(NORMAL.to_string()).await.unwrap();
+    let other = rusqlite::Connection::open(dir.join("payments.db")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let ids: Vec<String> = (0..8).map(|i| format!("225716462487031250{i}")).collect();
+    let started = std::time::Instant::now();
+    let calls: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (client, id) = (client.clone(), id.clone());
+            tokio::spawn(async move { client.prepare_pay(id).await })
+        })
+        .collect();
+    for call in calls {
+        let e = call.await.unwrap().unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Journal, "{e}");
+        assert!(e.message().contains("nothing was sent"), "{e}");
+    }
+    let took = started.elapsed();
+    assert_eq!(client.flush_journal(Duration::from_millis(100)).await, 0);
+    other.execute_batch("ROLLBACK").unwrap();
+    for id in &ids {
+        assert_eq!(sb.stats().pay_calls.get(id), None, "{id} was sent");
+        assert_eq!(client.payment_record(id.clone()).await.unwrap(), None);
+    }
+    // Eight calls with a 500 ms deadline: they answer at their deadline, not one after another.
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

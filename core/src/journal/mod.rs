@@ -936,14 +936,19 @@ pub(crate) async fn bounded<T>(
     }
     match tokio::time::timeout(deadline, step).await {
         Ok(result) => result,
-        Err(_) => Err(Error::new(
-            ErrorCode::Journal,
-            format!(
-                "journal {url}: no answer within {} ms (journal_timeout_ms)",
-                deadline.as_millis()
-            ),
-        )),
+        Err(_) => Err(no_answer(url, deadline)),
     }
+}
+
+/// The error of a journal step that did not answer within `deadline`.
+pub(crate) fn no_answer(url: &str, deadline: Duration) -> Error {
+    Error::new(
+        ErrorCode::Journal,
+        format!(
+            "journal {url}: no answer within {} ms (journal_timeout_ms)",
+            deadline.as_millis()
+        ),
+    )
 }
 
 /// Of the rows found for an order (its scope's, and one from before scopes), the one that

@@ -15,8 +15,8 @@ use rusqlite::{Connection, TransactionBehavior, params_from_iter};
 use super::pace::{self, Dialect, Lowering, PaceRow, PaceStore, SlotAsk};
 use super::{
     Backend, COLUMN_COUNT, COLUMNS, Change, JOURNAL_SCHEMA_VERSION, JournalFuture, Op,
-    PaymentRecord, Reply, RowValues, Scope, State, Stored, bounded, newer_schema, now_millis,
-    percent_decode, scoped_first,
+    PaymentRecord, Reply, RowValues, Scope, State, Stored, bounded, newer_schema, no_answer,
+    now_millis, percent_decode, scoped_first,
 };
 use crate::error::{Error, ErrorCode, Result};
 use crate::per_process::PerProcess;
@@ -115,14 +115,18 @@ impl SqliteJournal {
     }
 
     /// Runs `f` with this process's connection on a blocking thread (inline outside a tokio
-    /// runtime), within the journal's deadline. A job that outlives the deadline ends within
-    /// SQLite's busy timeout, which is the same.
+    /// runtime), within the journal's deadline. The job keeps to the same deadline after its
+    /// caller stopped waiting: it waits for another connection's lock only until then, and does
+    /// not start at all if the deadline passed while it queued for this process's connection
+    /// (otherwise, with the file locked by another process, jobs given up on would hold the
+    /// connection one busy timeout each, one after another).
     fn with_conn<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection, &str) -> Result<T> + Send + 'static,
     ) -> JournalFuture<'_, T> {
         let file = self.file.clone();
-        let job = move || file.run(f);
+        let deadline = std::time::Instant::now() + self.timeout;
+        let job = move || file.run(deadline, f);
         Box::pin(bounded(self.timeout, &self.url, async move {
             match tokio::runtime::Handle::try_current() {
                 Ok(handle) => handle.spawn_blocking(job).await.map_err(|e| {
@@ -145,14 +149,25 @@ impl File {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn run<T>(&self, f: impl FnOnce(&mut Connection, &str) -> Result<T>) -> Result<T> {
+    fn run<T>(
+        &self,
+        deadline: std::time::Instant,
+        f: impl FnOnce(&mut Connection, &str) -> Result<T>,
+    ) -> Result<T> {
         let mut slot = self.slot();
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(no_answer(&self.url, self.timeout));
+        }
         if slot.is_none() {
             let conn = open_connection(&self.path, self.timeout)
                 .map_err(|e| sqlite_error(&self.url, e))?;
             *slot = Some(conn);
         }
-        f(slot.as_mut().expect("opened above"), &self.url)
+        let conn = slot.as_mut().expect("opened above");
+        conn.busy_timeout(left)
+            .map_err(|e| sqlite_error(&self.url, e))?;
+        f(conn, &self.url)
     }
 }
 
