@@ -331,6 +331,10 @@ class Parts:
             a = Worker(self.daji, sandbox, journal, ids, ["--concurrency", "8", "--max-calls-per-second", "1"],
                        d / "a.log")
             wait_until(lambda: sum(sandbox.stats()["payCalls"].values()) >= 1, 30, "A's first request")
+            # Between A's writes (its first outcome is written as the answer arrives, its next
+            # fence is at its next slot, a second on): a process paused inside a SQLite write
+            # holds the file's lock, and B could then find nothing, only `journal` errors.
+            time.sleep(0.3)
             a.process.send_signal(signal.SIGSTOP)
             sent_by_a = dict(sandbox.stats()["payCalls"])
             time.sleep(LEASE_S + 1.5)
