@@ -12,11 +12,16 @@ import sys
 from datetime import date
 
 results = {}
+# The parts of tests/fleet/pace.py (4 processes sharing the gateway's limit), by name.
+fleet_parts = {}
 with open(sys.argv[1], encoding="utf-8") as f:
     for line in f:
         if line.startswith("{"):
             row = json.loads(line)
-            results[row["figure"]] = row
+            if "figure" in row:
+                results[row["figure"]] = row
+            elif "part" in row:
+                fleet_parts[row["part"]] = row
 
 
 def value(figure):
@@ -164,6 +169,70 @@ def table():
     return "\n".join(lines)
 
 
+PACES = (("memory", "per-process (memory journal)"), ("sqlite", "fleet: SQLite journal"),
+         ("postgres", "fleet: PostgreSQL journal"))
+
+
+def pace_cost():
+    """What keeping the pace in the journal's store costs, against the per-process pace in the
+    same run (daji-bench --pace-cost): the latency per call, then the calls a second."""
+    if "rust_pace_call_memory_us" not in results:
+        return []
+    out = ["| pace | one pay_url: median (p99) | over the per-process pace: median (p99) | ratio | "
+           "one reservation alone (`reserve_slot`): median (p99) | its share of a per-process call |",
+           "| --- | --- | --- | --- | --- | --- |"]
+    for name, label in PACES:
+        row = results.get(f"rust_pace_call_{name}_us")
+        if row is None:
+            continue
+        added = ratio = share = ""
+        alone = "a mutex in the process" if name == "memory" else "not measured"
+        if "baseline" in row:
+            added = f"{row['added_us']:+,.0f} µs ({row['added_p99_us']:+,.0f} µs)"
+            ratio = fmt(row["ratio"])
+        reserve = results.get(f"rust_pace_reserve_{name}_us")
+        if reserve:
+            alone = f"{fmt(reserve['value'])} µs ({fmt(reserve['p99'])} µs)"
+            share = fmt(reserve["ratio"])
+        out.append(f"| {label} | {fmt(row['value'])} µs ({fmt(row['p99'])} µs) | {added} | {ratio} | "
+                   f"{alone} | {share} |")
+    base = results.get("rust_pace_calls_per_s_memory")
+    if base:
+        out += ["", f"| pace | pay_url calls/s, {base['threads']} threads on one client | ratio | "
+                f"reservations/s one store paces, {base['threads']} tasks with a connection each | "
+                "ratio to the per-process calls/s | reservations handed a wait (the longest) |",
+                "| --- | --- | --- | --- | --- | --- |"]
+        for name, label in PACES:
+            row = results.get(f"rust_pace_calls_per_s_{name}")
+            if row is None:
+                continue
+            reserved = results.get(f"rust_pace_reservations_per_s_{name}")
+            stores = "a mutex in the process | " if name == "memory" else "not measured | "
+            waits = ""
+            if reserved:
+                stores = f"{fmt(reserved['value'])} | {fmt(reserved['ratio'])}"
+                waits = f"{reserved['waited']:,} of {reserved['reservations']:,} ({reserved['longest_wait_us']:,} µs)"
+            out.append(f"| {label} | {fmt(row['value'])} | {fmt(row.get('ratio', 1.0))} | {stores} | {waits} |")
+    return out
+
+
+def fleet_runs():
+    """tests/fleet/pace.py's parts: 4 processes sharing one gateway limit of 10 calls a second."""
+    if not fleet_parts:
+        return []
+    out = ["| part | pace | paid | wall / bound | refusals | requests | checks |",
+           "| --- | --- | --- | --- | --- | --- | --- |"]
+    for part, s in fleet_parts.items():
+        wall = f"{s['wall_s']:.1f} s / {s['bound_s']:.1f} s = {s['wall_over_bound']:.2f}"
+        wall += f" (≤ {s['wall_limit']})" if s["wall_limit"] else ""
+        refusals = f"{s['refusals']}" + (f" (≤ {s['refusals_limit']})" if s["refusals_limit"] is not None else "")
+        failed = ", ".join(f"{n} {code}" for code, n in s["not_paid"].items())
+        paid = f"{s['paid']}/{s['orders']}" + (f" ({failed})" if failed else "")
+        out.append(f"| {part} | {s['pace']} | {paid} | {wall} | {refusals} | {s['requests']} | "
+                   f"{'pass' if s['ok'] else '**fail**'} |")
+    return out
+
+
 def machine():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "0")
@@ -195,11 +264,47 @@ def chart(path):
     fig.savefig(path, dpi=100)
 
 
+def fleet_section():
+    """BENCHMARKS.md's section on the fleet's pace, from the run's figures; empty without them."""
+    cost, runs = pace_cost(), fleet_runs()
+    if not cost and not runs:
+        return ""
+    text = ["## The fleet's pace"]
+    if cost:
+        call = results["rust_pace_call_memory_us"]
+        base = results.get("rust_pace_calls_per_s_memory", {})
+        text += [f"""With a SQLite or PostgreSQL journal every call takes its slot from one row of the store,
+shared by every process that uses it: one statement per call (`PaceStore::reserve_slot`); a
+memory journal keeps the per-process pace, a mutex. From the run above, `daji-bench --pace-cost`:
+{call['calls']:,} `pay_url` calls one after the other per pace, the paces alternating by round, with
+`max_calls_per_second` 10,000 (never binding at these speeds); then, with no rate,
+{base.get('threads', '?')} threads calling `pay_url` through one client for {base.get('seconds', '?')} s, and as many tasks reserving
+slots directly, each with a journal (a connection) of its own, as that many processes would have.
+SQLite flushes the disk at every reservation (`synchronous=FULL`); PostgreSQL is the run's
+throwaway local cluster, fsync off, so its figures are round trips and the row's lock. The
+per-process pace cannot be timed alone from outside the core: a reservation is shown as a share
+of a call with it. With no rate a slot is the store's "now", but PostgreSQL's is the statement's
+start: a reservation that queued for the row behind another is handed that one's later slot, a
+wait as long as it queued (last column).""", "\n".join(cost)]
+    if runs:
+        text += ["""`tests/fleet/pace.py` in the same run: 4 processes (2 Python, 2 Node) each pay 40 orders with
+`pay_many`, 8 in flight, against `daji sandbox --qps 10`, so the bound is 160 / 10 = 16 s. On
+memory journals each process paces itself at `max_calls_per_second=10` (a fleet before the shared
+pace: reported); sharing a SQLite, then a PostgreSQL journal, they share it; `-adaptive`: no
+configured limit, the adaptive pace only.""", "\n".join(runs)]
+    return "\n\n".join(text) + "\n\n"
+
+
 print(table())
+for section in (pace_cost(), fleet_runs()):
+    if section:
+        print()
+        print("\n".join(section))
 if "--write" in sys.argv:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     chart(os.path.join(root, "bench", "per-call-cost.png"))
-    raw = "\n".join(json.dumps(r, ensure_ascii=False) for r in results.values())
+    raw = "\n".join(json.dumps(r, ensure_ascii=False)
+                    for r in [*results.values(), *fleet_parts.values()])
     with open(os.path.join(root, "BENCHMARKS.md"), "w", encoding="utf-8") as f:
         f.write(f"""# Benchmarks
 
@@ -215,7 +320,7 @@ client, so absolute numbers are low; ratios are what to read.
 
 ![per-call cost](bench/per-call-cost.png)
 
-## What the benchmarks found, and what was fixed
+{fleet_section()}## What the benchmarks found, and what was fixed
 
 Found by measuring, changing one thing and measuring again in the same run (not with a profiler):
 
@@ -232,6 +337,12 @@ Found by measuring, changing one thing and measuring again in the same run (not 
   thread to napi-rs's tokio runtime and were spawned again onto the core's runtime: two more thread
   hops each way. Each call now starts on the core's I/O threads straight from the JavaScript
   thread and settles a napi deferred when done (156 µs with the first of these two changes).
+- **The per-process pace, about 1.3 ms more per call with `max_calls_per_second` set, before;
+  nothing after.** A call whose slot was now still slept until it on a tokio timer, which fires
+  at the runtime's next millisecond tick: every call paid it, whether the limit bound or not
+  (`daji-bench --pace-cost`, debug build: 2,192 and 2,248 µs per `pay_url` with the limit at
+  10,000, 856 and 788 µs without one; 812 µs with it after the fix). Such a call now starts at
+  once.
 
 ## Where targets are missed, and why
 

@@ -9,7 +9,9 @@
 # second: the bound is orders / 50 seconds. The journal's cost per payment is measured with the
 # memory, SQLite (a file in target/bench) and PostgreSQL (a throwaway cluster from
 # scripts/postgres.sh) journals against no journal: 5 rounds of 400 payments each (3 of 10 in
-# --smoke).
+# --smoke). The fleet's pace in the same stores against the per-process pace: 5 rounds of 400
+# pay_url calls each (3 of 10), then 8 threads or tasks for 2 s (0.2 s); a full run then runs
+# tests/fleet/pace.py's parts but the restart (4 processes sharing a gateway limit, ~2 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=$(realpath -m "${CARGO_TARGET_DIR:-target}")
@@ -19,12 +21,12 @@ results=$out/results.jsonl
 : > "$results"
 
 if [ "${1:-}" = "--smoke" ]; then
-  profile=debug scale=0.01 calls=20 rounds=3 orders=60 payments=10
+  profile=debug scale=0.01 calls=20 rounds=3 orders=60 payments=10 pace_seconds=0.2
   cargo build -q -p daji -p dajisaas-bench --locked
   [ -f "$target/c-install/lib/libdajisaas.so" ] || scripts/install-c.sh "$target/c-install" dev
   prefix=$target/c-install
 else
-  profile=release scale=1 calls=2000 rounds=5 orders=600 payments=400
+  profile=release scale=1 calls=2000 rounds=5 orders=600 payments=400 pace_seconds=2
   cargo build -q --release -p daji -p dajisaas-bench --locked
   prefix=$target/bench-c
   scripts/install-c.sh "$prefix" release
@@ -63,8 +65,15 @@ pg_url=$(sed -n 's/^export DAJISAAS_TEST_POSTGRES_URL=//p' <<<"$pg")
 pg_dir=$(sed -n 's/^export DAJISAAS_TEST_POSTGRES_DIR=//p' <<<"$pg")
 run "\"$target/$profile/daji-bench\" --journal-cost \"\$DAJISAAS_BASE_URL\" \"\$DAJISAAS_APP_KEY\" \"\$DAJISAAS_APP_SECRET\" \
   $payments $rounds \"$out/journal-cost.db\" \"$pg_url\""
+run "\"$target/$profile/daji-bench\" --pace-cost \"\$DAJISAAS_BASE_URL\" \"\$DAJISAAS_APP_KEY\" \"\$DAJISAAS_APP_SECRET\" \
+  $payments $rounds $pace_seconds 8 \"$out/pace-cost.db\" \"$pg_url\""
+if [ "$profile" = release ]; then
+  # Its checks' verdicts are in its figures (and the report); a failed one stops no benchmark.
+  { DAJISAAS_TEST_POSTGRES_URL=$pg_url .venv/bin/python tests/fleet/pace.py \
+      --parts memory,sqlite,postgres,sqlite-adaptive,postgres-adaptive || true; } | grep '^{' | tee -a "$results"
+fi
 scripts/postgres.sh stop "$pg_dir"
-rm -f "$out/journal-cost.db" "$out/journal-cost.db-wal" "$out/journal-cost.db-shm"
+rm -f "$out"/journal-cost.db{,-wal,-shm} "$out"/pace-cost.db{,-wal,-shm}
 run "\"$out/bench_c\" $calls $rounds"
 run ".venv/bin/python bench/python/bench.py \"\$DAJISAAS_BASE_URL\" \"$slow_url\" \"\$DAJISAAS_APP_KEY\" \"\$DAJISAAS_APP_SECRET\" $scale"
 run "node bench/node/bench.js \"\$DAJISAAS_BASE_URL\" \"$slow_url\" \"\$DAJISAAS_APP_KEY\" \"\$DAJISAAS_APP_SECRET\" $scale"

@@ -138,8 +138,10 @@ impl CallLimiter {
                 let now = Instant::now();
                 let mut pace = self.pace();
                 match pace.reserve(self.configured, now) {
-                    None => return pace.start(now),
-                    Some(at) => (at, pace.epoch),
+                    Some(at) if at > now => (at, pace.epoch),
+                    // No rate, or the slot is now: no timer, which would fire at the runtime's
+                    // next millisecond tick (about 1.3 ms more per call, measured).
+                    _ => return pace.start(now),
                 }
             };
             tokio::time::sleep_until(at).await;
@@ -599,6 +601,20 @@ mod tests {
         let before = pace.adaptive;
         refuse_at(&mut pace, later + Duration::from_millis(900), 5);
         assert_eq!(pace.adaptive, before);
+    }
+
+    #[test]
+    fn a_call_whose_slot_is_now_sets_no_timer() {
+        // A timer fires at the runtime's next millisecond tick, not at once: a call that does not
+        // wait must not set one (a runtime without timers panics at any).
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let limiter = CallLimiter::new(Some(MAX_CALLS_PER_SECOND_LIMIT), None);
+        runtime.block_on(async {
+            let permit = limiter.acquire().await;
+            limiter.finished(permit, Answer::Answered).await;
+        });
     }
 
     #[tokio::test]

@@ -14,6 +14,10 @@
 //! journal off). ROUNDS rounds of N payments per store, the stores alternating (and the first
 //! one rotating) within each round; prints the median wall time and the client process's CPU
 //! time (getrusage, the journal's own threads included) per payment.
+//! `daji-bench --pace-cost URL KEY SECRET CALLS ROUNDS SECONDS TASKS SQLITE_FILE [PG_URL]`: the
+//! fleet's pace in the SQLite (SQLITE_FILE, made anew) and PostgreSQL (PG_URL; left out, skipped)
+//! journals against the per-process pace of a memory journal: the latency it adds to a call and
+//! the calls a second one store can pace (see `pace_cost.rs`).
 //! `daji-bench --clients N` creates HTTPS clients for bench/clients.py, which counts the files
 //! they open: it prints `start`, `first` and `later` (each time waiting for a line on stdin), then
 //! the creation times as JSON.
@@ -22,6 +26,8 @@ use std::time::{Duration, Instant};
 
 use dajisaas::{Client, Method, PREPARE_PAY_PATH, Params, PaymentOutcome, sign};
 use serde_json::{Value, json};
+
+mod pace_cost;
 
 const ORDER_ID: &str = "2257455039610311973";
 
@@ -54,6 +60,12 @@ fn main() {
         let n: u64 = n.parse().expect("N is a number");
         let rounds: u64 = rounds.parse().expect("ROUNDS is a number");
         journal_cost(url, key, secret, n, rounds, sqlite, pg.first());
+        return;
+    }
+    if let [_, flag, rest @ ..] = &args[..]
+        && flag == "--pace-cost"
+    {
+        pace_cost::pace_cost(&pace_cost::PaceCost::parse(rest));
         return;
     }
     let [_, url, key, secret, calls, rounds] = &args[..] else {
@@ -370,17 +382,16 @@ fn fence_window(url: &str, key: &str, secret: &str, n: u64, store: &str, journal
     let fenced = std::mem::take(&mut *window.fenced.lock().expect("fences"));
     let sent = std::mem::take(&mut *proxy.requests.lock().expect("requests"));
     assert_eq!(fenced.len(), sent.len(), "one fence per request");
-    let mut gaps: Vec<f64> = fenced
+    let gaps: Vec<f64> = fenced
         .iter()
         .zip(&sent)
         .map(|(f, s)| micros(s.saturating_duration_since(*f)))
         .collect();
-    gaps.sort_by(f64::total_cmp);
-    let p99 = gaps[(gaps.len() * 99 / 100).min(gaps.len() - 1)];
+    let p99 = p99(&gaps);
     let figure = format!("rust_fence_to_first_byte_{}_us", store.to_ascii_lowercase());
     println!(
         "{}",
-        json!({"figure": figure, "value": median(gaps.clone()), "p99": p99,
+        json!({"figure": figure, "value": median(gaps), "p99": p99,
                "unit": format!("µs from the fence's confirmation to the request's first byte \
                                 ({store} journal, median of {n} payments; p99 {p99:.0} µs)"),
                "payments": n})
@@ -537,6 +548,13 @@ fn micros(d: Duration) -> f64 {
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
+}
+
+/// The 99th percentile.
+fn p99(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[(sorted.len() * 99 / 100).min(sorted.len() - 1)]
 }
 
 fn emit(figure: &str, value: f64, baseline_name: &str, baseline: f64) {
