@@ -154,9 +154,11 @@ impl Dialect {
                 .replace("GREATEST(", "max(")
                 .replace("LEAST(", "min(")
                 .replace('$', "?"),
+            // The time the statement runs, after any wait for the row's lock (a statement's
+            // start would hand a waiter the slot of the reservation it waited behind).
             Dialect::Postgres => template.replace(
                 "{now}",
-                "CAST(extract(epoch FROM statement_timestamp()) AS DOUBLE PRECISION)",
+                "CAST(extract(epoch FROM clock_timestamp()) AS DOUBLE PRECISION)",
             ),
         }
     }
