@@ -130,6 +130,12 @@ export interface PaymentRecordsOptions extends CallOptions {
   state?: PaymentState
 }
 
+/** Options of `flushJournal`. */
+export interface FlushJournalOptions extends CallOptions {
+  /** The longest wait in milliseconds, 100 to 60000 (default: the client's `journalTimeoutMs`). */
+  timeoutMs?: number
+}
+
 /** The values of `OrderIdFormat`, by name. */
 export declare const OrderIdFormat: {
   readonly JsonArray: 'json_array'

@@ -130,6 +130,12 @@ export interface PaymentRecordsOptions extends CallOptions {
   state?: PaymentState
 }
 
+/** Options of `flushJournal`. */
+export interface FlushJournalOptions extends CallOptions {
+  /** The longest wait in milliseconds, 100 to 60000 (default: the client's `journalTimeoutMs`). */
+  timeoutMs?: number
+}
+
 /** The values of `OrderIdFormat`, by name. */
 export declare const OrderIdFormat: {
   readonly JsonArray: 'json_array'
@@ -192,9 +198,12 @@ export declare class Client {
   /**
    * Lets the client go: later calls reject with `invalid_argument` (the client is closed),
    * calls already made run to their end, and the connections and I/O threads are released
-   * once no client needs them. Closing again does nothing.
+   * once no client needs them. First it writes the payment outcomes this process keeps for
+   * the client's journal, as `flushJournal()` does (for at most `journalTimeoutMs`): the
+   * promise resolves to how many are still kept (0 when all were written), and keeps the
+   * process alive until then. Closing again resolves to 0 at once.
    */
-  close(): void
+  close(): Promise<number>
   /** True once `close()` was called. */
   get closed(): boolean
   /**
@@ -231,6 +240,15 @@ export declare class Client {
    * r" true sets `paid`, false `not_paid` (it can then be paid again).
    */
   resolvePayment(this: Client, orderId: string | bigint | number, resolution: { paid: boolean, note?: string }, options?: CallOptions): Promise<PaymentRecord>
+  /**
+   * r" Writes the payment outcomes this process keeps because the journal could not take them
+   * r" when their payments ended (a restart, a cut connection, a lock held too long), waiting
+   * r" at most `timeoutMs` (100 to 60000; default `journalTimeoutMs`). Resolves to how many are
+   * r" still kept: they are tried again while the process runs, but a process that exits loses
+   * r" them, and those orders turn `unknown` once their claims expire. `close()` and the
+   * r" process's exit (`beforeExit`, `exit`) do this too.
+   */
+  flushJournal(this: Client, options?: FlushJournalOptions): Promise<number>
   /**
    * r" Any other gateway endpoint, signed. `params` is an object, or JSON text for values a
    * r" JavaScript number cannot hold. Resolves to the envelope's `data`. A path that, decoded,

@@ -9,6 +9,7 @@
  *   without its `daji_` prefix, then what the function does (rustls-ffi's rule):
  *   daji_client_new, daji_client_free, daji_client_pay_url, daji_client_pay_urls,
  *   daji_client_prepare_pay, daji_client_pay_many, daji_client_request,
+ *   daji_client_flush_journal,
  *   daji_client_config_json, daji_client_options_init, daji_error_info_last,
  *   daji_status_name, and daji_string_free for the strings the library returns.
  * - The two functions that belong to no type are named for what they do or give: daji_sign
@@ -359,10 +360,31 @@ enum daji_status daji_client_new(const struct daji_client_options *options,
  * Frees a client. NULL is ignored. Every call using it, on any thread, must have returned. The
  * library's I/O threads stop when the last client is freed.
  *
+ * First, if this process keeps payment outcomes that the client's journal could not take (see
+ * `daji_client_flush_journal`), they are written, blocking for at most the client's
+ * `journal_timeout_ms`; what is still kept after that is lost when the process exits. Call
+ * `daji_client_flush_journal` before to learn how many stay kept.
+ *
  * # Safety
  * `client` is NULL or a handle from `daji_client_new` not yet freed.
  */
 void daji_client_free(struct daji_client *client);
+
+/**
+ * Writes the payment outcomes this process keeps because the client's journal could not take
+ * them when their payments ended (a restart, a cut connection, a lock held too long), blocking
+ * for at most `timeout_ms` milliseconds (100 to 60000; 0 for the client's `journal_timeout_ms`).
+ * They are tried again in the background while the process runs, but a process that exits
+ * loses them, and those orders turn `unknown` once their claims expire: call this (or
+ * `daji_client_free`, which does it too) before exiting. On success, if `kept_out` is not
+ * NULL, `*kept_out` is how many are still kept (0 when all were written).
+ *
+ * # Safety
+ * `client` is NULL or live; `kept_out` is NULL or writable. Any thread.
+ */
+enum daji_status daji_client_flush_journal(const struct daji_client *client,
+                                           uint32_t timeout_ms,
+                                           size_t *kept_out);
 
 /**
  * Fills `*info` with the last outcome of a status-returning call on this thread and returns

@@ -226,6 +226,7 @@ namespace Dajisaas
         [DllImport(Lib)] internal static extern int daji_client_payment_records(ClientHandle client, IntPtr state, out IntPtr recordsJsonOut);
         [DllImport(Lib)] internal static extern int daji_client_resolve_payment(ClientHandle client, IntPtr orderId, byte paid, IntPtr note, out IntPtr recordJsonOut);
         [DllImport(Lib)] internal static extern int daji_client_request(ClientHandle client, IntPtr method, IntPtr path, IntPtr paramsJson, out IntPtr dataJsonOut);
+        [DllImport(Lib)] internal static extern int daji_client_flush_journal(ClientHandle client, uint timeoutMs, out UIntPtr keptOut);
 
         /// <summary>A NUL-terminated UTF-8 copy of s (IntPtr.Zero for null), freed by the
         /// Utf8Args that made it.</summary>
@@ -525,9 +526,24 @@ namespace Dajisaas
         public Task<string> PaymentRecordsAsync(string state = null) { return Task.Run(() => PaymentRecords(state)); }
         public Task<string> ResolvePaymentAsync(string orderId, bool paid, string note = null) { return Task.Run(() => ResolvePayment(orderId, paid, note)); }
         public Task<string> RequestAsync(string method, string path, string paramsJson = null) { return Task.Run(() => Request(method, path, paramsJson)); }
+        public Task<long> FlushJournalAsync(uint timeoutMs = 0) { return Task.Run(() => FlushJournal(timeoutMs)); }
 #pragma warning restore 1591
 
-        /// <summary>Frees the client once every call using it has returned.</summary>
+        /// <summary>Writes the payment outcomes this process keeps because the journal could not
+        /// take them when their payments ended (a restart, a cut connection, a lock held too
+        /// long), waiting at most timeoutMs (100 to 60000; 0: JournalTimeoutMs). Returns how many
+        /// are still kept: a process that exits loses them, and those orders turn unknown once
+        /// their claims expire. Dispose does this too.</summary>
+        public long FlushJournal(uint timeoutMs = 0)
+        {
+            UIntPtr kept;
+            Native.Check(Native.daji_client_flush_journal(handle, timeoutMs, out kept));
+            return (long)kept.ToUInt64();
+        }
+
+        /// <summary>Frees the client once every call using it has returned, after writing the
+        /// payment outcomes kept for its journal (see FlushJournal; at most
+        /// JournalTimeoutMs).</summary>
         public void Dispose() { handle.Dispose(); }
     }
 }

@@ -3,6 +3,8 @@
 //! call's declaration (client.rs, `calls!`) names these types; a bad value is an
 //! `invalid_argument` naming the argument, and nothing is sent.
 
+use std::time::Duration;
+
 use dajisaas::{Error, Method, Params, State};
 use napi::{Unknown, ValueType};
 
@@ -123,5 +125,22 @@ impl Arg for RecordsOptions {
             state = Some(State::parse(&convert::string(&item, "state")?)?);
         }
         Ok(RecordsOptions { state })
+    }
+}
+
+/// `flushJournal`'s `{ timeoutMs, signal }`.
+pub struct FlushJournalOptions {
+    /// `None`: the client's `journalTimeoutMs`.
+    pub timeout: Option<Duration>,
+}
+
+impl Arg for FlushJournalOptions {
+    fn arg(value: &Unknown<'_>) -> dajisaas::Result<Self> {
+        let mut timeout = None;
+        for (_, item) in convert::options(value, "{ timeoutMs: 5000 }", &["timeoutMs"])? {
+            let range = dajisaas::FLUSH_TIMEOUT_MS;
+            timeout = convert::whole_number(&item, "timeoutMs", range)?.map(Duration::from_millis);
+        }
+        Ok(FlushJournalOptions { timeout })
     }
 }

@@ -13,8 +13,11 @@
 // - a method called without its client (`const f = client.preparePay; f(id)`) rejects with an
 //   invalid_argument naming the method, not napi's "Illegal invocation";
 // - payMany's results are built and gathered here as each order finishes, so that no second copy
-//   of them waits in native memory for the end of the run.
-(function (Native, make) {
+//   of them waits in native memory for the end of the run;
+// - the exit hooks: payment outcomes the journal could not take yet are written before the
+//   process ends (`flushAtExit`, the core's policy: at most the journal deadline, once per kept
+//   outcome, so `exit` after `beforeExit` does not wait again); what stays unwritten is a warning.
+(function (Native, make, flushAtExit) {
   'use strict'
 
   // Where each call's options are among its arguments. The native method takes one more
@@ -29,6 +32,7 @@
     paymentRecords: 0,
     resolvePayment: 2,
     request: 3,
+    flushJournal: 0,
   }
 
   const OUTCOMES = { paid: 'paid', declined: 'declined', unknown: 'unknown', in_progress: 'in_progress', not_payable: 'not_payable', failed: 'failed' }
@@ -210,6 +214,17 @@
     Object.defineProperty(Native.prototype, name, { ...descriptor, value: method })
   }
   for (const name of Object.keys(OPTIONS_AT)) wrap(name)
+
+  // `beforeExit`: the event loop is empty, so waiting here holds nothing up. `exit` (also after
+  // process.exit()): only synchronous work runs, and a 'warning' event would never be delivered.
+  process.on('beforeExit', () => {
+    const warning = flushAtExit()
+    if (warning !== null) process.emitWarning(warning, 'DajisaasWarning')
+  })
+  process.on('exit', () => {
+    const warning = flushAtExit()
+    if (warning !== null) process.stderr.write(`(node:${process.pid}) DajisaasWarning: ${warning}\n`)
+  })
 
   function Client(options) {
     if (new.target === undefined) {

@@ -10,13 +10,13 @@ use std::task::{Poll, Waker};
 use dajisaas::{Casing, PayManyItem, PayManySummary, PaymentRecord};
 use napi::bindgen_prelude::{FnArgs, Function, JsObjectValue, Object, ToNapiValue};
 use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunctionCallMode};
-use napi::{Env, JsDeferred, Status, Unknown, ValueType};
+use napi::{Env, JsDeferred, JsValue, Status, Unknown, ValueType};
 use napi_derive::napi;
 use serde_json::Value;
 
 use crate::args::{
-    Arg, CallOptions, HttpMethod, OrderId, OrderIds, Path, PayManyOptions, PayUrlsOptions,
-    RecordsOptions, RequestParams, Resolution,
+    Arg, CallOptions, FlushJournalOptions, HttpMethod, OrderId, OrderIds, Path, PayManyOptions,
+    PayUrlsOptions, RecordsOptions, RequestParams, Resolution,
 };
 use crate::convert;
 use crate::errors::{boundary_error, guarded, js_error};
@@ -401,7 +401,7 @@ impl<V: ToNapiValue + 'static> Drop for Settle<V> {
 /// nothing is thrown.
 fn promise<'env, T, V, F>(
     env: &'env Env,
-    hooks: &Unknown<'env>,
+    hooks: Option<&Unknown<'env>>,
     prepare: impl FnOnce() -> dajisaas::Result<(dajisaas::AsyncClient, F)>,
     to_js: fn(T) -> V,
 ) -> napi::Result<Object<'env>>
@@ -423,7 +423,9 @@ where
             // `hooks` is client.js's own object: setting `abort` on it fails only while the
             // environment shuts down, and the call then runs to its end unabortable. Nothing is
             // left pending either way.
-            if abort_hook(env, hooks, started).is_err() {
+            if let Some(hooks) = hooks
+                && abort_hook(env, hooks, started).is_err()
+            {
                 crate::errors::take_exception(env.raw());
             }
         }
@@ -462,7 +464,7 @@ macro_rules! calls {
                 ) -> napi::Result<Object<'env>> {
                     promise(
                         env,
-                        &hooks,
+                        Some(&hooks),
                         || {
                             let $client = self.client()?.clone();
                             $(
@@ -531,10 +533,28 @@ impl Client {
 
     /// Lets the client go: later calls reject with `invalid_argument` (the client is closed),
     /// calls already made run to their end, and the connections and I/O threads are released
-    /// once no client needs them. Closing again does nothing.
-    #[napi(catch_unwind)]
-    pub fn close(&mut self) {
-        self.inner = None;
+    /// once no client needs them. First it writes the payment outcomes this process keeps for
+    /// the client's journal, as `flushJournal()` does (for at most `journalTimeoutMs`): the
+    /// promise resolves to how many are still kept (0 when all were written), and keeps the
+    /// process alive until then. Closing again resolves to 0 at once.
+    #[napi(catch_unwind, ts_return_type = "Promise<number>")]
+    pub fn close<'env>(&mut self, env: &'env Env) -> napi::Result<Object<'env>> {
+        let Some(client) = self.inner.take() else {
+            let (deferred, promise) = env.create_deferred::<u32, Resolver<u32>>()?;
+            Settle(Some(deferred)).with(Box::new(|_| Ok(0)));
+            return Ok(promise);
+        };
+        promise(
+            env,
+            None,
+            || {
+                Ok((
+                    client.clone(),
+                    async move { client.flush_journal(None).await },
+                ))
+            },
+            |kept: usize| kept as u32,
+        )
     }
 
     /// True once `close()` was called.
@@ -610,6 +630,16 @@ calls! {
         |client| client.resolve_payment(order_id.0, resolution.paid, resolution.note)
         => |record| record.to_json();
 
+    /// Writes the payment outcomes this process keeps because the journal could not take them
+    /// when their payments ended (a restart, a cut connection, a lock held too long), waiting
+    /// at most `timeoutMs` (100 to 60000; default `journalTimeoutMs`). Resolves to how many are
+    /// still kept: they are tried again while the process runs, but a process that exits loses
+    /// them, and those orders turn `unknown` once their claims expire. `close()` and the
+    /// process's exit (`beforeExit`, `exit`) do this too.
+    flush_journal(options: FlushJournalOptions)
+        ["this: Client, options?: FlushJournalOptions" -> "Promise<number>"]
+        |client| client.flush_journal(options.timeout) => |kept: usize| kept as u32;
+
     /// Any other gateway endpoint, signed. `params` is an object, or JSON text for values a
     /// JavaScript number cannot hold. Resolves to the envelope's `data`. A path that, decoded,
     /// has a `.` or `..` segment, an encoded `/` or `\`, a NUL, or no leading `/` is refused.
@@ -622,10 +652,17 @@ calls! {
 type ItemFn<'env> = Function<'env, ItemArgs, Unknown<'static>>;
 
 /// Wraps the native class in its JavaScript side (client.js) and exports that as `Client`.
+/// client.js also gets the exit hooks' native part: `flushAtExit()` writes the payment outcomes
+/// the process keeps (the core's policy) and returns the warning about what stays kept, or null.
 pub fn register(env: &Env, exports: &mut Object, make: Unknown) -> napi::Result<()> {
     let native: Unknown = exports.get_named_property("Client")?;
-    let side: Function<FnArgs<(Unknown, Unknown)>, Unknown> =
+    let flush_at_exit =
+        env.create_function_from_closure::<(), Option<String>, _>("flushAtExit", |_| {
+            dajisaas::catch_panic(|| Ok(dajisaas::flush_journals_before_exit()))
+                .map_err(|e| napi::Error::from_reason(e.message().to_string()))
+        })?;
+    let side: Function<FnArgs<(Unknown, Unknown, Unknown)>, Unknown> =
         env.run_script(include_str!("client.js"))?;
-    let client = side.call(FnArgs::from((native, make)))?;
+    let client = side.call(FnArgs::from((native, make, flush_at_exit.to_unknown())))?;
     exports.set_named_property("Client", client)
 }

@@ -71,8 +71,9 @@ async function main(): Promise<void> {
   const records: PaymentRecord[] = await client.paymentRecords({ state: 'unknown', signal: controller.signal })
   await client.resolvePayment('2257455039610311973', { paid: true, note: 'seen in the 1688 backend' }, call)
   await client.request('GET', '/alibaba/alipay/url/get', { orderIdList: '[1]' }, { signal: null })
+  const kept: number = await client.flushJournal({ timeoutMs: 1000, signal: controller.signal })
   controller.abort()
-  console.log(record, records.length)
+  console.log(record, records.length, kept)
 
   // OrderIdFormat is a value as well as a type; DajisaasError is constructible as documented.
   const format: OrderIdFormat = OrderIdFormat.CommaSeparated
@@ -81,7 +82,8 @@ async function main(): Promise<void> {
   const plain = new DajisaasError('boom')
   const json: DajisaasErrorJSON = stub.toJSON()
   console.log(plain.code, json.message, withFormat.closed)
-  withFormat.close()
+  const stillKept: number = await withFormat.close()
+  console.log(stillKept)
 }
 
 void main()

@@ -73,6 +73,15 @@ pub fn detached<T: Send>(py: Python<'_>, f: impl FnOnce() -> T + Send) -> T {
     value
 }
 
+/// The first part of the `atexit` hook: the payment outcomes this process keeps for any journal
+/// are written, for at most the longest journal deadline among them, with the GIL released (the
+/// core's policy, `dajisaas::flush_journals_before_exit`); returns the warning about what stays
+/// kept (also logged), if anything does.
+#[pyfunction]
+pub fn _flush_journals(py: Python<'_>) -> Option<String> {
+    detached(py, dajisaas::flush_journals_before_exit)
+}
+
 /// The native part of the `atexit` hook (`dajisaas._runtime`, registered when the package
 /// loads, so it runs before the interpreter finalizes, after every non-daemon thread has been
 /// joined): nothing more is delivered to Python.

@@ -70,6 +70,10 @@ fn records(py: Python<'_>, records: Vec<dajisaas::PaymentRecord>) -> PyResult<Py
     list_of(py, records, |r| PaymentRecord::new(&r))
 }
 
+fn count(py: Python<'_>, n: usize) -> PyResult<Py<PyAny>> {
+    Ok(n.into_pyobject(py)?.into_any().unbind())
+}
+
 fn json(py: Python<'_>, data: Value) -> PyResult<Py<PyAny>> {
     Ok(convert::to_python(py, &data)?.unbind())
 }
@@ -248,6 +252,11 @@ calls! {
     (order_id, *, paid, note="", face=None) fn resolve_payment(order_id: &Bound<'_, PyAny>, paid: bool, note: &str)
         { let id = convert::order_id(order_id, "orderId"); let note = Ok(note.to_string()); }
         => |client| client.resolve_payment(id, paid, note) => record;
+
+    /// Writes the outcomes this process keeps for the journal; how many are still kept.
+    (timeout=None, *, face=None) fn flush_journal(timeout: Option<&Bound<'_, PyAny>>)
+        { let timeout = options::flush_timeout(timeout); }
+        => |client| client.flush_journal(timeout) => count;
 
     /// Any other gateway endpoint, signed; the envelope's `data`.
     (method, path, params=None, *, face=None) fn request(method: &str, path: &str, params: Option<&Bound<'_, PyAny>>)

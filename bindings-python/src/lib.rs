@@ -29,9 +29,10 @@
 //!   interpreter ends at exit (it never gets the GIL back) then never unwinds through Rust.
 //! - Exceptions (`errors`) are built without running Python bytecode, so no signal handler can
 //!   fire in the middle and replace the library's error.
-//! - Exit: an `atexit` hook (`dajisaas/_runtime.py`, calling `_stop_delivery`) stops all
-//!   delivery to Python; calls still running are abandoned on the Python side and end in the
-//!   core, their outcomes dropped in Rust.
+//! - Exit: an `atexit` hook (`dajisaas/_runtime.py`) first writes the payment outcomes the
+//!   journal could not take yet (`_flush_journals`, bounded by the journal deadline), then stops
+//!   all delivery to Python (`_stop_delivery`); calls still running are abandoned on the Python
+//!   side and end in the core, their outcomes dropped in Rust.
 
 mod blocking;
 mod bridge;
@@ -125,6 +126,7 @@ fn _dajisaas(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
         m.add_function(wrap_pyfunction!(_error_with_signal_pending_for_tests, m)?)?;
     }
+    m.add_function(wrap_pyfunction!(blocking::_flush_journals, m)?)?;
     m.add_function(wrap_pyfunction!(blocking::_stop_delivery, m)?)?;
     m.add_function(wrap_pyfunction!(logs::_set_log_levels, m)?)?;
     m.add_function(wrap_pyfunction!(logs::_take_log_records, m)?)?;

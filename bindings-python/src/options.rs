@@ -107,6 +107,16 @@ fn milliseconds(value: &Bound<'_, PyAny>, name: &str, option: OptionName) -> Res
     Ok(ms)
 }
 
+/// `flush_journal`'s `timeout`: seconds as the options take them, in `journal_timeout`'s range;
+/// `None` (the client's `journal_timeout`) when left out.
+pub fn flush_timeout(value: Option<&Bound<'_, PyAny>>) -> Result<Option<std::time::Duration>> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
+    let ms = milliseconds(value, "timeout", OptionName::JournalTimeoutMs)?;
+    Ok(ms.as_u64().map(std::time::Duration::from_millis))
+}
+
 /// The core client for `Client(app_key, app_secret, **keywords)`.
 pub fn build(
     app_key: &Bound<'_, PyAny>,

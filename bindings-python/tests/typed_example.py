@@ -41,6 +41,8 @@ def use_blocking(client: dajisaas.Client) -> None:
     items: list[dajisaas.PayManyItem] = run.results
     first: dajisaas.Payment | None = items[0].payment
     print(paid, counts, first)
+    still_kept: int = client.flush_journal(1.5)
+    print(still_kept)
 
 
 async def use_async(client: dajisaas.AsyncClient) -> None:
@@ -52,7 +54,9 @@ async def use_async(client: dajisaas.AsyncClient) -> None:
     run = await client.pay_many([1, "2"], on_progress=lambda item: print(item.outcome))
     summary: dict[str, int] = run.summary
     record = await asyncio.wait_for(client.payment_record(1), timeout=5.0)
-    print(link.url, len(links), payment.attempts, data, summary["unknown"], record)
+    kept: int = await client.flush_journal(datetime.timedelta(seconds=2))
+    print(link.url, len(links), payment.attempts, data, summary["unknown"], record, kept)
+    await client.aclose()
 
 
 def main() -> None:

@@ -193,16 +193,21 @@ async fn run(
         show(&bar, mode, index, item, &mut rows, &mut tally);
     }
     // Outcomes the journal could not take yet are written before the process ends.
-    let kept = client.flush_journal(FLUSH_AT_EXIT).await;
-    if kept > 0 {
-        bar.suspend(|| {
+    match client.flush_journal(Some(FLUSH_AT_EXIT)).await {
+        Ok(0) => {}
+        Ok(kept) => bar.suspend(|| {
             err(&format!(
                 "daji: {kept} payment outcome(s) could not be written to the journal within {} s; \
                  those orders will show as unknown once their claims expire: check them, then \
                  daji journal resolve",
                 FLUSH_AT_EXIT.as_secs()
             ))
-        });
+        }),
+        Err(e) => bar.suspend(|| {
+            err(&format!(
+                "daji: the payment outcomes kept for the journal could not be written: {e}"
+            ))
+        }),
     }
     bar.finish_and_clear();
     if let Some(Err(e)) = outcome {

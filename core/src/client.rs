@@ -65,6 +65,13 @@ impl Inner {
         Ok(self.io()?.runtime.clone())
     }
 
+    /// See [`Client::flush_journal`].
+    async fn flush_journal(&self, timeout: Option<Duration>) -> Result<usize> {
+        let timeout = crate::pending::flush_timeout(timeout, self.config.journal_timeout)?;
+        let left = crate::pending::flush_kept(Some(self.config.journal.url()), timeout).await;
+        Ok(left.len())
+    }
+
     /// The HTTP client of this process (the one `runtime()` chose at the start of the call).
     pub fn http(&self) -> reqwest::Client {
         self.io()
@@ -252,6 +259,21 @@ impl Client {
         self.inner
             .runtime()?
             .block_on(async move { inner.resolve_payment(&id, paid, &note).await })
+    }
+
+    /// Writes the payment outcomes of this client's journal that this process keeps because the
+    /// journal could not take them when their payments ended (a restart, a cut connection, a
+    /// lock held too long), waiting at most `timeout` (100 ms to 60 s; `None`: the client's
+    /// `journal_timeout`). Returns how many are still kept, and logs a warning naming their
+    /// orders if any: they are tried again in the background while the process runs, but a
+    /// process that exits loses them, and their claims expire into `unknown`. Closing a client
+    /// in the other languages calls this with `None`; call it before a Rust program exits (or
+    /// [`flush_journals_before_exit`](crate::flush_journals_before_exit)).
+    pub fn flush_journal(&self, timeout: Option<Duration>) -> Result<usize> {
+        let inner = self.inner.clone();
+        self.inner
+            .runtime()?
+            .block_on(async move { inner.flush_journal(timeout).await })
     }
 
     /// Any other gateway endpoint, signed the same way: GET sends `params` as the query, POST
@@ -464,12 +486,13 @@ impl AsyncClient {
             .await
     }
 
-    /// Writes the payment outcomes that this process keeps because the journal could not take
-    /// them when their payments ended (see the journal's durability), waiting at most
-    /// `timeout`; returns how many are still kept. Call it before the process exits: what is
-    /// still kept then is lost, and those claims expire into `unknown`.
-    pub async fn flush_journal(&self, timeout: Duration) -> usize {
-        crate::pending::flush_journal(self.inner.config.journal.url(), timeout).await
+    /// See [`Client::flush_journal`].
+    pub async fn flush_journal(&self, timeout: Option<Duration>) -> Result<usize> {
+        let inner = self.inner.clone();
+        self.inner
+            .runtime()?
+            .spawn(async move { inner.flush_journal(timeout).await })
+            .await
     }
 
     /// See [`Client::request`].

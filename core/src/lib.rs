@@ -78,6 +78,7 @@ pub use order_id::{
 };
 pub use pay_many::{DEFAULT_PAY_MANY_CONCURRENCY, MAX_PAY_MANY_CONCURRENCY};
 pub use pay_url::{DEFAULT_BATCH_SIZE, PAY_URL_PATH};
+pub use pending::{FLUSH_TIMEOUT_MS, flush_journals_before_exit};
 pub use prepare_pay::PREPARE_PAY_PATH;
 pub use sign::{Params, SIGN_PARAM, canonical_string, parse_params, sign, signing_string_masked};
 pub use transport::{MAX_BODY_BYTES, MAX_URL_BYTES, Method};

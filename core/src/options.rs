@@ -44,7 +44,7 @@ const RETRIES: RangeInclusive<u64> = 0..=MAX_RETRIES_LIMIT as u64;
 const CONCURRENT_BATCHES: RangeInclusive<u64> = 1..=16;
 const CONNECTIONS: RangeInclusive<u64> = 1..=1024;
 /// Allowed journal deadlines, in milliseconds: 100 ms to 60 s.
-const JOURNAL_TIMEOUT_MS: RangeInclusive<u64> = 100..=60_000;
+pub(crate) const JOURNAL_TIMEOUT_MS: RangeInclusive<u64> = 100..=60_000;
 const CALLS_PER_SECOND: RangeInclusive<u64> = 1..=crate::limiter::MAX_CALLS_PER_SECOND_LIMIT as u64;
 
 /// How option names are spelled in the language that passed them, so that errors name the

@@ -90,10 +90,20 @@ impl Pending {
     }
 }
 
-static PENDING: PerProcess<Mutex<BTreeMap<PaymentKey, Pending>>> =
+/// A kept write, and whether a try of it is under way (the background task's, a flush's or a
+/// call's): it never runs twice at once, since the second run would find the outcome recorded
+/// and take the claim for replaced.
+struct Kept {
+    write: Pending,
+    writing: bool,
+    /// A flush before exit already waited for it (and warned): the next one does not wait again.
+    waited_at_exit: bool,
+}
+
+static PENDING: PerProcess<Mutex<BTreeMap<PaymentKey, Kept>>> =
     PerProcess::new(|_| Mutex::new(BTreeMap::new()));
 
-fn pending() -> std::sync::MutexGuard<'static, BTreeMap<PaymentKey, Pending>> {
+fn pending() -> std::sync::MutexGuard<'static, BTreeMap<PaymentKey, Kept>> {
     PENDING
         .get()
         .lock()
@@ -110,7 +120,14 @@ pub(crate) fn keep(write: Pending, runtime: &Arc<SharedRuntime>) {
             payment_log!(error, order = write.order_id.as_str(); "order {}: too many outcomes wait for the journal; this one is not kept, and its claim will expire into unknown", write.order_id);
             return;
         }
-        kept.insert(key.clone(), write);
+        kept.insert(
+            key.clone(),
+            Kept {
+                write,
+                writing: false,
+                waited_at_exit: false,
+            },
+        );
     }
     // The task holds the runtime: a client dropped meanwhile does not stop it.
     let held = runtime.clone();
@@ -127,7 +144,7 @@ pub(crate) fn keep(write: Pending, runtime: &Arc<SharedRuntime>) {
                 delay = (delay * 2).min(LONGEST_RETRY);
             }
             if let Some(given_up) = pending().remove(&key) {
-                payment_log!(error, order = given_up.order_id.as_str(); "order {}: the journal did not take the payment's outcome within {} s; its claim will expire into unknown", given_up.order_id, GIVE_UP_AFTER.as_secs());
+                payment_log!(error, order = given_up.write.order_id.as_str(); "order {}: the journal did not take the payment's outcome within {} s; its claim will expire into unknown", given_up.write.order_id, GIVE_UP_AFTER.as_secs());
             }
             Ok(())
         },
@@ -135,11 +152,39 @@ pub(crate) fn keep(write: Pending, runtime: &Arc<SharedRuntime>) {
     );
 }
 
-/// Tries the kept write of `key` once; true when nothing is left to write.
+/// Whether this process keeps a write for the journal `url`: what `daji_client_free` checks
+/// before starting anything.
+#[cfg(feature = "ffi")]
+pub(crate) fn keeps(url: &str) -> bool {
+    pending().keys().any(|k| k.0 == url)
+}
+
+/// Marks a try of a kept write as over when dropped, whether it ended or was given up.
+struct Writing<'a>(&'a PaymentKey);
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        if let Some(kept) = pending().get_mut(self.0) {
+            kept.writing = false;
+        }
+    }
+}
+
+/// Tries the kept write of `key` once; true when nothing is left to write. False at once while
+/// another try of it is under way.
 async fn flush(key: &PaymentKey) -> bool {
-    let Some(write) = pending().get(key).cloned() else {
-        return true;
+    let write = {
+        let mut kept = pending();
+        match kept.get_mut(key) {
+            None => return true,
+            Some(kept) if kept.writing => return false,
+            Some(kept) => {
+                kept.writing = true;
+                kept.write.clone()
+            }
+        }
     };
+    let _writing = Writing(key);
     match write.write().await {
         Ok(()) => {
             pending().remove(key);
@@ -155,30 +200,138 @@ async fn flush(key: &PaymentKey) -> bool {
     }
 }
 
-/// Waits until the kept writes of the journal `url` have landed, trying each again every 100 ms,
-/// for at most `timeout`; returns how many are still kept (what a process about to exit loses:
-/// their claims expire into `unknown`).
-pub(crate) async fn flush_journal(url: &str, timeout: Duration) -> usize {
+/// The timeouts, in milliseconds, that `flush_journal` takes: those `journal_timeout_ms` takes.
+pub const FLUSH_TIMEOUT_MS: std::ops::RangeInclusive<u64> = crate::options::JOURNAL_TIMEOUT_MS;
+
+/// A flush's timeout: `given`, checked, or else `journal_timeout`.
+pub(crate) fn flush_timeout(
+    given: Option<Duration>,
+    journal_timeout: Duration,
+) -> Result<Duration> {
+    match given {
+        None => Ok(journal_timeout),
+        Some(t) if FLUSH_TIMEOUT_MS.contains(&u64::try_from(t.as_millis()).unwrap_or(u64::MAX)) => {
+            Ok(t)
+        }
+        Some(t) => Err(Error::invalid(format!(
+            "the flush's timeout is {} ms; it must be from {} to {} ms",
+            t.as_millis(),
+            FLUSH_TIMEOUT_MS.start(),
+            FLUSH_TIMEOUT_MS.end()
+        ))),
+    }
+}
+
+/// Waits until the kept writes of the journal `url` (of every journal: `None`) have landed,
+/// trying each again every 100 ms, for at most `timeout`; returns those still kept, and warns
+/// of them: a process that exits loses them, and their claims expire into `unknown`.
+pub(crate) async fn flush_kept(url: Option<&str>, timeout: Duration) -> Vec<PaymentKey> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let keys: Vec<PaymentKey> = pending().keys().filter(|k| k.0 == url).cloned().collect();
-        let mut left = 0;
-        for key in &keys {
-            if !flush(key).await {
-                left += 1;
+        let keys: Vec<PaymentKey> = pending()
+            .keys()
+            .filter(|k| url.is_none_or(|url| k.0 == url))
+            .cloned()
+            .collect();
+        let mut left = Vec::new();
+        for key in keys {
+            // Cut at the deadline: a try under way is given up (its claim stays in flight).
+            if !matches!(
+                tokio::time::timeout_at(deadline, flush(&key)).await,
+                Ok(true)
+            ) {
+                left.push(key);
             }
         }
-        if left == 0 || tokio::time::Instant::now() >= deadline {
+        let now = tokio::time::Instant::now();
+        if left.is_empty() || now >= deadline {
+            if !left.is_empty() {
+                log::warn!(target: "dajisaas", "{}", unflushed(&left, timeout));
+            }
             return left;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep((deadline - now).min(Duration::from_millis(100))).await;
     }
+}
+
+/// The warning about the writes `left` after a flush of `timeout`.
+fn unflushed(left: &[PaymentKey], timeout: Duration) -> String {
+    const SHOWN: usize = 10;
+    let orders: Vec<&str> = left.iter().take(SHOWN).map(|k| k.2.as_str()).collect();
+    let more = match left.len().saturating_sub(SHOWN) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    let journals: std::collections::BTreeSet<&str> = left.iter().map(|k| k.0.as_str()).collect();
+    format!(
+        "{} payment outcome(s) could not be written to the journal ({}) within {} ms: order(s) \
+         {}{more}. They are written again in the background while this process runs; once it \
+         exits they are lost, and those claims expire into unknown: check the orders, then \
+         resolve them",
+        left.len(),
+        journals.into_iter().collect::<Vec<_>>().join(", "),
+        timeout.as_millis(),
+        orders.join(", ")
+    )
+}
+
+/// What a process does before it exits (the bindings' exit hooks): writes every outcome it
+/// keeps, of any journal, for at most the longest journal deadline among them. Returns `None`
+/// when nothing is left, else the warning naming what stays kept (logged as well). Waits once
+/// per kept outcome: a second call finds those already waited for and returns `None` at once,
+/// so that hooks run one after the other (Node's `beforeExit`, then `exit`) wait only once.
+/// Blocks the calling thread, from any thread, inside a runtime or not; starts nothing when
+/// nothing is kept.
+pub fn flush_journals_before_exit() -> Option<String> {
+    let (keys, timeout) = {
+        let kept = pending();
+        let waiting: Vec<(&PaymentKey, &Kept)> =
+            kept.iter().filter(|(_, k)| !k.waited_at_exit).collect();
+        let timeout = waiting.iter().map(|(_, k)| k.write.timeout).max()?;
+        let keys: Vec<PaymentKey> = waiting.into_iter().map(|(key, _)| key.clone()).collect();
+        (keys, timeout)
+    };
+    let left = flush_blocking(timeout);
+    let mut kept = pending();
+    for key in &keys {
+        if let Some(k) = kept.get_mut(key) {
+            k.waited_at_exit = true;
+        }
+    }
+    left
+}
+
+/// `flush_kept` of every journal, with the calling thread blocked; the warning if any is left.
+fn flush_blocking(timeout: Duration) -> Option<String> {
+    // While a write is kept its background task holds the runtime: this is that one.
+    let runtime = match SharedRuntime::acquire() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            let left: Vec<PaymentKey> = pending().keys().cloned().collect();
+            let warning = format!("{} ({e})", unflushed(&left, Duration::ZERO));
+            log::warn!(target: "dajisaas", "{warning}");
+            return Some(warning);
+        }
+    };
+    let (sender, receiver) = std::sync::mpsc::channel();
+    runtime.detach(
+        async move { Ok(flush_kept(None, timeout).await) },
+        move |left| {
+            let _ = sender.send(left);
+        },
+    );
+    let left = match receiver.recv() {
+        Ok(Ok(left)) => left,
+        // The task failed: what is kept now is what is left.
+        _ => pending().keys().cloned().collect(),
+    };
+    (!left.is_empty()).then(|| unflushed(&left, timeout))
 }
 
 /// For a call of `key` in this process: `None` when no write is kept (or the kept one lands
 /// now); otherwise what the kept outcome says.
 pub(crate) async fn answer(key: &PaymentKey) -> Option<Result<Payment>> {
-    let kept = pending().get(key).cloned()?;
+    let kept = pending().get(key).map(|k| k.write.clone())?;
     if flush(key).await {
         return None;
     }

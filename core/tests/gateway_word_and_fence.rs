@@ -334,7 +334,13 @@ async fn a_file_another_process_holds_locked_fails_payments_at_the_deadline_leav
         assert!(e.message().contains("nothing was sent"), "{e}");
     }
     let took = started.elapsed();
-    assert_eq!(client.flush_journal(Duration::from_millis(100)).await, 0);
+    assert_eq!(
+        client
+            .flush_journal(Some(Duration::from_millis(100)))
+            .await
+            .unwrap(),
+        0
+    );
     other.execute_batch("ROLLBACK").unwrap();
     for id in &ids {
         assert_eq!(sb.stats().pay_calls.get(id), None, "{id} was sent");

@@ -36,6 +36,11 @@ int main(void) {
             error.trace_id ? error.trace_id : "-", error.attempts);
     if (status == DAJI_PAYMENT_OUTCOME_UNKNOWN) fprintf(stderr, "check the order before paying again\n");
   }
+  /* Outcomes the journal could not take yet are written before the program ends. */
+  size_t kept = 0;
+  if (daji_client_flush_journal(client, 0, &kept) == DAJI_OK && kept > 0) {
+    fprintf(stderr, "%zu payment outcome(s) are not in the journal: check those orders\n", kept);
+  }
   daji_client_free(client);
   return status == DAJI_OK ? 0 : 1;
 }

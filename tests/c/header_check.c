@@ -27,6 +27,7 @@ int main(void) {
     daji_client_payment_records(client, 0, &text);
     daji_client_resolve_payment(client, ids[0], 1, 0, 0);
     daji_client_request(client, "GET", "/", 0, &text);
+    daji_client_flush_journal(client, 0, 0);
     daji_client_free(client);
   }
   daji_sign("{}", "s", &text);

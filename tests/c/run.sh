@@ -4,7 +4,8 @@
 # and run it against fresh sandboxes: linked to the shared library, to the static library, under
 # valgrind, and built by clang with AddressSanitizer (and its leak checker) and
 # UndefinedBehaviorSanitizer. The fork test (tests/c/test_fork.c) runs linked to the shared library
-# and with the sanitizers. Then build and run the README's example through pkg-config.
+# and with the sanitizers (its third scenario forks 20 times while 4 threads are inside journal
+# calls, memory and SQLite). Then build and run the README's example through pkg-config.
 # Also: the shared library's SONAME; the sigwait daemon (tests/c/test_signals.c: 20 SIGTERMs, each
 # must reach sigwait); C++ callers of pay_many (tests/c/test_callbacks.cpp: a noexcept callback,
 # and one that stops the run after 3 orders); the static library linked into a program that also
@@ -102,9 +103,9 @@ DAJI_TABLE_THREADS=1 table_run valgrind -q --leak-check=full --errors-for-leak-k
   --error-exitcode=1 "$out/test_shared" "$vectors" "$outcomes"
 echo "--- built by clang with AddressSanitizer and UndefinedBehaviorSanitizer"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 table_run "$out/test_asan" "$vectors" "$outcomes"
-echo "--- fork(): a client made before fork() in 4 children, and clients made and freed in them"
+echo "--- fork(): a client made before fork() in 4 children, clients made and freed in them, and 20 forks while 4 threads are inside journal calls"
 DAJI_EXPECT_REQUESTS=31 scripts/with-sandbox.sh "$out/test_fork"
-echo "--- fork(), built by clang with AddressSanitizer and UndefinedBehaviorSanitizer"
+echo "--- fork(), built by clang with AddressSanitizer and UndefinedBehaviorSanitizer (not the forks while threads are inside journal calls: ASan's allocator is not fork-safe)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 DAJI_EXPECT_REQUESTS=31 scripts/with-sandbox.sh "$out/test_fork_asan"
 echo "--- the README example, built with pkg-config"
 scripts/with-sandbox.sh "$out/example"

@@ -312,6 +312,14 @@ static void test_payment_under_way(const daji_client *client) {
             strstr(listed, "9002000000000000077") != NULL,
         "records: %s", listed ? listed : "(none)");
   daji_string_free(listed);
+  /* Every outcome landed: nothing kept for the journal. A timeout out of range is refused. */
+  size_t kept = 99;
+  CHECK(daji_client_flush_journal(client, 0, &kept) == DAJI_OK && kept == 0,
+        "flush_journal: %s, %zu kept", daji_status_name(last_error().status), kept);
+  CHECK(daji_client_flush_journal(client, 500, NULL) == DAJI_OK, "flush_journal, no kept_out");
+  CHECK(daji_client_flush_journal(client, 50, &kept) == DAJI_INVALID_ARGUMENT &&
+            strstr(last_error().message, "100 to 60000") != NULL,
+        "flush_journal(50 ms): %s", last_error().message);
 }
 
 static void test_outcomes(const char *path) {

@@ -183,6 +183,8 @@ public static class Tests
             Task<string> refused = client.ResolvePaymentAsync("not an id", true);
             Throws<AggregateException>(() => refused.Wait(), "an async failure");
             Check(refused.Exception.InnerException is InvalidArgumentException, "is the call's exception");
+            Check(client.FlushJournal() == 0 && client.FlushJournalAsync(500).Result == 0, "nothing kept for the journal");
+            Throws<InvalidArgumentException>(() => client.FlushJournal(50), "a flush timeout out of range");
         }
     }
 

@@ -42,6 +42,7 @@ from ._runtime import Closing
 from ._runtime import bridge as _bridge
 from ._runtime import drain as _drain
 from ._runtime import emit_logs as _emit_logs
+from ._runtime import exited as _exited
 from ._runtime import refresh_levels as _refresh_levels
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
         PayUrl,
         Payment,
     )
-    from ._options import ClientConfig, ClientOptions, PaymentState
+    from ._options import ClientConfig, ClientOptions, PaymentState, Seconds
 
 T = TypeVar("T")
 
@@ -215,9 +216,24 @@ class _Face(Closing):
         return config
 
     def close(self) -> None:
-        """Lets the client's connections go; later calls are refused. Calls already under way
-        run to their outcome. Closing twice is fine."""
+        """Writes the payment outcomes this process keeps for the client's journal (see
+        ``flush_journal``; at most ``journal_timeout``), then lets the client's connections go;
+        later calls are refused. Calls already under way run to their outcome. Closing twice is
+        fine."""
+        if isinstance(self._native, _Closed):
+            return
+        try:
+            # After the atexit hook (which wrote them all) no call can be made.
+            if not _exited():
+                self._flush_on_close()
+        finally:
+            self._closed()
+
+    def _closed(self) -> None:
         self._native = _Closed(type(self).__name__)
+
+    def _flush_on_close(self) -> None:
+        raise NotImplementedError
 
     def __reduce__(self) -> NoReturn:
         raise TypeError(
@@ -322,6 +338,19 @@ class Client(_Face):
         """Any other gateway endpoint, signed; returns the envelope's ``data``."""
         return self._call("request", method, path, params)
 
+    def flush_journal(self, timeout: Optional[Seconds] = None) -> int:
+        """Writes the payment outcomes this process keeps because the journal could not take them
+        when their payments ended (a restart, a cut connection, a lock held too long), waiting at
+        most ``timeout`` (0.1 to 60 seconds; default ``journal_timeout``). Returns how many are
+        still kept, and logs a warning naming their orders: they are tried again while the
+        process runs, but one that exits loses them, and those orders turn ``unknown`` once their
+        claims expire. ``close()`` and the interpreter's exit do this too."""
+        count: int = self._call("flush_journal", timeout)
+        return count
+
+    def _flush_on_close(self) -> None:
+        self._call("flush_journal")
+
 
 class AsyncClient(_Face):
     """The asyncio twin of ``Client``: the same options and calls, as coroutine functions.
@@ -395,12 +424,32 @@ class AsyncClient(_Face):
         """Any other gateway endpoint, signed; returns the envelope's ``data``."""
         return await self._call("request", method, path, params)
 
+    async def flush_journal(self, timeout: Optional[Seconds] = None) -> int:
+        """See ``Client.flush_journal``; ``aclose()`` does it too."""
+        count: int = await self._call("flush_journal", timeout)
+        return count
+
+    def _flush_on_close(self) -> None:
+        # A plain close() blocks the loop's thread for as long (only when outcomes are kept).
+        _refresh_levels()
+        try:
+            self._native.flush_journal()
+        finally:
+            _emit_logs()
+
     async def aclose(self) -> None:
-        """``close()``, awaitable (what ``async with`` calls)."""
-        self.close()
+        """``close()``, awaitable (what ``async with`` calls): the loop runs while the outcomes
+        kept for the journal are written."""
+        if isinstance(self._native, _Closed):
+            return
+        try:
+            if not _exited():
+                await self._call("flush_journal")
+        finally:
+            self._closed()
 
     async def __aenter__(self) -> AsyncClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self.close()
+        await self.aclose()

@@ -5,7 +5,7 @@ from typing import Any, Callable, Iterable, Literal, Mapping, Optional, Supports
 from typing_extensions import Unpack
 
 from ._errors import DajisaasError
-from ._options import ClientConfig, ClientOptions, PayManyOutcome, PaymentState
+from ._options import ClientConfig, ClientOptions, PayManyOutcome, PaymentState, Seconds
 
 # Any integer with ``__index__`` (numpy.int64, numpy.uint64) is taken like an int.
 OrderId = Union[str, int, SupportsIndex]
@@ -215,6 +215,7 @@ class Client:
         *,
         face: Face = None,
     ) -> Any: ...
+    def flush_journal(self, timeout: Optional[Seconds] = None, *, face: Face = None) -> Any: ...
 
 class LoopBridge:
     """The socket and queue through which started calls reach their host (see _runtime.py)."""
@@ -245,7 +246,12 @@ class NativeSandbox:
 
 def _restore_pay_many_result(results: list[PayManyItem], summary: dict[str, int]) -> PayManyResult: ...
 def _set_log_levels(ours: int, others: int) -> None: ...
+<<<<<<< HEAD
 def _take_log_records() -> Optional[
     tuple[int, list[tuple[str, int, str, int, str, float, list[tuple[str, Union[str, int, bool]]]]]]
 ]: ...
+=======
+def _take_log_records() -> Optional[tuple[int, list[tuple[str, int, str, int, str, float]]]]: ...
+def _flush_journals() -> Optional[str]: ...
+>>>>>>> wip-flush
 def _stop_delivery() -> None: ...

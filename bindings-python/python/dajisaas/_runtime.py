@@ -9,8 +9,9 @@ Python threads, with no Rust frame under it:
   watches; when the core finishes calls it writes a byte there, and ``drain``, on the loop's
   thread, takes the results (built natively, without bytecode) and sets the futures, skipping
   the cancelled ones.
-- ``_at_exit``: stops every delivery to Python before the interpreter finalizes, then emits the
-  last records.
+- ``_at_exit``: writes the payment outcomes the journal could not take yet (bounded by the
+  journal deadline), stops every delivery to Python before the interpreter finalizes, then emits
+  the last records.
 """
 
 from __future__ import annotations
@@ -117,7 +118,19 @@ class Closing:
         self.close()
 
 
+_exited = False
+
+
+def exited() -> bool:
+    """True once the ``atexit`` hook ran: no call can be made any more."""
+    return _exited
+
+
 def _at_exit() -> None:
+    global _exited
+    # Before delivery stops, so that a warning about what stays unwritten is still emitted.
+    _native._flush_journals()
+    _exited = True
     _native._stop_delivery()
     emit_logs()
 

@@ -5,6 +5,7 @@
 //!   without its `daji_` prefix, then what the function does (rustls-ffi's rule):
 //!   daji_client_new, daji_client_free, daji_client_pay_url, daji_client_pay_urls,
 //!   daji_client_prepare_pay, daji_client_pay_many, daji_client_request,
+//!   daji_client_flush_journal,
 //!   daji_client_config_json, daji_client_options_init, daji_error_info_last,
 //!   daji_status_name, and daji_string_free for the strings the library returns.
 //! - The two functions that belong to no type are named for what they do or give: daji_sign
@@ -560,6 +561,11 @@ fn build(options: ClientOptions) -> crate::Result<crate::Client> {
 /// Frees a client. NULL is ignored. Every call using it, on any thread, must have returned. The
 /// library's I/O threads stop when the last client is freed.
 ///
+/// First, if this process keeps payment outcomes that the client's journal could not take (see
+/// `daji_client_flush_journal`), they are written, blocking for at most the client's
+/// `journal_timeout_ms`; what is still kept after that is lost when the process exits. Call
+/// `daji_client_flush_journal` before to learn how many stay kept.
+///
 /// # Safety
 /// `client` is NULL or a handle from `daji_client_new` not yet freed.
 #[unsafe(no_mangle)]
@@ -567,9 +573,53 @@ pub unsafe extern "C" fn daji_client_free(client: *mut daji_client) {
     guard((), || {
         if !client.is_null() {
             // SAFETY: it came from Box::into_raw in daji_client_new, per the caller's contract.
+            let handle = unsafe { Box::from_raw(client) };
+            // Nothing kept, nothing started (a fork child's inherited client starts no runtime).
+            if crate::pending::keeps(handle.inner.config().journal().url()) {
+                // What stays kept is in the core's warning; a free has no status to give.
+                let _ = flush_journal(&handle.inner, None);
+            }
             LIVE_CLIENTS.fetch_sub(1, Ordering::SeqCst);
-            drop(unsafe { Box::from_raw(client) });
+            drop(handle);
         }
+    })
+}
+
+/// `AsyncClient::flush_journal` with the calling thread blocked (see `boundary`).
+fn flush_journal(client: &AsyncClient, timeout: Option<Duration>) -> crate::Result<usize> {
+    let c = client.clone();
+    boundary::block_on_each(
+        client,
+        move |_: boundary::Items<usize, ()>| async move { c.flush_journal(timeout).await },
+        |()| {},
+    )
+}
+
+/// Writes the payment outcomes this process keeps because the client's journal could not take
+/// them when their payments ended (a restart, a cut connection, a lock held too long), blocking
+/// for at most `timeout_ms` milliseconds (100 to 60000; 0 for the client's `journal_timeout_ms`).
+/// They are tried again in the background while the process runs, but a process that exits
+/// loses them, and those orders turn `unknown` once their claims expire: call this (or
+/// `daji_client_free`, which does it too) before exiting. On success, if `kept_out` is not
+/// NULL, `*kept_out` is how many are still kept (0 when all were written).
+///
+/// # Safety
+/// `client` is NULL or live; `kept_out` is NULL or writable. Any thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn daji_client_flush_journal(
+    client: *const daji_client,
+    timeout_ms: u32,
+    kept_out: *mut usize,
+) -> daji_status {
+    run(|| {
+        let client = unsafe { boundary::client_ref(client) }?;
+        let timeout = (timeout_ms != 0).then(|| Duration::from_millis(timeout_ms.into()));
+        let kept = flush_journal(client, timeout)?;
+        if !kept_out.is_null() {
+            // SAFETY: non-NULL and writable per the caller's contract.
+            unsafe { kept_out.write(kept) };
+        }
+        Ok(())
     })
 }
 
