@@ -78,6 +78,14 @@ pub fn run(args: &JournalArgs) -> Result<(), ExitCode> {
         None => default_url(),
     }
     .and_then(|url| open_journal(&url))
+    .and_then(|store| match (&args.command, store.pace()) {
+        (JournalCommand::Pace, None) => Err(Error::invalid(format!(
+            "journal {} keeps no shared pace: with a memory journal each process paces itself \
+             (a SQLite or PostgreSQL journal shares one pace between processes)",
+            store.url()
+        ))),
+        _ => Ok(store),
+    })
     .map_err(|e| usage(&e, as_json))?;
     let scope = Scope::new(
         args.base_url
@@ -141,13 +149,9 @@ async fn command(
 }
 
 async fn show_pace(store: &dyn JournalStore, scope: &Scope, as_json: bool) -> dajisaas::Result<()> {
-    let pace = store.pace().ok_or_else(|| {
-        Error::invalid(format!(
-            "journal {} keeps no shared pace: with a memory journal each process paces itself \
-             (a SQLite or PostgreSQL journal shares one pace between processes)",
-            store.url()
-        ))
-    })?;
+    let pace = store
+        .pace()
+        .ok_or_else(|| Error::invalid("this journal keeps no shared pace"))?;
     let row = pace.read_pace(scope).await?;
     if as_json {
         out(&row

@@ -668,6 +668,41 @@ fn wait_within(mut child: Child, bound: std::time::Duration) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// `daji journal pace` shows the pace `daji pay`'s processes share through the default SQLite
+/// journal; a memory journal keeps none, which is said as a usage error.
+#[test]
+fn daji_journal_pace_shows_the_shared_pace() {
+    let sb = sandbox();
+    let data = fresh_data_dir();
+    let before = daji_with_data(&sb, &["journal", "pace", "--json"], &data);
+    assert!(before.status.success(), "{}", stderr(&before));
+    assert_eq!(stdout(&before).trim(), "null");
+    let ids = ["2257164624870311801", "2257164624870311802"];
+    let paid = daji_with_data(
+        &sb,
+        &["pay", "--max-calls-per-second", "5", ids[0], ids[1]],
+        &data,
+    );
+    assert!(paid.status.success(), "{}", stderr(&paid));
+    let shown = daji_with_data(&sb, &["journal", "pace", "--json"], &data);
+    let pace: Value = serde_json::from_str(&stdout(&shown)).unwrap();
+    assert_eq!(pace["last_second"]["started"], 2, "{pace}");
+    assert_eq!(pace["adaptive_calls_per_second"], Value::Null, "{pace}");
+    let text = daji_with_data(&sb, &["journal", "pace"], &data);
+    assert!(
+        stdout(&text).contains("adaptive rate: none"),
+        "{}",
+        stdout(&text)
+    );
+    let memory = daji_with_data(&sb, &["journal", "--journal", "memory", "pace"], &data);
+    assert_eq!(memory.status.code(), Some(2), "{}", stderr(&memory));
+    assert!(
+        stderr(&memory).contains("keeps no shared pace"),
+        "{}",
+        stderr(&memory)
+    );
+}
+
 /// The journal's records in `state`, through `daji journal list`.
 fn journal_records(url: &str, data: &std::path::Path, state: &str) -> Vec<Value> {
     let o = wait_within(
