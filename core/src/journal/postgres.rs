@@ -5,6 +5,10 @@
 //! claim that loses that race starts over and finds the winner's row. Times come from the
 //! database's clock, so the machines of a fleet agree on when a lease ends.
 //!
+//! A mutation is two round trips: `BEGIN` and the locking read (with the clock) sent together,
+//! then the write and `COMMIT` sent together. Statements go with their parameters' types
+//! (`query_typed`), so none needs a prepare round trip of its own.
+//!
 //! TLS: `sslmode=require` (or `verify-full`/`verify-ca`, which mean the same here) connects
 //! through rustls and always verifies the server's certificate and host name, against the
 //! system's roots or the PEM file `sslrootcert=/abs/path.pem` names. `disable` or no `sslmode`
@@ -18,6 +22,7 @@ use std::str::FromStr;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
+use futures_util::future::join;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
@@ -42,16 +47,41 @@ const SCHEMA_LOCK: i64 = 0x6461_6a69_6a6e_6c31;
 /// The columns, times as milliseconds since the epoch.
 const SELECT: &str = "SELECT gateway, app_key, order_id, claim_id, state, attempts, trace_ids, \
      pay_channel, error_code, message, data, owner_host, owner_pid, owner_client_id, \
-     (extract(epoch FROM lease_until) * 1000)::bigint, \
-     (extract(epoch FROM created_at) * 1000)::bigint, \
-     (extract(epoch FROM updated_at) * 1000)::bigint, \
+     (extract(epoch FROM lease_until) * 1000)::bigint AS lease_until_ms, \
+     (extract(epoch FROM created_at) * 1000)::bigint AS created_at_ms, \
+     (extract(epoch FROM updated_at) * 1000)::bigint AS updated_at_ms, \
      history, claim_open, prev FROM dajisaas_payments";
 
 /// The order's rows in a scope and from before scopes (`$1` order, `$2` gateway, `$3` app key).
 const ORDER_ROWS: &str = "WHERE order_id = $1 \
      AND ((gateway = $2 AND app_key = $3) OR (gateway = '' AND app_key = ''))";
 
-const NOW: &str = "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+/// Three text parameters: a row's keys, or a scope and a state.
+const TEXT3: [Type; 3] = [Type::TEXT, Type::TEXT, Type::TEXT];
+
+/// The order's rows.
+static ORDER: LazyLock<String> = LazyLock::new(|| format!("{SELECT} {ORDER_ROWS}"));
+
+/// A scope's rows and those from before scopes (`$1` gateway, `$2` app key), all or those in
+/// the state `$3`.
+static LIST: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{SELECT} WHERE ((gateway = $1 AND app_key = $2) OR (gateway = '' AND app_key = '')) \
+         AND ($3::text IS NULL OR state = $3) ORDER BY created_at, order_id COLLATE \"C\""
+    )
+});
+
+/// The order's rows, locked, then the database's clock, read once every lock is held (the
+/// count drains the locking scan first): each row with the clock in its last column, or, when
+/// the order has no row, one row of NULLs and the clock.
+static LOCK_ROWS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH locked AS MATERIALIZED ({SELECT} {ORDER_ROWS} FOR UPDATE), \
+         clock AS MATERIALIZED (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint \
+             AS now_ms FROM (SELECT count(*) FROM locked) AS every_lock_held) \
+         SELECT locked.*, clock.now_ms FROM clock LEFT JOIN locked ON true"
+    )
+});
 
 /// `$n` (milliseconds since the epoch) as a timestamp.
 macro_rules! ts {
@@ -74,7 +104,7 @@ const INSERT: &str = concat!(
     ts!(16),
     ", ",
     ts!(17),
-    ", $18, $19, $20) ON CONFLICT (gateway, app_key, order_id) DO NOTHING"
+    ", $18, $19, $20) ON CONFLICT (gateway, app_key, order_id) DO NOTHING RETURNING 1"
 );
 
 const UPDATE: &str = concat!(
@@ -87,11 +117,45 @@ const UPDATE: &str = concat!(
     ", updated_at = ",
     ts!(17),
     ", history = $18, claim_open = $19, prev = $20 ",
-    "WHERE gateway = $1 AND app_key = $2 AND order_id = $3"
+    "WHERE gateway = $1 AND app_key = $2 AND order_id = $3 RETURNING 1"
 );
 
-const DELETE: &str =
-    "DELETE FROM dajisaas_payments WHERE gateway = $1 AND app_key = $2 AND order_id = $3";
+const DELETE: &str = "DELETE FROM dajisaas_payments \
+     WHERE gateway = $1 AND app_key = $2 AND order_id = $3 RETURNING 1";
+
+/// A row from before scopes moved into the caller's scope, in one statement: the legacy row goes
+/// only if the scope's row went in (a claim that inserted it first leaves both as they were).
+static MOVE_LEGACY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH moved AS ({INSERT}) DELETE FROM dajisaas_payments \
+         WHERE gateway = '' AND app_key = '' AND order_id = $3 AND EXISTS (SELECT FROM moved) \
+         RETURNING 1"
+    )
+});
+
+/// The types of the parameters of [`INSERT`], [`UPDATE`] and [`MOVE_LEGACY`]: the columns'.
+const ROW_TYPES: [Type; COLUMN_COUNT] = [
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT4,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+    Type::TEXT,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::TEXT,
+    Type::BOOL,
+    Type::TEXT,
+];
 
 const CREATE_TABLE: &str = "CREATE TABLE dajisaas_payments (
         gateway TEXT NOT NULL,
@@ -294,6 +358,47 @@ fn is_retryable(e: &tokio_postgres::Error) -> bool {
         .is_some_and(|db| matches!(db.code().code(), "40001" | "40P01"))
 }
 
+/// Values paired with their types, as `query_typed` takes them.
+fn typed<'a>(
+    values: &[&'a (dyn ToSql + Sync)],
+    types: &[Type],
+) -> Vec<(&'a (dyn ToSql + Sync), Type)> {
+    values.iter().copied().zip(types.iter().cloned()).collect()
+}
+
+/// The write (its rows counted) and `COMMIT`, sent together.
+async fn write_and_commit(
+    client: &Client,
+    statement: &str,
+    params: &[(&(dyn ToSql + Sync), Type)],
+) -> (
+    std::result::Result<usize, tokio_postgres::Error>,
+    std::result::Result<(), tokio_postgres::Error>,
+) {
+    let write = async { client.query_typed(statement, params).await.map(|r| r.len()) };
+    join(write, client.batch_execute("COMMIT")).await
+}
+
+/// The clock and the order's stored rows from the answer of [`LOCK_ROWS`].
+fn locked_rows(url: &str, rows: &[Row]) -> Result<(i64, Vec<Stored>)> {
+    let err = |e| pg_error(url, e);
+    let Some(first) = rows.first() else {
+        return Err(Error::new(
+            ErrorCode::Journal,
+            format!("journal {url}: the database returned no clock"),
+        ));
+    };
+    let now: i64 = first.try_get(COLUMN_COUNT).map_err(err)?;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        // The order has no row: the clock's row carries NULLs only.
+        if row.try_get::<_, Option<&str>>(0).map_err(err)?.is_some() {
+            found.push(read_row(row).map_err(err)?.into_stored()?);
+        }
+    }
+    Ok((now, found))
+}
+
 fn read_row(row: &Row) -> std::result::Result<RowValues, tokio_postgres::Error> {
     Ok(RowValues {
         gateway: row.try_get(0)?,
@@ -490,38 +595,45 @@ impl PostgresJournal {
         Ok(conn)
     }
 
+    /// One step in two round trips: `BEGIN` and [`LOCK_ROWS`] go out together, then the write
+    /// and `COMMIT` together. A write that fails aborts the transaction, which turns that
+    /// `COMMIT` into a rollback; one that changes no row (a claim inserted the row first)
+    /// changed nothing, and the step starts over.
     async fn mutate_on(
-        client: &mut Client,
+        client: &Client,
         url: &str,
         scope: &Scope,
         order_id: &str,
         op: &Op,
     ) -> Result<Reply> {
         let err = |e| pg_error(url, e);
+        let keys: [&(dyn ToSql + Sync); 3] = [&order_id, &scope.gateway, &scope.app_key];
+        let keys = typed(&keys, &TEXT3);
         for _ in 0..8 {
-            let tx = client.transaction().await.map_err(err)?;
-            let now: i64 = tx.query_one(NOW, &[]).await.map_err(err)?.get(0);
-            let rows = match tx
-                .query(
-                    &format!("{SELECT} {ORDER_ROWS} FOR UPDATE"),
-                    &[&order_id, &scope.gateway, &scope.app_key],
-                )
-                .await
-            {
+            let (begun, locked) = join(
+                client.batch_execute("BEGIN"),
+                client.query_typed(&LOCK_ROWS, &keys),
+            )
+            .await;
+            begun.map_err(err)?;
+            let rows = match locked {
                 Ok(rows) => rows,
-                Err(e) if is_retryable(&e) => continue,
+                Err(e) if is_retryable(&e) => {
+                    client.batch_execute("ROLLBACK").await.map_err(err)?;
+                    continue;
+                }
                 Err(e) => return Err(err(e)),
             };
-            let existing = scoped_first(read_rows(url, &rows)?);
+            let (now, existing) = locked_rows(url, &rows)?;
+            let existing = scoped_first(existing);
             let found_in = existing.as_ref().map(|s| s.record.scope.clone());
             let (reply, change) = op.apply(scope, order_id, now, existing)?;
-            let key = |s: &Scope| (s.gateway.clone(), s.app_key.clone());
-            let written = match change {
-                Change::Keep => Ok(1),
+            let (written, committed) = match change {
+                Change::Keep => (Ok(1), client.batch_execute("COMMIT").await),
                 Change::Put(stored) => {
                     let v = RowValues::from_stored(&stored);
                     let attempts = i32::try_from(v.attempts).unwrap_or(i32::MAX);
-                    let params: [&(dyn tokio_postgres::types::ToSql + Sync); COLUMN_COUNT] = [
+                    let values: [&(dyn ToSql + Sync); COLUMN_COUNT] = [
                         &v.gateway,
                         &v.app_key,
                         &v.order_id,
@@ -543,36 +655,37 @@ impl PostgresJournal {
                         &v.claim_open,
                         &v.prev,
                     ];
-                    // A row from before scopes is moved into this scope.
-                    if let Some(from) = found_in.as_ref().filter(|f| f.is_legacy()) {
-                        let (g, a) = key(from);
-                        tx.execute(DELETE, &[&g, &a, &order_id])
-                            .await
-                            .map_err(err)?;
-                    }
-                    let in_scope = found_in.as_ref() == Some(scope);
-                    tx.execute(if in_scope { UPDATE } else { INSERT }, &params)
-                        .await
+                    let statement = match found_in.as_ref() {
+                        Some(from) if from == scope => UPDATE,
+                        // A row from before scopes is moved into this scope.
+                        Some(from) if from.is_legacy() => MOVE_LEGACY.as_str(),
+                        _ => INSERT,
+                    };
+                    write_and_commit(client, statement, &typed(&values, &ROW_TYPES)).await
                 }
                 Change::Delete => match found_in.as_ref() {
                     Some(from) => {
-                        let (g, a) = key(from);
-                        tx.execute(DELETE, &[&g, &a, &order_id]).await
+                        let key: [&(dyn ToSql + Sync); 3] =
+                            [&from.gateway, &from.app_key, &order_id];
+                        write_and_commit(client, DELETE, &typed(&key, &TEXT3)).await
                     }
-                    None => Ok(1),
+                    None => (Ok(1), client.batch_execute("COMMIT").await),
                 },
             };
             match written {
-                // Another claim inserted the row first: start over and find it.
-                Ok(0) => continue,
-                Ok(_) => {}
+                Err(e) if !is_retryable(&e) => return Err(err(e)),
+                _ => {}
+            }
+            match committed {
+                Ok(()) => {}
                 Err(e) if is_retryable(&e) => continue,
                 Err(e) => return Err(err(e)),
             }
-            match tx.commit().await {
-                Ok(()) => return Ok(reply),
-                Err(e) if is_retryable(&e) => continue,
-                Err(e) => return Err(err(e)),
+            match written {
+                Ok(n) if n > 0 => return Ok(reply),
+                // Another claim inserted the row first: start over and find it. Or a
+                // serialization failure or deadlock, rolled back by the COMMIT: run it again.
+                _ => continue,
             }
         }
         Err(Error::new(
@@ -795,11 +908,9 @@ impl Backend for PostgresJournal {
     fn get(&self, scope: Scope, order_id: String) -> JournalFuture<'_, Option<PaymentRecord>> {
         self.with_conn(move |client, url| {
             Box::pin(async move {
+                let keys: [&(dyn ToSql + Sync); 3] = [&order_id, &scope.gateway, &scope.app_key];
                 let rows = client
-                    .query(
-                        &format!("{SELECT} {ORDER_ROWS}"),
-                        &[&order_id, &scope.gateway, &scope.app_key],
-                    )
+                    .query_typed(&ORDER, &typed(&keys, &TEXT3))
                     .await
                     .map_err(|e| pg_error(url, e))?;
                 Ok(scoped_first(read_rows(url, &rows)?).map(|s| s.record))
@@ -811,16 +922,9 @@ impl Backend for PostgresJournal {
         self.with_conn(move |client, url| {
             Box::pin(async move {
                 let state = state.map(State::as_str);
+                let params: [&(dyn ToSql + Sync); 3] = [&scope.gateway, &scope.app_key, &state];
                 let rows = client
-                    .query(
-                        &format!(
-                            "{SELECT} WHERE ((gateway = $1 AND app_key = $2) \
-                         OR (gateway = '' AND app_key = '')) \
-                         AND ($3::text IS NULL OR state = $3) \
-                         ORDER BY created_at, order_id COLLATE \"C\""
-                        ),
-                        &[&scope.gateway, &scope.app_key, &state],
-                    )
+                    .query_typed(&LIST, &typed(&params, &TEXT3))
                     .await
                     .map_err(|e| pg_error(url, e))?;
                 Ok(read_rows(url, &rows)?
