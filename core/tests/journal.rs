@@ -2497,13 +2497,14 @@ impl Drop for RoundTrips {
 }
 
 /// Every PostgreSQL step is two round trips (`BEGIN` with the locking read and the clock, then
-/// the write with `COMMIT`), a step that writes nothing too, and a read is one.
+/// the write with `COMMIT`), a step that writes nothing too, and a read is one, on statements
+/// prepared when the connection opened.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_round_trips_per_step() {
     let (url, db) = fresh_pg_database().await;
     let trips = RoundTrips::start(pg_server(&url)).await;
     let s = open_journal(&through(&url, trips.port)).unwrap();
-    // The connection and the schema check, once.
+    // The connection, the schema check and the statements' preparation, once.
     s.check().await.unwrap();
     let (a, b) = (holder("a"), holder("bb"));
     let mut counted = Vec::new();

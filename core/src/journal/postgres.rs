@@ -6,8 +6,9 @@
 //! database's clock, so the machines of a fleet agree on when a lease ends.
 //!
 //! A mutation is two round trips: `BEGIN` and the locking read (with the clock) sent together,
-//! then the write and `COMMIT` sent together. Statements go with their parameters' types
-//! (`query_typed`), so none needs a prepare round trip of its own.
+//! then the write and `COMMIT` sent together. Each connection prepares the journal's statements
+//! once, when it opens (one round trip), so that the server neither parses nor plans them again
+//! at every step.
 //!
 //! TLS: `sslmode=require` (or `verify-full`/`verify-ca`, which mean the same here) connects
 //! through rustls and always verifies the server's certificate and host name, against the
@@ -22,12 +23,12 @@ use std::str::FromStr;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
-use futures_util::future::join;
+use futures_util::future::{join, try_join_all};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, Config, NoTls, Row};
+use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::pace::{self, Dialect, Lowering, PaceRow, PaceStore, SlotAsk};
@@ -209,7 +210,7 @@ pub(crate) struct PostgresJournal {
 }
 
 struct Pool {
-    idle: Mutex<Vec<Client>>,
+    idle: Mutex<Vec<Session>>,
     permits: Semaphore,
     schema: OnceCell<()>,
 }
@@ -358,24 +359,16 @@ fn is_retryable(e: &tokio_postgres::Error) -> bool {
         .is_some_and(|db| matches!(db.code().code(), "40001" | "40P01"))
 }
 
-/// Values paired with their types, as `query_typed` takes them.
-fn typed<'a>(
-    values: &[&'a (dyn ToSql + Sync)],
-    types: &[Type],
-) -> Vec<(&'a (dyn ToSql + Sync), Type)> {
-    values.iter().copied().zip(types.iter().cloned()).collect()
-}
-
 /// The write (its rows counted) and `COMMIT`, sent together.
 async fn write_and_commit(
     client: &Client,
-    statement: &str,
-    params: &[(&(dyn ToSql + Sync), Type)],
+    statement: &Statement,
+    params: &[&(dyn ToSql + Sync)],
 ) -> (
     std::result::Result<usize, tokio_postgres::Error>,
     std::result::Result<(), tokio_postgres::Error>,
 ) {
-    let write = async { client.query_typed(statement, params).await.map(|r| r.len()) };
+    let write = async { client.query(statement, params).await.map(|r| r.len()) };
     join(write, client.batch_execute("COMMIT")).await
 }
 
@@ -430,27 +423,74 @@ fn read_rows(url: &str, rows: &[Row]) -> Result<Vec<Stored>> {
         .collect()
 }
 
+/// The journal's statements, prepared on one connection.
+struct Statements {
+    lock_rows: Statement,
+    insert: Statement,
+    update: Statement,
+    move_legacy: Statement,
+    delete: Statement,
+    order: Statement,
+    list: Statement,
+}
+
+impl Statements {
+    /// Prepares them all at once: one round trip (the schema must be there).
+    async fn prepare(client: &Client, url: &str) -> Result<Statements> {
+        let sql: [(&str, &[Type]); 7] = [
+            (&LOCK_ROWS, &TEXT3),
+            (INSERT, &ROW_TYPES),
+            (UPDATE, &ROW_TYPES),
+            (&MOVE_LEGACY, &ROW_TYPES),
+            (DELETE, &TEXT3),
+            (&ORDER, &TEXT3),
+            (&LIST, &TEXT3),
+        ];
+        let prepared = try_join_all(sql.map(|(sql, types)| client.prepare_typed(sql, types)))
+            .await
+            .map_err(|e| pg_error(url, e))?;
+        let [lock_rows, insert, update, move_legacy, delete, order, list] =
+            <[Statement; 7]>::try_from(prepared)
+                .map_err(|_| Error::new(ErrorCode::Internal, "journal: statements went missing"))?;
+        Ok(Statements {
+            lock_rows,
+            insert,
+            update,
+            move_legacy,
+            delete,
+            order,
+            list,
+        })
+    }
+}
+
+/// A connection and the statements prepared on it.
+struct Session {
+    client: Client,
+    statements: Statements,
+}
+
 /// A pooled connection; back in the pool only through [`Conn::keep`], after a step that
 /// finished. One dropped midway (a timeout, a failure) is closed, never reused.
 struct Conn<'a> {
     pool: &'a Pool,
-    client: Option<Client>,
+    session: Option<Session>,
     _permit: SemaphorePermit<'a>,
 }
 
 impl Conn<'_> {
-    fn client(&mut self) -> &mut Client {
-        self.client.as_mut().expect("present until kept")
+    fn session(&mut self) -> &mut Session {
+        self.session.as_mut().expect("present until kept")
     }
 
     fn keep(mut self) {
-        if let Some(client) = self.client.take() {
-            if !client.is_closed() {
+        if let Some(session) = self.session.take() {
+            if !session.client.is_closed() {
                 self.pool
                     .idle
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .push(client);
+                    .push(session);
             }
         }
     }
@@ -561,7 +601,8 @@ impl PostgresJournal {
         })?
     }
 
-    /// A connection of this process's pool, with the schema checked once.
+    /// A connection of this process's pool, with the schema checked once and the statements
+    /// prepared.
     async fn conn(&self) -> Result<Conn<'_>> {
         let pool = self.pool.get();
         let permit = pool
@@ -576,23 +617,26 @@ impl PostgresJournal {
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .pop();
             match next {
-                Some(client) if client.is_closed() => continue,
+                Some(session) if session.client.is_closed() => continue,
                 other => break other,
             }
         };
-        let client = match idle {
-            Some(client) => client,
-            None => self.connect().await?,
+        let session = match idle {
+            Some(session) => session,
+            None => {
+                let mut client = self.connect().await?;
+                pool.schema
+                    .get_or_try_init(|| ensure_schema(&mut client, &self.url))
+                    .await?;
+                let statements = Statements::prepare(&client, &self.url).await?;
+                Session { client, statements }
+            }
         };
-        let mut conn = Conn {
+        Ok(Conn {
             pool,
-            client: Some(client),
+            session: Some(session),
             _permit: permit,
-        };
-        pool.schema
-            .get_or_try_init(|| ensure_schema(conn.client(), &self.url))
-            .await?;
-        Ok(conn)
+        })
     }
 
     /// One step in two round trips: `BEGIN` and [`LOCK_ROWS`] go out together, then the write
@@ -600,19 +644,19 @@ impl PostgresJournal {
     /// `COMMIT` into a rollback; one that changes no row (a claim inserted the row first)
     /// changed nothing, and the step starts over.
     async fn mutate_on(
-        client: &Client,
+        session: &Session,
         url: &str,
         scope: &Scope,
         order_id: &str,
         op: &Op,
     ) -> Result<Reply> {
+        let Session { client, statements } = session;
         let err = |e| pg_error(url, e);
         let keys: [&(dyn ToSql + Sync); 3] = [&order_id, &scope.gateway, &scope.app_key];
-        let keys = typed(&keys, &TEXT3);
         for _ in 0..8 {
             let (begun, locked) = join(
                 client.batch_execute("BEGIN"),
-                client.query_typed(&LOCK_ROWS, &keys),
+                client.query(&statements.lock_rows, &keys),
             )
             .await;
             begun.map_err(err)?;
@@ -656,18 +700,18 @@ impl PostgresJournal {
                         &v.prev,
                     ];
                     let statement = match found_in.as_ref() {
-                        Some(from) if from == scope => UPDATE,
+                        Some(from) if from == scope => &statements.update,
                         // A row from before scopes is moved into this scope.
-                        Some(from) if from.is_legacy() => MOVE_LEGACY.as_str(),
-                        _ => INSERT,
+                        Some(from) if from.is_legacy() => &statements.move_legacy,
+                        _ => &statements.insert,
                     };
-                    write_and_commit(client, statement, &typed(&values, &ROW_TYPES)).await
+                    write_and_commit(client, statement, &values).await
                 }
                 Change::Delete => match found_in.as_ref() {
                     Some(from) => {
                         let key: [&(dyn ToSql + Sync); 3] =
                             [&from.gateway, &from.app_key, &order_id];
-                        write_and_commit(client, DELETE, &typed(&key, &TEXT3)).await
+                        write_and_commit(client, &statements.delete, &key).await
                     }
                     None => (Ok(1), client.batch_execute("COMMIT").await),
                 },
@@ -696,16 +740,24 @@ impl PostgresJournal {
 
     /// `step` on a pooled connection within the deadline; the connection goes back to the pool
     /// only when the step finished in time.
+    fn with_session<'a, T: Send + 'a>(
+        &'a self,
+        step: impl for<'c> FnOnce(&'c mut Session, &'c str) -> JournalFuture<'c, T> + Send + 'a,
+    ) -> JournalFuture<'a, T> {
+        Box::pin(bounded(self.timeout, &self.url, async move {
+            let mut conn = self.conn().await?;
+            let value = step(conn.session(), &self.url).await?;
+            conn.keep();
+            Ok(value)
+        }))
+    }
+
+    /// [`Self::with_session`] for a step that needs only the connection.
     fn with_conn<'a, T: Send + 'a>(
         &'a self,
         step: impl for<'c> FnOnce(&'c mut Client, &'c str) -> JournalFuture<'c, T> + Send + 'a,
     ) -> JournalFuture<'a, T> {
-        Box::pin(bounded(self.timeout, &self.url, async move {
-            let mut conn = self.conn().await?;
-            let value = step(conn.client(), &self.url).await?;
-            conn.keep();
-            Ok(value)
-        }))
+        self.with_session(move |session, url| step(&mut session.client, url))
     }
 }
 
@@ -900,17 +952,18 @@ impl Backend for PostgresJournal {
     }
 
     fn mutate(&self, scope: Scope, order_id: String, op: Op) -> JournalFuture<'_, Reply> {
-        self.with_conn(move |client, url| {
-            Box::pin(async move { Self::mutate_on(client, url, &scope, &order_id, &op).await })
+        self.with_session(move |session, url| {
+            Box::pin(async move { Self::mutate_on(session, url, &scope, &order_id, &op).await })
         })
     }
 
     fn get(&self, scope: Scope, order_id: String) -> JournalFuture<'_, Option<PaymentRecord>> {
-        self.with_conn(move |client, url| {
+        self.with_session(move |session, url| {
             Box::pin(async move {
                 let keys: [&(dyn ToSql + Sync); 3] = [&order_id, &scope.gateway, &scope.app_key];
-                let rows = client
-                    .query_typed(&ORDER, &typed(&keys, &TEXT3))
+                let rows = session
+                    .client
+                    .query(&session.statements.order, &keys)
                     .await
                     .map_err(|e| pg_error(url, e))?;
                 Ok(scoped_first(read_rows(url, &rows)?).map(|s| s.record))
@@ -919,12 +972,13 @@ impl Backend for PostgresJournal {
     }
 
     fn list(&self, scope: Scope, state: Option<State>) -> JournalFuture<'_, Vec<PaymentRecord>> {
-        self.with_conn(move |client, url| {
+        self.with_session(move |session, url| {
             Box::pin(async move {
                 let state = state.map(State::as_str);
                 let params: [&(dyn ToSql + Sync); 3] = [&scope.gateway, &scope.app_key, &state];
-                let rows = client
-                    .query_typed(&LIST, &typed(&params, &TEXT3))
+                let rows = session
+                    .client
+                    .query(&session.statements.list, &params)
                     .await
                     .map_err(|e| pg_error(url, e))?;
                 Ok(read_rows(url, &rows)?
