@@ -2248,6 +2248,17 @@ async fn postgres_refused_value_is_invalid_argument() {
     f.finish().await;
 }
 
+/// The server's `host:port` in a PostgreSQL URL.
+fn pg_server(url: &str) -> String {
+    let rest = url.split_once('@').map_or(url, |(_, r)| r);
+    rest.split(['/', '?']).next().unwrap().to_string()
+}
+
+/// `url` with its server replaced by a proxy's port on 127.0.0.1.
+fn through(url: &str, port: u16) -> String {
+    url.replacen(&pg_server(url), &format!("127.0.0.1:{port}"), 1)
+}
+
 /// A TCP proxy in front of the test server whose connections the test cuts.
 struct Proxy {
     port: u16,
@@ -2298,10 +2309,8 @@ impl Proxy {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_lost_connection_is_a_journal_error() {
     let (url, db) = fresh_pg_database().await;
-    let rest = url.split_once('@').map_or(url.as_str(), |(_, r)| r);
-    let server = rest.split(['/', '?']).next().unwrap().to_string();
-    let proxy = Proxy::start(server.clone()).await;
-    let proxied_url = url.replacen(&server, &format!("127.0.0.1:{}", proxy.port), 1);
+    let proxy = Proxy::start(pg_server(&url)).await;
+    let proxied_url = through(&url, proxy.port);
     let s = open_journal(&proxied_url).unwrap();
     let a = holder("a");
     let id = "2402";
@@ -2394,4 +2403,149 @@ mod migrated_row_replies_carry_the_new_scope {
     async fn postgres() {
         super::migrated_row_replies_carry_the_new_scope(super::Kind::Postgres).await
     }
+}
+
+/// A TCP proxy in front of the test server that counts its clients' round trips: the times a
+/// client sends after an answer reached it. The server's bytes are passed on only once the
+/// client has been silent for [`RoundTrips::QUIET`], so requests sent together without waiting
+/// (pipelined) count once, and every request that needed an answer counts anew.
+struct RoundTrips {
+    port: u16,
+    count: Arc<AtomicUsize>,
+    accept: tokio::task::AbortHandle,
+}
+
+impl RoundTrips {
+    const QUIET: Duration = Duration::from_millis(200);
+
+    async fn start(target: String) -> RoundTrips {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let count = Arc::new(AtomicUsize::new(0));
+        let counted = count.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let server = tokio::net::TcpStream::connect(&target).await.unwrap();
+                tokio::spawn(Self::relay(client, server, counted.clone()));
+            }
+        })
+        .abort_handle();
+        RoundTrips {
+            port,
+            count,
+            accept,
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
+    }
+
+    async fn relay(
+        client: tokio::net::TcpStream,
+        server: tokio::net::TcpStream,
+        count: Arc<AtomicUsize>,
+    ) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut from_client, mut to_client) = client.into_split();
+        let (mut from_server, mut to_server) = server.into_split();
+        // When the client last sent, and whether an answer reached it since.
+        let last = Arc::new(std::sync::Mutex::new((std::time::Instant::now(), true)));
+        let up = {
+            let last = last.clone();
+            async move {
+                let mut buf = vec![0; 1 << 16];
+                while let Ok(n @ 1..) = from_client.read(&mut buf).await {
+                    {
+                        let mut last = last.lock().unwrap();
+                        if last.1 {
+                            count.fetch_add(1, Ordering::SeqCst);
+                        }
+                        *last = (std::time::Instant::now(), false);
+                    }
+                    if to_server.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        };
+        let down = async move {
+            let mut buf = vec![0; 1 << 16];
+            while let Ok(n @ 1..) = from_server.read(&mut buf).await {
+                loop {
+                    let silent = last.lock().unwrap().0.elapsed();
+                    if silent >= Self::QUIET {
+                        break;
+                    }
+                    tokio::time::sleep(Self::QUIET - silent).await;
+                }
+                // Marked before the client can see the answer, and so answer it.
+                last.lock().unwrap().1 = true;
+                if to_client.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+        };
+        tokio::join!(up, down);
+    }
+}
+
+impl Drop for RoundTrips {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+/// Every PostgreSQL step is two round trips (`BEGIN` with the locking read and the clock, then
+/// the write with `COMMIT`), a step that writes nothing too, and a read is one, on statements
+/// prepared when the connection opened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_round_trips_per_step() {
+    let (url, db) = fresh_pg_database().await;
+    let trips = RoundTrips::start(pg_server(&url)).await;
+    let s = open_journal(&through(&url, trips.port)).unwrap();
+    // The connection, the schema check and the statements' preparation, once.
+    s.check().await.unwrap();
+    let (a, b) = (holder("a"), holder("bb"));
+    let mut counted = Vec::new();
+    macro_rules! count {
+        ($name:literal, $step:expr) => {{
+            let before = trips.count();
+            let value = $step.await.unwrap();
+            counted.push(($name, trips.count() - before));
+            value
+        }};
+    }
+    count!("claim", s.claim(&SC, "4001", &a, LONG));
+    count!("fence", s.fence(&SC, "4001", &a, LONG));
+    count!("record", s.record_outcome(&SC, "4001", &a, paid("t")));
+    count!("claim of a paid order", s.claim(&SC, "4001", &b, LONG));
+    count!("claim", s.claim(&SC, "4002", &a, LONG));
+    count!("release", s.release(&SC, "4002", &a));
+    count!(
+        "resolve",
+        s.resolve(&SC, "4003", true, "seen in the ledger", &ops())
+    );
+    count!("get", s.get(&SC, "4001"));
+    count!("list", s.list(&SC, None));
+    assert_eq!(
+        counted,
+        [
+            ("claim", 2),
+            ("fence", 2),
+            ("record", 2),
+            ("claim of a paid order", 2),
+            ("claim", 2),
+            ("release", 2),
+            ("resolve", 2),
+            ("get", 1),
+            ("list", 1),
+        ]
+    );
+    assert_eq!(
+        s.get(&SC, "4001").await.unwrap().unwrap().state,
+        State::Paid
+    );
+    drop(s);
+    drop_pg_database(&db).await;
 }

@@ -5,6 +5,11 @@
 //! claim that loses that race starts over and finds the winner's row. Times come from the
 //! database's clock, so the machines of a fleet agree on when a lease ends.
 //!
+//! A mutation is two round trips: `BEGIN` and the locking read (with the clock) sent together,
+//! then the write and `COMMIT` sent together. Each connection prepares the journal's statements
+//! once, when it opens (one round trip), so that the server neither parses nor plans them again
+//! at every step.
+//!
 //! TLS: `sslmode=require` (or `verify-full`/`verify-ca`, which mean the same here) connects
 //! through rustls and always verifies the server's certificate and host name, against the
 //! system's roots or the PEM file `sslrootcert=/abs/path.pem` names. `disable` or no `sslmode`
@@ -18,11 +23,12 @@ use std::str::FromStr;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
+use futures_util::future::{join, try_join_all};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, Config, NoTls, Row};
+use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::pace::{self, Dialect, Lowering, PaceRow, PaceStore, SlotAsk};
@@ -42,16 +48,41 @@ const SCHEMA_LOCK: i64 = 0x6461_6a69_6a6e_6c31;
 /// The columns, times as milliseconds since the epoch.
 const SELECT: &str = "SELECT gateway, app_key, order_id, claim_id, state, attempts, trace_ids, \
      pay_channel, error_code, message, data, owner_host, owner_pid, owner_client_id, \
-     (extract(epoch FROM lease_until) * 1000)::bigint, \
-     (extract(epoch FROM created_at) * 1000)::bigint, \
-     (extract(epoch FROM updated_at) * 1000)::bigint, \
+     (extract(epoch FROM lease_until) * 1000)::bigint AS lease_until_ms, \
+     (extract(epoch FROM created_at) * 1000)::bigint AS created_at_ms, \
+     (extract(epoch FROM updated_at) * 1000)::bigint AS updated_at_ms, \
      history, claim_open, prev FROM dajisaas_payments";
 
 /// The order's rows in a scope and from before scopes (`$1` order, `$2` gateway, `$3` app key).
 const ORDER_ROWS: &str = "WHERE order_id = $1 \
      AND ((gateway = $2 AND app_key = $3) OR (gateway = '' AND app_key = ''))";
 
-const NOW: &str = "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+/// Three text parameters: a row's keys, or a scope and a state.
+const TEXT3: [Type; 3] = [Type::TEXT, Type::TEXT, Type::TEXT];
+
+/// The order's rows.
+static ORDER: LazyLock<String> = LazyLock::new(|| format!("{SELECT} {ORDER_ROWS}"));
+
+/// A scope's rows and those from before scopes (`$1` gateway, `$2` app key), all or those in
+/// the state `$3`.
+static LIST: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{SELECT} WHERE ((gateway = $1 AND app_key = $2) OR (gateway = '' AND app_key = '')) \
+         AND ($3::text IS NULL OR state = $3) ORDER BY created_at, order_id COLLATE \"C\""
+    )
+});
+
+/// The order's rows, locked, then the database's clock, read once every lock is held (the
+/// count drains the locking scan first): each row with the clock in its last column, or, when
+/// the order has no row, one row of NULLs and the clock.
+static LOCK_ROWS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH locked AS MATERIALIZED ({SELECT} {ORDER_ROWS} FOR UPDATE), \
+         clock AS MATERIALIZED (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint \
+             AS now_ms FROM (SELECT count(*) FROM locked) AS every_lock_held) \
+         SELECT locked.*, clock.now_ms FROM clock LEFT JOIN locked ON true"
+    )
+});
 
 /// `$n` (milliseconds since the epoch) as a timestamp.
 macro_rules! ts {
@@ -74,7 +105,7 @@ const INSERT: &str = concat!(
     ts!(16),
     ", ",
     ts!(17),
-    ", $18, $19, $20) ON CONFLICT (gateway, app_key, order_id) DO NOTHING"
+    ", $18, $19, $20) ON CONFLICT (gateway, app_key, order_id) DO NOTHING RETURNING 1"
 );
 
 const UPDATE: &str = concat!(
@@ -87,11 +118,45 @@ const UPDATE: &str = concat!(
     ", updated_at = ",
     ts!(17),
     ", history = $18, claim_open = $19, prev = $20 ",
-    "WHERE gateway = $1 AND app_key = $2 AND order_id = $3"
+    "WHERE gateway = $1 AND app_key = $2 AND order_id = $3 RETURNING 1"
 );
 
-const DELETE: &str =
-    "DELETE FROM dajisaas_payments WHERE gateway = $1 AND app_key = $2 AND order_id = $3";
+const DELETE: &str = "DELETE FROM dajisaas_payments \
+     WHERE gateway = $1 AND app_key = $2 AND order_id = $3 RETURNING 1";
+
+/// A row from before scopes moved into the caller's scope, in one statement: the legacy row goes
+/// only if the scope's row went in (a claim that inserted it first leaves both as they were).
+static MOVE_LEGACY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH moved AS ({INSERT}) DELETE FROM dajisaas_payments \
+         WHERE gateway = '' AND app_key = '' AND order_id = $3 AND EXISTS (SELECT FROM moved) \
+         RETURNING 1"
+    )
+});
+
+/// The types of the parameters of [`INSERT`], [`UPDATE`] and [`MOVE_LEGACY`]: the columns'.
+const ROW_TYPES: [Type; COLUMN_COUNT] = [
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT4,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+    Type::TEXT,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::TEXT,
+    Type::BOOL,
+    Type::TEXT,
+];
 
 const CREATE_TABLE: &str = "CREATE TABLE dajisaas_payments (
         gateway TEXT NOT NULL,
@@ -145,7 +210,7 @@ pub(crate) struct PostgresJournal {
 }
 
 struct Pool {
-    idle: Mutex<Vec<Client>>,
+    idle: Mutex<Vec<Session>>,
     permits: Semaphore,
     schema: OnceCell<()>,
 }
@@ -294,6 +359,39 @@ fn is_retryable(e: &tokio_postgres::Error) -> bool {
         .is_some_and(|db| matches!(db.code().code(), "40001" | "40P01"))
 }
 
+/// The write (its rows counted) and `COMMIT`, sent together.
+async fn write_and_commit(
+    client: &Client,
+    statement: &Statement,
+    params: &[&(dyn ToSql + Sync)],
+) -> (
+    std::result::Result<usize, tokio_postgres::Error>,
+    std::result::Result<(), tokio_postgres::Error>,
+) {
+    let write = async { client.query(statement, params).await.map(|r| r.len()) };
+    join(write, client.batch_execute("COMMIT")).await
+}
+
+/// The clock and the order's stored rows from the answer of [`LOCK_ROWS`].
+fn locked_rows(url: &str, rows: &[Row]) -> Result<(i64, Vec<Stored>)> {
+    let err = |e| pg_error(url, e);
+    let Some(first) = rows.first() else {
+        return Err(Error::new(
+            ErrorCode::Journal,
+            format!("journal {url}: the database returned no clock"),
+        ));
+    };
+    let now: i64 = first.try_get(COLUMN_COUNT).map_err(err)?;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        // The order has no row: the clock's row carries NULLs only.
+        if row.try_get::<_, Option<&str>>(0).map_err(err)?.is_some() {
+            found.push(read_row(row).map_err(err)?.into_stored()?);
+        }
+    }
+    Ok((now, found))
+}
+
 fn read_row(row: &Row) -> std::result::Result<RowValues, tokio_postgres::Error> {
     Ok(RowValues {
         gateway: row.try_get(0)?,
@@ -325,27 +423,74 @@ fn read_rows(url: &str, rows: &[Row]) -> Result<Vec<Stored>> {
         .collect()
 }
 
+/// The journal's statements, prepared on one connection.
+struct Statements {
+    lock_rows: Statement,
+    insert: Statement,
+    update: Statement,
+    move_legacy: Statement,
+    delete: Statement,
+    order: Statement,
+    list: Statement,
+}
+
+impl Statements {
+    /// Prepares them all at once: one round trip (the schema must be there).
+    async fn prepare(client: &Client, url: &str) -> Result<Statements> {
+        let sql: [(&str, &[Type]); 7] = [
+            (&LOCK_ROWS, &TEXT3),
+            (INSERT, &ROW_TYPES),
+            (UPDATE, &ROW_TYPES),
+            (&MOVE_LEGACY, &ROW_TYPES),
+            (DELETE, &TEXT3),
+            (&ORDER, &TEXT3),
+            (&LIST, &TEXT3),
+        ];
+        let prepared = try_join_all(sql.map(|(sql, types)| client.prepare_typed(sql, types)))
+            .await
+            .map_err(|e| pg_error(url, e))?;
+        let [lock_rows, insert, update, move_legacy, delete, order, list] =
+            <[Statement; 7]>::try_from(prepared)
+                .map_err(|_| Error::new(ErrorCode::Internal, "journal: statements went missing"))?;
+        Ok(Statements {
+            lock_rows,
+            insert,
+            update,
+            move_legacy,
+            delete,
+            order,
+            list,
+        })
+    }
+}
+
+/// A connection and the statements prepared on it.
+struct Session {
+    client: Client,
+    statements: Statements,
+}
+
 /// A pooled connection; back in the pool only through [`Conn::keep`], after a step that
 /// finished. One dropped midway (a timeout, a failure) is closed, never reused.
 struct Conn<'a> {
     pool: &'a Pool,
-    client: Option<Client>,
+    session: Option<Session>,
     _permit: SemaphorePermit<'a>,
 }
 
 impl Conn<'_> {
-    fn client(&mut self) -> &mut Client {
-        self.client.as_mut().expect("present until kept")
+    fn session(&mut self) -> &mut Session {
+        self.session.as_mut().expect("present until kept")
     }
 
     fn keep(mut self) {
-        if let Some(client) = self.client.take() {
-            if !client.is_closed() {
+        if let Some(session) = self.session.take() {
+            if !session.client.is_closed() {
                 self.pool
                     .idle
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .push(client);
+                    .push(session);
             }
         }
     }
@@ -456,7 +601,8 @@ impl PostgresJournal {
         })?
     }
 
-    /// A connection of this process's pool, with the schema checked once.
+    /// A connection of this process's pool, with the schema checked once and the statements
+    /// prepared.
     async fn conn(&self) -> Result<Conn<'_>> {
         let pool = self.pool.get();
         let permit = pool
@@ -471,57 +617,67 @@ impl PostgresJournal {
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .pop();
             match next {
-                Some(client) if client.is_closed() => continue,
+                Some(session) if session.client.is_closed() => continue,
                 other => break other,
             }
         };
-        let client = match idle {
-            Some(client) => client,
-            None => self.connect().await?,
+        let session = match idle {
+            Some(session) => session,
+            None => {
+                let mut client = self.connect().await?;
+                pool.schema
+                    .get_or_try_init(|| ensure_schema(&mut client, &self.url))
+                    .await?;
+                let statements = Statements::prepare(&client, &self.url).await?;
+                Session { client, statements }
+            }
         };
-        let mut conn = Conn {
+        Ok(Conn {
             pool,
-            client: Some(client),
+            session: Some(session),
             _permit: permit,
-        };
-        pool.schema
-            .get_or_try_init(|| ensure_schema(conn.client(), &self.url))
-            .await?;
-        Ok(conn)
+        })
     }
 
+    /// One step in two round trips: `BEGIN` and [`LOCK_ROWS`] go out together, then the write
+    /// and `COMMIT` together. A write that fails aborts the transaction, which turns that
+    /// `COMMIT` into a rollback; one that changes no row (a claim inserted the row first)
+    /// changed nothing, and the step starts over.
     async fn mutate_on(
-        client: &mut Client,
+        session: &Session,
         url: &str,
         scope: &Scope,
         order_id: &str,
         op: &Op,
     ) -> Result<Reply> {
+        let Session { client, statements } = session;
         let err = |e| pg_error(url, e);
+        let keys: [&(dyn ToSql + Sync); 3] = [&order_id, &scope.gateway, &scope.app_key];
         for _ in 0..8 {
-            let tx = client.transaction().await.map_err(err)?;
-            let now: i64 = tx.query_one(NOW, &[]).await.map_err(err)?.get(0);
-            let rows = match tx
-                .query(
-                    &format!("{SELECT} {ORDER_ROWS} FOR UPDATE"),
-                    &[&order_id, &scope.gateway, &scope.app_key],
-                )
-                .await
-            {
+            let (begun, locked) = join(
+                client.batch_execute("BEGIN"),
+                client.query(&statements.lock_rows, &keys),
+            )
+            .await;
+            begun.map_err(err)?;
+            let rows = match locked {
                 Ok(rows) => rows,
-                Err(e) if is_retryable(&e) => continue,
+                Err(e) if is_retryable(&e) => {
+                    client.batch_execute("ROLLBACK").await.map_err(err)?;
+                    continue;
+                }
                 Err(e) => return Err(err(e)),
             };
-            let existing = scoped_first(read_rows(url, &rows)?);
+            let (now, existing) = locked_rows(url, &rows)?;
+            let existing = scoped_first(existing);
             let found_in = existing.as_ref().map(|s| s.record.scope.clone());
             let (reply, change) = op.apply(scope, order_id, now, existing)?;
-            let key = |s: &Scope| (s.gateway.clone(), s.app_key.clone());
-            let written = match change {
-                Change::Keep => Ok(1),
+            let (written, committed) = match change {
+                Change::Keep => (Ok(1), client.batch_execute("COMMIT").await),
                 Change::Put(stored) => {
                     let v = RowValues::from_stored(&stored);
                     let attempts = i32::try_from(v.attempts).unwrap_or(i32::MAX);
-                    let params: [&(dyn tokio_postgres::types::ToSql + Sync); COLUMN_COUNT] = [
+                    let values: [&(dyn ToSql + Sync); COLUMN_COUNT] = [
                         &v.gateway,
                         &v.app_key,
                         &v.order_id,
@@ -543,36 +699,37 @@ impl PostgresJournal {
                         &v.claim_open,
                         &v.prev,
                     ];
-                    // A row from before scopes is moved into this scope.
-                    if let Some(from) = found_in.as_ref().filter(|f| f.is_legacy()) {
-                        let (g, a) = key(from);
-                        tx.execute(DELETE, &[&g, &a, &order_id])
-                            .await
-                            .map_err(err)?;
-                    }
-                    let in_scope = found_in.as_ref() == Some(scope);
-                    tx.execute(if in_scope { UPDATE } else { INSERT }, &params)
-                        .await
+                    let statement = match found_in.as_ref() {
+                        Some(from) if from == scope => &statements.update,
+                        // A row from before scopes is moved into this scope.
+                        Some(from) if from.is_legacy() => &statements.move_legacy,
+                        _ => &statements.insert,
+                    };
+                    write_and_commit(client, statement, &values).await
                 }
                 Change::Delete => match found_in.as_ref() {
                     Some(from) => {
-                        let (g, a) = key(from);
-                        tx.execute(DELETE, &[&g, &a, &order_id]).await
+                        let key: [&(dyn ToSql + Sync); 3] =
+                            [&from.gateway, &from.app_key, &order_id];
+                        write_and_commit(client, &statements.delete, &key).await
                     }
-                    None => Ok(1),
+                    None => (Ok(1), client.batch_execute("COMMIT").await),
                 },
             };
             match written {
-                // Another claim inserted the row first: start over and find it.
-                Ok(0) => continue,
-                Ok(_) => {}
+                Err(e) if !is_retryable(&e) => return Err(err(e)),
+                _ => {}
+            }
+            match committed {
+                Ok(()) => {}
                 Err(e) if is_retryable(&e) => continue,
                 Err(e) => return Err(err(e)),
             }
-            match tx.commit().await {
-                Ok(()) => return Ok(reply),
-                Err(e) if is_retryable(&e) => continue,
-                Err(e) => return Err(err(e)),
+            match written {
+                Ok(n) if n > 0 => return Ok(reply),
+                // Another claim inserted the row first: start over and find it. Or a
+                // serialization failure or deadlock, rolled back by the COMMIT: run it again.
+                _ => continue,
             }
         }
         Err(Error::new(
@@ -583,16 +740,24 @@ impl PostgresJournal {
 
     /// `step` on a pooled connection within the deadline; the connection goes back to the pool
     /// only when the step finished in time.
+    fn with_session<'a, T: Send + 'a>(
+        &'a self,
+        step: impl for<'c> FnOnce(&'c mut Session, &'c str) -> JournalFuture<'c, T> + Send + 'a,
+    ) -> JournalFuture<'a, T> {
+        Box::pin(bounded(self.timeout, &self.url, async move {
+            let mut conn = self.conn().await?;
+            let value = step(conn.session(), &self.url).await?;
+            conn.keep();
+            Ok(value)
+        }))
+    }
+
+    /// [`Self::with_session`] for a step that needs only the connection.
     fn with_conn<'a, T: Send + 'a>(
         &'a self,
         step: impl for<'c> FnOnce(&'c mut Client, &'c str) -> JournalFuture<'c, T> + Send + 'a,
     ) -> JournalFuture<'a, T> {
-        Box::pin(bounded(self.timeout, &self.url, async move {
-            let mut conn = self.conn().await?;
-            let value = step(conn.client(), &self.url).await?;
-            conn.keep();
-            Ok(value)
-        }))
+        self.with_session(move |session, url| step(&mut session.client, url))
     }
 }
 
@@ -787,19 +952,18 @@ impl Backend for PostgresJournal {
     }
 
     fn mutate(&self, scope: Scope, order_id: String, op: Op) -> JournalFuture<'_, Reply> {
-        self.with_conn(move |client, url| {
-            Box::pin(async move { Self::mutate_on(client, url, &scope, &order_id, &op).await })
+        self.with_session(move |session, url| {
+            Box::pin(async move { Self::mutate_on(session, url, &scope, &order_id, &op).await })
         })
     }
 
     fn get(&self, scope: Scope, order_id: String) -> JournalFuture<'_, Option<PaymentRecord>> {
-        self.with_conn(move |client, url| {
+        self.with_session(move |session, url| {
             Box::pin(async move {
-                let rows = client
-                    .query(
-                        &format!("{SELECT} {ORDER_ROWS}"),
-                        &[&order_id, &scope.gateway, &scope.app_key],
-                    )
+                let keys: [&(dyn ToSql + Sync); 3] = [&order_id, &scope.gateway, &scope.app_key];
+                let rows = session
+                    .client
+                    .query(&session.statements.order, &keys)
                     .await
                     .map_err(|e| pg_error(url, e))?;
                 Ok(scoped_first(read_rows(url, &rows)?).map(|s| s.record))
@@ -808,19 +972,13 @@ impl Backend for PostgresJournal {
     }
 
     fn list(&self, scope: Scope, state: Option<State>) -> JournalFuture<'_, Vec<PaymentRecord>> {
-        self.with_conn(move |client, url| {
+        self.with_session(move |session, url| {
             Box::pin(async move {
                 let state = state.map(State::as_str);
-                let rows = client
-                    .query(
-                        &format!(
-                            "{SELECT} WHERE ((gateway = $1 AND app_key = $2) \
-                         OR (gateway = '' AND app_key = '')) \
-                         AND ($3::text IS NULL OR state = $3) \
-                         ORDER BY created_at, order_id COLLATE \"C\""
-                        ),
-                        &[&scope.gateway, &scope.app_key, &state],
-                    )
+                let params: [&(dyn ToSql + Sync); 3] = [&scope.gateway, &scope.app_key, &state];
+                let rows = session
+                    .client
+                    .query(&session.statements.list, &params)
                     .await
                     .map_err(|e| pg_error(url, e))?;
                 Ok(read_rows(url, &rows)?
