@@ -18,6 +18,9 @@ use crate::journal::{JournalStore, Lowering, PaceRow, Scope, SlotAsk, bounded};
 use crate::limiter::{self, Answer, HOLD, Totals};
 use crate::per_process::PerProcess;
 
+/// After a decrease of the rate, refusals lower it again only this much later.
+const AFTER_DECREASE: Duration = Duration::from_millis(500);
+
 /// After a reservation failed, calls skip the store for this long.
 const SKIP_AFTER_FAILURE: Duration = Duration::from_secs(1);
 
@@ -215,6 +218,14 @@ impl View {
     fn lowering(&mut self, configured: Option<f64>, now: Instant) -> Option<Lowering> {
         let (row, read_at) = self.row.as_ref()?;
         if self.lowering == Some(self.epoch) {
+            return None;
+        }
+        // Slots other processes took before a decrease still go out at the old rate for a
+        // moment, and are refused: that would lower the rate again for the same run.
+        if self
+            .lowered_at
+            .is_some_and(|at| now.saturating_duration_since(at) < AFTER_DECREASE)
+        {
             return None;
         }
         let fleet = row.last_second(now.saturating_duration_since(*read_at));

@@ -41,6 +41,8 @@ const MAX_RATE: f64 = MAX_CALLS_PER_SECOND_LIMIT as f64;
 /// The recent-calls window: ten buckets of 100 ms.
 const BUCKETS: usize = 10;
 const BUCKET: Duration = Duration::from_millis(100);
+/// The window the counts cover.
+pub(crate) const WINDOW: Duration = Duration::from_secs(1);
 /// Refusals lower the rate when at least this many came in the last second and they are at
 /// least a quarter of the calls answered in it...
 const MIN_REFUSALS: u32 = 16;
@@ -394,7 +396,7 @@ pub(crate) fn raise_cap(rate: f64, estimate: Option<f64>, holding: bool) -> f64 
 
 /// Whether a rate binds: a call waited for its slot within the last second.
 pub(crate) fn binds(waited_at: Option<Instant>, now: Instant) -> bool {
-    waited_at.is_some_and(|at| now.saturating_duration_since(at) < BUCKET * BUCKETS as u32)
+    waited_at.is_some_and(|at| now.saturating_duration_since(at) < WINDOW)
 }
 
 fn interval(rate: f64) -> Duration {
