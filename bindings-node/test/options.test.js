@@ -60,7 +60,7 @@ test('options given show in client.config and String(client)', () => {
   assert.equal(c.config.timeoutMs, 1234)
   assert.equal(String(c), `Client(appKey="${APP_KEY}", baseUrl="${sandbox.url}/", timeoutMs=1234, connectTimeoutMs=10000, ` +
     'maxRetries=0, backoffBaseMs=200, backoffCapMs=5000, orderIdFormat="comma_separated", maxConcurrentBatches=1, ' +
-    'maxConnections=64, rootCertificatesPem=0, dangerouslySendAppSecretInsteadOfSign=false, journal="memory", journalTimeoutMs=250, maxCallsPerSecond=25)')
+    'maxConnections=64, rootCertificatesPem=0, dangerouslySendAppSecretInsteadOfSign=false, journal="memory", journalTimeoutMs=250, maxCallsPerSecond=25, pace="process")')
 })
 
 test('maxConcurrentBatches bounds how many links payUrls fetches at once', async () => {
@@ -88,7 +88,10 @@ const fieldsOf = (name) => {
 test('the ClientOptions and ClientConfig interfaces name every option the core has', () => {
   const shown = Object.keys(new binding.Client(required()).config)
   assert.deepEqual(fieldsOf('ClientConfig'), shown)
-  assert.deepEqual(fieldsOf('ClientOptions'), [...shown.slice(0, 1), 'appSecret', ...shown.slice(1)])
+  // The config shows every option but the secret, then whose pace applies (not an option).
+  assert.equal(shown.at(-1), 'pace')
+  const options = shown.slice(0, -1)
+  assert.deepEqual(fieldsOf('ClientOptions'), [...options.slice(0, 1), 'appSecret', ...options.slice(1)])
   // Every name in ClientOptions is accepted by the core (an unknown one would throw).
   const message = (() => { try { new binding.Client({ ...required(), nope: 1 }) } catch (e) { return e.message } })()
   assert.equal(message.replace(/^.*the options are /, ''), fieldsOf('ClientOptions').join(', '))

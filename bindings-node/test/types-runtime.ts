@@ -62,6 +62,7 @@ const clientConfig = object({
   backoffBaseMs: number, backoffCapMs: number, orderIdFormat, maxConcurrentBatches: number,
   maxConnections: number, rootCertificatesPem: number, dangerouslySendAppSecretInsteadOfSign: boolean,
   journal: string, journalTimeoutMs: number, maxCallsPerSecond: or(number, nul),
+  pace: literal('journal', 'process'),
 })
 same<Of<typeof clientConfig>, ClientConfig>(true)
 
