@@ -254,7 +254,29 @@ pub(crate) fn seconds(s: f64) -> Duration {
     Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::ZERO)
 }
 
-/// A [`PaceRow`] from the thirteen returned values.
+/// A [`PaceRow`] from the thirteen columns of a returned `$row`, each read with `$row.$get(i)?`
+/// (`get` for SQLite, `try_get` for PostgreSQL).
+macro_rules! pace_row {
+    ($row:expr, $get:ident) => {{
+        let mut counts = [0; 6];
+        for (i, count) in counts.iter_mut().enumerate() {
+            *count = $row.$get(7 + i)?;
+        }
+        Ok($crate::journal::pace::row(
+            $row.$get(0)?,
+            $row.$get(1)?,
+            $row.$get(2)?,
+            $row.$get(3)?,
+            $row.$get(4)?,
+            $row.$get(5)?,
+            $row.$get(6)?,
+            counts,
+        ))
+    }};
+}
+pub(crate) use pace_row;
+
+/// A [`PaceRow`] from the returned values.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn row(
     wait: f64,

@@ -839,20 +839,7 @@ async fn ensure_schema(client: &mut Client, url: &str) -> Result<()> {
 static PACE: LazyLock<[String; 3]> = LazyLock::new(|| pace::statements(Dialect::Postgres));
 
 fn read_pace_row(row: &Row) -> std::result::Result<PaceRow, tokio_postgres::Error> {
-    let mut counts = [0; 6];
-    for (i, count) in counts.iter_mut().enumerate() {
-        *count = row.try_get(7 + i)?;
-    }
-    Ok(pace::row(
-        row.try_get(0)?,
-        row.try_get(1)?,
-        row.try_get(2)?,
-        row.try_get(3)?,
-        row.try_get(4)?,
-        row.try_get(5)?,
-        row.try_get(6)?,
-        counts,
-    ))
+    pace::pace_row!(row, try_get)
 }
 
 impl PaceStore for PostgresJournal {

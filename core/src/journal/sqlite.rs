@@ -467,20 +467,7 @@ impl Backend for SqliteJournal {
 static PACE: LazyLock<[String; 3]> = LazyLock::new(|| pace::statements(Dialect::Sqlite));
 
 fn read_pace_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PaceRow> {
-    let mut counts = [0; 6];
-    for (i, count) in counts.iter_mut().enumerate() {
-        *count = row.get(7 + i)?;
-    }
-    Ok(pace::row(
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        counts,
-    ))
+    pace::pace_row!(row, get)
 }
 
 impl PaceStore for SqliteJournal {
