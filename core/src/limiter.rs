@@ -385,8 +385,8 @@ pub(crate) fn raised(rate: f64, step: f64, estimate: Option<f64>, holding: bool)
     }
 }
 
-/// The most the adaptive rate may rise to while `lowered_ago` (since its last decrease) is
-/// within the hold: just below the estimated limit, or `rate` if above it already.
+/// The most the adaptive rate may rise to: while `holding` (within the hold after a decrease),
+/// just below the estimated limit, or `rate` if above it already; otherwise the ceiling.
 pub(crate) fn raise_cap(rate: f64, estimate: Option<f64>, holding: bool) -> f64 {
     match estimate {
         Some(limit) if holding => rate.max(limit * NEAR_LIMIT),
