@@ -26,6 +26,8 @@ version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
 . scripts/release-env.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# set -e stops at a failing command; this says which, whatever the command printed or hid.
+trap 'echo "check-artifacts.sh: line $LINENO failed (exit $?): $BASH_COMMAND" >&2' ERR
 step() { echo "--- $* ($SECONDS s)"; }
 
 wheel=$(ls "$dist"/dajisaas-"$version"-cp310-abi3-*.whl)

@@ -37,6 +37,8 @@ out=$(realpath "$out")
 case $out in / | "$PWD" | "$HOME") echo "--out $out would be emptied: choose a directory of its own" >&2; exit 2 ;; esac
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# set -e stops at a failing command; this says which, whatever the command printed or hid.
+trap 'echo "release.sh: line $LINENO failed (exit $?): $BASH_COMMAND" >&2' ERR
 step() { echo "--- $* ($SECONDS s)"; }
 
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
@@ -70,9 +72,15 @@ scripts/pack-npm.sh "$work/addons" "$out"
 # --- C: the library with the ffi feature, header and a pkg-config file that works wherever the
 # archive is unpacked (paths relative to the .pc file)
 step "C library archive"
-native=$(cargo rustc -q -p dajisaas --lib --features ffi --locked --profile "$profile" --target "$triple" \
-  --crate-type cdylib,staticlib -- -C link-arg=-Wl,-soname,libdajisaas.so.0 --print native-static-libs 2>&1 |
-  sed -n 's/.*native-static-libs: //p' | tail -n 1)
+# rustc prints the static library's native dependencies (for Libs.private) on stderr, with the
+# build's own messages: kept in a file, shown whole if the build fails.
+if ! cargo rustc -q -p dajisaas --lib --features ffi --locked --profile "$profile" --target "$triple" \
+  --crate-type cdylib,staticlib -- -C link-arg=-Wl,-soname,libdajisaas.so.0 --print native-static-libs \
+  > "$work/c-build.log" 2>&1; then
+  cat "$work/c-build.log" >&2
+  exit 1
+fi
+native=$(sed -n 's/.*native-static-libs: //p' "$work/c-build.log" | tail -n 1)
 c_name=dajisaas-$version-$arch-linux-gnu
 c_root=$work/$c_name
 mkdir -p "$c_root/lib/pkgconfig" "$c_root/include"

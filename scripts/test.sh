@@ -15,16 +15,22 @@ output_log=$CARGO_TARGET_DIR/test-output.log
 mkdir -p "$CARGO_TARGET_DIR"
 : > "$output_log"
 
+# Each failed suite's last lines are printed again just before the summary: a CI log shown only in
+# part (its start and its end) still says why a suite failed.
+failed_tails=$CARGO_TARGET_DIR/test-failed-tails.log
+: > "$failed_tails"
+
 suite() {
   local name=$1; shift
   echo
   echo "===== suite: $name ====="
-  local start=$SECONDS
-  if "$@" 2>&1 | tee -a "$output_log"; then
+  local start=$SECONDS suite_log=$CARGO_TARGET_DIR/test-suite.log
+  if "$@" 2>&1 | tee "$suite_log" | tee -a "$output_log"; then
     results+=("PASS  $name ($((SECONDS - start)) s)")
   else
     results+=("FAIL  $name ($((SECONDS - start)) s)")
     failed=$((failed + 1))
+    { echo; echo "===== the last 40 lines of the failed suite: $name ====="; tail -n 40 "$suite_log"; } >> "$failed_tails"
   fi
 }
 
@@ -196,6 +202,7 @@ secrets_never_printed() {
 
 suite "no test secret in anything the run printed" secrets_never_printed
 
+cat "$failed_tails"
 echo
 echo "===== summary ====="
 printf '%s\n' "${results[@]}"
