@@ -19,9 +19,10 @@ Parts, each with the check that fails when its fix is reverted:
   the server is restarted (immediate shutdown) halfway: once the run is over, every order the
   sandbox deducted is `paid` in the journal, none `unknown` or `in_flight` (outcomes kept and
   written again until they land).
-- commit (PostgreSQL): the proxy forwards a claim's COMMIT and drops the server's reply: the
-  order is released (no record), never `unknown`, nothing was sent, and a second run pays it once
-  (a lost commit reply is looked up by the claim id).
+- commit (PostgreSQL): the proxy forwards the claim (the first message that names the order: one
+  statement, its own transaction) and drops the server's reply: the claim is committed, its
+  reply lost. The order is released (no record), never `unknown`, nothing was sent, and a second
+  run pays it once (a lost commit reply is looked up by the claim id).
 - clock (SQLite): while worker A pays 8 orders, one a second, worker B runs with its clock 10
   minutes ahead (libfaketime) and takes A's live claims for dead (`unknown`); an operator
   resolves them from the ledger and worker C pays them while A is still at work: no order gets a
@@ -194,7 +195,7 @@ class Postgres:
         self.databases = 0
 
     def database(self, proxy: "Proxy") -> str:
-        """A fresh database, reached through `proxy`, in plain TCP (the proxy reads COMMITs)."""
+        """A fresh database, reached through `proxy`, in plain TCP (the proxy reads the messages)."""
         self.databases += 1
         name = f"faults_{os.getpid()}_{self.databases}"
         subprocess.run(["psql", self.url, "-v", "ON_ERROR_STOP=1", "-q", "-c", f"CREATE DATABASE {name}"],
@@ -212,7 +213,8 @@ class Postgres:
 
 class Proxy:
     """A TCP proxy on 127.0.0.1 in front of PostgreSQL that can freeze (hold every connection
-    open, forwarding nothing), cut every connection, or drop the reply to the next COMMIT."""
+    open, forwarding nothing), cut every connection, or drop the reply to the first message that
+    carries given bytes."""
 
     def __init__(self, target_port: int) -> None:
         self.target = ("127.0.0.1", target_port)
@@ -222,8 +224,8 @@ class Proxy:
         self.flowing.set()
         self.lock = threading.Lock()
         self.pairs: List[Tuple[socket.socket, socket.socket]] = []
-        self.drop_commit_reply = False
-        self.dropped_commits = 0
+        self.drop_reply_to: Optional[bytes] = None
+        self.dropped_replies = 0
         self.closed = False
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -255,14 +257,14 @@ class Proxy:
                     if not data:
                         return
                     if sock is client:
-                        # A simple-query COMMIT ('Q' message): forward it, then lose the answer.
-                        if self.drop_commit_reply and b"Q" in data and b"COMMIT" in data:
-                            self.drop_commit_reply = False
+                        # The message that carries the bytes: forward it, then lose the answer.
+                        if self.drop_reply_to is not None and self.drop_reply_to in data:
+                            self.drop_reply_to = None
                             drop_next_reply = True
                         server.sendall(data)
                         if drop_next_reply:
                             time.sleep(0.3)  # the server commits
-                            self.dropped_commits += 1
+                            self.dropped_replies += 1
                             return
                     else:
                         client.sendall(data)
@@ -457,10 +459,10 @@ class Parts:
         try:
             journal_records(self.daji, sandbox, journal)  # creates the schema
             order = self.ids(40, 1)[0]
-            proxy.drop_commit_reply = True
+            proxy.drop_reply_to = order.encode()
             w = Worker(self.daji, sandbox, journal, [order], [], d / "w.log")
             rc = w.wait(60)
-            check(proxy.dropped_commits == 1, f"no COMMIT reply was dropped ({proxy.dropped_commits})")
+            check(proxy.dropped_replies == 1, f"the claim's reply was not dropped ({proxy.dropped_replies})")
             item = w.lines[0][1] if w.lines else {}
             check(item.get("outcome") == "failed" and item.get("error", {}).get("code") == "journal",
                   f"the claim whose reply was lost should fail with `journal`: {item} (exit {rc})")

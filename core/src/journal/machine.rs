@@ -16,7 +16,7 @@ use crate::order_id::validate_order_id;
 
 /// The most a fence asks to be left of a lease (a quarter of the lease when that is less):
 /// time for the request to start before anyone may take the claim for dead.
-pub(crate) const FENCE_MARGIN: Duration = Duration::from_secs(2);
+const FENCE_MARGIN: Duration = Duration::from_secs(2);
 
 /// A record as stored: the public record plus what undoing the current claim needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,7 +105,7 @@ impl Reply {
     }
 }
 
-fn lease_millis(lease: Duration) -> Result<i64> {
+pub(crate) fn lease_millis(lease: Duration) -> Result<i64> {
     let ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
     if ms <= 0 {
         return Err(Error::invalid("a journal lease must be at least 1 ms"));
@@ -413,6 +413,14 @@ fn holds(r: &PaymentRecord, holder: &Holder) -> bool {
     r.owner == holder.owner && r.claim_id.as_deref() == Some(holder.claim_id.as_str())
 }
 
+/// How much of its lease a fence asks to be left: [`FENCE_MARGIN`], or a quarter of the lease
+/// when that is less.
+pub(crate) fn fence_margin_ms(lease_ms: i64) -> i64 {
+    i64::try_from(FENCE_MARGIN.as_millis())
+        .unwrap_or(i64::MAX)
+        .min(lease_ms / 4)
+}
+
 /// The row, if `holder`'s claim is `in_flight` with at least the margin of its lease left;
 /// otherwise why the request must not be sent.
 fn fenced(
@@ -437,9 +445,7 @@ fn fenced(
     let r = &stored.record;
     let now = from_millis(now_ms);
     if r.state == State::InFlight && stored.claim_open && holds(r, holder) {
-        let margin_ms = i64::try_from(FENCE_MARGIN.as_millis())
-            .unwrap_or(i64::MAX)
-            .min(lease_ms / 4);
+        let margin_ms = fence_margin_ms(lease_ms);
         let left = r.lease_until.map_or(i64::MIN, |until| {
             super::to_millis(until).saturating_sub(now_ms)
         });

@@ -1,12 +1,14 @@
 //! The PostgreSQL journal: one database shared by every process on every machine.
 //!
-//! Every mutation is one transaction that locks the order's row (`SELECT … FOR UPDATE`) before
-//! reading it; an order without a row is inserted with `INSERT … ON CONFLICT DO NOTHING`, and a
-//! claim that loses that race starts over and finds the winner's row. Times come from the
+//! The reference mutation is one transaction that locks the order's row (`SELECT … FOR UPDATE`)
+//! before reading it; an order without a row is inserted with `INSERT … ON CONFLICT DO NOTHING`,
+//! and a claim that loses that race starts over and finds the winner's row. Times come from the
 //! database's clock, so the machines of a fleet agree on when a lease ends.
 //!
-//! A mutation is two round trips: `BEGIN` and the locking read (with the clock) sent together,
-//! then the write and `COMMIT` sent together. Each connection prepares the journal's statements
+//! That transaction is two round trips: `BEGIN` and the locking read (with the clock) sent
+//! together, then the write and `COMMIT` sent together. A payment's own steps (claim, fence,
+//! outcome) are first tried as one statement each, one round trip (`one_trip`), which does what
+//! the locking transaction would do or nothing. Each connection prepares the journal's statements
 //! once, when it opens (one round trip), so that the server neither parses nor plans them again
 //! at every step.
 //!
@@ -23,7 +25,7 @@ use std::str::FromStr;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
-use futures_util::future::{join, try_join_all};
+use futures_util::future::{join, try_join, try_join_all};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
@@ -38,6 +40,7 @@ use super::{
 };
 use crate::error::{Error, ErrorCode, Result};
 use crate::per_process::PerProcess;
+use one_trip::SeenRows;
 
 /// Most connections one journal keeps.
 pub(crate) const POOL_SIZE: usize = 4;
@@ -45,13 +48,20 @@ pub(crate) const POOL_SIZE: usize = 4;
 /// Serialises creating and migrating the schema across processes ("dajijnl1").
 const SCHEMA_LOCK: i64 = 0x6461_6a69_6a6e_6c31;
 
-/// The columns, times as milliseconds since the epoch.
-const SELECT: &str = "SELECT gateway, app_key, order_id, claim_id, state, attempts, trace_ids, \
-     pay_channel, error_code, message, data, owner_host, owner_pid, owner_client_id, \
-     (extract(epoch FROM lease_until) * 1000)::bigint AS lease_until_ms, \
-     (extract(epoch FROM created_at) * 1000)::bigint AS created_at_ms, \
-     (extract(epoch FROM updated_at) * 1000)::bigint AS updated_at_ms, \
-     history, claim_open, prev FROM dajisaas_payments";
+/// The columns as they are read (a `SELECT` list or a `RETURNING` one), times as milliseconds
+/// since the epoch.
+macro_rules! read_columns {
+    () => {
+        "gateway, app_key, order_id, claim_id, state, attempts, trace_ids, \
+         pay_channel, error_code, message, data, owner_host, owner_pid, owner_client_id, \
+         (extract(epoch FROM lease_until) * 1000)::bigint AS lease_until_ms, \
+         (extract(epoch FROM created_at) * 1000)::bigint AS created_at_ms, \
+         (extract(epoch FROM updated_at) * 1000)::bigint AS updated_at_ms, \
+         history, claim_open, prev"
+    };
+}
+
+const SELECT: &str = concat!("SELECT ", read_columns!(), " FROM dajisaas_payments");
 
 /// The order's rows in a scope and from before scopes (`$1` order, `$2` gateway, `$3` app key).
 const ORDER_ROWS: &str = "WHERE order_id = $1 \
@@ -108,18 +118,28 @@ const INSERT: &str = concat!(
     ", $18, $19, $20) ON CONFLICT (gateway, app_key, order_id) DO NOTHING RETURNING 1"
 );
 
-const UPDATE: &str = concat!(
-    "UPDATE dajisaas_payments SET claim_id = $4, state = $5, attempts = $6, trace_ids = $7, ",
-    "pay_channel = $8, error_code = $9, message = $10, data = $11, owner_host = $12, ",
-    "owner_pid = $13, owner_client_id = $14, lease_until = ",
-    ts!(15),
-    ", created_at = ",
-    ts!(16),
-    ", updated_at = ",
-    ts!(17),
-    ", history = $18, claim_open = $19, prev = $20 ",
-    "WHERE gateway = $1 AND app_key = $2 AND order_id = $3 RETURNING 1"
-);
+/// The row `$1`-`$3` set to `$4`-`$20`, `updated_at` to the expression given.
+macro_rules! update_row {
+    ($updated_at:expr) => {
+        concat!(
+            "UPDATE dajisaas_payments SET claim_id = $4, state = $5, attempts = $6, ",
+            "trace_ids = $7, pay_channel = $8, error_code = $9, message = $10, data = $11, ",
+            "owner_host = $12, owner_pid = $13, owner_client_id = $14, lease_until = ",
+            ts!(15),
+            ", created_at = ",
+            ts!(16),
+            ", updated_at = ",
+            $updated_at,
+            ", history = $18, claim_open = $19, prev = $20 ",
+            "WHERE gateway = $1 AND app_key = $2 AND order_id = $3"
+        )
+    };
+}
+
+const UPDATE: &str = concat!(update_row!(ts!(17)), " RETURNING 1");
+
+// After the macros above, which its statements use.
+mod one_trip;
 
 const DELETE: &str = "DELETE FROM dajisaas_payments \
      WHERE gateway = $1 AND app_key = $2 AND order_id = $3 RETURNING 1";
@@ -213,6 +233,7 @@ struct Pool {
     idle: Mutex<Vec<Session>>,
     permits: Semaphore,
     schema: OnceCell<()>,
+    seen: Arc<SeenRows>,
 }
 
 fn new_pool(_parent: Option<&Pool>) -> Pool {
@@ -220,6 +241,7 @@ fn new_pool(_parent: Option<&Pool>) -> Pool {
         idle: Mutex::new(Vec::new()),
         permits: Semaphore::new(POOL_SIZE),
         schema: OnceCell::new(),
+        seen: Arc::default(),
     }
 }
 
@@ -353,6 +375,46 @@ fn pg_error(url: &str, e: tokio_postgres::Error) -> Error {
     )
 }
 
+/// A row's values as the parameters of [`INSERT`], [`UPDATE`] and [`MOVE_LEGACY`].
+struct RowParams {
+    values: RowValues,
+    attempts: i32,
+}
+
+impl RowParams {
+    fn new(stored: &Stored) -> RowParams {
+        let values = RowValues::from_stored(stored);
+        let attempts = i32::try_from(values.attempts).unwrap_or(i32::MAX);
+        RowParams { values, attempts }
+    }
+
+    fn params(&self) -> [&(dyn ToSql + Sync); COLUMN_COUNT] {
+        let v = &self.values;
+        [
+            &v.gateway,
+            &v.app_key,
+            &v.order_id,
+            &v.claim_id,
+            &v.state,
+            &self.attempts,
+            &v.trace_ids,
+            &v.pay_channel,
+            &v.error_code,
+            &v.message,
+            &v.data,
+            &v.owner_host,
+            &v.owner_pid,
+            &v.owner_client_id,
+            &v.lease_until,
+            &v.created_at,
+            &v.updated_at,
+            &v.history,
+            &v.claim_open,
+            &v.prev,
+        ]
+    }
+}
+
 /// A serialization failure or a deadlock: the transaction is worth running again.
 fn is_retryable(e: &tokio_postgres::Error) -> bool {
     e.as_db_error()
@@ -432,6 +494,7 @@ struct Statements {
     delete: Statement,
     order: Statement,
     list: Statement,
+    one_trip: one_trip::Statements,
 }
 
 impl Statements {
@@ -446,9 +509,13 @@ impl Statements {
             (&ORDER, &TEXT3),
             (&LIST, &TEXT3),
         ];
-        let prepared = try_join_all(sql.map(|(sql, types)| client.prepare_typed(sql, types)))
-            .await
-            .map_err(|e| pg_error(url, e))?;
+        let locking = async {
+            try_join_all(sql.map(|(sql, types)| client.prepare_typed(sql, types)))
+                .await
+                .map_err(|e| pg_error(url, e))
+        };
+        let (prepared, one_trip) =
+            try_join(locking, one_trip::Statements::prepare(client, url)).await?;
         let [lock_rows, insert, update, move_legacy, delete, order, list] =
             <[Statement; 7]>::try_from(prepared)
                 .map_err(|_| Error::new(ErrorCode::Internal, "journal: statements went missing"))?;
@@ -460,6 +527,7 @@ impl Statements {
             delete,
             order,
             list,
+            one_trip,
         })
     }
 }
@@ -639,13 +707,14 @@ impl PostgresJournal {
         })
     }
 
-    /// One step in two round trips: `BEGIN` and [`LOCK_ROWS`] go out together, then the write
-    /// and `COMMIT` together. A write that fails aborts the transaction, which turns that
-    /// `COMMIT` into a rollback; one that changes no row (a claim inserted the row first)
-    /// changed nothing, and the step starts over.
+    /// One step in two round trips, the reference the one-trip steps follow: `BEGIN` and
+    /// [`LOCK_ROWS`] go out together, then the write and `COMMIT` together. A write that fails
+    /// aborts the transaction, which turns that `COMMIT` into a rollback; one that changes no row
+    /// (a claim inserted the row first) changed nothing, and the step starts over.
     async fn mutate_on(
         session: &Session,
         url: &str,
+        seen: &SeenRows,
         scope: &Scope,
         order_id: &str,
         op: &Op,
@@ -672,40 +741,17 @@ impl PostgresJournal {
             let existing = scoped_first(existing);
             let found_in = existing.as_ref().map(|s| s.record.scope.clone());
             let (reply, change) = op.apply(scope, order_id, now, existing)?;
-            let (written, committed) = match change {
+            let (written, committed) = match &change {
                 Change::Keep => (Ok(1), client.batch_execute("COMMIT").await),
                 Change::Put(stored) => {
-                    let v = RowValues::from_stored(&stored);
-                    let attempts = i32::try_from(v.attempts).unwrap_or(i32::MAX);
-                    let values: [&(dyn ToSql + Sync); COLUMN_COUNT] = [
-                        &v.gateway,
-                        &v.app_key,
-                        &v.order_id,
-                        &v.claim_id,
-                        &v.state,
-                        &attempts,
-                        &v.trace_ids,
-                        &v.pay_channel,
-                        &v.error_code,
-                        &v.message,
-                        &v.data,
-                        &v.owner_host,
-                        &v.owner_pid,
-                        &v.owner_client_id,
-                        &v.lease_until,
-                        &v.created_at,
-                        &v.updated_at,
-                        &v.history,
-                        &v.claim_open,
-                        &v.prev,
-                    ];
+                    let row = RowParams::new(stored);
                     let statement = match found_in.as_ref() {
                         Some(from) if from == scope => &statements.update,
                         // A row from before scopes is moved into this scope.
                         Some(from) if from.is_legacy() => &statements.move_legacy,
                         _ => &statements.insert,
                     };
-                    write_and_commit(client, statement, &values).await
+                    write_and_commit(client, statement, &row.params()).await
                 }
                 Change::Delete => match found_in.as_ref() {
                     Some(from) => {
@@ -726,7 +772,14 @@ impl PostgresJournal {
                 Err(e) => return Err(err(e)),
             }
             match written {
-                Ok(n) if n > 0 => return Ok(reply),
+                Ok(n) if n > 0 => {
+                    match &change {
+                        Change::Keep => {}
+                        Change::Put(stored) => seen.remember(stored),
+                        Change::Delete => seen.forget(scope, order_id),
+                    }
+                    return Ok(reply);
+                }
                 // Another claim inserted the row first: start over and find it. Or a
                 // serialization failure or deadlock, rolled back by the COMMIT: run it again.
                 _ => continue,
@@ -939,8 +992,14 @@ impl Backend for PostgresJournal {
     }
 
     fn mutate(&self, scope: Scope, order_id: String, op: Op) -> JournalFuture<'_, Reply> {
+        let seen = self.pool.get().seen.clone();
         self.with_session(move |session, url| {
-            Box::pin(async move { Self::mutate_on(session, url, &scope, &order_id, &op).await })
+            Box::pin(async move {
+                match one_trip::step(session, url, &seen, &scope, &order_id, &op).await? {
+                    Some(reply) => Ok(reply),
+                    None => Self::mutate_on(session, url, &seen, &scope, &order_id, &op).await,
+                }
+            })
         })
     }
 
