@@ -5,19 +5,22 @@
 //! - A claim of an order without a row inserts the row [`Op::apply`] makes of none, its times
 //!   from the database's clock. Where the order has a row, the same statement reads it and the
 //!   clock: a claim that changes nothing there (the order is paid, in flight, unknown) is
-//!   answered from them.
+//!   answered from them; one that changes it (a payment again after a decline) is a swap, a
+//!   second round trip.
 //! - A fence is one conditional `UPDATE`: the claim id and owner, `in_flight`, at least the
 //!   margin of lease left by the database's clock; it extends the lease.
-//! - An outcome is [`Op::apply`] on the row this process last saw under its claim, written only
-//!   if the row is still exactly that one (compare and swap on every column).
+//! - An outcome is a swap on the row this process last saw under its claim.
 //!
-//! Each statement does only what the locking step would do at the same instant, or nothing;
-//! when it does nothing (a row to change under a claim, a row that changed since it was seen),
-//! the locking step runs. So the answers are the reference's, and the journal's shared tests hold
-//! all three stores to them.
+//! A swap writes what [`Op::apply`] decided on a row as it was read, only if the store's row is
+//! still exactly that one (every column compared). Each statement does what the locking step
+//! would do at an instant of the call, or nothing; when it does nothing (a row from before
+//! scopes, a row changed since it was read, a row another transaction has locked), the locking
+//! step runs. So the answers are the
+//! reference's, and the journal's shared tests hold all three stores to them.
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, SystemTime};
 
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row, Statement};
@@ -64,9 +67,19 @@ static CLAIM: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// The row `$1`-`$3`, if no other transaction holds its lock: a one-trip statement never waits
+/// for one. A statement that waited could commit long after its client gave up (a lost
+/// connection does not stop it); the locking transaction, which waits instead, cannot.
+macro_rules! unless_locked {
+    () => {
+        " AND ctid = (SELECT ctid FROM dajisaas_payments \
+         WHERE gateway = $1 AND app_key = $2 AND order_id = $3 FOR UPDATE SKIP LOCKED)"
+    };
+}
+
 /// The fence: the claim (`$4` id, `$5`-`$7` owner) of the order (`$1`-`$3`) extended to `$8` ms
-/// from now, if it is `in_flight` with at least `$9` ms of lease left. The clock is read as the
-/// row is checked (again after waiting for its lock), so that a wait is never counted as lease.
+/// from now, if it is `in_flight` with at least `$9` ms of lease left by the clock read as the
+/// row is checked.
 const FENCE: &str = concat!(
     "UPDATE dajisaas_payments SET lease_until = ",
     now!(),
@@ -76,7 +89,9 @@ const FENCE: &str = concat!(
     "AND owner_host = $5 AND owner_pid = $6 AND owner_client_id = $7 ",
     "AND state = 'in_flight' AND claim_open AND lease_until >= ",
     now!(),
-    " + $9 * interval '1 millisecond' RETURNING ",
+    " + $9 * interval '1 millisecond'",
+    unless_locked!(),
+    " RETURNING ",
     read_columns!()
 );
 
@@ -92,9 +107,9 @@ const FENCE_TYPES: [Type; 9] = [
     Type::INT8,
 ];
 
-/// The outcome: the row set to `$4`-`$20` (its `updated_at` the clock's), if its columns are
-/// still `$21`-`$37`, the row as it was seen.
-const RECORD: &str = concat!(
+/// A swap: the row set to `$4`-`$20` (its `updated_at` the clock's), if its columns are still
+/// `$21`-`$37`, the row as it was read.
+const SWAP: &str = concat!(
     update_row!(now!()),
     " AND (claim_id, state, attempts, trace_ids, pay_channel, error_code, message, data, ",
     "owner_host, owner_pid, owner_client_id, lease_until, created_at, updated_at, history, ",
@@ -105,14 +120,16 @@ const RECORD: &str = concat!(
     ts!(33),
     ", ",
     ts!(34),
-    ", $35, $36, $37) RETURNING ",
+    ", $35, $36, $37)",
+    unless_locked!(),
+    " RETURNING ",
     read_columns!()
 );
 
 /// A row's columns, then the same row's but its keys.
 const SWAP_COUNT: usize = 2 * COLUMN_COUNT - 3;
 
-static RECORD_TYPES: LazyLock<[Type; SWAP_COUNT]> = LazyLock::new(|| {
+static SWAP_TYPES: LazyLock<[Type; SWAP_COUNT]> = LazyLock::new(|| {
     std::array::from_fn(|i| ROW_TYPES[if i < COLUMN_COUNT { i } else { i - 17 }].clone())
 });
 
@@ -120,23 +137,19 @@ static RECORD_TYPES: LazyLock<[Type; SWAP_COUNT]> = LazyLock::new(|| {
 pub(super) struct Statements {
     claim: Statement,
     fence: Statement,
-    record: Statement,
+    swap: Statement,
 }
 
 impl Statements {
     pub async fn prepare(client: &Client, url: &str) -> Result<Statements> {
-        let (claim, fence, record) = futures_util::future::try_join3(
+        let (claim, fence, swap) = futures_util::future::try_join3(
             client.prepare_typed(&CLAIM, &ROW_TYPES),
             client.prepare_typed(FENCE, &FENCE_TYPES),
-            client.prepare_typed(RECORD, &RECORD_TYPES[..]),
+            client.prepare_typed(SWAP, &SWAP_TYPES[..]),
         )
         .await
         .map_err(|e| pg_error(url, e))?;
-        Ok(Statements {
-            claim,
-            fence,
-            record,
-        })
+        Ok(Statements { claim, fence, swap })
     }
 }
 
@@ -180,7 +193,8 @@ impl SeenRows {
     }
 }
 
-/// The step in one round trip, or `None` when the locking step has to run it.
+/// The step in one round trip (two for a claim that changes a row), or `None` when the locking
+/// step has to run it.
 pub(super) async fn step(
     session: &Session,
     url: &str,
@@ -189,76 +203,39 @@ pub(super) async fn step(
     order_id: &str,
     op: &Op,
 ) -> Result<Option<Reply>> {
-    let statements = &session.statements.one_trip;
     let trip = Trip {
         client: &session.client,
         url,
+        statements: &session.statements.one_trip,
+        seen,
     };
-    let stored = match op {
-        Op::Claim { .. } => {
-            return trip
-                .claim(&statements.claim, seen, scope, order_id, op)
-                .await;
-        }
-        Op::Fence { holder, lease } => {
-            let lease_ms = lease_millis(*lease)?;
-            let pid = i64::from(holder.owner.pid);
-            let margin_ms = fence_margin_ms(lease_ms);
-            let params: [&(dyn ToSql + Sync); 9] = [
-                &scope.gateway,
-                &scope.app_key,
-                &order_id,
-                &holder.claim_id,
-                &holder.owner.host,
-                &pid,
-                &holder.owner.client_id,
-                &lease_ms,
-                &margin_ms,
-            ];
-            trip.written(&statements.fence, &params).await?
-        }
+    match op {
+        Op::Claim { .. } => trip.claim(scope, order_id, op).await,
+        Op::Fence { holder, lease } => trip.fence(scope, order_id, holder, *lease).await,
         Op::Record { holder, .. } => {
             let Some(expected) = seen.get(scope, order_id).filter(|s| held_by(s, holder)) else {
                 return Ok(None);
             };
-            // Decided on the row as seen: written only if the store still has exactly it.
-            let Ok((Reply::Record(Some(mut answer)), Change::Put(new))) =
-                op.apply(scope, order_id, now_millis(), Some(expected.clone()))
-            else {
-                return Ok(None);
-            };
-            let (new, old) = (RowParams::new(&new), RowParams::new(&expected));
-            let params: Vec<&(dyn ToSql + Sync)> = new
-                .params()
-                .into_iter()
-                .chain(old.params().into_iter().skip(3))
-                .collect();
-            let Some(stored) = trip.written(&statements.record, &params).await? else {
-                seen.forget(scope, order_id);
-                return Ok(None);
-            };
-            seen.remember(&stored);
-            // The answer is the record as decided (with the gateway's words as given), stamped
-            // with the store's time.
-            answer.updated_at = stored.record.updated_at;
-            return Ok(Some(Reply::Record(Some(answer))));
+            // The store's clock stamps the outcome: the time given here is not written.
+            match op.apply(scope, order_id, now_millis(), Some(expected.clone())) {
+                Ok((reply, Change::Put(new))) => trip.swap(&expected, &new, reply).await,
+                _ => Ok(None),
+            }
         }
-        Op::Release { .. } | Op::Resolve { .. } => None,
-    };
-    Ok(stored.map(|stored| {
-        seen.remember(&stored);
-        Reply::Record(Some(stored.record))
-    }))
+        Op::Release { .. } | Op::Resolve { .. } => Ok(None),
+    }
 }
 
 fn held_by(stored: &Stored, holder: &Holder) -> bool {
     stored.record.claim_id.as_deref() == Some(holder.claim_id.as_str())
 }
 
-/// A statement on one connection.
+/// Statements on one connection.
 struct Trip<'a> {
     client: &'a Client,
     url: &'a str,
+    statements: &'a Statements,
+    seen: &'a SeenRows,
 }
 
 impl Trip<'_> {
@@ -293,20 +270,13 @@ impl Trip<'_> {
             .transpose()
     }
 
-    async fn claim(
-        &self,
-        statement: &Statement,
-        seen: &SeenRows,
-        scope: &Scope,
-        order_id: &str,
-        op: &Op,
-    ) -> Result<Option<Reply>> {
+    async fn claim(&self, scope: &Scope, order_id: &str, op: &Op) -> Result<Option<Reply>> {
         // The row a claim makes of none; the statement stamps its times with the store's clock.
         let (_, Change::Put(new)) = op.apply(scope, order_id, now_millis(), None)? else {
             return Ok(None);
         };
         let new = RowParams::new(&new);
-        let Some(rows) = self.query(statement, &new.params()).await? else {
+        let Some(rows) = self.query(&self.statements.claim, &new.params()).await? else {
             return Ok(None);
         };
         let err = |e| pg_error(self.url, e);
@@ -320,7 +290,7 @@ impl Trip<'_> {
             };
             let stored = read_row(row).map_err(err)?.into_stored()?;
             if new_row {
-                seen.remember(&stored);
+                self.seen.remember(&stored);
                 return Ok(Some(Reply::Claim(ClaimOutcome::Claimed(stored.record))));
             }
             found.push(stored);
@@ -331,9 +301,82 @@ impl Trip<'_> {
                 format!("journal {}: the database returned no clock", self.url),
             )
         })?;
-        // The order has rows: an answer that changes none of them stands as read; one that
-        // changes a row takes the locking step.
-        let (reply, change) = op.apply(scope, order_id, now, scoped_first(found))?;
-        Ok(matches!(change, Change::Keep).then_some(reply))
+        // The order has rows: an answer that changes none stands as read, one that changes the
+        // row is swapped in (a lease it starts counts from the clock read with the row).
+        let Some(row) = scoped_first(found) else {
+            return Ok(None);
+        };
+        match op.apply(scope, order_id, now, Some(row.clone()))? {
+            (reply, Change::Keep) => Ok(Some(reply)),
+            (reply, Change::Put(new)) => self.swap(&row, &new, reply).await,
+            (_, Change::Delete) => Ok(None),
+        }
     }
+
+    async fn fence(
+        &self,
+        scope: &Scope,
+        order_id: &str,
+        holder: &Holder,
+        lease: Duration,
+    ) -> Result<Option<Reply>> {
+        let lease_ms = lease_millis(lease)?;
+        let pid = i64::from(holder.owner.pid);
+        let margin_ms = fence_margin_ms(lease_ms);
+        let params: [&(dyn ToSql + Sync); 9] = [
+            &scope.gateway,
+            &scope.app_key,
+            &order_id,
+            &holder.claim_id,
+            &holder.owner.host,
+            &pid,
+            &holder.owner.client_id,
+            &lease_ms,
+            &margin_ms,
+        ];
+        let Some(stored) = self.written(&self.statements.fence, &params).await? else {
+            return Ok(None);
+        };
+        self.seen.remember(&stored);
+        Ok(Some(Reply::Record(Some(stored.record))))
+    }
+
+    /// `new`, what `reply` answers, written over `expected` if the store's row is still exactly
+    /// it (a row from before scopes takes the locking step, which moves it). The reply is
+    /// stamped with the time of the write.
+    async fn swap(&self, expected: &Stored, new: &Stored, reply: Reply) -> Result<Option<Reply>> {
+        let (scope, order_id) = (&new.record.scope, &new.record.order_id);
+        if expected.record.scope != *scope {
+            return Ok(None);
+        }
+        let (new, old) = (RowParams::new(new), RowParams::new(expected));
+        let params: Vec<&(dyn ToSql + Sync)> = new
+            .params()
+            .into_iter()
+            .chain(old.params().into_iter().skip(3))
+            .collect();
+        let Some(stored) = self.written(&self.statements.swap, &params).await? else {
+            self.seen.forget(scope, order_id);
+            return Ok(None);
+        };
+        self.seen.remember(&stored);
+        Ok(Some(stamped(reply, stored.record.updated_at)))
+    }
+}
+
+/// `reply`'s record with the store's time of the write (its other columns as decided: the
+/// gateway's words as given, where the store keeps a NUL as U+FFFD).
+fn stamped(mut reply: Reply, updated_at: SystemTime) -> Reply {
+    match &mut reply {
+        Reply::Record(Some(record))
+        | Reply::Claim(
+            ClaimOutcome::Claimed(record)
+            | ClaimOutcome::InProgressHere(record)
+            | ClaimOutcome::InProgress(record)
+            | ClaimOutcome::Paid(record)
+            | ClaimOutcome::Unknown(record),
+        ) => record.updated_at = updated_at,
+        Reply::Record(None) => {}
+    }
+    reply
 }
