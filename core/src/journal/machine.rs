@@ -122,6 +122,17 @@ fn merge_trace_ids(into: &mut Vec<String>, new: &[String]) {
 }
 
 impl Op {
+    /// Whose claim the operation acts for (a resolution acts for no claim).
+    pub fn holder(&self) -> Option<&Holder> {
+        match self {
+            Op::Claim { holder, .. }
+            | Op::Fence { holder, .. }
+            | Op::Record { holder, .. }
+            | Op::Release { holder } => Some(holder),
+            Op::Resolve { .. } => None,
+        }
+    }
+
     /// Validates the arguments before any store is touched.
     pub fn validate(&self, order_id: &str) -> Result<()> {
         validate_order_id(order_id, "orderId")?;

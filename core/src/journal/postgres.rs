@@ -82,15 +82,23 @@ static LIST: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// The database's clock, to the millisecond (the rows keep milliseconds).
+macro_rules! now {
+    () => {
+        "date_trunc('milliseconds', clock_timestamp())"
+    };
+}
+
 /// The order's rows, locked, then the database's clock, read once every lock is held (the
 /// count drains the locking scan first): each row with the clock in its last column, or, when
 /// the order has no row, one row of NULLs and the clock.
 static LOCK_ROWS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH locked AS MATERIALIZED ({SELECT} {ORDER_ROWS} FOR UPDATE), \
-         clock AS MATERIALIZED (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint \
+         clock AS MATERIALIZED (SELECT (extract(epoch FROM {now}) * 1000)::bigint \
              AS now_ms FROM (SELECT count(*) FROM locked) AS every_lock_held) \
-         SELECT locked.*, clock.now_ms FROM clock LEFT JOIN locked ON true"
+         SELECT locked.*, clock.now_ms FROM clock LEFT JOIN locked ON true",
+        now = now!()
     )
 });
 
@@ -775,7 +783,7 @@ impl PostgresJournal {
                 Ok(n) if n > 0 => {
                     match &change {
                         Change::Keep => {}
-                        Change::Put(stored) => seen.remember(stored),
+                        Change::Put(stored) => seen.note(op, stored),
                         Change::Delete => seen.forget(scope, order_id),
                     }
                     return Ok(reply);

@@ -33,13 +33,6 @@ use super::{
 };
 use crate::error::{Error, ErrorCode, Result};
 
-/// The database's clock, to the millisecond (the rows keep milliseconds).
-macro_rules! now {
-    () => {
-        "date_trunc('milliseconds', clock_timestamp())"
-    };
-}
-
 /// The claim of an order without a row ([`ROW_TYPES`]: the row `Op::apply` made of none, whose
 /// lease is `$15 - $17` ms long), inserted unless the order has a row in the scope or from before
 /// scopes; otherwise the order's rows. Either way each row carries whether this statement
@@ -79,7 +72,8 @@ macro_rules! unless_locked {
 
 /// The fence: the claim (`$4` id, `$5`-`$7` owner) of the order (`$1`-`$3`) extended to `$8` ms
 /// from now, if it is `in_flight` with at least `$9` ms of lease left by the clock read as the
-/// row is checked.
+/// row is checked. The clock is read where it is used (a sub-select would be read once, before
+/// any wait), so the new lease and `updated_at` may be a millisecond apart.
 const FENCE: &str = concat!(
     "UPDATE dajisaas_payments SET lease_until = ",
     now!(),
@@ -153,12 +147,12 @@ impl Statements {
     }
 }
 
-/// The rows this process last read or wrote of its open claims, by scope and order: what an
-/// outcome's compare and swap expects. A hint: a row missing or stale costs the locking step.
+/// The rows of this process's open claims as it last read or wrote them, by scope and order:
+/// what an outcome's swap expects. A hint: a row missing or stale costs the locking step.
 #[derive(Default)]
 pub(super) struct SeenRows(Mutex<HashMap<(Scope, String), Stored>>);
 
-/// More open claims than this at once in one process, and the hint starts over.
+/// More open claims than this at once in one process, and each new one displaces another.
 const MOST_SEEN: usize = 4096;
 
 impl SeenRows {
@@ -168,16 +162,28 @@ impl SeenRows {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The row as the store has it now: kept while its claim is open.
-    pub fn remember(&self, stored: &Stored) {
-        let key = (stored.record.scope.clone(), stored.record.order_id.clone());
+    /// The row as `op` left it: kept while it is the open claim of `op`'s holder (a claim that
+    /// turned another owner's into `unknown` keeps nothing), unless a newer row of the same
+    /// claim is kept already (a renewal's answer handled after a later step's).
+    pub fn note(&self, op: &Op, stored: &Stored) {
+        let r = &stored.record;
+        let key = (r.scope.clone(), r.order_id.clone());
         let mut rows = self.rows();
-        if !stored.claim_open {
+        let held = op
+            .holder()
+            .is_some_and(|h| stored.claim_open && r.owner == h.owner && held_by(stored, h));
+        if !held {
             rows.remove(&key);
             return;
         }
-        if rows.len() >= MOST_SEEN && !rows.contains_key(&key) {
-            rows.clear();
+        if let Some(kept) = rows.get(&key) {
+            if kept.record.claim_id == r.claim_id && kept.record.updated_at > r.updated_at {
+                return;
+            }
+        } else if rows.len() >= MOST_SEEN {
+            if let Some(any) = rows.keys().next().cloned() {
+                rows.remove(&any);
+            }
         }
         rows.insert(key, stored.clone());
     }
@@ -211,14 +217,15 @@ pub(super) async fn step(
     };
     match op {
         Op::Claim { .. } => trip.claim(scope, order_id, op).await,
-        Op::Fence { holder, lease } => trip.fence(scope, order_id, holder, *lease).await,
+        Op::Fence { holder, lease } => trip.fence(scope, order_id, op, holder, *lease).await,
         Op::Record { holder, .. } => {
             let Some(expected) = seen.get(scope, order_id).filter(|s| held_by(s, holder)) else {
                 return Ok(None);
             };
-            // The store's clock stamps the outcome: the time given here is not written.
+            // The store's clock stamps the outcome: the time given here is not written, and an
+            // outcome takes nothing else from the time (a test below holds `Op::apply` to that).
             match op.apply(scope, order_id, now_millis(), Some(expected.clone())) {
-                Ok((reply, Change::Put(new))) => trip.swap(&expected, &new, reply).await,
+                Ok((reply, Change::Put(new))) => trip.swap(op, &expected, &new, reply).await,
                 _ => Ok(None),
             }
         }
@@ -271,7 +278,8 @@ impl Trip<'_> {
     }
 
     async fn claim(&self, scope: &Scope, order_id: &str, op: &Op) -> Result<Option<Reply>> {
-        // The row a claim makes of none; the statement stamps its times with the store's clock.
+        // The row a claim makes of none; the statement stamps its times with the store's clock,
+        // the lease `lease_until - updated_at` long (a test below holds `Op::apply` to that).
         let (_, Change::Put(new)) = op.apply(scope, order_id, now_millis(), None)? else {
             return Ok(None);
         };
@@ -290,7 +298,7 @@ impl Trip<'_> {
             };
             let stored = read_row(row).map_err(err)?.into_stored()?;
             if new_row {
-                self.seen.remember(&stored);
+                self.seen.note(op, &stored);
                 return Ok(Some(Reply::Claim(ClaimOutcome::Claimed(stored.record))));
             }
             found.push(stored);
@@ -308,7 +316,7 @@ impl Trip<'_> {
         };
         match op.apply(scope, order_id, now, Some(row.clone()))? {
             (reply, Change::Keep) => Ok(Some(reply)),
-            (reply, Change::Put(new)) => self.swap(&row, &new, reply).await,
+            (reply, Change::Put(new)) => self.swap(op, &row, &new, reply).await,
             (_, Change::Delete) => Ok(None),
         }
     }
@@ -317,6 +325,7 @@ impl Trip<'_> {
         &self,
         scope: &Scope,
         order_id: &str,
+        op: &Op,
         holder: &Holder,
         lease: Duration,
     ) -> Result<Option<Reply>> {
@@ -337,14 +346,20 @@ impl Trip<'_> {
         let Some(stored) = self.written(&self.statements.fence, &params).await? else {
             return Ok(None);
         };
-        self.seen.remember(&stored);
+        self.seen.note(op, &stored);
         Ok(Some(Reply::Record(Some(stored.record))))
     }
 
     /// `new`, what `reply` answers, written over `expected` if the store's row is still exactly
     /// it (a row from before scopes takes the locking step, which moves it). The reply is
     /// stamped with the time of the write.
-    async fn swap(&self, expected: &Stored, new: &Stored, reply: Reply) -> Result<Option<Reply>> {
+    async fn swap(
+        &self,
+        op: &Op,
+        expected: &Stored,
+        new: &Stored,
+        reply: Reply,
+    ) -> Result<Option<Reply>> {
         let (scope, order_id) = (&new.record.scope, &new.record.order_id);
         if expected.record.scope != *scope {
             return Ok(None);
@@ -359,7 +374,7 @@ impl Trip<'_> {
             self.seen.forget(scope, order_id);
             return Ok(None);
         };
-        self.seen.remember(&stored);
+        self.seen.note(op, &stored);
         Ok(Some(stamped(reply, stored.record.updated_at)))
     }
 }
@@ -379,4 +394,56 @@ fn stamped(mut reply: Reply, updated_at: SystemTime) -> Reply {
         Reply::Record(None) => {}
     }
     reply
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::{Outcome, Owner, from_millis};
+    use super::*;
+
+    /// The statements stamp the times themselves. That is right only while a claim of nothing
+    /// takes its three times from one `now` (the lease `lease_until - updated_at` long), and an
+    /// outcome takes nothing from the time but `updated_at`, even past the lease.
+    #[test]
+    fn apply_takes_from_the_time_only_what_the_statements_stamp() {
+        let scope = Scope::new("https://gateway.example", "key");
+        let holder = Holder::new(Owner {
+            host: "h".into(),
+            pid: 7,
+            client_id: "c".into(),
+        });
+        let claim = Op::Claim {
+            holder: holder.clone(),
+            lease: Duration::from_secs(60),
+        };
+        let Ok((_, Change::Put(claimed))) = claim.apply(&scope, "1", 1_000, None) else {
+            panic!("a claim of nothing writes a row");
+        };
+        let r = &claimed.record;
+        assert_eq!(
+            (r.created_at, r.updated_at),
+            (from_millis(1_000), from_millis(1_000))
+        );
+        assert_eq!(r.lease_until, Some(from_millis(61_000)));
+
+        let record = Op::Record {
+            holder,
+            outcome: Outcome::Declined {
+                attempts: 1,
+                trace_ids: vec!["t".into()],
+                error_code: "payment_declined".into(),
+                message: "no".into(),
+            },
+        };
+        let at = |now| match record.apply(&scope, "1", now, Some((*claimed).clone())) {
+            Ok((Reply::Record(Some(answer)), Change::Put(row))) => (answer, row),
+            other => panic!("the outcome is written: {other:?}"),
+        };
+        let (mut early, mut early_row) = at(2_000);
+        let (late, late_row) = at(90_000);
+        assert_eq!(early.updated_at, from_millis(2_000));
+        early.updated_at = late.updated_at;
+        early_row.record.updated_at = late_row.record.updated_at;
+        assert_eq!((early, early_row), (late, late_row));
+    }
 }
