@@ -22,7 +22,9 @@ Parts, each with the check that fails when its fix is reverted:
 - commit (PostgreSQL): the proxy forwards the claim (the first message that names the order: one
   statement, its own transaction) and drops the server's reply: the claim is committed, its
   reply lost. The order is released (no record), never `unknown`, nothing was sent, and a second
-  run pays it once (a lost commit reply is looked up by the claim id).
+  run pays it once (a lost commit reply is looked up by the claim id). Then the same for a
+  declined order paid again, whose claim is a swap over its record (the second message that
+  names it): released back to `declined`, nothing sent.
 - clock (SQLite): while worker A pays 8 orders, one a second, worker B runs with its clock 10
   minutes ahead (libfaketime) and takes A's live claims for dead (`unknown`); an operator
   resolves them from the ledger and worker C pays them while A is still at work: no order gets a
@@ -225,6 +227,7 @@ class Proxy:
         self.lock = threading.Lock()
         self.pairs: List[Tuple[socket.socket, socket.socket]] = []
         self.drop_reply_to: Optional[bytes] = None
+        self.drop_at_match = 1  # the how-manyth message carrying the bytes loses its reply
         self.dropped_replies = 0
         self.closed = False
         threading.Thread(target=self._accept, daemon=True).start()
@@ -259,8 +262,10 @@ class Proxy:
                     if sock is client:
                         # The message that carries the bytes: forward it, then lose the answer.
                         if self.drop_reply_to is not None and self.drop_reply_to in data:
-                            self.drop_reply_to = None
-                            drop_next_reply = True
+                            self.drop_at_match -= 1
+                            if self.drop_at_match == 0:
+                                self.drop_reply_to = None
+                                drop_next_reply = True
                         server.sendall(data)
                         if drop_next_reply:
                             time.sleep(0.3)  # the server commits
@@ -474,7 +479,26 @@ class Parts:
             again.wait(60)
             check(again.outcomes() == {order: "paid"}, f"the re-run: {again.outcomes()}")
             no_second_payment(sandbox, [order])
-            return {"released": True, "paid_by_rerun": True}
+
+            # A declined order paid again: its claim is the second statement that names it (the
+            # first reads the declined record), a swap over that record. Its reply is lost too.
+            declined = "9000" + self.ids(40, 1)[0][4:]
+            first = Worker(self.daji, sandbox, journal, [declined], [], d / "declined.log")
+            first.wait(60)
+            check(first.outcomes() == {declined: "declined"}, f"the declined order: {first.outcomes()}")
+            calls = sandbox.stats()["payCalls"].get(declined)
+            proxy.drop_reply_to, proxy.drop_at_match = declined.encode(), 2
+            w = Worker(self.daji, sandbox, journal, [declined], [], d / "declined-again.log")
+            rc = w.wait(60)
+            check(proxy.dropped_replies == 2, f"the swap's reply was not dropped ({proxy.dropped_replies})")
+            item = w.lines[0][1] if w.lines else {}
+            check(item.get("error", {}).get("code") == "journal",
+                  f"the claim whose reply was lost should fail with `journal`: {item} (exit {rc})")
+            check(sandbox.stats()["payCalls"].get(declined) == calls, "a request was sent")
+            record = journal_records(self.daji, sandbox, journal).get(declined)
+            check(record is not None and record["state"] == "declined",
+                  f"the claim should be released to the declined record, found {record and record['state']}")
+            return {"released": True, "paid_by_rerun": True, "declined_restored": True}
         finally:
             proxy.close()
             sandbox.stop()
