@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::config::Config;
 use crate::error::{Error, ErrorCode, Result};
-use crate::limiter::Answer;
+use crate::limiter::{Answer, WINDOW};
 use crate::payment_log::payment_log;
 use crate::transport::{Effect, Failure, with_answer_status};
 
@@ -106,7 +106,14 @@ where
                 return Err(with_status(error).with_attempts(n));
             }
             Step::Retry(error) => {
-                let delay = backoff_delay(config.backoff_base, config.backoff_cap, n);
+                let mut delay = backoff_delay(config.backoff_base, config.backoff_cap, n);
+                if error.code() == ErrorCode::RateLimited {
+                    // The gateway counts calls per second: a call refused for its frequency and
+                    // tried again within that second meets the same count, and while the pace
+                    // is still finding the limit, it was refused again (four times in a row, an
+                    // order lost). So the next attempt waits for the gateway's next second.
+                    delay = delay.max(WINDOW);
+                }
                 let delay_ms = delay.as_millis() as u64;
                 payment_log!(
                     debug,

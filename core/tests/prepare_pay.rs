@@ -153,3 +153,28 @@ fn envelope_5xx_with_a_frequency_message_is_outcome_unknown_not_rate_limited() {
     assert_eq!(e.trace_id(), Some("t500"));
     assert_eq!(stub.requests(), 1);
 }
+
+#[test]
+fn a_retry_after_a_frequency_refusal_waits_for_the_gateways_next_second() {
+    // The gateway counts calls per second: whatever the backoff (1 to 5 ms here), the next
+    // attempt after a refusal for call frequency comes at least a second later.
+    const RATE_LIMITED_ONCE: &str = "9006000000000000001";
+    let sb = sandbox();
+    let c = client(&sb);
+    let started = std::time::Instant::now();
+    let p = c.prepare_pay(RATE_LIMITED_ONCE).unwrap();
+    assert_eq!(p.attempts, 2);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    // A decline is retried after the backoff alone.
+    let started = std::time::Instant::now();
+    assert_eq!(c.prepare_pay(DECLINE_TWICE).unwrap().attempts, 3);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
