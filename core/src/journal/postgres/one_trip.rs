@@ -1,6 +1,7 @@
 //! A payment's three steps (claim, fence, outcome) in one round trip each: one statement that
 //! is a transaction of its own, where the locking step (`mutate_on`: two round trips) is not
-//! needed.
+//! needed. Every decision is still [`Op::apply`]'s: the statements only check that the row is
+//! what it was decided on, and stamp the store's time.
 //!
 //! - A claim of an order without a row inserts the row [`Op::apply`] makes of none, its times
 //!   from the database's clock. Where the order has a row, the same statement reads it and the
@@ -15,8 +16,8 @@
 //! still exactly that one (every column compared). Each statement does what the locking step
 //! would do at an instant of the call, or nothing; when it does nothing (a row from before
 //! scopes, a row changed since it was read, a row another transaction has locked), the locking
-//! step runs. So the answers are the
-//! reference's, and the journal's shared tests hold all three stores to them.
+//! step runs. So the answers are the reference's, and the journal's shared tests hold all three
+//! stores to them.
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
