@@ -1,7 +1,9 @@
 //! A payment's three steps (claim, fence, outcome) in one round trip each: one statement that
 //! is a transaction of its own, where the locking step (`mutate_on`: two round trips) is not
-//! needed. Every decision is still [`Op::apply`]'s: the statements only check that the row is
-//! what it was decided on, and stamp the store's time.
+//! needed. The claim's and the outcome's decisions are still [`Op::apply`]'s: their statements
+//! only check that the row is what it was decided on, and stamp the store's time. The fence's
+//! statement is the machine's successful fence written as SQL (claim id, owner, `in_flight`,
+//! the margin of `fence_margin_ms`); any other case goes to the machine.
 //!
 //! - A claim of an order without a row inserts the row [`Op::apply`] makes of none, its times
 //!   from the database's clock. Where the order has a row, the same statement reads it and the
