@@ -420,7 +420,8 @@ fn held_claim(order_id: &str, existing: Option<Stored>, holder: &Holder) -> Resu
     )))
 }
 
-fn holds(r: &PaymentRecord, holder: &Holder) -> bool {
+/// The record is `holder`'s claim: its owner and claim id.
+pub(crate) fn holds(r: &PaymentRecord, holder: &Holder) -> bool {
     r.owner == holder.owner && r.claim_id.as_deref() == Some(holder.claim_id.as_str())
 }
 

@@ -34,6 +34,7 @@ use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::pace::{self, Dialect, Lowering, PaceRow, PaceStore, SlotAsk};
+use super::row::row_params;
 use super::{
     Backend, COLUMN_COUNT, Change, JOURNAL_SCHEMA_VERSION, JournalFuture, Op, PaymentRecord, Reply,
     RowValues, Scope, State, Stored, bounded, newer_schema, percent_decode, redact, scoped_first,
@@ -397,29 +398,7 @@ impl RowParams {
     }
 
     fn params(&self) -> [&(dyn ToSql + Sync); COLUMN_COUNT] {
-        let v = &self.values;
-        [
-            &v.gateway,
-            &v.app_key,
-            &v.order_id,
-            &v.claim_id,
-            &v.state,
-            &self.attempts,
-            &v.trace_ids,
-            &v.pay_channel,
-            &v.error_code,
-            &v.message,
-            &v.data,
-            &v.owner_host,
-            &v.owner_pid,
-            &v.owner_client_id,
-            &v.lease_until,
-            &v.created_at,
-            &v.updated_at,
-            &v.history,
-            &v.claim_open,
-            &v.prev,
-        ]
+        row_params!(self.values, &self.attempts)
     }
 }
 

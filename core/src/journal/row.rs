@@ -14,6 +14,37 @@ pub(crate) const COLUMNS: &str = "gateway, app_key, order_id, claim_id, state, a
 /// How many columns [`COLUMNS`] names.
 pub(crate) const COLUMN_COUNT: usize = 20;
 
+/// References to a [`RowValues`]' fields in [`COLUMNS`] order, `attempts` given apart (each
+/// driver binds it as its own integer type): the statement parameters of a whole row, as an
+/// array of the driver's `ToSql` references that the caller's binding names.
+macro_rules! row_params {
+    ($v:expr, $attempts:expr) => {
+        [
+            &$v.gateway,
+            &$v.app_key,
+            &$v.order_id,
+            &$v.claim_id,
+            &$v.state,
+            $attempts,
+            &$v.trace_ids,
+            &$v.pay_channel,
+            &$v.error_code,
+            &$v.message,
+            &$v.data,
+            &$v.owner_host,
+            &$v.owner_pid,
+            &$v.owner_client_id,
+            &$v.lease_until,
+            &$v.created_at,
+            &$v.updated_at,
+            &$v.history,
+            &$v.claim_open,
+            &$v.prev,
+        ]
+    };
+}
+pub(crate) use row_params;
+
 /// Text a SQL column can hold: a gateway's words may carry a NUL, which PostgreSQL refuses
 /// (an outcome must never fail to be recorded for it).
 fn storable(text: &str) -> String {

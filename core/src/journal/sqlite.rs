@@ -13,6 +13,7 @@ use std::time::Duration;
 use rusqlite::{Connection, TransactionBehavior, params_from_iter};
 
 use super::pace::{self, Dialect, Lowering, PaceRow, PaceStore, SlotAsk};
+use super::row::row_params;
 use super::{
     Backend, COLUMN_COUNT, COLUMNS, Change, JOURNAL_SCHEMA_VERSION, JournalFuture, Op,
     PaymentRecord, Reply, RowValues, Scope, State, Stored, bounded, newer_schema, no_answer,
@@ -324,28 +325,7 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RowValues> {
 fn put(tx: &rusqlite::Transaction<'_>, stored: &Stored) -> rusqlite::Result<()> {
     let v = RowValues::from_stored(stored);
     let placeholders: Vec<String> = (1..=COLUMN_COUNT).map(|n| format!("?{n}")).collect();
-    let values: [&dyn rusqlite::ToSql; COLUMN_COUNT] = [
-        &v.gateway,
-        &v.app_key,
-        &v.order_id,
-        &v.claim_id,
-        &v.state,
-        &v.attempts,
-        &v.trace_ids,
-        &v.pay_channel,
-        &v.error_code,
-        &v.message,
-        &v.data,
-        &v.owner_host,
-        &v.owner_pid,
-        &v.owner_client_id,
-        &v.lease_until,
-        &v.created_at,
-        &v.updated_at,
-        &v.history,
-        &v.claim_open,
-        &v.prev,
-    ];
+    let values: [&dyn rusqlite::ToSql; COLUMN_COUNT] = row_params!(v, &v.attempts);
     tx.execute(
         &format!(
             "INSERT OR REPLACE INTO dajisaas_payments ({COLUMNS}) VALUES ({})",

@@ -28,7 +28,7 @@ use std::time::{Duration, SystemTime};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row, Statement};
 
-use super::super::machine::{fence_margin_ms, lease_millis};
+use super::super::machine::{fence_margin_ms, holds, lease_millis};
 use super::super::{COLUMNS, ClaimOutcome, Holder, now_millis};
 use super::{
     COLUMN_COUNT, Change, Op, ROW_TYPES, Reply, RowParams, Scope, Session, Stored, is_retryable,
@@ -174,7 +174,7 @@ impl SeenRows {
         let mut rows = self.rows();
         let held = op
             .holder()
-            .is_some_and(|h| stored.claim_open && r.owner == h.owner && held_by(stored, h));
+            .is_some_and(|h| stored.claim_open && holds(r, h));
         if !held {
             rows.remove(&key);
             return;
@@ -222,7 +222,10 @@ pub(super) async fn step(
         Op::Claim { .. } => trip.claim(scope, order_id, op).await,
         Op::Fence { holder, lease } => trip.fence(scope, order_id, op, holder, *lease).await,
         Op::Record { holder, .. } => {
-            let Some(expected) = seen.get(scope, order_id).filter(|s| held_by(s, holder)) else {
+            let Some(expected) = seen
+                .get(scope, order_id)
+                .filter(|s| holds(&s.record, holder))
+            else {
                 return Ok(None);
             };
             // The store's clock stamps the outcome: the time given here is not written, and an
@@ -234,10 +237,6 @@ pub(super) async fn step(
         }
         Op::Release { .. } | Op::Resolve { .. } => Ok(None),
     }
-}
-
-fn held_by(stored: &Stored, holder: &Holder) -> bool {
-    stored.record.claim_id.as_deref() == Some(holder.claim_id.as_str())
 }
 
 /// Statements on one connection.
