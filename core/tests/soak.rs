@@ -135,9 +135,10 @@ fn chaos_soak_never_pays_an_order_twice() {
         unexpected.is_empty(),
         "payments ended with codes outside the outcome table: {unexpected:?}"
     );
-    // No call hangs past its attempts' timeouts plus backoff: a few ms here, but at least a
-    // second before each of the 3 retries that follow a call-frequency refusal.
-    let bound = TIMEOUT * 4 + Duration::from_secs(3) + Duration::from_secs(1);
+    // No call hangs: its attempts' timeouts plus backoff (a few ms here, but at least a second
+    // before each of the 3 retries that follow a call-frequency refusal) take 4.6 s at most; the
+    // bound is three times that, for a busy machine.
+    let bound = (TIMEOUT * 4 + Duration::from_secs(3)) * 3;
     let slowest = slowest.into_inner().unwrap();
     assert!(slowest < bound, "slowest call took {slowest:?}");
 
