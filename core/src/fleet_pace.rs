@@ -4,8 +4,10 @@
 //! per-app limit together: the configured `max_calls_per_second` is the fleet's, and a run of
 //! refusals seen anywhere lowers the rate for all.
 //!
-//! The decisions are the process pace's own ([`crate::limiter`]), made on the fleet's counts
-//! that each reservation returns. A reservation has the journal's deadline: when the store
+//! The decisions are the process pace's own ([`crate::limiter`]), made on the fleet's counts:
+//! those the last reservation returned tell whether a refusal may call for a decrease, and the
+//! counts read from the store then decide it (a process whose calls all waited for their slots
+//! has seen none for a while). A reservation has the journal's deadline: when the store
 //! does not answer in time, the call (and those of the next second, without asking) goes at
 //! the process's own pace instead, which is never faster than the configured limit.
 
@@ -14,12 +16,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::journal::{JournalStore, Lowering, PaceRow, Scope, SlotAsk, bounded};
+use crate::journal::{Counts, JournalStore, Lowering, PaceRow, PaceStore, Scope, SlotAsk, bounded};
 use crate::limiter::{self, Answer, HOLD, Totals};
 use crate::per_process::PerProcess;
-
-/// After a decrease of the rate, refusals lower it again only this much later.
-const AFTER_DECREASE: Duration = Duration::from_millis(500);
 
 /// After a reservation failed, calls skip the store for this long.
 const SKIP_AFTER_FAILURE: Duration = Duration::from_secs(1);
@@ -123,26 +122,37 @@ impl FleetPace {
 
     /// Tells the fleet's pace how a call let out in `epoch` ended.
     pub async fn finished(&self, configured: Option<f64>, epoch: i64, answer: Answer) {
-        let now = Instant::now();
-        let lowering = {
+        let Some(store) = self.journal.pace() else {
+            return;
+        };
+        {
+            let now = Instant::now();
             let mut view = self.view();
+            // Calls let out before the last decrease say nothing of the rate after it.
+            if epoch != view.epoch {
+                return;
+            }
             match answer {
-                Answer::None => None,
+                Answer::None => return,
                 Answer::Answered => {
                     view.answered += 1;
                     view.raise(now);
-                    None
+                    return;
                 }
-                // Refusals of calls let out before the last decrease are accounted for.
-                Answer::Refused if epoch != view.epoch => None,
                 Answer::Refused => {
                     view.answered += 1;
                     view.refused += 1;
-                    view.lowering(configured, now)
                 }
             }
-        };
-        let (Some(lowering), Some(store)) = (lowering, self.journal.pace()) else {
+            // One decision at a time in a process, and only when the counts last seen may call
+            // for one.
+            if view.lowering == Some(view.epoch) || view.lowering(configured, now).is_none() {
+                return;
+            }
+            view.lowering = Some(view.epoch);
+        }
+        let Some(lowering) = self.decide(store, configured).await else {
+            self.view().lowering = None;
             return;
         };
         let lowered = bounded(
@@ -154,11 +164,33 @@ impl FleetPace {
         let mut view = self.view();
         view.lowering = None;
         match lowered {
-            Ok(true) => view.lowered(&lowering, now),
+            Ok(true) => view.lowered(&lowering, Instant::now()),
             // Another process lowered it first: the next reservation brings its rate.
             Ok(false) => {}
             Err(e) => {
                 log::warn!(target: "dajisaas", "the fleet's pace could not be lowered after refusals: {e}")
+            }
+        }
+    }
+
+    /// The decrease the fleet's counts, read from the store now, call for.
+    async fn decide(&self, store: &dyn PaceStore, configured: Option<f64>) -> Option<Lowering> {
+        let read = bounded(
+            self.deadline,
+            self.journal.url(),
+            store.read_pace(&self.scope),
+        )
+        .await;
+        let mut view = self.view();
+        match read {
+            Ok(Some(row)) => {
+                view.seen(row);
+                view.lowering(configured, Instant::now())
+            }
+            Ok(None) => None,
+            Err(e) => {
+                log::warn!(target: "dajisaas", "the fleet's pace could not be read after refusals: {e}");
+                None
             }
         }
     }
@@ -183,6 +215,10 @@ impl View {
         let now = Instant::now();
         if !row.wait.is_zero() {
             self.waited_at = Some(now);
+        }
+        if row.epoch != self.epoch {
+            // Lowered meanwhile: what this process counted was of calls let out before.
+            self.forget_counts();
         }
         self.epoch = row.epoch;
         self.adaptive = row.adaptive;
@@ -213,21 +249,10 @@ impl View {
         self.adaptive = Some(raised);
     }
 
-    /// The decrease the fleet's refusals of the last second call for, unless one is being
-    /// sent.
-    fn lowering(&mut self, configured: Option<f64>, now: Instant) -> Option<Lowering> {
+    /// The decrease the fleet's refusals since the last decrease (in the last second at most)
+    /// call for, by the counts last seen and this process's since.
+    fn lowering(&self, configured: Option<f64>, now: Instant) -> Option<Lowering> {
         let (row, read_at) = self.row.as_ref()?;
-        if self.lowering == Some(self.epoch) {
-            return None;
-        }
-        // Slots other processes took before a decrease still go out at the old rate for a
-        // moment, and are refused: that would lower the rate again for the same run.
-        if self
-            .lowered_at
-            .is_some_and(|at| now.saturating_duration_since(at) < AFTER_DECREASE)
-        {
-            return None;
-        }
         let fleet = row.last_second(now.saturating_duration_since(*read_at));
         let count = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
         let totals = Totals {
@@ -236,8 +261,8 @@ impl View {
             refused: count(fleet.refused + self.refused),
         };
         let rate = limiter::effective_rate(configured, self.adaptive);
-        let decrease = limiter::lowering(rate, row.estimate, totals)?;
-        self.lowering = Some(self.epoch);
+        let since_lowered = self.lowered_at.map(|at| now.saturating_duration_since(at));
+        let decrease = limiter::lowering(rate, row.estimate, totals, since_lowered)?;
         Some(Lowering {
             epoch: self.epoch,
             rate: decrease.rate,
@@ -250,11 +275,23 @@ impl View {
         self.epoch = lowering.epoch + 1;
         self.adaptive = Some(lowering.rate);
         self.lowered_at = Some(now);
-        self.raise = 0.0;
-        if let Some((row, _)) = &mut self.row {
+        self.forget_counts();
+        if let Some((row, read_at)) = &mut self.row {
+            // As the decrease left the store's row: the counts start again.
             row.estimate = Some(lowering.estimate);
             row.step = lowering.step;
             row.epoch = self.epoch;
+            row.window_age = Duration::ZERO;
+            row.window = Counts::default();
+            row.previous = Counts::default();
+            *read_at = now;
         }
+    }
+
+    /// Drops what this process counted and has not told yet.
+    fn forget_counts(&mut self) {
+        self.answered = 0;
+        self.refused = 0;
+        self.raise = 0.0;
     }
 }

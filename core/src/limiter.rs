@@ -7,16 +7,22 @@
 //!   rate (multiplicative decrease: half the rate it was sending at, taken from the calls of the
 //!   last second when no rate was set) and notes the rate the gateway admitted then, its
 //!   estimate of the gateway's limit. While calls are answered it raises the rate again
-//!   (additive increase: a tenth of the lowered rate per second) up to just below that
-//!   estimate, where it holds for a while before probing above it, slowly. A batch with no
+//!   (additive increase: what separates it from just below that estimate over two seconds, a
+//!   tenth of the lowered rate per second at least) up to just below that estimate, where it
+//!   holds for a while before probing above it, slowly. A batch with no
 //!   configured limit so converges on the gateway's real limit instead of retrying into it.
 //!
 //! A lone refusal does not lower the rate: only a run of them does, sixteen or more that make up
-//! a quarter of the calls answered in the last second (or, once the gateway's limit is
-//! estimated, three or more that make up a tenth, while the client is near or above it: the
-//! first estimate can be high, as a gateway's bucket starts full). The gateway's refusals come in runs when a client exceeds its limit;
-//! sporadic ones (a refusal that has nothing to do with this client's pace) are left to the
-//! retries, so that they cannot slow a client down to a crawl.
+//! a quarter of the calls answered in the last second, or, once a run has been seen (the
+//! gateway's limit is estimated), three or more that make up a tenth. The second rule holds
+//! well below the estimate too: an estimate can be high (a gateway's bucket starts full, and a
+//! fleet's counts come in late), and a rate between the real limit and it would be refused for
+//! as long as it lasted. Every decrease estimates the limit again, from the calls counted since
+//! the previous one (at least half a second of them): refusals of calls let out before a decrease
+//! say nothing of the rate after it, and do not count. The gateway's refusals come
+//! in runs when a client exceeds its limit; sporadic ones (a refusal that has nothing to do with
+//! this client's pace) are left to the retries, so that they cannot slow a client down to a
+//! crawl.
 //!
 //! Calls are spaced evenly (no burst): a call waits for its slot `1 / rate` after the previous
 //! one, before its request's deadline starts (the wait counts against no timeout). Slots are
@@ -47,11 +53,12 @@ pub(crate) const WINDOW: Duration = Duration::from_secs(1);
 /// least a quarter of the calls answered in it...
 const MIN_REFUSALS: u32 = 16;
 const DENSE_SHARE: f64 = 0.25;
-/// ... or, near or above the gateway's estimated limit (90% of it), when at least three came
-/// and they are a tenth of the answers.
-const NEAR_REFUSALS: u32 = 3;
-const NEAR_SHARE: f64 = 0.10;
-const NEAR_ESTIMATE: f64 = 0.9;
+/// ... or, once the gateway's limit is estimated, when at least three came and they are a
+/// tenth of the answers.
+const KNOWN_REFUSALS: u32 = 3;
+const KNOWN_SHARE: f64 = 0.10;
+/// After a decrease, the calls of this long at least are counted before the next one.
+pub(crate) const AFTER_DECREASE: Duration = Duration::from_millis(500);
 /// The adaptive rate rises to this share of the gateway's estimated limit quickly...
 const NEAR_LIMIT: f64 = 0.95;
 /// ... holds there this long after a decrease, then probes above it at a quarter of the pace.
@@ -168,7 +175,7 @@ impl CallLimiter {
         let mut pace = self.pace();
         match answer {
             Answer::Refused => pace.refused(self.configured, epoch, now),
-            Answer::Answered => pace.answered(self.configured, now),
+            Answer::Answered => pace.answered(self.configured, epoch, now),
             Answer::None => {}
         }
     }
@@ -254,15 +261,20 @@ impl Pace {
     }
 
     fn refused(&mut self, configured: Option<f64>, epoch: u64, now: Instant) {
-        let bucket = self.bucket(now);
-        bucket.answered += 1;
-        bucket.refused += 1;
         if epoch != self.epoch {
             // Let out before the last decrease: already accounted for.
             return;
         }
-        let Some(lowered) = lowering(self.rate(configured), self.limit_estimate, self.totals(now))
-        else {
+        let bucket = self.bucket(now);
+        bucket.answered += 1;
+        bucket.refused += 1;
+        let since_lowered = self.lowered_at.map(|at| now.saturating_duration_since(at));
+        let Some(lowered) = lowering(
+            self.rate(configured),
+            self.limit_estimate,
+            self.totals(now),
+            since_lowered,
+        ) else {
             return;
         };
         self.adaptive = Some(lowered.rate);
@@ -271,10 +283,14 @@ impl Pace {
         self.lowered_at = Some(now);
         self.epoch += 1;
         self.next = Some(now + interval(lowered.rate));
+        // The next decision counts the calls of the new rate only.
+        self.recent = [Bucket::default(); BUCKETS];
     }
 
-    fn answered(&mut self, configured: Option<f64>, now: Instant) {
-        self.bucket(now).answered += 1;
+    fn answered(&mut self, configured: Option<f64>, epoch: u64, now: Instant) {
+        if epoch == self.epoch {
+            self.bucket(now).answered += 1;
+        }
         let Some(rate) = self.adaptive else {
             return;
         };
@@ -333,7 +349,8 @@ pub(crate) fn effective_rate(configured: Option<f64>, adaptive: Option<f64>) -> 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Decrease {
     pub rate: f64,
-    /// The gateway's limit as estimated: the calls it admitted in the last second.
+    /// The gateway's limit as estimated: the calls a second it admitted since the last decrease
+    /// (in the last second at most).
     pub estimate: f64,
     /// Calls a second the rate regains per second while it binds.
     pub step: f64,
@@ -341,29 +358,42 @@ pub(crate) struct Decrease {
 
 /// The decrease that the refusals in `totals` call for, at the pace `rate` (if any) and with the
 /// gateway's limit estimated at `estimate` (if it was): half the rate calls went out at, when
-/// refusals came in a run (see the module's comment); `None` for sporadic ones.
+/// refusals came in a run (see the module's comment); `None` for sporadic ones, and within
+/// [`AFTER_DECREASE`] of the last decrease. `totals` are the calls of the last second, or of the
+/// time since the last decrease (`since_lowered`) when that is shorter.
 pub(crate) fn lowering(
     rate: Option<f64>,
     estimate: Option<f64>,
     totals: Totals,
+    since_lowered: Option<Duration>,
 ) -> Option<Decrease> {
-    let sent = f64::from(totals.started.max(1));
+    if since_lowered.is_some_and(|since| since < AFTER_DECREASE) {
+        return None;
+    }
+    // The counts as rates: calls a second over the time they cover.
+    let span = since_lowered
+        .map_or(WINDOW, |since| since.min(WINDOW))
+        .as_secs_f64();
+    let sent = f64::from(totals.started.max(1)) / span;
     let current = rate.map_or(sent, |r| r.min(sent));
     let dense = totals.refused >= MIN_REFUSALS
         && f64::from(totals.refused) >= DENSE_SHARE * f64::from(totals.answered);
-    let near_limit = estimate.is_some_and(|limit| current >= NEAR_ESTIMATE * limit)
-        && totals.refused >= NEAR_REFUSALS
-        && f64::from(totals.refused) >= NEAR_SHARE * f64::from(totals.answered);
-    if !dense && !near_limit {
+    let known_limit = estimate.is_some()
+        && totals.refused >= KNOWN_REFUSALS
+        && f64::from(totals.refused) >= KNOWN_SHARE * f64::from(totals.answered);
+    if !dense && !known_limit {
         return None;
     }
     let lowered = (current / 2.0).max(MIN_RATE);
-    let admitted = f64::from(totals.answered.saturating_sub(totals.refused));
-    log::debug!(target: "dajisaas", "calls refused for their frequency: pacing at {lowered:.1} calls/s (the gateway admitted {admitted} in the last second)");
+    let admitted = f64::from(totals.answered.saturating_sub(totals.refused)) / span;
+    log::debug!(target: "dajisaas", "calls refused for their frequency: pacing at {lowered:.1} calls/s (the gateway admitted {admitted:.1} a second)");
+    let estimate = admitted.max(MIN_RATE);
     Some(Decrease {
         rate: lowered,
-        estimate: admitted.max(lowered),
-        step: (lowered / 10.0).max(0.5),
+        estimate,
+        step: ((NEAR_LIMIT * estimate - lowered) / 2.0)
+            .max(lowered / 10.0)
+            .max(0.5),
     })
 }
 
@@ -431,7 +461,7 @@ mod tests {
             slots.push(at);
             match answer {
                 Answer::Refused => pace.refused(configured, epoch(permit), at),
-                Answer::Answered => pace.answered(configured, at),
+                Answer::Answered => pace.answered(configured, epoch(permit), at),
                 Answer::None => {}
             }
         }
@@ -529,7 +559,7 @@ mod tests {
             let at = pace.reserve(None, now).unwrap();
             let permit = pace.start(at);
             let _ = permit;
-            pace.answered(None, at);
+            pace.answered(None, pace.epoch, at);
             now = at;
         }
         let held = pace.adaptive.unwrap();
@@ -541,7 +571,7 @@ mod tests {
         while now < until {
             let at = pace.reserve(None, now).unwrap();
             pace.start(at);
-            pace.answered(None, at);
+            pace.answered(None, pace.epoch, at);
             now = at;
         }
         let probed = pace.adaptive.unwrap();
@@ -561,7 +591,7 @@ mod tests {
         for s in 0..20 {
             let at = t0 + Duration::from_secs(s);
             pace.reserve(None, at);
-            pace.answered(None, at);
+            pace.answered(None, pace.epoch, at);
         }
         assert_eq!(pace.adaptive, Some(10.0));
         // Binding, it rises; at the configured limit the adaptive one goes away.
@@ -569,7 +599,7 @@ mod tests {
         let now = t0 + Duration::from_secs(30);
         pace.reserve(Some(12.0), now);
         pace.reserve(Some(12.0), now);
-        pace.answered(Some(12.0), now);
+        pace.answered(Some(12.0), pace.epoch, now);
         assert_eq!(pace.adaptive, None);
         assert_eq!(pace.rate(Some(12.0)), Some(12.0));
     }
@@ -582,7 +612,7 @@ mod tests {
     }
 
     #[test]
-    fn near_a_known_limit_a_tenth_refused_is_enough() {
+    fn with_a_known_limit_a_tenth_refused_is_enough() {
         let t0 = Instant::now();
         let mut pace = Pace::new(t0);
         pace.adaptive = Some(48.0);
@@ -597,12 +627,20 @@ mod tests {
             "5 of 50 answers refused, at 48 of 50"
         );
         assert_eq!(pace.limit_estimate, Some(45.0));
-        // Well below the estimate a larger share does nothing.
+        // Well below that estimate (it was high), a tenth again: the rate is halved again and the
+        // limit estimated at what the gateway admitted. Two refusals are still sporadic.
         let later = t0 + Duration::from_secs(5);
         calls(&mut pace, None, later, 20, Answer::Answered);
         let before = pace.adaptive;
-        refuse_at(&mut pace, later + Duration::from_millis(900), 5);
-        assert_eq!(pace.adaptive, before);
+        refuse_at(&mut pace, later + Duration::from_millis(900), 2);
+        assert_eq!(pace.adaptive, before, "2 of 22 answers refused");
+        refuse_at(&mut pace, later + Duration::from_millis(900), 1);
+        assert_eq!(
+            pace.adaptive,
+            Some(11.5),
+            "3 of 23 answers refused, 23 sent at about 24 a second: half of 23"
+        );
+        assert_eq!(pace.limit_estimate, Some(20.0));
     }
 
     #[test]

@@ -443,6 +443,8 @@ async fn pace_slots_counts_and_rates(kind: Kind) {
         row.since_lowered.unwrap() < Duration::from_secs(5),
         "{row:?}"
     );
+    // The counts start again at a decrease.
+    assert_eq!((row.window, row.previous), Default::default(), "{row:?}");
     // The rate now spaces calls with no configured limit: a second apart.
     let a = reserve(&*other, &SC, &ask(None, 1)).await.wait;
     let b = reserve(&*other, &SC, &ask(None, 1)).await.wait;
@@ -451,6 +453,20 @@ async fn pace_slots_counts_and_rates(kind: Kind) {
         gap > Duration::from_millis(500) && gap <= Duration::from_millis(1001),
         "{a:?} {b:?}"
     );
+    // Answers told from before the decrease are not counted; those of its epoch are.
+    let mut late = ask(None, 0);
+    late.answered = 4;
+    late.refused = 4;
+    let row = reserve(&*other, &SC, &late).await;
+    assert_eq!(row.window.started + row.previous.started, 3, "{row:?}");
+    assert_eq!(row.window.answered + row.previous.answered, 0, "{row:?}");
+    assert_eq!(row.window.refused + row.previous.refused, 0, "{row:?}");
+    let mut told = ask(None, 1);
+    told.answered = 2;
+    told.refused = 1;
+    let row = reserve(&*other, &SC, &told).await;
+    assert_eq!(row.window.answered + row.previous.answered, 2, "{row:?}");
+    assert_eq!(row.window.refused + row.previous.refused, 1, "{row:?}");
     // A raise in the current epoch counts, under its cap; one from before the decrease not.
     let mut raise = ask(None, 1);
     raise.raise = 1.5;

@@ -188,8 +188,9 @@ pub(crate) const CREATE_TABLE: &str = "CREATE TABLE dajisaas_pace (
 pub(crate) const INSERT: &str = "INSERT INTO dajisaas_pace VALUES \
      ($1, $2, 0, 0, NULL, NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0) ON CONFLICT DO NOTHING";
 
-/// `$3` configured, `$4` epoch, `$5` raise, `$6` cap, `$7` answered, `$8` refused. Every
-/// right-hand side reads the row as it was.
+/// `$3` configured, `$4` epoch, `$5` raise, `$6` cap, `$7` answered, `$8` refused: the counts
+/// (as the raise) only if no decrease came since the caller's epoch, as they are of calls let out
+/// before it. Every right-hand side reads the row as it was.
 fn reserve() -> String {
     let rate = "COALESCE(LEAST(adaptive, CAST($3 AS DOUBLE PRECISION)), adaptive, \
                 CAST($3 AS DOUBLE PRECISION))";
@@ -198,8 +199,14 @@ fn reserve() -> String {
     let mut windows = String::new();
     for (name, added) in [
         ("started", "1"),
-        ("answered", "CAST($7 AS BIGINT)"),
-        ("refused", "CAST($8 AS BIGINT)"),
+        (
+            "answered",
+            "CASE WHEN epoch = CAST($4 AS BIGINT) THEN CAST($7 AS BIGINT) ELSE 0 END",
+        ),
+        (
+            "refused",
+            "CASE WHEN epoch = CAST($4 AS BIGINT) THEN CAST($8 AS BIGINT) ELSE 0 END",
+        ),
     ] {
         windows += &format!(
             "prev_{name} = CASE WHEN {{now}} - win_at >= 2 THEN 0 \
@@ -221,13 +228,16 @@ fn reserve() -> String {
     )
 }
 
-/// `$3` epoch, `$4` rate, `$5` estimate, `$6` step.
+/// `$3` epoch, `$4` rate, `$5` estimate, `$6` step. The counts start again: the next decision
+/// is made on the calls of the new rate.
 const LOWER: &str = "UPDATE dajisaas_pace SET \
      adaptive = CAST($4 AS DOUBLE PRECISION), \
      estimate = CAST($5 AS DOUBLE PRECISION), \
      step = CAST($6 AS DOUBLE PRECISION), \
      lowered_at = {now}, \
      epoch = epoch + 1, \
+     win_at = {now}, win_started = 0, win_answered = 0, win_refused = 0, \
+     prev_started = 0, prev_answered = 0, prev_refused = 0, \
      next_at = GREATEST(next_at, {now} + 1.0 / CAST($4 AS DOUBLE PRECISION)) \
      WHERE gateway = $1 AND app_key = $2 AND epoch = CAST($3 AS BIGINT) RETURNING epoch";
 
