@@ -611,6 +611,38 @@ mod tests {
         }
     }
 
+    fn answer_at(pace: &mut Pace, now: Instant, n: usize) {
+        for _ in 0..n {
+            let permit = pace.start(now);
+            pace.answered(None, epoch(permit), now);
+        }
+    }
+
+    #[test]
+    fn a_decrease_counts_only_the_calls_since_the_last_one() {
+        let t0 = Instant::now();
+        let mut pace = Pace::new(t0);
+        calls(&mut pace, None, t0, 50, Answer::Answered);
+        refuse_at(&mut pace, t0 + 10 * MS, 17);
+        assert_eq!(pace.rate(None), Some(33.5));
+        let lowered = t0 + 10 * MS;
+        // Refusals of calls let out before it, and within half a second of it: no decrease.
+        for _ in 0..20 {
+            pace.refused(None, 0, lowered + 100 * MS);
+        }
+        answer_at(&mut pace, lowered + 100 * MS, 6);
+        refuse_at(&mut pace, lowered + 100 * MS, 3);
+        assert_eq!(pace.rate(None), Some(33.5), "3 of 9 refused within 500 ms");
+        // 600 ms after it: 4 of the 10 calls since refused, 16.7 sent a second, 10 admitted.
+        refuse_at(&mut pace, lowered + 600 * MS, 1);
+        let rate = pace.rate(None).unwrap();
+        assert!((rate - 50.0 / 6.0).abs() < 1e-9, "{rate}");
+        let estimate = pace.limit_estimate.unwrap();
+        assert!((estimate - 10.0).abs() < 1e-9, "{estimate}");
+        // It regains a tenth of itself a second at least (just below the estimate is nearer).
+        assert!((pace.step - 50.0 / 60.0).abs() < 1e-9, "{}", pace.step);
+    }
+
     #[test]
     fn with_a_known_limit_a_tenth_refused_is_enough() {
         let t0 = Instant::now();
