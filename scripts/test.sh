@@ -15,8 +15,8 @@ output_log=$CARGO_TARGET_DIR/test-output.log
 mkdir -p "$CARGO_TARGET_DIR"
 : > "$output_log"
 
-# Each failed suite's last lines are printed again just before the summary: a CI log shown only in
-# part (its start and its end) still says why a suite failed.
+# Each failed suite's last lines are printed again after the summary, just before the total: a CI
+# log shown only in part (its start and its last thirty lines or so) still says why a suite failed.
 failed_tails=$CARGO_TARGET_DIR/test-failed-tails.log
 : > "$failed_tails"
 
@@ -30,7 +30,7 @@ suite() {
   else
     results+=("FAIL  $name ($((SECONDS - start)) s)")
     failed=$((failed + 1))
-    { echo; echo "===== the last 40 lines of the failed suite: $name ====="; tail -n 40 "$suite_log"; } >> "$failed_tails"
+    { echo "===== failed: $name: its last 20 lines ====="; tail -n 20 "$suite_log"; } >> "$failed_tails"
   fi
 }
 
@@ -202,10 +202,10 @@ secrets_never_printed() {
 
 suite "no test secret in anything the run printed" secrets_never_printed
 
-cat "$failed_tails"
 echo
 echo "===== summary ====="
 printf '%s\n' "${results[@]}"
+cat "$failed_tails"
 passed=$(( ${#results[@]} - failed ))
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
