@@ -9,8 +9,8 @@
 //!   estimate of the gateway's limit. While calls are answered it raises the rate again
 //!   (additive increase: what separates it from just below that estimate over two seconds, a
 //!   tenth of the lowered rate per second at least) up to just below that estimate, where it
-//!   holds for a while before probing above it, slowly. A batch with no
-//!   configured limit so converges on the gateway's real limit instead of retrying into it.
+//!   holds for a while before probing above it, slowly. A batch with no configured limit so
+//!   converges on the gateway's real limit instead of retrying into it.
 //!
 //! A lone refusal does not lower the rate: only a run of them does, sixteen or more that make up
 //! a quarter of the calls answered in the last second, or, once a run has been seen (the
@@ -19,10 +19,9 @@
 //! fleet's counts come in late), and a rate between the real limit and it would be refused for
 //! as long as it lasted. Every decrease estimates the limit again, from the calls counted since
 //! the previous one (at least half a second of them): refusals of calls let out before a decrease
-//! say nothing of the rate after it, and do not count. The gateway's refusals come
-//! in runs when a client exceeds its limit; sporadic ones (a refusal that has nothing to do with
-//! this client's pace) are left to the retries, so that they cannot slow a client down to a
-//! crawl.
+//! say nothing of the rate after it, and do not count. The gateway's refusals come in runs when a
+//! client exceeds its limit; sporadic ones (a refusal that has nothing to do with this client's
+//! pace) are left to the retries, so that they cannot slow a client down to a crawl.
 //!
 //! Calls are spaced evenly (no burst): a call waits for its slot `1 / rate` after the previous
 //! one, before its request's deadline starts (the wait counts against no timeout). Slots are
@@ -58,7 +57,7 @@ const DENSE_SHARE: f64 = 0.25;
 const KNOWN_REFUSALS: u32 = 3;
 const KNOWN_SHARE: f64 = 0.10;
 /// After a decrease, the calls of this long at least are counted before the next one.
-pub(crate) const AFTER_DECREASE: Duration = Duration::from_millis(500);
+const AFTER_DECREASE: Duration = Duration::from_millis(500);
 /// The adaptive rate rises to this share of the gateway's estimated limit quickly...
 const NEAR_LIMIT: f64 = 0.95;
 /// ... holds there this long after a decrease, then probes above it at a quarter of the pace.
@@ -604,17 +603,15 @@ mod tests {
         assert_eq!(pace.rate(Some(12.0)), Some(12.0));
     }
 
-    fn refuse_at(pace: &mut Pace, now: Instant, n: usize) {
+    /// `n` calls start at `now` and end as `answer` at once, with no slot taken.
+    fn end_at(pace: &mut Pace, now: Instant, n: usize, answer: Answer) {
         for _ in 0..n {
             let permit = pace.start(now);
-            pace.refused(None, epoch(permit), now);
-        }
-    }
-
-    fn answer_at(pace: &mut Pace, now: Instant, n: usize) {
-        for _ in 0..n {
-            let permit = pace.start(now);
-            pace.answered(None, epoch(permit), now);
+            match answer {
+                Answer::Refused => pace.refused(None, epoch(permit), now),
+                Answer::Answered => pace.answered(None, epoch(permit), now),
+                Answer::None => {}
+            }
         }
     }
 
@@ -623,18 +620,18 @@ mod tests {
         let t0 = Instant::now();
         let mut pace = Pace::new(t0);
         calls(&mut pace, None, t0, 50, Answer::Answered);
-        refuse_at(&mut pace, t0 + 10 * MS, 17);
+        end_at(&mut pace, t0 + 10 * MS, 17, Answer::Refused);
         assert_eq!(pace.rate(None), Some(33.5));
         let lowered = t0 + 10 * MS;
         // Refusals of calls let out before it, and within half a second of it: no decrease.
         for _ in 0..20 {
             pace.refused(None, 0, lowered + 100 * MS);
         }
-        answer_at(&mut pace, lowered + 100 * MS, 6);
-        refuse_at(&mut pace, lowered + 100 * MS, 3);
+        end_at(&mut pace, lowered + 100 * MS, 6, Answer::Answered);
+        end_at(&mut pace, lowered + 100 * MS, 3, Answer::Refused);
         assert_eq!(pace.rate(None), Some(33.5), "3 of 9 refused within 500 ms");
         // 600 ms after it: 4 of the 10 calls since refused, 16.7 sent a second, 10 admitted.
-        refuse_at(&mut pace, lowered + 600 * MS, 1);
+        end_at(&mut pace, lowered + 600 * MS, 1, Answer::Refused);
         let rate = pace.rate(None).unwrap();
         assert!((rate - 50.0 / 6.0).abs() < 1e-9, "{rate}");
         let estimate = pace.limit_estimate.unwrap();
@@ -650,9 +647,19 @@ mod tests {
         pace.adaptive = Some(48.0);
         pace.limit_estimate = Some(50.0);
         calls(&mut pace, None, t0, 45, Answer::Answered);
-        refuse_at(&mut pace, t0 + Duration::from_millis(930), 4);
+        end_at(
+            &mut pace,
+            t0 + Duration::from_millis(930),
+            4,
+            Answer::Refused,
+        );
         assert_eq!(pace.adaptive, Some(48.0), "4 of 49 answers refused");
-        refuse_at(&mut pace, t0 + Duration::from_millis(930), 1);
+        end_at(
+            &mut pace,
+            t0 + Duration::from_millis(930),
+            1,
+            Answer::Refused,
+        );
         assert_eq!(
             pace.adaptive,
             Some(24.0),
@@ -664,9 +671,19 @@ mod tests {
         let later = t0 + Duration::from_secs(5);
         calls(&mut pace, None, later, 20, Answer::Answered);
         let before = pace.adaptive;
-        refuse_at(&mut pace, later + Duration::from_millis(900), 2);
+        end_at(
+            &mut pace,
+            later + Duration::from_millis(900),
+            2,
+            Answer::Refused,
+        );
         assert_eq!(pace.adaptive, before, "2 of 22 answers refused");
-        refuse_at(&mut pace, later + Duration::from_millis(900), 1);
+        end_at(
+            &mut pace,
+            later + Duration::from_millis(900),
+            1,
+            Answer::Refused,
+        );
         assert_eq!(
             pace.adaptive,
             Some(11.5),

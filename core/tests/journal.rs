@@ -408,9 +408,11 @@ async fn pace_slots_counts_and_rates(kind: Kind) {
         Duration::ZERO
     );
     // Answers and refusals ride on the next reservation.
-    let mut told = ask(None, 0);
-    told.answered = 5;
-    told.refused = 2;
+    let told = SlotAsk {
+        answered: 5,
+        refused: 2,
+        ..ask(None, 0)
+    };
     let row = reserve(&*f.store, &SC, &told).await;
     let counted = row.window.started + row.previous.started;
     assert_eq!(counted, 8, "{row:?}");
@@ -454,16 +456,20 @@ async fn pace_slots_counts_and_rates(kind: Kind) {
         "{a:?} {b:?}"
     );
     // Answers told from before the decrease are not counted; those of its epoch are.
-    let mut late = ask(None, 0);
-    late.answered = 4;
-    late.refused = 4;
+    let late = SlotAsk {
+        answered: 4,
+        refused: 4,
+        ..ask(None, 0)
+    };
     let row = reserve(&*other, &SC, &late).await;
     assert_eq!(row.window.started + row.previous.started, 3, "{row:?}");
     assert_eq!(row.window.answered + row.previous.answered, 0, "{row:?}");
     assert_eq!(row.window.refused + row.previous.refused, 0, "{row:?}");
-    let mut told = ask(None, 1);
-    told.answered = 2;
-    told.refused = 1;
+    let told = SlotAsk {
+        answered: 2,
+        refused: 1,
+        ..ask(None, 1)
+    };
     let row = reserve(&*other, &SC, &told).await;
     assert_eq!(row.window.answered + row.previous.answered, 2, "{row:?}");
     assert_eq!(row.window.refused + row.previous.refused, 1, "{row:?}");
